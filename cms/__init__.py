@@ -1,0 +1,73 @@
+"""Newsroom content API: ``create_app`` builds the Flask application."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from cms.config import load_config
+from cms.extensions import api, cors, db, jwt, limiter, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """config -> extensions -> blueprints -> error handlers -> CLI.
+
+    ``config`` overrides what the environment says (tests pass their database URL here).
+    """
+    app = Flask(__name__, instance_path=os.environ.get("CMS_INSTANCE_PATH") or None,
+                instance_relative_config=True)
+    app.config.from_mapping(load_config(app.instance_path))
+    if config:
+        app.config.update(config)
+        if "SQLALCHEMY_DATABASE_URI" in config and "SQLALCHEMY_ENGINE_OPTIONS" not in config:
+            from cms.config import _engine_options
+
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(
+                config["SQLALCHEMY_DATABASE_URI"]
+            )
+    logging.basicConfig(
+        level=app.config["CMS_LOG_LEVEL"],
+        format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+    )
+
+    from cms.json import OrjsonProvider
+    from cms.web import install_request_hooks
+
+    app.json = OrjsonProvider(app)
+    _init_extensions(app)
+
+    from cms.api import register_api
+    from cms.errors import register_error_handlers
+
+    register_api(app)
+    register_error_handlers(app)
+    install_request_hooks(app)
+
+    from cms.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from cms.database import enable_sqlite_foreign_keys
+
+    db.init_app(app)
+    with app.app_context():
+        enable_sqlite_foreign_keys(db.engine)
+    migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    jwt.init_app(app)
+    import cms.auth.tokens  # noqa: F401  (registers the JWT callbacks)
+
+    limiter.init_app(app)
+    cors.init_app(
+        app,
+        resources={r"/api/*": {"origins": app.config["CMS_CORS_ORIGINS"]}},
+        expose_headers=["ETag", "Link", "X-Request-ID", "Last-Modified", "Retry-After", "Location"],
+        allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match",
+                       "X-Request-ID", "Idempotency-Key"],
+        max_age=600,
+    )
+    api.init_app(app)

@@ -1,0 +1,1 @@
+"""Editor API: JWT-guarded CRUD and workflow actions that call the services."""

@@ -1,0 +1,206 @@
+"""``/api/v1/editor/articles``: CRUD, workflow actions, summary and curated related links."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+from flask_smorest import Blueprint
+
+from cms.api.editor.common import no_store, role_required
+from cms.api.responses import article_etag, expected_version, json_response, page_response
+from cms.auth.permissions import authorize
+from cms.errors import NotFound
+from cms.extensions import db
+from cms.schemas.articles import (
+    ActionIn,
+    ArticleIn,
+    ArticlePatch,
+    EditorArticleItem,
+    EditorArticleOut,
+    EditorArticleQuery,
+    EditorRelatedOut,
+    EditorSummaryOut,
+    PublishIn,
+    RelatedLinksIn,
+    SummaryIn,
+)
+from cms.schemas.common import EmptyQuery, page_schema
+from cms.services import articles, curation, publishing, summaries
+
+blp = Blueprint("editor_articles", __name__, url_prefix="/api/v1/editor/articles",
+                description="Write, review, publish and curate articles.")
+blp.after_request(no_store)
+
+EditorArticlePage = page_schema(EditorArticleItem, "EditorArticlePage")
+_out = EditorArticleOut()
+_item = EditorArticleItem()
+
+
+def _article_response(article, status: int = 200):
+    return json_response(_out.dump(article), status=status, headers={"ETag": article_etag(article)})
+
+
+def _readable(article_id: int):
+    article = articles.get_article(article_id)
+    authorize(current_user, "article:read", article)
+    return article
+
+
+@blp.route("")
+class Articles(MethodView):
+    @blp.arguments(EditorArticleQuery, location="query", error_status_code=400, as_kwargs=True)
+    @blp.response(200, EditorArticlePage)
+    @role_required("writer")
+    def get(self, limit, count, cursor=None, **filters):
+        """Articles in every status, newest first. Writers see their own."""
+        page = articles.list_for_editor(current_user, filters, limit=limit, cursor=cursor, count=count)
+        return page_response(page, _item)
+
+    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.arguments(ArticleIn)
+    @blp.response(201, EditorArticleOut)
+    @blp.alt_response(409, description="The slug is taken.")
+    @role_required("writer")
+    def post(self, _query, data):
+        """Create a draft."""
+        article = articles.create_article(data, actor=current_user)
+        db.session.commit()
+        return _article_response(article, 201)
+
+
+@blp.route("/<int:article_id>")
+class Article(MethodView):
+    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.response(200, EditorArticleOut)
+    @blp.alt_response(404, description="No such article.")
+    @role_required("writer")
+    def get(self, _query, article_id):
+        """One article in any status; the ETag is what `If-Match` expects."""
+        return _article_response(_readable(article_id))
+
+    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.arguments(ArticlePatch(partial=True))
+    @blp.response(200, EditorArticleOut)
+    @blp.alt_response(404, description="No such article.")
+    @blp.alt_response(409, description="The slug is taken.")
+    @blp.alt_response(412, description="The article changed since the version you sent.")
+    @blp.alt_response(428, description="Send If-Match (or version).")
+    @role_required("writer")
+    def patch(self, _query, data, article_id):
+        """Change some fields. Requires `If-Match: <ETag>` or `version`."""
+        article = _readable(article_id)
+        version = expected_version(data.pop("version", None))
+        articles.update_article(article, data, actor=current_user, expected_version=version)
+        db.session.commit()
+        return _article_response(article)
+
+    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.response(204)
+    @blp.alt_response(404, description="No such article.")
+    @role_required("writer")
+    def delete(self, _query, article_id):
+        """Delete an article (writers: their own drafts)."""
+        article = _readable(article_id)
+        articles.delete_article(article, actor=current_user)
+        db.session.commit()
+
+
+def _action_view(name: str, schema, doc: str):
+    @role_required("writer")
+    def post(self, data, article_id):
+        article = _readable(article_id)
+        version = expected_version(data.get("version"))
+        publishing.perform(article, name, actor=current_user, expected_version=version,
+                           publish_at=data.get("publish_at"))
+        db.session.commit()
+        return _article_response(article)
+
+    post.__doc__ = doc
+    post = blp.alt_response(428, description="Send If-Match (or version).")(post)
+    post = blp.alt_response(412, description="The article changed since that version.")(post)
+    post = blp.alt_response(409, description="Not allowed from the current status.")(post)
+    post = blp.alt_response(404, description="No such article.")(post)
+    post = blp.response(200, EditorArticleOut)(post)
+    post = blp.arguments(schema(), required=False)(post)
+    view = type(f"{name.title().replace('-', '')}Action", (MethodView,), {"post": post})
+    blp.add_url_rule(f"/<int:article_id>/{name}", view_func=view.as_view(f"action_{name}"))
+
+
+_action_view("submit", ActionIn, "Submit a draft for review.")
+_action_view("publish", PublishIn,
+             "Publish now, or schedule with a future `publish_at` (editors and admins).")
+_action_view("unpublish", ActionIn, "Take a published or scheduled article back to draft.")
+_action_view("archive", ActionIn, "Archive a published article.")
+_action_view("restore-draft", ActionIn, "Return an in-review or archived article to draft.")
+
+
+@blp.route("/<int:article_id>/summary")
+class Summary(MethodView):
+    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.response(200, EditorSummaryOut)
+    @blp.alt_response(404, description="No such article or no summary.")
+    @role_required("writer")
+    def get(self, _query, article_id):
+        """The summary, with `stale` when the body changed after an editor wrote it."""
+        article = _readable(article_id)
+        if article.summary is None:
+            raise NotFound("This article has no summary yet.")
+        return article.summary
+
+    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.arguments(SummaryIn)
+    @blp.response(200, EditorSummaryOut)
+    @blp.alt_response(404, description="No such article.")
+    @role_required("writer")
+    def put(self, _query, data, article_id):
+        """Write (or confirm) the summary; it then belongs to the current body revision."""
+        article = _readable(article_id)
+        summary = summaries.write_summary(article, data, actor=current_user)
+        db.session.commit()
+        return summary
+
+    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.response(204)
+    @blp.alt_response(404, description="No such article or no summary.")
+    @role_required("writer")
+    def delete(self, _query, article_id):
+        """Remove the editor's summary; readers get the automatic one again."""
+        article = _readable(article_id)
+        summaries.delete_summary(article, actor=current_user)
+        db.session.commit()
+
+
+@blp.route("/<int:article_id>/summary/generate")
+class SummaryGenerate(MethodView):
+    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.response(200, EditorSummaryOut)
+    @blp.alt_response(404, description="No such article.")
+    @role_required("writer")
+    def post(self, _query, article_id):
+        """A freshly generated summary of the current body, for the editor to edit (not saved)."""
+        article = _readable(article_id)
+        return summaries.draft_summary(article)
+
+
+@blp.route("/<int:article_id>/related")
+class Related(MethodView):
+    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.response(200, EditorRelatedOut)
+    @blp.alt_response(404, description="No such article.")
+    @role_required("writer")
+    def get(self, _query, article_id):
+        """The curated related links, in order."""
+        article = _readable(article_id)
+        return {"links": article.related_links}
+
+    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.arguments(RelatedLinksIn)
+    @blp.response(200, EditorRelatedOut)
+    @blp.alt_response(404, description="No such article.")
+    @role_required("writer")
+    def put(self, _query, data, article_id):
+        """Replace the curated links (ordered): other articles or external URLs."""
+        article = _readable(article_id)
+        curation.set_links(article, data["links"], actor=current_user)
+        db.session.commit()
+        return {"links": article.related_links}

@@ -1,0 +1,88 @@
+"""``/api/v1/editor/sections|tags|authors|sources``: CRUD for editors and admins."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+from flask_smorest import Blueprint
+
+from cms.api.editor.common import no_store, role_required
+from cms.api.responses import json_response, page_response
+from cms.extensions import db
+from cms.schemas.common import Cursor, EmptyQuery, PageQuery, page_schema
+from cms.schemas.taxonomy import TAXONOMY_IN, TAXONOMY_OUT
+from cms.services import reading, taxonomy
+
+blp = Blueprint("editor_taxonomies", __name__, url_prefix="/api/v1/editor",
+                description="Manage sections, tags, authors and sources.")
+blp.after_request(no_store)
+
+
+class TaxonomyQuery(PageQuery):
+    cursor = Cursor(kinds=(str,))
+
+
+def _register(kind: str) -> None:
+    in_cls, out_cls = TAXONOMY_IN[kind], TAXONOMY_OUT[kind]
+    out = out_cls()
+    noun = kind[:-1]
+    page_cls = page_schema(out_cls, f"Editor{out_cls.__name__[:-3]}Page")
+
+    class Collection(MethodView):
+        @blp.arguments(TaxonomyQuery, location="query", error_status_code=400, as_kwargs=True)
+        @blp.response(200, page_cls)
+        @role_required("writer")
+        def get(self, limit, count, cursor=None):
+            page = reading.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
+            return page_response(page, out)
+
+        @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+        @blp.arguments(in_cls)
+        @blp.response(201, out_cls)
+        @blp.alt_response(409, description="The slug is taken.")
+        @role_required("editor")
+        def post(self, _query, data):
+            obj = taxonomy.create(kind, data, actor=current_user)
+            db.session.commit()
+            obj.article_count = 0
+            return json_response(out.dump(obj), status=201)
+
+    class Item(MethodView):
+        @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+        @blp.response(200, out_cls)
+        @blp.alt_response(404, description=f"No such {noun}.")
+        @role_required("writer")
+        def get(self, _query, slug):
+            return reading.get_taxonomy(kind, slug)
+
+        @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+        @blp.arguments(in_cls(partial=True))
+        @blp.response(200, out_cls)
+        @blp.alt_response(404, description=f"No such {noun}.")
+        @blp.alt_response(409, description="The slug is taken.")
+        @role_required("editor")
+        def patch(self, _query, data, slug):
+            obj = taxonomy.update(kind, taxonomy.get(kind, slug), data, actor=current_user)
+            db.session.commit()
+            return reading.get_taxonomy(kind, obj.slug)
+
+        @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+        @blp.response(204)
+        @blp.alt_response(404, description=f"No such {noun}.")
+        @blp.alt_response(409, description=f"The {noun} is still in use.")
+        @role_required("editor")
+        def delete(self, _query, slug):
+            taxonomy.delete(kind, taxonomy.get(kind, slug), actor=current_user)
+            db.session.commit()
+
+    Collection.get.__doc__ = f"All {kind} with article counts."
+    Collection.post.__doc__ = f"Create a {noun} (editors and admins)."
+    Item.get.__doc__ = f"One {noun}."
+    Item.patch.__doc__ = f"Change a {noun} (editors and admins)."
+    Item.delete.__doc__ = f"Delete a {noun} (editors and admins)."
+    blp.add_url_rule(f"/{kind}", view_func=Collection.as_view(f"{kind}"))
+    blp.add_url_rule(f"/{kind}/<slug>", view_func=Item.as_view(noun))
+
+
+for _kind in ("sections", "tags", "authors", "sources"):
+    _register(_kind)

@@ -1,0 +1,1 @@
+"""Public read API: GET only, published content only."""

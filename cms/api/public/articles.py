@@ -1,0 +1,112 @@
+"""``/api/v1/articles``: list, detail, summary and related of published articles."""
+
+from __future__ import annotations
+
+from flask import redirect, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from cms.api.public.caching import public_cache_headers
+from cms.api.responses import json_response, page_response
+from cms.errors import NotFound
+from cms.schemas.articles import (
+    FORMATS,
+    ArticleCard,
+    ArticleDetail,
+    ArticleListQuery,
+    DetailQuery,
+    RelatedOut,
+    RelatedQuery,
+    SummaryOut,
+)
+from cms.schemas.common import EmptyQuery, page_schema
+from cms.services import reading
+
+blp = Blueprint("public_articles", __name__, url_prefix="/api/v1/articles",
+                description="Published articles, their summaries and related links.")
+blp.after_request(public_cache_headers)
+
+ArticlePage = page_schema(ArticleCard, "ArticlePage")
+_FORMAT_FIELDS = {"blocks": "body", "html": "body_html", "text": "body_text"}
+_card = ArticleCard()
+_detail_schemas: dict[tuple, ArticleDetail] = {}
+
+
+def _detail_schema(formats: tuple[str, ...]) -> ArticleDetail:
+    schema = _detail_schemas.get(formats)
+    if schema is None:
+        excluded = tuple(_FORMAT_FIELDS[f] for f in FORMATS if f not in formats)
+        schema = _detail_schemas[formats] = ArticleDetail(exclude=excluded)
+    return schema
+
+
+def _moved(slug: str, suffix: str = ""):
+    """301 to the current slug, relative, keeping the query string."""
+    location = f"{blp.url_prefix}/{slug}{suffix}"
+    if request.query_string:
+        location += "?" + request.query_string.decode("latin-1")
+    response = redirect(location, code=301)
+    response.autocorrect_location_header = False
+    return response
+
+
+@blp.route("")
+class Articles(MethodView):
+    @blp.arguments(ArticleListQuery, location="query", error_status_code=400, as_kwargs=True)
+    @blp.response(200, ArticlePage)
+    def get(self, limit, count, cursor=None, fields=None, **filters):
+        """Published articles, newest first.
+
+        Filter by section, tag, author, source, language and publication time; `fields=` picks
+        the fields of each item; follow `meta.next_cursor` (or the `Link` header) for more.
+        """
+        page = reading.list_articles(filters, limit=limit, cursor=cursor, count=count)
+        schema = ArticleCard(only=fields) if fields else _card
+        return page_response(page, schema)
+
+
+@blp.route("/<slug>")
+class ArticleBySlug(MethodView):
+    @blp.arguments(DetailQuery, location="query", error_status_code=400, as_kwargs=True)
+    @blp.response(200, ArticleDetail)
+    @blp.alt_response(301, description="The article moved to a new slug (see Location).")
+    @blp.alt_response(404, description="No published article has this slug.")
+    def get(self, slug, formats=None):
+        """One published article with its summary, sources, previous and next."""
+        found = reading.find_article(slug)
+        if isinstance(found, reading.Moved):
+            return _moved(found.slug)
+        schema = _detail_schema(tuple(formats) if formats else FORMATS)
+        response = json_response(schema.dump(reading.article_page(found)))
+        response.last_modified = found.updated_at
+        return response
+
+
+@blp.route("/<slug>/summary")
+class ArticleSummary(MethodView):
+    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.response(200, SummaryOut)
+    @blp.alt_response(301, description="The article moved to a new slug.")
+    @blp.alt_response(404, description="No published article (or no summary) for this slug.")
+    def get(self, _query, slug):
+        """The "No time to read?" summary."""
+        found = reading.find_article(slug)
+        if isinstance(found, reading.Moved):
+            return _moved(found.slug, "/summary")
+        if found.summary is None:
+            raise NotFound("This article has no summary.")
+        return found.summary
+
+
+@blp.route("/<slug>/related")
+class ArticleRelated(MethodView):
+    @blp.arguments(RelatedQuery, location="query", error_status_code=400, as_kwargs=True)
+    @blp.response(200, RelatedOut)
+    @blp.alt_response(301, description="The article moved to a new slug.")
+    @blp.alt_response(404, description="No published article has this slug.")
+    def get(self, slug, limit, scope):
+        """Previous/next and related articles: curated links first, then suggestions."""
+        found = reading.find_article(slug)
+        if isinstance(found, reading.Moved):
+            return _moved(found.slug, "/related")
+        return reading.related(found, limit=limit, scope=scope)

@@ -1,0 +1,50 @@
+"""``/api/v1/sections|tags|authors|sources``: vocabularies with counts of published articles."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from cms.api.public.caching import public_cache_headers
+from cms.api.responses import page_response
+from cms.schemas.common import Cursor, EmptyQuery, PageQuery, page_schema
+from cms.schemas.taxonomy import TAXONOMY_OUT
+from cms.services import reading
+
+blp = Blueprint("public_taxonomies", __name__, url_prefix="/api/v1",
+                description="Sections, tags, authors and sources with article counts.")
+blp.after_request(public_cache_headers)
+
+
+class TaxonomyQuery(PageQuery):
+    cursor = Cursor(kinds=(str,))
+
+
+def _register(kind: str) -> None:
+    schema_cls = TAXONOMY_OUT[kind]
+    item_schema = schema_cls()
+    page_cls = page_schema(schema_cls, f"{schema_cls.__name__[:-3]}Page")
+    noun = kind[:-1]
+
+    class Collection(MethodView):
+        @blp.arguments(TaxonomyQuery, location="query", error_status_code=400, as_kwargs=True)
+        @blp.response(200, page_cls)
+        def get(self, limit, count, cursor=None):
+            page = reading.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
+            return page_response(page, item_schema)
+
+    class Item(MethodView):
+        @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+        @blp.response(200, schema_cls)
+        @blp.alt_response(404, description=f"No such {noun}.")
+        def get(self, _query, slug):
+            return reading.get_taxonomy(kind, slug)
+
+    Collection.get.__doc__ = f"All {kind}, ordered by slug, with `article_count`."
+    Item.get.__doc__ = f"One {noun} with its `article_count` of published articles."
+    blp.add_url_rule(f"/{kind}", view_func=Collection.as_view(f"{kind}"))
+    blp.add_url_rule(f"/{kind}/<slug>", view_func=Item.as_view(f"{noun}"))
+
+
+for _kind in ("sections", "tags", "authors", "sources"):
+    _register(_kind)

@@ -1,0 +1,57 @@
+"""Response helpers shared by the views of both APIs."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import current_app, request
+
+from cms.errors import PreconditionRequired
+from cms.pagination import Page
+
+
+def json_response(data, status: int = 200, headers: dict | None = None):
+    response = current_app.response_class(
+        current_app.json.dumps(data), status=status, mimetype="application/json"
+    )
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def next_link(cursor: str) -> str:
+    """``Link`` header value for the next page: this request with ``cursor`` replaced."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
+    args.append(("cursor", cursor))
+    return f'<{request.path}?{urlencode(args)}>; rel="next"'
+
+
+def page_response(page: Page, item_schema):
+    """``{"data": [...], "meta": {...}}`` plus a ``Link`` header when there is a next page."""
+    meta = {"limit": page.limit, "next_cursor": page.next_cursor}
+    if page.total is not None:
+        meta["total"] = page.total
+    headers = {"Link": next_link(page.next_cursor)} if page.next_cursor else {}
+    return json_response({"data": item_schema.dump(page.items, many=True), "meta": meta},
+                         headers=headers)
+
+
+def expected_version(body_version: int | None = None) -> int:
+    """The version a write is based on: ``If-Match: "<etag>"`` or ``version`` in the body."""
+    header = request.headers.get("If-Match")
+    if header:
+        tag = header.strip().removeprefix("W/").strip('"')
+        version = tag.rsplit("v", 1)[-1] if "v" in tag else tag
+        if version.isdigit():
+            return int(version)
+        return -1  # matches nothing: answered 412
+    if body_version is not None:
+        return body_version
+    raise PreconditionRequired(
+        "Send If-Match with the ETag you read (or the version in the body), so that "
+        "concurrent edits cannot overwrite each other."
+    )
+
+
+def article_etag(article) -> str:
+    return f'"a{article.id}-v{article.version}"'

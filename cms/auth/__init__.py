@@ -1,0 +1,1 @@
+"""Authentication (passwords, tokens, login sessions) and authorisation (roles)."""

@@ -1,0 +1,58 @@
+"""Flask commands: ``user create``, ``seed-demo``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+
+from cms.errors import CmsError
+from cms.extensions import db
+from cms.models import ROLES
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(user_group)
+    app.cli.add_command(seed_demo)
+
+
+@click.group("user", help="Manage logins.")
+def user_group():
+    pass
+
+
+@user_group.command("create")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(ROLES), default="writer", show_default=True)
+@click.option("--author", "author_slug", default=None, help="Slug of the author profile to link.")
+def create_user_command(email: str, role: str, author_slug: str | None):
+    """Create a login. The password is read from standard input unless it is a terminal."""
+    from cms.services.users import create_user
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = create_user(email, password, role, author=author_slug)
+        db.session.commit()
+    except CmsError as exc:
+        db.session.rollback()
+        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in (exc.errors or {}).items())
+        raise click.ClickException(f"{exc.detail} {details}".strip()) from exc
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@click.command("seed-demo")
+def seed_demo():
+    """Load the demo newsroom (sections, sources, authors, articles, users)."""
+    from cms.demo.seed import DEMO_LOGINS, seed
+
+    created = seed()
+    if created:
+        click.echo(f"Loaded {created} demo articles.")
+    else:
+        click.echo("Demo content is already loaded.")
+    for email, password, role in DEMO_LOGINS:
+        click.echo(f"Demo login ({role}): {email} / {password}")

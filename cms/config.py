@@ -1,0 +1,130 @@
+"""Settings, read from ``CMS_*`` environment variables when the app is created.
+
+Every setting is listed in ``SETTINGS`` with its default; the README's settings table mirrors it.
+Nothing here runs at import time: :func:`load_config` is called by ``create_app``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment does not describe a runnable configuration."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+
+
+SETTINGS = [
+    Setting("CMS_ENV", "development", "`development` or `production` (production requires a secret key)."),
+    Setting("CMS_DATABASE_URL", "sqlite:///<instance>/cms.sqlite3", "SQLAlchemy URL; `postgresql+psycopg://...` in production."),
+    Setting("CMS_SECRET_KEY", None, "Signs tokens and preview links. Required (≥ 32 characters) outside development; in development one is generated once and kept in `instance/secret_key`."),
+    Setting("CMS_REDIS_URL", None, "Optional Redis URL: shared rate limits, token revocation cache and response cache across processes."),
+    Setting("CMS_CORS_ORIGINS", "*", "Comma-separated origins allowed to call the API from a browser."),
+    Setting("CMS_ACCESS_TOKEN_MINUTES", "15", "Lifetime of access tokens."),
+    Setting("CMS_REFRESH_TOKEN_DAYS", "14", "Lifetime of refresh tokens."),
+    Setting("CMS_CACHE_MAX_AGE", "60", "`max-age` of public responses, in seconds."),
+    Setting("CMS_CACHE_STALE_WHILE_REVALIDATE", "300", "`stale-while-revalidate` of public responses, in seconds."),
+    Setting("CMS_MAX_BODY_BYTES", "1048576", "Largest accepted request body (413 beyond)."),
+    Setting("CMS_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes", "Failed logins allowed per account."),
+    Setting("CMS_LOGIN_LIMIT_IP", "20 per minute", "Failed logins allowed per client IP."),
+    Setting("CMS_PUBLIC_RATE_LIMIT", "", "Optional rate limit for the public API per client IP, e.g. `600 per minute` (empty: none)."),
+    Setting("CMS_PREVIEW_TOKEN_HOURS", "24", "Lifetime of draft preview links."),
+    Setting("CMS_LOG_LEVEL", "INFO", "Log level."),
+]
+
+MIN_SECRET_LENGTH = 32
+
+
+def _env(name: str, environ: dict) -> str | None:
+    value = environ.get(name)
+    if value is None or value == "":
+        return next(s.default for s in SETTINGS if s.name == name)
+    return value
+
+
+def _dev_secret(instance_path: Path) -> str:
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_config(instance_path: str, environ: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment (``os.environ`` by default)."""
+    environ = dict(os.environ if environ is None else environ)
+    instance = Path(instance_path)
+    env = _env("CMS_ENV", environ)
+    if env not in {"development", "production", "testing"}:
+        raise ConfigError(f"CMS_ENV must be development or production, not {env!r}")
+
+    secret = _env("CMS_SECRET_KEY", environ)
+    if secret is None:
+        if env == "production":
+            raise ConfigError("CMS_SECRET_KEY is required in production")
+        secret = _dev_secret(instance)
+    if env == "production" and len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"CMS_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+
+    db_url = environ.get("CMS_DATABASE_URL") or f"sqlite:///{instance / 'cms.sqlite3'}"
+    if db_url.startswith("postgresql://") or db_url.startswith("postgres://"):
+        db_url = "postgresql+psycopg://" + db_url.split("://", 1)[1]
+
+    origins = [o.strip() for o in _env("CMS_CORS_ORIGINS", environ).split(",") if o.strip()]
+
+    return {
+        "CMS_ENV": env,
+        "DEBUG": False,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(db_url),
+        "CMS_REDIS_URL": environ.get("CMS_REDIS_URL") or None,
+        "CMS_CORS_ORIGINS": origins,
+        "CMS_CACHE_MAX_AGE": int(_env("CMS_CACHE_MAX_AGE", environ)),
+        "CMS_CACHE_STALE_WHILE_REVALIDATE": int(_env("CMS_CACHE_STALE_WHILE_REVALIDATE", environ)),
+        "MAX_CONTENT_LENGTH": int(_env("CMS_MAX_BODY_BYTES", environ)),
+        "CMS_LOGIN_LIMIT_ACCOUNT": _env("CMS_LOGIN_LIMIT_ACCOUNT", environ),
+        "CMS_LOGIN_LIMIT_IP": _env("CMS_LOGIN_LIMIT_IP", environ),
+        "CMS_PUBLIC_RATE_LIMIT": _env("CMS_PUBLIC_RATE_LIMIT", environ) or None,
+        "CMS_PREVIEW_TOKEN_TTL": timedelta(hours=int(_env("CMS_PREVIEW_TOKEN_HOURS", environ))),
+        "CMS_LOG_LEVEL": _env("CMS_LOG_LEVEL", environ),
+        # flask-jwt-extended
+        "JWT_SECRET_KEY": secret,
+        "JWT_ALGORITHM": "HS256",
+        "JWT_DECODE_ALGORITHMS": ["HS256"],
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=int(_env("CMS_ACCESS_TOKEN_MINUTES", environ))),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=int(_env("CMS_REFRESH_TOKEN_DAYS", environ))),
+        "JWT_ERROR_MESSAGE_KEY": "detail",
+        # flask-smorest / OpenAPI
+        "API_TITLE": "Newsroom content API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
+        # Flask-Limiter
+        "RATELIMIT_STORAGE_URI": environ.get("CMS_REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "cms-limits",
+    }
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5, "pool_recycle": 1800}

@@ -1,0 +1,203 @@
+"""Domain errors and the single place that turns any error into RFC 9457 problem details.
+
+Services raise :class:`CmsError` subclasses (no HTTP inside them); views let them propagate;
+``register_error_handlers`` answers every error as ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+import marshmallow as ma
+from flask import Flask, g, json
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger("cms.errors")
+
+PROBLEM_MIMETYPE = "application/problem+json"
+
+
+class CmsError(Exception):
+    """Base of the domain errors. ``status`` decides the HTTP answer."""
+
+    status = 400
+    type = "about:blank"
+
+    def __init__(self, detail: str, *, errors: dict | None = None, **extra):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.extra = extra
+
+
+class NotFound(CmsError):
+    status = 404
+
+
+class Forbidden(CmsError):
+    status = 403
+
+
+class Conflict(CmsError):
+    status = 409
+
+
+class InvalidTransition(Conflict):
+    type = "urn:cms:problem:invalid-transition"
+
+
+class PreconditionFailed(CmsError):
+    status = 412
+    type = "urn:cms:problem:stale-version"
+
+
+class PreconditionRequired(CmsError):
+    status = 428
+
+
+class ValidationFailed(CmsError):
+    status = 422
+    type = "urn:cms:problem:validation"
+
+
+class Unauthorized(CmsError):
+    status = 401
+
+
+class ServiceUnavailable(CmsError):
+    status = 503
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details (documentation only)."""
+
+    type = ma.fields.String(metadata={"description": "Problem type URI", "example": "about:blank"})
+    title = ma.fields.String(metadata={"description": "Short summary of the problem type"})
+    status = ma.fields.Integer(metadata={"description": "HTTP status code"})
+    detail = ma.fields.String(metadata={"description": "What went wrong in this request"})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "Validation messages keyed by field path, e.g. `body.2.text`"},
+    )
+    request_id = ma.fields.String()
+
+
+def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested messages into ``{"body.2.text": ["..."]}``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            for k, v in flatten_errors(value, path).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(messages, list | tuple):
+        if all(isinstance(m, str) for m in messages):
+            out[prefix or "_schema"] = list(messages)
+        else:
+            for m in messages:
+                for k, v in flatten_errors(m, prefix).items():
+                    out.setdefault(k, []).extend(v)
+    else:
+        out[prefix or "_schema"] = [str(messages)]
+    return out
+
+
+def problem(status: int, detail: str | None = None, *, type_: str = "about:blank",
+            errors: dict | None = None, headers: dict | None = None, **extra):
+    """Build a problem+json response."""
+    body = {
+        "type": type_,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail or HTTPStatus(status).description,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    request_id = g.get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    from flask import current_app
+
+    response = current_app.response_class(
+        json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE
+    )
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+_DEFAULT_DETAIL = {
+    400: "The request is malformed.",
+    401: "Authentication is required: send a valid access token.",
+    404: "No such resource.",
+    405: "This method is not allowed on this resource.",
+    413: "The request body is too large.",
+    415: "Send the request body as application/json.",
+    429: "Too many requests; retry later.",
+}
+
+
+def problem_response_from_http(error: HTTPException):
+    """Answer a werkzeug/webargs HTTP exception as problem details."""
+    status = error.code or 500
+    if status >= 500:
+        return _server_error(error)
+    data = getattr(error, "data", None) or {}
+    headers = dict(data.get("headers") or {})
+    errors = None
+    detail = data.get("message") or _DEFAULT_DETAIL.get(status) or error.description
+    if "messages" in data:
+        messages = data["messages"]
+        # webargs nests messages by location: {"json": {...}} / {"query": {...}}
+        if isinstance(messages, dict) and len(messages) == 1:
+            location, messages = next(iter(messages.items()))
+        else:
+            location = "request"
+        errors = flatten_errors(messages)
+        where = "query string" if location == "query" else "request body"
+        detail = f"The {where} is invalid: " + "; ".join(
+            f"{field}: {' '.join(msgs)}" for field, msgs in sorted(errors.items())
+        )
+    if status == 429:
+        retry = getattr(error, "retry_after", None)
+        headers.setdefault("Retry-After", str(retry or 60))
+        limit = getattr(error, "limit", None)
+        if limit is not None:
+            detail = f"Rate limit exceeded ({limit.limit}); retry later."
+    response = problem(status, detail, errors=errors, headers=headers)
+    if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+def _server_error(error: Exception):
+    request_id = g.get("request_id", "-")
+    original = getattr(error, "original_exception", None) or error
+    log.error("request %s failed", request_id, exc_info=original)
+    return problem(500, "An unexpected error occurred. Quote the request id when reporting it.")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CmsError)
+    def handle_cms_error(error: CmsError):
+        return problem(error.status, error.detail, type_=error.type, errors=error.errors,
+                       **error.extra)
+
+    @app.errorhandler(HTTPException)
+    def handle_http(error: HTTPException):
+        return problem_response_from_http(error)
+
+    @app.errorhandler(InternalServerError)
+    def handle_500(error):
+        return _server_error(error)
+
+    from sqlalchemy.exc import OperationalError
+
+    @app.errorhandler(OperationalError)
+    def handle_db_down(error):
+        log.error("database error in request %s: %s", g.get("request_id", "-"), error)
+        return problem(503, "The database is unavailable; retry shortly.",
+                       headers={"Retry-After": "5"})

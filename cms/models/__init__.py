@@ -1,0 +1,22 @@
+"""SQLAlchemy models only; behaviour lives in ``cms.services``."""
+
+from cms.models.article import (
+    STATUSES,
+    Article,
+    ArticleAuthor,
+    ArticleSource,
+    RelatedLink,
+    SlugRedirect,
+    Summary,
+    article_tags,
+)
+from cms.models.suggestion import ArticleFeatures, FeatureKey, Suggestion, TermStat
+from cms.models.taxonomy import SOURCE_KINDS, Author, Section, Source, Tag
+from cms.models.user import ROLES, LoginSession, User
+
+__all__ = [
+    "ROLES", "SOURCE_KINDS", "STATUSES", "Article", "ArticleAuthor", "ArticleFeatures",
+    "FeatureKey", "Suggestion", "TermStat", "ArticleSource", "Author",
+    "LoginSession", "RelatedLink", "Section", "SlugRedirect", "Source", "Summary", "Tag", "User",
+    "article_tags",
+]

@@ -1,0 +1,57 @@
+"""Stored material for suggested related articles, computed on write and read cheaply."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cms.clock import utcnow
+from cms.extensions import db
+from cms.models.types import JSONType, UTCDateTime
+
+
+class ArticleFeatures(db.Model):
+    """An article's similarity features, computed once per revision of its content."""
+
+    __tablename__ = "article_features"
+    article_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    features: Mapped[dict] = mapped_column(JSONType)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FeatureKey(db.Model):
+    """Inverted index from a feature key (tag, entity, rare term) to the articles having it."""
+
+    __tablename__ = "feature_keys"
+    key: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class TermStat(db.Model):
+    """Document frequency of a term over the articles that have features."""
+
+    __tablename__ = "term_stats"
+    term: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+    df: Mapped[int] = mapped_column(default=0)
+
+
+class Suggestion(db.Model):
+    """A precomputed "related article" suggestion from ``article_id`` to ``target_id``."""
+
+    __tablename__ = "related_suggestions"
+    __table_args__ = (sa.Index("ix_related_suggestions_rank", "article_id", "score"),)
+    article_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    target_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    score: Mapped[float] = mapped_column(sa.Float)
+    reason: Mapped[str] = mapped_column(sa.String(300))

@@ -1,0 +1,63 @@
+"""Opaque keyset cursors and the page shape every collection returns."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(values: list[Any]) -> str:
+    """Encode the sort key of the last item of a page."""
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    return base64.urlsafe_b64encode(orjson.dumps(plain)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> list[Any]:
+    """Decode a cursor whose values have the given types (``datetime``, ``int``, ``str``)."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeEncodeError) as exc:
+        raise BadCursor("Invalid cursor.") from exc
+    if not isinstance(values, list) or len(values) != len(kinds):
+        raise BadCursor("Invalid cursor.")
+    out = []
+    for value, kind in zip(values, kinds, strict=True):
+        if kind is datetime:
+            try:
+                parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+            except ValueError:
+                parsed = None
+            if parsed is None or parsed.tzinfo is None:
+                raise BadCursor("Invalid cursor.")
+            out.append(parsed)
+        elif kind is int:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise BadCursor("Invalid cursor.")
+            out.append(value)
+        else:
+            if not isinstance(value, str):
+                raise BadCursor("Invalid cursor.")
+            out.append(value)
+    return out
+
+
+@dataclass
+class Page:
+    items: list
+    limit: int
+    next_cursor: str | None = None
+    total: int | None = None
+    extra: dict = field(default_factory=dict)

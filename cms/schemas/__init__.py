@@ -1,0 +1,1 @@
+"""marshmallow schemas: the single source of validation, serialisation and the OpenAPI document."""

@@ -1,0 +1,44 @@
+"""Login, tokens and users."""
+
+from marshmallow import fields, validate
+
+from cms.models import ROLES
+from cms.schemas.common import Slug, StrictSchema
+from cms.schemas.taxonomy import Ref
+
+
+class LoginIn(StrictSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000),
+                             load_only=True)
+
+
+class TokensOut(StrictSchema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.String(required=True)
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds."})
+
+
+class UserOut(StrictSchema):
+    id = fields.Integer()
+    email = fields.String()
+    role = fields.String()
+    is_active = fields.Boolean()
+    author = fields.Nested(Ref, allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class UserIn(StrictSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1000))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    author = Slug(allow_none=True, load_default=None)
+
+
+class UserPatch(StrictSchema):
+    email = fields.Email(validate=validate.Length(max=320))
+    password = fields.String(load_only=True, validate=validate.Length(max=1000))
+    role = fields.String(validate=validate.OneOf(ROLES))
+    is_active = fields.Boolean()
+    author = Slug(allow_none=True)

@@ -1,0 +1,97 @@
+"""Building blocks shared by the schemas of both APIs."""
+
+from __future__ import annotations
+
+import re
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from cms.pagination import DEFAULT_LIMIT, MAX_LIMIT, BadCursor, decode_cursor
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+slug_validator = validate.And(
+    validate.Length(min=1, max=200),
+    validate.Regexp(SLUG_RE, error="Use lowercase letters, digits and single hyphens."),
+)
+
+
+class StrictSchema(ma.Schema):
+    """Unknown fields are an error, never silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class Slug(fields.String):
+    def __init__(self, **kwargs):
+        super().__init__(validate=slug_validator, **kwargs)
+
+
+class HttpUrl(fields.Url):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("schemes", {"http", "https"})
+        kwargs.setdefault("validate", validate.Length(max=2000))
+        super().__init__(**kwargs)
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """RFC 3339 in UTC on output (``2026-11-27T09:30:00Z``); offsets required on input."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", default_timezone=None, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Cursor(fields.String):
+    """An opaque keyset cursor; its decoded key types are given by ``kinds``."""
+
+    def __init__(self, kinds: tuple, **kwargs):
+        super().__init__(
+            metadata={"description": "Opaque cursor from `meta.next_cursor`."}, **kwargs
+        )
+        self.kinds = kinds
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return decode_cursor(raw, self.kinds)
+        except BadCursor as exc:
+            raise ma.ValidationError(str(exc)) from exc
+
+
+class PageQuery(StrictSchema):
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": f"Page size, 1–{MAX_LIMIT}."},
+    )
+    count = fields.Boolean(
+        load_default=False, metadata={"description": "Include `meta.total`."}
+    )
+
+
+class EmptyQuery(StrictSchema):
+    """For endpoints without query parameters: any parameter is an error."""
+
+
+class PageMeta(ma.Schema):
+    limit = fields.Integer(required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+    total = fields.Integer()
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """``{"data": [...], "meta": {...}}`` around ``item_schema``."""
+    return type(
+        name,
+        (ma.Schema,),
+        {
+            "data": fields.List(fields.Nested(item_schema), required=True),
+            "meta": fields.Nested(PageMeta, required=True),
+        },
+    )

@@ -1,0 +1,69 @@
+"""Sections, tags, authors and sources: references, public views and editor input."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from cms.models import SOURCE_KINDS
+from cms.schemas.common import HttpUrl, Slug, StrictSchema
+
+
+class Ref(StrictSchema):
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class SourceRef(Ref):
+    url = fields.String(allow_none=True)
+    kind = fields.String()
+
+
+class SectionOut(Ref):
+    description = fields.String()
+    article_count = fields.Integer()
+
+
+class TagOut(Ref):
+    article_count = fields.Integer()
+
+
+class AuthorOut(Ref):
+    bio = fields.String()
+    avatar_url = fields.String(allow_none=True)
+    article_count = fields.Integer()
+
+
+class SourceOut(SourceRef):
+    article_count = fields.Integer()
+
+
+_name = {"validate": validate.Length(min=1, max=200)}
+
+
+class SectionIn(StrictSchema):
+    slug = Slug()
+    name = fields.String(required=True, **_name)
+    description = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class TagIn(StrictSchema):
+    slug = Slug()
+    name = fields.String(required=True, **_name)
+
+
+class AuthorIn(StrictSchema):
+    slug = Slug()
+    name = fields.String(required=True, **_name)
+    bio = fields.String(load_default="", validate=validate.Length(max=5000))
+    avatar_url = HttpUrl(allow_none=True, load_default=None)
+
+
+class SourceIn(StrictSchema):
+    slug = Slug()
+    name = fields.String(required=True, **_name)
+    url = HttpUrl(allow_none=True, load_default=None)
+    kind = fields.String(load_default="newspaper", validate=validate.OneOf(SOURCE_KINDS))
+
+
+TAXONOMY_IN = {"sections": SectionIn, "tags": TagIn, "authors": AuthorIn, "sources": SourceIn}
+TAXONOMY_OUT = {"sections": SectionOut, "tags": TagOut, "authors": AuthorOut, "sources": SourceOut}
