@@ -16,8 +16,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     ``config`` overrides what the environment says (tests pass their database URL here).
     """
-    app = Flask(__name__, instance_path=os.environ.get("CMS_INSTANCE_PATH") or None,
-                instance_relative_config=True)
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("CMS_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
     app.config.from_mapping(load_config(app.instance_path))
     if config:
         app.config.update(config)
@@ -57,7 +60,12 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         enable_sqlite_foreign_keys(db.engine)
-    migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    migrate.init_app(
+        app,
+        db,
+        render_as_batch=True,
+        directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
+    )
     jwt.init_app(app)
     import cms.auth.tokens  # noqa: F401  (registers the JWT callbacks)
 
@@ -66,8 +74,14 @@ def _init_extensions(app: Flask) -> None:
         app,
         resources={r"/api/*": {"origins": app.config["CMS_CORS_ORIGINS"]}},
         expose_headers=["ETag", "Link", "X-Request-ID", "Last-Modified", "Retry-After", "Location"],
-        allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match",
-                       "X-Request-ID", "Idempotency-Key"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "X-Request-ID",
+            "Idempotency-Key",
+        ],
         max_age=600,
     )
     api.init_app(app)

@@ -25,19 +25,46 @@ class Setting:
 
 
 SETTINGS = [
-    Setting("CMS_ENV", "development", "`development` or `production` (production requires a secret key)."),
-    Setting("CMS_DATABASE_URL", "sqlite:///<instance>/cms.sqlite3", "SQLAlchemy URL; `postgresql+psycopg://...` in production."),
-    Setting("CMS_SECRET_KEY", None, "Signs tokens and preview links. Required (≥ 32 characters) outside development; in development one is generated once and kept in `instance/secret_key`."),
-    Setting("CMS_REDIS_URL", None, "Optional Redis URL: shared rate limits, token revocation cache and response cache across processes."),
-    Setting("CMS_CORS_ORIGINS", "*", "Comma-separated origins allowed to call the API from a browser."),
+    Setting(
+        "CMS_ENV",
+        "development",
+        "`development` or `production` (production requires a secret key).",
+    ),
+    Setting(
+        "CMS_DATABASE_URL",
+        "sqlite:///<instance>/cms.sqlite3",
+        "SQLAlchemy URL; `postgresql+psycopg://...` in production.",
+    ),
+    Setting(
+        "CMS_SECRET_KEY",
+        None,
+        "Signs tokens and preview links. Required (≥ 32 characters) outside development; "
+        "in development one is generated once and kept in `instance/secret_key`.",
+    ),
+    Setting(
+        "CMS_REDIS_URL",
+        None,
+        "Optional Redis URL: rate limits and the response cache shared by all processes.",
+    ),
+    Setting(
+        "CMS_CORS_ORIGINS", "*", "Comma-separated origins allowed to call the API from a browser."
+    ),
     Setting("CMS_ACCESS_TOKEN_MINUTES", "15", "Lifetime of access tokens."),
     Setting("CMS_REFRESH_TOKEN_DAYS", "14", "Lifetime of refresh tokens."),
     Setting("CMS_CACHE_MAX_AGE", "60", "`max-age` of public responses, in seconds."),
-    Setting("CMS_CACHE_STALE_WHILE_REVALIDATE", "300", "`stale-while-revalidate` of public responses, in seconds."),
+    Setting(
+        "CMS_CACHE_STALE_WHILE_REVALIDATE",
+        "300",
+        "`stale-while-revalidate` of public responses, in seconds.",
+    ),
     Setting("CMS_MAX_BODY_BYTES", "1048576", "Largest accepted request body (413 beyond)."),
     Setting("CMS_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes", "Failed logins allowed per account."),
     Setting("CMS_LOGIN_LIMIT_IP", "20 per minute", "Failed logins allowed per client IP."),
-    Setting("CMS_PUBLIC_RATE_LIMIT", "", "Optional rate limit for the public API per client IP, e.g. `600 per minute` (empty: none)."),
+    Setting(
+        "CMS_PUBLIC_RATE_LIMIT",
+        "",
+        "Optional public API rate limit per client IP, e.g. `600 per minute` (empty: none).",
+    ),
     Setting("CMS_PREVIEW_TOKEN_HOURS", "24", "Lifetime of draft preview links."),
     Setting("CMS_LOG_LEVEL", "INFO", "Log level."),
 ]
@@ -106,7 +133,9 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "JWT_ALGORITHM": "HS256",
         "JWT_DECODE_ALGORITHMS": ["HS256"],
         "JWT_TOKEN_LOCATION": ["headers"],
-        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=int(_env("CMS_ACCESS_TOKEN_MINUTES", environ))),
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(
+            minutes=int(_env("CMS_ACCESS_TOKEN_MINUTES", environ))
+        ),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=int(_env("CMS_REFRESH_TOKEN_DAYS", environ))),
         "JWT_ERROR_MESSAGE_KEY": "detail",
         # flask-smorest / OpenAPI

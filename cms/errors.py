@@ -104,8 +104,15 @@ def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
-def problem(status: int, detail: str | None = None, *, type_: str = "about:blank",
-            errors: dict | None = None, headers: dict | None = None, **extra):
+def problem(
+    status: int,
+    detail: str | None = None,
+    *,
+    type_: str = "about:blank",
+    errors: dict | None = None,
+    headers: dict | None = None,
+    **extra,
+):
     """Build a problem+json response."""
     body = {
         "type": type_,
@@ -183,8 +190,9 @@ def _server_error(error: Exception):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CmsError)
     def handle_cms_error(error: CmsError):
-        return problem(error.status, error.detail, type_=error.type, errors=error.errors,
-                       **error.extra)
+        return problem(
+            error.status, error.detail, type_=error.type, errors=error.errors, **error.extra
+        )
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):
@@ -199,5 +207,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def handle_db_down(error):
         log.error("database error in request %s: %s", g.get("request_id", "-"), error)
-        return problem(503, "The database is unavailable; retry shortly.",
-                       headers={"Retry-After": "5"})
+        return problem(
+            503, "The database is unavailable; retry shortly.", headers={"Retry-After": "5"}
+        )

@@ -32,8 +32,9 @@ def page_response(page: Page, item_schema):
     if page.total is not None:
         meta["total"] = page.total
     headers = {"Link": next_link(page.next_cursor)} if page.next_cursor else {}
-    return json_response({"data": item_schema.dump(page.items, many=True), "meta": meta},
-                         headers=headers)
+    return json_response(
+        {"data": item_schema.dump(page.items, many=True), "meta": meta}, headers=headers
+    )
 
 
 def expected_version(body_version: int | None = None) -> int:

@@ -60,6 +60,4 @@ def authorize(user, action: str, article=None) -> None:
         raise Forbidden(f"Your role ({user.role}) may not {action.split(':')[1]} here.")
     if article is not None and article.created_by_id != user.id:
         raise Forbidden("Writers may only act on their own articles.")
-    raise Forbidden(
-        f"Writers may not {action.split(':')[1]} an article that is {article.status}."
-    )
+    raise Forbidden(f"Writers may not {action.split(':')[1]} an article that is {article.status}.")

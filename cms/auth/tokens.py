@@ -50,7 +50,10 @@ def _issue(user: User, session: LoginSession) -> dict:
 def login(user: User) -> dict:
     now = utcnow()
     session = LoginSession(
-        id=str(uuid.uuid4()), user_id=user.id, refresh_jti="", created_at=now,
+        id=str(uuid.uuid4()),
+        user_id=user.id,
+        refresh_jti="",
+        created_at=now,
         expires_at=now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
     )
     db.session.add(session)

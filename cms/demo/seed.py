@@ -28,8 +28,12 @@ def seed() -> int:
     if db.session.scalar(sa.select(sa.func.count(Article.id))):
         return 0
     content = json.loads(CONTENT.read_text(encoding="utf-8"))
-    for model, key in ((Section, "sections"), (Tag, "tags"), (Author, "authors"),
-                       (Source, "sources")):
+    for model, key in (
+        (Section, "sections"),
+        (Tag, "tags"),
+        (Author, "authors"),
+        (Source, "sources"),
+    ):
         for entry in content[key]:
             db.session.add(model(**entry))
     db.session.flush()
@@ -47,9 +51,23 @@ def seed() -> int:
     now = utcnow()
     by_slug: dict[str, Article] = {}
     for entry in content["articles"]:
-        data = ArticleIn().load({k: entry[k] for k in (
-            "title", "subtitle", "section", "tags", "authors", "sources", "language",
-            "hero_image", "body") if k in entry})
+        data = ArticleIn().load(
+            {
+                k: entry[k]
+                for k in (
+                    "title",
+                    "subtitle",
+                    "section",
+                    "tags",
+                    "authors",
+                    "sources",
+                    "language",
+                    "hero_image",
+                    "body",
+                )
+                if k in entry
+            }
+        )
         actor = writer if entry["status"] in ("draft", "in_review") else editor
         article = articles.create_article(data, actor=actor)
         db.session.flush()
@@ -59,8 +77,9 @@ def seed() -> int:
             publishing.perform(article, "submit", actor=actor, expected_version=article.version)
         elif status in ("published", "scheduled"):
             when = now - timedelta(hours=hours)
-            publishing.perform(article, "publish", actor=editor,
-                               expected_version=article.version, publish_at=when)
+            publishing.perform(
+                article, "publish", actor=editor, expected_version=article.version, publish_at=when
+            )
             if when <= now:
                 article.published_at = article.first_published_at = when
                 article.updated_at = when
@@ -74,8 +93,8 @@ def seed() -> int:
         article = by_slug[slug_from_title(entry["title"])]
         payload = [
             {"article_id": by_slug[link["article"]].id, "label": link.get("label")}
-            if link.get("article") else
-            {"url": link["url"], "title": link["title"], "label": link.get("label")}
+            if link.get("article")
+            else {"url": link["url"], "title": link["title"], "label": link.get("label")}
             for link in links
         ]
         curation.set_links(article, RelatedLinksIn().load({"links": payload})["links"], actor=admin)

@@ -15,8 +15,24 @@ from cms.models.taxonomy import SOURCE_KINDS, Author, Section, Source, Tag
 from cms.models.user import ROLES, LoginSession, User
 
 __all__ = [
-    "ROLES", "SOURCE_KINDS", "STATUSES", "Article", "ArticleAuthor", "ArticleFeatures",
-    "FeatureKey", "Suggestion", "TermStat", "ArticleSource", "Author",
-    "LoginSession", "RelatedLink", "Section", "SlugRedirect", "Source", "Summary", "Tag", "User",
+    "ROLES",
+    "SOURCE_KINDS",
+    "STATUSES",
+    "Article",
+    "ArticleAuthor",
+    "ArticleFeatures",
+    "FeatureKey",
+    "Suggestion",
+    "TermStat",
+    "ArticleSource",
+    "Author",
+    "LoginSession",
+    "RelatedLink",
+    "Section",
+    "SlugRedirect",
+    "Source",
+    "Summary",
+    "Tag",
+    "User",
     "article_tags",
 ]

@@ -8,8 +8,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from cms.extensions import db
 
 SOURCE_KINDS = (
-    "newspaper", "agency", "broadcaster", "magazine", "online", "press_release",
-    "research", "government", "social", "other",
+    "newspaper",
+    "agency",
+    "broadcaster",
+    "magazine",
+    "online",
+    "press_release",
+    "research",
+    "government",
+    "social",
+    "other",
 )
 
 

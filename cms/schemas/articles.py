@@ -19,6 +19,7 @@ FORMATS = ("blocks", "html", "text")
 
 # --- shared pieces ----------------------------------------------------------------------------
 
+
 class HeroImage(StrictSchema):
     url = HttpUrl(required=True)
     alt = fields.String(load_default="", validate=validate.Length(max=2000))
@@ -60,6 +61,7 @@ def _links(article) -> dict:
 
 
 # --- public output ----------------------------------------------------------------------------
+
 
 class ArticleCard(ma.Schema):
     """A list item: everything but the body."""
@@ -116,6 +118,7 @@ class RelatedOut(ma.Schema):
 
 # --- public queries ---------------------------------------------------------------------------
 
+
 class _CommaList(fields.String):
     """``a,b,c`` in a query string, each item from ``choices``."""
 
@@ -167,6 +170,7 @@ class RelatedQuery(StrictSchema):
 
 # --- editor input -----------------------------------------------------------------------------
 
+
 class ArticleIn(StrictSchema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=500))
     slug = Slug()
@@ -177,7 +181,9 @@ class ArticleIn(StrictSchema):
     sources = fields.List(Slug(), load_default=list, validate=validate.Length(max=50))
     language = fields.String(
         load_default="en",
-        validate=validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$", error="Use a language tag like en or de-AT."),
+        validate=validate.Regexp(
+            r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$", error="Use a language tag like en or de-AT."
+        ),
     )
     hero_image = fields.Nested(HeroImage, allow_none=True, load_default=None)
     canonical_url = HttpUrl(allow_none=True, load_default=None)
@@ -196,7 +202,9 @@ class ArticlePatch(ArticleIn):
 
 class PublishIn(StrictSchema):
     publish_at = fields.AwareDateTime(
-        format="iso", allow_none=True, load_default=None,
+        format="iso",
+        allow_none=True,
+        load_default=None,
         metadata={"description": "Future time to schedule; omitted or past: publish now."},
     )
     version = fields.Integer()
@@ -212,8 +220,10 @@ class EditorArticleQuery(PageQuery):
     author = Slug()
     section = Slug()
     created_by = fields.Integer()
-    q = fields.String(validate=validate.Length(min=1, max=200),
-                      metadata={"description": "Substring of the title."})
+    q = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Substring of the title."},
+    )
 
 
 class EditorArticleOut(ArticleDetail):
@@ -238,14 +248,14 @@ class EditorArticleItem(ArticleCard):
 
 class KeyPointIn(StrictSchema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=1000))
-    block_index = fields.Integer(allow_none=True, load_default=None,
-                                 validate=validate.Range(min=0))
+    block_index = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0))
 
 
 class SummaryIn(StrictSchema):
     tldr = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    key_points = fields.List(fields.Nested(KeyPointIn), load_default=list,
-                             validate=validate.Length(max=10))
+    key_points = fields.List(
+        fields.Nested(KeyPointIn), load_default=list, validate=validate.Length(max=10)
+    )
     approved = fields.Boolean(load_default=True)
 
 
@@ -264,8 +274,9 @@ class RelatedLinkIn(StrictSchema):
 
 
 class RelatedLinksIn(StrictSchema):
-    links = fields.List(fields.Nested(RelatedLinkIn), required=True,
-                        validate=validate.Length(max=50))
+    links = fields.List(
+        fields.Nested(RelatedLinkIn), required=True, validate=validate.Length(max=50)
+    )
 
 
 class EditorRelatedLink(ma.Schema):

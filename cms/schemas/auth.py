@@ -9,8 +9,9 @@ from cms.schemas.taxonomy import Ref
 
 class LoginIn(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=320))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1000),
-                             load_only=True)
+    password = fields.String(
+        required=True, validate=validate.Length(min=1, max=1000), load_only=True
+    )
 
 
 class TokensOut(StrictSchema):

@@ -28,7 +28,9 @@ class Attribution(StrictSchema):
 class _Block(StrictSchema):
     type = fields.String(required=True)
     attribution = fields.Nested(
-        Attribution, allow_none=True, load_default=None,
+        Attribution,
+        allow_none=True,
+        load_default=None,
         metadata={"description": "The source this block reports from."},
     )
 
@@ -82,8 +84,9 @@ class Block(fields.Field):
     def __init__(self, **kwargs):
         super().__init__(
             metadata={
-                "oneOf": [{"$ref": f"#/components/schemas/{s.__name__}"}
-                          for s in BLOCK_SCHEMAS.values()],
+                "oneOf": [
+                    {"$ref": f"#/components/schemas/{s.__name__}"} for s in BLOCK_SCHEMAS.values()
+                ],
                 "description": "A body block; `type` is one of " + ", ".join(BLOCK_SCHEMAS),
             },
             **kwargs,
@@ -95,9 +98,7 @@ class Block(fields.Field):
         kind = value.get("type")
         schema = _INSTANCES.get(kind) if isinstance(kind, str) else None
         if schema is None:
-            raise ma.ValidationError(
-                {"type": [f"Must be one of: {', '.join(BLOCK_SCHEMAS)}."]}
-            )
+            raise ma.ValidationError({"type": [f"Must be one of: {', '.join(BLOCK_SCHEMAS)}."]})
         return schema.load(value)
 
     def _serialize(self, value, attr, obj, **kwargs):

@@ -70,9 +70,7 @@ class PageQuery(StrictSchema):
         validate=validate.Range(min=1, max=MAX_LIMIT),
         metadata={"description": f"Page size, 1–{MAX_LIMIT}."},
     )
-    count = fields.Boolean(
-        load_default=False, metadata={"description": "Include `meta.total`."}
-    )
+    count = fields.Boolean(load_default=False, metadata={"description": "Include `meta.total`."})
 
 
 class EmptyQuery(StrictSchema):

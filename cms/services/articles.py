@@ -34,8 +34,18 @@ from cms.services.rendering import make_excerpt, render_body
 from cms.services.slugs import slug_from_title, slug_taken, unique_slug
 
 CONTENT_FIELDS = (
-    "title", "slug", "subtitle", "section", "tags", "authors", "sources", "language",
-    "hero_image", "canonical_url", "excerpt", "body",
+    "title",
+    "slug",
+    "subtitle",
+    "section",
+    "tags",
+    "authors",
+    "sources",
+    "language",
+    "hero_image",
+    "canonical_url",
+    "excerpt",
+    "body",
 )
 
 
@@ -67,7 +77,9 @@ def _block_sources(body: list[dict]) -> dict[str, list[str]]:
     uses: dict[str, list[str]] = {}
     for i, block in enumerate(body):
         if block.get("attribution"):
-            uses.setdefault(block["attribution"]["source"], []).append(f"body.{i}.attribution.source")
+            uses.setdefault(block["attribution"]["source"], []).append(
+                f"body.{i}.attribution.source"
+            )
     return uses
 
 
@@ -100,7 +112,9 @@ def _resolve(data: dict) -> _Resolved:
             }
             errors = {
                 path: [f"Unknown source '{slug}'."]
-                for slug, paths in uses.items() if slug not in found for path in paths
+                for slug, paths in uses.items()
+                if slug not in found
+                for path in paths
             }
             if errors:
                 raise ValidationFailed("Unknown source in a block attribution.", errors=errors)
@@ -152,7 +166,9 @@ def _apply(article: Article, data: dict, resolved: _Resolved, *, now: datetime) 
     if resolved.tags is not None and [t.id for t in article.tags] != [t.id for t in resolved.tags]:
         article.tags = sorted(resolved.tags, key=lambda t: t.slug)
         changed.append("tags")
-    if resolved.authors is not None and [a.id for a in article.authors] != [a.id for a in resolved.authors]:
+    if resolved.authors is not None and [a.id for a in article.authors] != [
+        a.id for a in resolved.authors
+    ]:
         _set_authors(article, resolved.authors)
         changed.append("authors")
 
@@ -211,16 +227,26 @@ def create_article(data: dict, *, actor: User) -> Article:
     slug = data.get("slug")
     if slug:
         if slug_taken(slug):
-            raise Conflict(f"The slug '{slug}' is already used by another article.",
-                           errors={"slug": ["Already in use."]})
+            raise Conflict(
+                f"The slug '{slug}' is already used by another article.",
+                errors={"slug": ["Already in use."]},
+            )
     else:
         slug = unique_slug(slug_from_title(data["title"]))
     if not data.get("authors") and actor.author is not None:
         data = {**data, "authors": [actor.author.slug]}
     resolved = _resolve(data)
     article = Article(
-        slug=slug, status="draft", created_at=now, updated_at=now, created_by_id=actor.id,
-        body=[], body_html="", body_text="", excerpt="", body_revision=1,
+        slug=slug,
+        status="draft",
+        created_at=now,
+        updated_at=now,
+        created_by_id=actor.id,
+        body=[],
+        body_html="",
+        body_text="",
+        excerpt="",
+        body_revision=1,
     )
     db.session.add(article)
     _apply(article, {k: v for k, v in data.items() if k != "slug"}, resolved, now=now)
@@ -248,7 +274,9 @@ def flush_guarded(article: Article, expected: int) -> None:
         ) from exc
 
 
-def update_article(article: Article, data: dict, *, actor: User, expected_version: int) -> list[str]:
+def update_article(
+    article: Article, data: dict, *, actor: User, expected_version: int
+) -> list[str]:
     authorize(actor, "article:edit", article)
     check_version(article, expected_version)
     now = utcnow()
@@ -266,8 +294,10 @@ def update_article(article: Article, data: dict, *, actor: User, expected_versio
 
 def change_slug(article: Article, new_slug: str) -> None:
     if slug_taken(new_slug, exclude_article_id=article.id):
-        raise Conflict(f"The slug '{new_slug}' is used by another article, now or before.",
-                       errors={"slug": ["Already in use."]})
+        raise Conflict(
+            f"The slug '{new_slug}' is used by another article, now or before.",
+            errors={"slug": ["Already in use."]},
+        )
     old = article.slug
     # The article may be taking back one of its own former slugs.
     redirect = db.session.get(SlugRedirect, new_slug)
@@ -283,8 +313,9 @@ def delete_article(article: Article, *, actor: User) -> None:
     db.session.delete(article)
 
 
-def list_for_editor(actor: User, filters: dict, *, limit: int, cursor: list | None = None,
-                    count: bool = False) -> Page:
+def list_for_editor(
+    actor: User, filters: dict, *, limit: int, cursor: list | None = None, count: bool = False
+) -> Page:
     """Articles in every status, newest first (by id); writers see only their own."""
     query = sa.select(Article)
     if not has_role(actor, "editor"):
@@ -310,9 +341,11 @@ def list_for_editor(actor: User, filters: dict, *, limit: int, cursor: list | No
         total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     if cursor:
         query = query.where(Article.id < cursor[0])
-    rows = list(db.session.scalars(
-        query.order_by(Article.id.desc()).limit(limit + 1).options(*CARD_LOADERS)
-    ))
+    rows = list(
+        db.session.scalars(
+            query.order_by(Article.id.desc()).limit(limit + 1).options(*CARD_LOADERS)
+        )
+    )
     next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
     return Page(items=rows[:limit], limit=limit, next_cursor=next_cursor, total=total)
 

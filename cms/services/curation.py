@@ -30,8 +30,11 @@ def set_links(article: Article, links: list[dict], *, actor: User) -> list[Relat
         raise ValidationFailed("Some related links are invalid.", errors=errors)
     article.related_links = [
         RelatedLink(
-            position=i, target_id=link.get("article_id"), url=link.get("url"),
-            title=link.get("title"), label=link.get("label"),
+            position=i,
+            target_id=link.get("article_id"),
+            url=link.get("url"),
+            title=link.get("title"),
+            label=link.get("label"),
         )
         for i, link in enumerate(links)
     ]

@@ -51,7 +51,11 @@ def _check_transition(article: Article, name: str, now: datetime) -> None:
 
 
 def perform(
-    article: Article, name: str, *, actor: User, expected_version: int,
+    article: Article,
+    name: str,
+    *,
+    actor: User,
+    expected_version: int,
     publish_at: datetime | None = None,
 ) -> Article:
     """Run workflow action ``name`` on ``article``."""

@@ -28,7 +28,6 @@ from cms.services.loaders import CARD_LOADERS
 from cms.services.visibility import is_public, public_articles, public_condition
 
 
-
 @dataclass
 class Moved:
     """The slug asked for is a former slug; the article now lives at ``slug``."""
@@ -71,21 +70,27 @@ def _filtered(query: sa.Select, filters: dict) -> sa.Select | None:
         if tag_id is None:
             return None
         query = query.where(
-            sa.exists().where(article_tags.c.article_id == Article.id, article_tags.c.tag_id == tag_id)
+            sa.exists().where(
+                article_tags.c.article_id == Article.id, article_tags.c.tag_id == tag_id
+            )
         )
     if "author" in filters:
         author_id = _id_for(Author, filters["author"])
         if author_id is None:
             return None
         query = query.where(
-            sa.exists().where(ArticleAuthor.article_id == Article.id, ArticleAuthor.author_id == author_id)
+            sa.exists().where(
+                ArticleAuthor.article_id == Article.id, ArticleAuthor.author_id == author_id
+            )
         )
     if "source" in filters:
         source_id = _id_for(Source, filters["source"])
         if source_id is None:
             return None
         query = query.where(
-            sa.exists().where(ArticleSource.article_id == Article.id, ArticleSource.source_id == source_id)
+            sa.exists().where(
+                ArticleSource.article_id == Article.id, ArticleSource.source_id == source_id
+            )
         )
     if "language" in filters:
         query = query.where(Article.language == filters["language"])
@@ -97,7 +102,11 @@ def _filtered(query: sa.Select, filters: dict) -> sa.Select | None:
 
 
 def list_articles(
-    filters: dict, *, limit: int, cursor: list | None = None, count: bool = False,
+    filters: dict,
+    *,
+    limit: int,
+    cursor: list | None = None,
+    count: bool = False,
     now: datetime | None = None,
 ) -> Page:
     """Newest first, keyset-paginated on ``(published_at, id)``."""
@@ -122,8 +131,10 @@ def list_articles(
 def find_article(slug: str, now: datetime | None = None) -> Article | Moved:
     """The visible article with ``slug``, or where a former slug moved to; else NotFound."""
     now = now or utcnow()
-    query = public_articles(now).where(Article.slug == slug).options(
-        *CARD_LOADERS, selectinload(Article.summary)
+    query = (
+        public_articles(now)
+        .where(Article.slug == slug)
+        .options(*CARD_LOADERS, selectinload(Article.summary))
     )
     article = db.session.scalars(query).first()
     if article is not None:
@@ -140,7 +151,9 @@ def neighbours(article: Article, *, scope: str = "site", now: datetime | None = 
     """``(previous, next)``: the visible articles just before and after in publication order."""
     now = now or utcnow()
     key = sa.tuple_(Article.published_at, Article.id)
-    here = sa.tuple_(sa.literal(article.published_at, Article.published_at.type), sa.literal(article.id))
+    here = sa.tuple_(
+        sa.literal(article.published_at, Article.published_at.type), sa.literal(article.id)
+    )
     base = public_articles(now)
     if scope == "section":
         if article.section_id is None:
@@ -160,7 +173,9 @@ def article_page(article: Article, now: datetime | None = None) -> ArticleView:
     return ArticleView(article, previous=previous, next=following)
 
 
-def related(article: Article, *, limit: int, scope: str = "site", now: datetime | None = None) -> RelatedView:
+def related(
+    article: Article, *, limit: int, scope: str = "site", now: datetime | None = None
+) -> RelatedView:
     """Curated links first (only to visible articles), then suggestions, up to ``limit``."""
     now = now or utcnow()
     previous, following = neighbours(article, scope=scope, now=now)
@@ -184,13 +199,29 @@ def related(article: Article, *, limit: int, scope: str = "site", now: datetime 
             target = targets.get(link.target_id)
             if target is None:
                 continue
-            items.append({"kind": "curated", "article": target, "url": None,
-                          "title": link.title or target.title, "label": link.label,
-                          "score": None, "reason": None})
+            items.append(
+                {
+                    "kind": "curated",
+                    "article": target,
+                    "url": None,
+                    "title": link.title or target.title,
+                    "label": link.label,
+                    "score": None,
+                    "reason": None,
+                }
+            )
         else:
-            items.append({"kind": "curated", "article": None, "url": link.url,
-                          "title": link.title, "label": link.label, "score": None,
-                          "reason": None})
+            items.append(
+                {
+                    "kind": "curated",
+                    "article": None,
+                    "url": link.url,
+                    "title": link.title,
+                    "label": link.label,
+                    "score": None,
+                    "reason": None,
+                }
+            )
     items = items[:limit]
     if len(items) < limit:
         from cms.services import suggestions
@@ -199,13 +230,22 @@ def related(article: Article, *, limit: int, scope: str = "site", now: datetime 
         for target, score, reason in suggestions.suggested(
             article, limit=limit - len(items), exclude=exclude, now=now
         ):
-            items.append({"kind": "suggested", "article": target, "url": None,
-                          "title": target.title, "label": None, "score": score,
-                          "reason": reason})
+            items.append(
+                {
+                    "kind": "suggested",
+                    "article": target,
+                    "url": None,
+                    "title": target.title,
+                    "label": None,
+                    "score": score,
+                    "reason": reason,
+                }
+            )
     return RelatedView(previous=previous, next=following, related=items)
 
 
 # --- taxonomies -------------------------------------------------------------------------------
+
 
 def _count_query(kind: str, now: datetime):
     """``SELECT entity, count(visible articles)`` for one taxonomy."""
@@ -243,8 +283,14 @@ def _count_query(kind: str, now: datetime):
 TAXONOMY_MODELS = {"sections": Section, "tags": Tag, "authors": Author, "sources": Source}
 
 
-def list_taxonomy(kind: str, *, limit: int, cursor: list | None = None, count: bool = False,
-                  now: datetime | None = None) -> Page:
+def list_taxonomy(
+    kind: str,
+    *,
+    limit: int,
+    cursor: list | None = None,
+    count: bool = False,
+    now: datetime | None = None,
+) -> Page:
     """Entries ordered by slug, each with ``article_count`` of visible articles."""
     now = now or utcnow()
     model, query = _count_query(kind, now)

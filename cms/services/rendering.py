@@ -22,8 +22,22 @@ WORDS_PER_MINUTE = 230
 EXCERPT_CHARS = 240
 
 _BODY_TAGS = INLINE_TAGS | {
-    "p", "h2", "h3", "h4", "h5", "h6", "blockquote", "cite", "ul", "ol", "li",
-    "figure", "figcaption", "img", "span", "footer",
+    "p",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "cite",
+    "ul",
+    "ol",
+    "li",
+    "figure",
+    "figcaption",
+    "img",
+    "span",
+    "footer",
 }
 _BODY_ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt"}, "*": {"class"}}
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
@@ -106,7 +120,9 @@ def render_html(blocks: list[dict], source_names: dict[str, str]) -> str:
             level = block["level"]
             parts.append(f"<h{level}>{block['text']}</h{level}>")
         elif kind == "quote":
-            cite = f"<footer><cite>{esc(block['cite'])}</cite></footer>" if block.get("cite") else ""
+            cite = (
+                f"<footer><cite>{esc(block['cite'])}</cite></footer>" if block.get("cite") else ""
+            )
             parts.append(f"<blockquote><p>{block['text']}{attribution}</p>{cite}</blockquote>")
         elif kind == "list":
             tag = "ol" if block["ordered"] else "ul"
@@ -116,7 +132,9 @@ def render_html(blocks: list[dict], source_names: dict[str, str]) -> str:
             caption = " ".join(
                 x for x in (esc(block.get("caption") or ""), esc(block.get("credit") or "")) if x
             )
-            figcaption = f"<figcaption>{caption}{attribution}</figcaption>" if caption or attribution else ""
+            figcaption = (
+                f"<figcaption>{caption}{attribution}</figcaption>" if caption or attribution else ""
+            )
             parts.append(
                 f'<figure class="image"><img src="{esc(block["url"])}" alt="{esc(block["alt"])}">'
                 f"{figcaption}</figure>"
@@ -124,9 +142,12 @@ def render_html(blocks: list[dict], source_names: dict[str, str]) -> str:
         elif kind == "embed":
             label = esc(block.get("title") or block["url"])
             caption = esc(block.get("caption") or "")
-            figcaption = f"<figcaption>{caption}{attribution}</figcaption>" if caption or attribution else ""
+            figcaption = (
+                f"<figcaption>{caption}{attribution}</figcaption>" if caption or attribution else ""
+            )
             parts.append(
-                f'<figure class="embed"><a href="{esc(block["url"])}">{label}</a>{figcaption}</figure>'
+                f'<figure class="embed"><a href="{esc(block["url"])}">{label}</a>'
+                f"{figcaption}</figure>"
             )
     raw = "\n".join(parts)
     return nh3.clean(

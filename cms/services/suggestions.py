@@ -22,6 +22,9 @@ def suggested(article: Article, *, limit: int, exclude: set[int], now: datetime)
         .limit(limit + len(exclude))
         .options(*CARD_LOADERS)
     )
-    rows = [(a, round(score, 4), reason) for a, score, reason in db.session.execute(query)
-            if a.id not in exclude]
+    rows = [
+        (a, round(score, 4), reason)
+        for a, score, reason in db.session.execute(query)
+        if a.id not in exclude
+    ]
     return rows[:limit]

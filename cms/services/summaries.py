@@ -33,7 +33,7 @@ def refresh_auto_summary(article: Article, *, now: datetime) -> None:
             article.summary = None
         return
     if current is None:
-        current = Summary(article=article, origin="auto", created_at=now)
+        current = Summary(origin="auto", created_at=now)
     current.tldr = made["tldr"]
     current.key_points = made["key_points"]
     current.source_revision = article.body_revision
@@ -62,7 +62,7 @@ def write_summary(article: Article, data: dict, *, actor: User) -> Summary:
     if errors:
         raise ValidationFailed("A key point refers to a block that does not exist.", errors=errors)
     now = utcnow()
-    summary = article.summary or Summary(article=article, created_at=now)
+    summary = article.summary or Summary(created_at=now)
     summary.tldr = data["tldr"].strip()
     summary.key_points = [
         {

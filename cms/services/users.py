@@ -6,10 +6,10 @@ import sqlalchemy as sa
 
 from cms.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from cms.auth.permissions import authorize
+from cms.clock import utcnow
 from cms.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from cms.extensions import db
 from cms.models import Author, LoginSession, User
-from cms.clock import utcnow
 
 
 def normalize_email(email: str) -> str:
@@ -33,8 +33,9 @@ def _author(slug: str | None) -> Author | None:
     return author
 
 
-def create_user(email: str, password: str, role: str, *, author: str | None = None,
-                actor: User | None = None) -> User:
+def create_user(
+    email: str, password: str, role: str, *, author: str | None = None, actor: User | None = None
+) -> User:
     """Create a login. ``actor`` is None only for the CLI (the machine's operator)."""
     if actor is not None:
         authorize(actor, "user:manage")
@@ -42,8 +43,13 @@ def create_user(email: str, password: str, role: str, *, author: str | None = No
     _check_password(password)
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise Conflict("A user with this email exists.", errors={"email": ["Already in use."]})
-    user = User(email=email, password_hash=hash_password(password), role=role, is_active=True,
-                author=_author(author))
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        is_active=True,
+        author=_author(author),
+    )
     db.session.add(user)
     return user
 
@@ -57,8 +63,9 @@ def get_user(user_id: int) -> User:
 
 def update_user(user: User, data: dict, *, actor: User) -> User:
     authorize(actor, "user:manage")
-    if user.id == actor.id and ("role" in data and data["role"] != user.role
-                                or data.get("is_active") is False):
+    if user.id == actor.id and (
+        "role" in data and data["role"] != user.role or data.get("is_active") is False
+    ):
         raise Forbidden("Admins cannot change their own role or deactivate themselves.")
     if "email" in data:
         email = normalize_email(data["email"])

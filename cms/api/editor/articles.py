@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
+from cms.api.blueprint import Blueprint
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import article_etag, expected_version, json_response, page_response
 from cms.auth.permissions import authorize
@@ -24,11 +24,15 @@ from cms.schemas.articles import (
     RelatedLinksIn,
     SummaryIn,
 )
-from cms.schemas.common import EmptyQuery, page_schema
+from cms.schemas.common import page_schema
 from cms.services import articles, curation, publishing, summaries
 
-blp = Blueprint("editor_articles", __name__, url_prefix="/api/v1/editor/articles",
-                description="Write, review, publish and curate articles.")
+blp = Blueprint(
+    "editor_articles",
+    __name__,
+    url_prefix="/api/v1/editor/articles",
+    description="Write, review, publish and curate articles.",
+)
 blp.after_request(no_store)
 
 EditorArticlePage = page_schema(EditorArticleItem, "EditorArticlePage")
@@ -48,15 +52,17 @@ def _readable(article_id: int):
 
 @blp.route("")
 class Articles(MethodView):
-    @blp.arguments(EditorArticleQuery, location="query", error_status_code=400, as_kwargs=True)
+    @blp.query(EditorArticleQuery, as_kwargs=True)
     @blp.response(200, EditorArticlePage)
     @role_required("writer")
     def get(self, limit, count, cursor=None, **filters):
         """Articles in every status, newest first. Writers see their own."""
-        page = articles.list_for_editor(current_user, filters, limit=limit, cursor=cursor, count=count)
+        page = articles.list_for_editor(
+            current_user, filters, limit=limit, cursor=cursor, count=count
+        )
         return page_response(page, _item)
 
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.arguments(ArticleIn)
     @blp.response(201, EditorArticleOut)
     @blp.alt_response(409, description="The slug is taken.")
@@ -70,7 +76,7 @@ class Articles(MethodView):
 
 @blp.route("/<int:article_id>")
 class Article(MethodView):
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.response(200, EditorArticleOut)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
@@ -78,7 +84,7 @@ class Article(MethodView):
         """One article in any status; the ETag is what `If-Match` expects."""
         return _article_response(_readable(article_id))
 
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.arguments(ArticlePatch(partial=True))
     @blp.response(200, EditorArticleOut)
     @blp.alt_response(404, description="No such article.")
@@ -94,7 +100,7 @@ class Article(MethodView):
         db.session.commit()
         return _article_response(article)
 
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.response(204)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
@@ -110,8 +116,13 @@ def _action_view(name: str, schema, doc: str):
     def post(self, data, article_id):
         article = _readable(article_id)
         version = expected_version(data.get("version"))
-        publishing.perform(article, name, actor=current_user, expected_version=version,
-                           publish_at=data.get("publish_at"))
+        publishing.perform(
+            article,
+            name,
+            actor=current_user,
+            expected_version=version,
+            publish_at=data.get("publish_at"),
+        )
         db.session.commit()
         return _article_response(article)
 
@@ -127,8 +138,11 @@ def _action_view(name: str, schema, doc: str):
 
 
 _action_view("submit", ActionIn, "Submit a draft for review.")
-_action_view("publish", PublishIn,
-             "Publish now, or schedule with a future `publish_at` (editors and admins).")
+_action_view(
+    "publish",
+    PublishIn,
+    "Publish now, or schedule with a future `publish_at` (editors and admins).",
+)
 _action_view("unpublish", ActionIn, "Take a published or scheduled article back to draft.")
 _action_view("archive", ActionIn, "Archive a published article.")
 _action_view("restore-draft", ActionIn, "Return an in-review or archived article to draft.")
@@ -136,7 +150,7 @@ _action_view("restore-draft", ActionIn, "Return an in-review or archived article
 
 @blp.route("/<int:article_id>/summary")
 class Summary(MethodView):
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.response(200, EditorSummaryOut)
     @blp.alt_response(404, description="No such article or no summary.")
     @role_required("writer")
@@ -147,7 +161,7 @@ class Summary(MethodView):
             raise NotFound("This article has no summary yet.")
         return article.summary
 
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.arguments(SummaryIn)
     @blp.response(200, EditorSummaryOut)
     @blp.alt_response(404, description="No such article.")
@@ -159,7 +173,7 @@ class Summary(MethodView):
         db.session.commit()
         return summary
 
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.response(204)
     @blp.alt_response(404, description="No such article or no summary.")
     @role_required("writer")
@@ -172,7 +186,7 @@ class Summary(MethodView):
 
 @blp.route("/<int:article_id>/summary/generate")
 class SummaryGenerate(MethodView):
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.response(200, EditorSummaryOut)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
@@ -184,7 +198,7 @@ class SummaryGenerate(MethodView):
 
 @blp.route("/<int:article_id>/related")
 class Related(MethodView):
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.response(200, EditorRelatedOut)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
@@ -193,7 +207,7 @@ class Related(MethodView):
         article = _readable(article_id)
         return {"links": article.related_links}
 
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.arguments(RelatedLinksIn)
     @blp.response(200, EditorRelatedOut)
     @blp.alt_response(404, description="No such article.")

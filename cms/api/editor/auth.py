@@ -6,16 +6,19 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 from flask_limiter.util import get_remote_address
-from flask_smorest import Blueprint
 
+from cms.api.blueprint import Blueprint
 from cms.api.editor.common import SECURITY, no_store
 from cms.auth import tokens
 from cms.extensions import db, limiter
 from cms.schemas.auth import LoginIn, TokensOut, UserOut
-from cms.schemas.common import EmptyQuery
 
-blp = Blueprint("editor_auth", __name__, url_prefix="/api/v1/editor/auth",
-                description="Sign in and out; tokens.")
+blp = Blueprint(
+    "editor_auth",
+    __name__,
+    url_prefix="/api/v1/editor/auth",
+    description="Sign in and out; tokens.",
+)
 blp.after_request(no_store)
 
 
@@ -32,13 +35,21 @@ def _failed(response) -> bool:
 @blp.route("/login")
 class Login(MethodView):
     decorators = [
-        limiter.limit(lambda: current_app.config["CMS_LOGIN_LIMIT_ACCOUNT"],
-                      key_func=_login_email, deduct_when=_failed, scope="login-account"),
-        limiter.limit(lambda: current_app.config["CMS_LOGIN_LIMIT_IP"],
-                      key_func=get_remote_address, deduct_when=_failed, scope="login-ip"),
+        limiter.limit(
+            lambda: current_app.config["CMS_LOGIN_LIMIT_ACCOUNT"],
+            key_func=_login_email,
+            deduct_when=_failed,
+            scope="login-account",
+        ),
+        limiter.limit(
+            lambda: current_app.config["CMS_LOGIN_LIMIT_IP"],
+            key_func=get_remote_address,
+            deduct_when=_failed,
+            scope="login-ip",
+        ),
     ]
 
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.arguments(LoginIn)
     @blp.response(200, TokensOut)
     @blp.alt_response(401, description="Wrong email or password.")
@@ -53,7 +64,7 @@ class Login(MethodView):
 
 @blp.route("/refresh")
 class Refresh(MethodView):
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.response(200, TokensOut)
     @blp.alt_response(401, description="Invalid, expired, revoked or reused refresh token.")
     @blp.doc(security=SECURITY)
@@ -67,7 +78,7 @@ class Refresh(MethodView):
 
 @blp.route("/logout")
 class Logout(MethodView):
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.response(204)
     @blp.alt_response(401, description="Not signed in.")
     @blp.doc(security=SECURITY)
@@ -80,7 +91,7 @@ class Logout(MethodView):
 
 @blp.route("/me")
 class Me(MethodView):
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.response(200, UserOut)
     @blp.alt_response(401, description="Not signed in.")
     @blp.doc(security=SECURITY)

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
+from cms.api.blueprint import Blueprint
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import json_response, page_response
 from cms.extensions import db
-from cms.schemas.common import Cursor, EmptyQuery, PageQuery, page_schema
+from cms.schemas.common import Cursor, PageQuery, page_schema
 from cms.schemas.taxonomy import TAXONOMY_IN, TAXONOMY_OUT
 from cms.services import reading, taxonomy
 
-blp = Blueprint("editor_taxonomies", __name__, url_prefix="/api/v1/editor",
-                description="Manage sections, tags, authors and sources.")
+blp = Blueprint(
+    "editor_taxonomies",
+    __name__,
+    url_prefix="/api/v1/editor",
+    description="Manage sections, tags, authors and sources.",
+)
 blp.after_request(no_store)
 
 
@@ -29,14 +33,14 @@ def _register(kind: str) -> None:
     page_cls = page_schema(out_cls, f"Editor{out_cls.__name__[:-3]}Page")
 
     class Collection(MethodView):
-        @blp.arguments(TaxonomyQuery, location="query", error_status_code=400, as_kwargs=True)
+        @blp.query(TaxonomyQuery, as_kwargs=True)
         @blp.response(200, page_cls)
         @role_required("writer")
         def get(self, limit, count, cursor=None):
             page = reading.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
             return page_response(page, out)
 
-        @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+        @blp.query()
         @blp.arguments(in_cls)
         @blp.response(201, out_cls)
         @blp.alt_response(409, description="The slug is taken.")
@@ -48,14 +52,14 @@ def _register(kind: str) -> None:
             return json_response(out.dump(obj), status=201)
 
     class Item(MethodView):
-        @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+        @blp.query()
         @blp.response(200, out_cls)
         @blp.alt_response(404, description=f"No such {noun}.")
         @role_required("writer")
         def get(self, _query, slug):
             return reading.get_taxonomy(kind, slug)
 
-        @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+        @blp.query()
         @blp.arguments(in_cls(partial=True))
         @blp.response(200, out_cls)
         @blp.alt_response(404, description=f"No such {noun}.")
@@ -66,7 +70,7 @@ def _register(kind: str) -> None:
             db.session.commit()
             return reading.get_taxonomy(kind, obj.slug)
 
-        @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+        @blp.query()
         @blp.response(204)
         @blp.alt_response(404, description=f"No such {noun}.")
         @blp.alt_response(409, description=f"The {noun} is still in use.")

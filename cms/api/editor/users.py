@@ -5,19 +5,23 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
+from cms.api.blueprint import Blueprint
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import json_response, page_response
 from cms.extensions import db
 from cms.models import User
 from cms.pagination import Page, encode_cursor
 from cms.schemas.auth import UserIn, UserOut, UserPatch
-from cms.schemas.common import Cursor, EmptyQuery, PageQuery, page_schema
+from cms.schemas.common import Cursor, PageQuery, page_schema
 from cms.services import users
 
-blp = Blueprint("editor_users", __name__, url_prefix="/api/v1/editor/users",
-                description="Manage logins (admins only).")
+blp = Blueprint(
+    "editor_users",
+    __name__,
+    url_prefix="/api/v1/editor/users",
+    description="Manage logins (admins only).",
+)
 blp.after_request(no_store)
 
 UserPage = page_schema(UserOut, "UserPage")
@@ -30,7 +34,7 @@ class UserQuery(PageQuery):
 
 @blp.route("")
 class Users(MethodView):
-    @blp.arguments(UserQuery, location="query", error_status_code=400, as_kwargs=True)
+    @blp.query(UserQuery, as_kwargs=True)
     @blp.response(200, UserPage)
     @role_required("admin")
     def get(self, limit, count, cursor=None):
@@ -43,22 +47,27 @@ class Users(MethodView):
         next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
         return page_response(Page(rows[:limit], limit, next_cursor, total), _out)
 
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.arguments(UserIn)
     @blp.response(201, UserOut)
     @blp.alt_response(409, description="The email is taken.")
     @role_required("admin")
     def post(self, _query, data):
         """Create a login."""
-        user = users.create_user(data["email"], data["password"], data["role"],
-                                 author=data.get("author"), actor=current_user)
+        user = users.create_user(
+            data["email"],
+            data["password"],
+            data["role"],
+            author=data.get("author"),
+            actor=current_user,
+        )
         db.session.commit()
         return json_response(_out.dump(user), status=201)
 
 
 @blp.route("/<int:user_id>")
 class UserItem(MethodView):
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.response(200, UserOut)
     @blp.alt_response(404, description="No such user.")
     @role_required("admin")
@@ -66,7 +75,7 @@ class UserItem(MethodView):
         """One user."""
         return users.get_user(user_id)
 
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.arguments(UserPatch)
     @blp.response(200, UserOut)
     @blp.alt_response(404, description="No such user.")
@@ -77,7 +86,7 @@ class UserItem(MethodView):
         db.session.commit()
         return user
 
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.response(204)
     @blp.alt_response(404, description="No such user.")
     @role_required("admin")

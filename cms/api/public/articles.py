@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import redirect, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from cms.api.blueprint import Blueprint
 from cms.api.public.caching import public_cache_headers
 from cms.api.responses import json_response, page_response
 from cms.errors import NotFound
@@ -19,11 +19,15 @@ from cms.schemas.articles import (
     RelatedQuery,
     SummaryOut,
 )
-from cms.schemas.common import EmptyQuery, page_schema
+from cms.schemas.common import page_schema
 from cms.services import reading
 
-blp = Blueprint("public_articles", __name__, url_prefix="/api/v1/articles",
-                description="Published articles, their summaries and related links.")
+blp = Blueprint(
+    "public_articles",
+    __name__,
+    url_prefix="/api/v1/articles",
+    description="Published articles, their summaries and related links.",
+)
 blp.after_request(public_cache_headers)
 
 ArticlePage = page_schema(ArticleCard, "ArticlePage")
@@ -52,7 +56,7 @@ def _moved(slug: str, suffix: str = ""):
 
 @blp.route("")
 class Articles(MethodView):
-    @blp.arguments(ArticleListQuery, location="query", error_status_code=400, as_kwargs=True)
+    @blp.query(ArticleListQuery, as_kwargs=True)
     @blp.response(200, ArticlePage)
     def get(self, limit, count, cursor=None, fields=None, **filters):
         """Published articles, newest first.
@@ -67,7 +71,7 @@ class Articles(MethodView):
 
 @blp.route("/<slug>")
 class ArticleBySlug(MethodView):
-    @blp.arguments(DetailQuery, location="query", error_status_code=400, as_kwargs=True)
+    @blp.query(DetailQuery, as_kwargs=True)
     @blp.response(200, ArticleDetail)
     @blp.alt_response(301, description="The article moved to a new slug (see Location).")
     @blp.alt_response(404, description="No published article has this slug.")
@@ -84,7 +88,7 @@ class ArticleBySlug(MethodView):
 
 @blp.route("/<slug>/summary")
 class ArticleSummary(MethodView):
-    @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+    @blp.query()
     @blp.response(200, SummaryOut)
     @blp.alt_response(301, description="The article moved to a new slug.")
     @blp.alt_response(404, description="No published article (or no summary) for this slug.")
@@ -100,7 +104,7 @@ class ArticleSummary(MethodView):
 
 @blp.route("/<slug>/related")
 class ArticleRelated(MethodView):
-    @blp.arguments(RelatedQuery, location="query", error_status_code=400, as_kwargs=True)
+    @blp.query(RelatedQuery, as_kwargs=True)
     @blp.response(200, RelatedOut)
     @blp.alt_response(301, description="The article moved to a new slug.")
     @blp.alt_response(404, description="No published article has this slug.")

@@ -19,7 +19,9 @@ def public_cache_headers(response):
             response.add_etag()
         response.make_conditional(request)
     elif response.status_code == 301:
-        response.headers["Cache-Control"] = f"public, max-age={current_app.config['CMS_CACHE_MAX_AGE']}"
+        response.headers["Cache-Control"] = (
+            f"public, max-age={current_app.config['CMS_CACHE_MAX_AGE']}"
+        )
     else:
         response.headers["Cache-Control"] = "no-store"
     response.vary.add("Origin")

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from cms.api.blueprint import Blueprint
 from cms.api.public.caching import public_cache_headers
 from cms.api.responses import page_response
-from cms.schemas.common import Cursor, EmptyQuery, PageQuery, page_schema
+from cms.schemas.common import Cursor, PageQuery, page_schema
 from cms.schemas.taxonomy import TAXONOMY_OUT
 from cms.services import reading
 
-blp = Blueprint("public_taxonomies", __name__, url_prefix="/api/v1",
-                description="Sections, tags, authors and sources with article counts.")
+blp = Blueprint(
+    "public_taxonomies",
+    __name__,
+    url_prefix="/api/v1",
+    description="Sections, tags, authors and sources with article counts.",
+)
 blp.after_request(public_cache_headers)
 
 
@@ -27,14 +31,14 @@ def _register(kind: str) -> None:
     noun = kind[:-1]
 
     class Collection(MethodView):
-        @blp.arguments(TaxonomyQuery, location="query", error_status_code=400, as_kwargs=True)
+        @blp.query(TaxonomyQuery, as_kwargs=True)
         @blp.response(200, page_cls)
         def get(self, limit, count, cursor=None):
             page = reading.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
             return page_response(page, item_schema)
 
     class Item(MethodView):
-        @blp.arguments(EmptyQuery, location="query", error_status_code=400)
+        @blp.query()
         @blp.response(200, schema_cls)
         @blp.alt_response(404, description=f"No such {noun}.")
         def get(self, _query, slug):

@@ -1,0 +1,214 @@
+"""Test setup: one app per run on a fresh database (SQLite by default, PostgreSQL when
+``CMS_TEST_DATABASE_URL`` is set), built by the Alembic migrations; tables emptied after each
+test. Helpers create content through the same services the API uses."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from cms import create_app
+from cms.clock import set_clock
+from cms.extensions import db, limiter
+from cms.models import Author, Section, Source, Tag, User
+from cms.services import articles as article_service
+from cms.services import publishing
+from cms.services.users import create_user
+
+PASSWORD = "correct horse battery staple"
+
+
+def _database_url(tmpdir: str):
+    """A fresh database for this run, and a function that drops it."""
+    base = os.environ.get("CMS_TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmpdir}/test.sqlite3", lambda: None
+    url = sa.make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"cms_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def app():
+    tmpdir = tempfile.mkdtemp(prefix="cms-test-")
+    url, drop = _database_url(tmpdir)
+    os.environ["CMS_INSTANCE_PATH"] = tmpdir
+    application = create_app(
+        {
+            "CMS_ENV": "testing",
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+            "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+            "SQLALCHEMY_DATABASE_URI": url,
+        }
+    )
+    with application.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    drop()
+
+
+@pytest.fixture(autouse=True)
+def _clean(app):
+    """Each test starts from empty tables, the system clock and fresh rate limits."""
+    ctx = app.app_context()
+    ctx.push()
+    limiter.reset()
+    yield
+    set_clock(None)
+    db.session.rollback()
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+    db.session.remove()
+    ctx.pop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Clock:
+    """A controllable clock: ``clock.advance(hours=2)``."""
+
+    def __init__(self, start: datetime):
+        self.now = start
+        set_clock(lambda: self.now)
+
+    def advance(self, **kwargs) -> datetime:
+        self.now += timedelta(**kwargs)
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock(datetime.now(UTC).replace(microsecond=0))
+
+
+# --- content helpers --------------------------------------------------------------------------
+
+@pytest.fixture
+def taxonomy():
+    """A small vocabulary: sections news/sport, tags, sources, authors."""
+    for slug, name in (("news", "News"), ("sport", "Sport")):
+        db.session.add(Section(slug=slug, name=name, description=""))
+    for slug in ("energy", "port", "secret-merger"):
+        db.session.add(Tag(slug=slug, name=slug.title()))
+    db.session.add(Source(slug="handelsblatt", name="Handelsblatt",
+                          url="https://www.handelsblatt.com", kind="newspaper"))
+    db.session.add(Source(slug="reuters", name="Reuters", url="https://www.reuters.com",
+                          kind="agency"))
+    for slug, name in (("ana-writer", "Ana Writer"), ("ed-itor", "Ed Itor")):
+        db.session.add(Author(slug=slug, name=name, bio="Reporter."))
+    db.session.commit()
+
+
+def make_user(role: str, email: str | None = None, author: str | None = None) -> User:
+    user = create_user(email or f"{role}-{uuid.uuid4().hex[:6]}@example.org", PASSWORD, role,
+                       author=author)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def users(taxonomy):
+    return {
+        "admin": make_user("admin", "admin@example.org"),
+        "editor": make_user("editor", "editor@example.org", author="ed-itor"),
+        "writer": make_user("writer", "writer@example.org", author="ana-writer"),
+        "writer2": make_user("writer", "other-writer@example.org"),
+    }
+
+
+def login(client, email: str, password: str = PASSWORD) -> dict:
+    response = client.post("/api/v1/editor/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def headers(client, users):
+    """``headers["editor"]`` etc.: Authorization headers of freshly logged-in users."""
+    return {role: bearer(login(client, user.email)["access_token"]) for role, user in users.items()}
+
+
+BODY = [
+    {"type": "paragraph",
+     "text": "The port of Westerhaven handled a record 4.2 million containers last year, "
+             "the port authority said on Monday. Officials expect further growth.",
+     "attribution": {"source": "handelsblatt"}},
+    {"type": "heading", "text": "Why it matters", "level": 2},
+    {"type": "paragraph",
+     "text": "Dockworkers warned that the <b>pace of automation</b> threatens jobs. "
+             "Their union plans a ballot in spring. Talks resume next week.",
+     "attribution": {"source": "reuters"}},
+    {"type": "quote", "text": "We will not be left behind.", "cite": "Union leader",
+     "attribution": None},
+    {"type": "list", "ordered": False, "items": ["Record volume", "Automation plans"],
+     "attribution": None},
+    {"type": "paragraph",
+     "text": "Shipping lines have added three new routes to Asia. Analysts see more traffic. "
+             "The city plans to dredge the channel by 2028.",
+     "attribution": None},
+]
+
+
+def make_article(
+    title: str = "Port handles record volume",
+    *,
+    status: str = "published",
+    published_at: datetime | None = None,
+    author: User | None = None,
+    **fields,
+):
+    """Create an article through the services and move it to ``status``."""
+    actor = author or db.session.scalar(sa.select(User).where(User.role == "admin"))
+    if actor is None:
+        actor = make_user("admin")
+    data = {"title": title, "body": fields.pop("body", BODY), "section": "news",
+            "tags": ["energy"], "sources": ["handelsblatt"], **fields}
+    article = article_service.create_article(data, actor=actor)
+    db.session.flush()
+    editor = actor if actor.role != "writer" else make_user("editor")
+    if status == "in_review":
+        publishing.perform(article, "submit", actor=actor, expected_version=article.version)
+    elif status in ("published", "scheduled", "archived"):
+        when = published_at or datetime.now(UTC) - timedelta(hours=1)
+        publishing.perform(article, "publish", actor=editor, expected_version=article.version,
+                           publish_at=when)
+        if when <= datetime.now(UTC):
+            article.published_at = article.first_published_at = when
+        if status == "archived":
+            db.session.flush()
+            publishing.perform(article, "archive", actor=editor, expected_version=article.version)
+    db.session.commit()
+    return article
+
+
+@pytest.fixture
+def article_factory(taxonomy):
+    return make_article

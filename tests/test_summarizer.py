@@ -1,0 +1,507 @@
+"""Unit tests for the pure extractive summarizer (no app, no database)."""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from cms.services.summarizer import split_sentences, summarize
+
+EVAL_ARTICLES = Path(__file__).resolve().parents[1] / "eval" / "summaries" / "articles.json"
+
+TITLE = "City council approves new tram line to the airport"
+
+BLOCKS: list[dict] = [
+    {  # 0
+        "type": "paragraph",
+        "text": "The city council on Tuesday approved a new <b>tram line</b> between the central "
+        "station and the airport, ending a decade of debate about how to connect the two.",
+        "attribution": None,
+    },
+    {  # 1
+        "type": "image",
+        "url": "https://cdn.example.org/tram.jpg",
+        "alt": "A tram",
+        "caption": "Secret caption text that must never show up in a summary.",
+        "credit": "Photo desk",
+    },
+    {  # 2
+        "type": "paragraph",
+        "text": "The 14-kilometre line will cost about 620 million euros and is due to open in "
+        "2030. Trams will run every six minutes at peak times and take 24 minutes from the "
+        "station to the terminal.",
+        "attribution": {"source": "reuters"},
+    },
+    {  # 3
+        "type": "paragraph",
+        "text": "The vote was 41 to 22. Opposition councillors said the money would be better "
+        "spent on bus lanes, which could be built faster and more cheaply.",
+        "attribution": None,
+    },
+    {"type": "heading", "text": "Funding from the national government", "level": 2},  # 4
+    {  # 5
+        "type": "paragraph",
+        "text": "The national transport ministry has agreed to pay 60 percent of the cost of "
+        "the tram line. The city will borrow the rest and expects ticket revenue to cover "
+        "operating costs within ten years.",
+        "attribution": {"source": "handelsblatt"},
+    },
+    {  # 6
+        "type": "quote",
+        "text": "This tram line will take 9,000 cars off our roads every day.",
+        "cite": "Mayor Ana Ruiz",
+        "attribution": None,
+    },
+    {  # 7
+        "type": "list",
+        "ordered": False,
+        "items": [
+            "Length of the tram line: 14 kilometres with 11 stops",
+            "Cost: about 620 million euros, 60 percent paid by the state",
+            "Opening planned for 2030 after five years of construction",
+        ],
+        "attribution": {"source": "city-press-office"},
+    },
+    {"type": "heading", "text": "Residents fear construction noise", "level": 2},  # 8
+    {  # 9
+        "type": "paragraph",
+        "text": "Residents along the planned route in the Eastgate district have complained "
+        "about years of construction noise &amp; traffic diversions. A residents' group "
+        "said it would examine whether it could challenge the tram line in court.",
+        "attribution": {"source": "city-gazette"},
+    },
+    {  # 10
+        "type": "paragraph",
+        "text": "Airport operator Skyport welcomed the decision and said a fast rail link "
+        "would help it attract more passengers. The airport handled 18 million passengers "
+        "last year, most of whom arrived by car or taxi.",
+        "attribution": None,
+    },
+    {"type": "embed", "url": "https://video.example.org/tram", "caption": "Embed caption"},  # 11
+    {  # 12
+        "type": "paragraph",
+        "text": "Construction of the tram line is expected to start in 2025, once the "
+        "planning approval process for the route has been completed.",
+        "attribution": None,
+    },
+]
+
+DE_BLOCKS: list[dict] = [
+    {
+        "type": "paragraph",
+        "text": "Der Stadtrat von Lindenau hat am 3. Mai den Bau eines neuen Hallenbads "
+        "beschlossen. Die Kosten liegen bei rund 28,5 Mio. Euro, davon trägt das Land "
+        "z. B. über ein Förderprogramm etwa 3,5 Prozent.",
+        "attribution": {"source": "lindenauer-anzeiger"},
+    },
+    {
+        "type": "paragraph",
+        "text": "Das alte Bad an der Parkstraße Nr. 12 ist seit zwei Jahren geschlossen. "
+        "Schulen und Vereine müssen seitdem in Nachbarstädte ausweichen bzw. den "
+        "Schwimmunterricht ausfallen lassen.",
+        "attribution": None,
+    },
+    {
+        "type": "quote",
+        "text": "Endlich können unsere Kinder wieder in Lindenau schwimmen lernen.",
+        "cite": "Dr. Katrin Sommer",
+        "attribution": None,
+    },
+    {
+        "type": "paragraph",
+        "text": "Dr. Sommer sagte: „Das Hallenbad ist eine Investition in die Zukunft.“ "
+        "Die Eröffnung des Hallenbads ist für das Jahr 2028 geplant. Kritiker halten die "
+        "Kosten des Hallenbads für zu hoch und fordern eine günstigere Variante.",
+        "attribution": None,
+    },
+    {
+        "type": "paragraph",
+        "text": "Der Förderverein des Hallenbads will zusätzlich Spenden sammeln. Ziel ist "
+        "eine Summe von 500.000 Euro für ein Lehrschwimmbecken im neuen Hallenbad.",
+        "attribution": {"source": "dpa"},
+    },
+]
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+
+
+def plain(text: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", text))).strip()
+
+
+def block_plain_text(block: dict) -> str:
+    if block["type"] in ("paragraph", "quote"):
+        return plain(block.get("text") or "")
+    if block["type"] == "list":
+        return " ".join(plain(i) for i in block.get("items") or [])
+    return ""
+
+
+def article_sentences(blocks: list[dict], language: str) -> list[str]:
+    out = []
+    for b in blocks:
+        chunks = b.get("items", []) if b["type"] == "list" else [b.get("text", "")]
+        if b["type"] not in ("paragraph", "quote", "list"):
+            continue
+        for chunk in chunks:
+            out.extend(split_sentences(plain(chunk), language))
+    return out
+
+
+def tldr_sentences(tldr: str, sentences: list[str]) -> list[str]:
+    """Decompose the TL;DR into article sentences; fail if something is invented."""
+    found: list[str] = []
+    rest = tldr
+    while rest:
+        match = next((s for s in sentences if rest.startswith(s)), None)
+        assert match is not None, f"TL;DR text not found in article: {rest!r}"
+        found.append(match)
+        rest = rest[len(match) :].lstrip()
+    return found
+
+
+def load_eval_articles() -> list[dict]:
+    if not EVAL_ARTICLES.exists():
+        return []
+    return json.loads(EVAL_ARTICLES.read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------
+# sentence splitting
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "The U.S. economy grew 3.5 percent last year. Dr. Smith was not surprised.",
+            ["The U.S. economy grew 3.5 percent last year.", "Dr. Smith was not surprised."],
+        ),
+        (
+            'He said: "We will win." Then he left.',
+            ['He said: "We will win."', "Then he left."],
+        ),
+        (
+            "Mr. Jones met officials in the U.S. capital. They talked for hours.",
+            ["Mr. Jones met officials in the U.S. capital.", "They talked for hours."],
+        ),
+        (
+            "Prices of staples, e.g. bread and milk, rose sharply. Wages did not.",
+            ["Prices of staples, e.g. bread and milk, rose sharply.", "Wages did not."],
+        ),
+        (
+            "The novel by J. R. R. Tolkien sold well. It was reprinted.",
+            ["The novel by J. R. R. Tolkien sold well.", "It was reprinted."],
+        ),
+        (
+            '"Why now?" she asked. Nobody answered.',
+            ['"Why now?" she asked.', "Nobody answered."],
+        ),
+        (
+            "The project cost approx. 5 million dollars. It was finished on time.",
+            ["The project cost approx. 5 million dollars.", "It was finished on time."],
+        ),
+    ],
+)
+def test_split_sentences_english(text: str, expected: list[str]) -> None:
+    assert split_sentences(text, "en") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Die Inflation lag bei 3,5 Prozent. Am 3. Mai kam es zu Streiks.",
+            ["Die Inflation lag bei 3,5 Prozent.", "Am 3. Mai kam es zu Streiks."],
+        ),
+        (
+            # pysbd alone splits this into "Er kam am" / "3. Mai zurück." ...
+            "Er kam am 3. Mai zurück. Sie kam am 4. Juni.",
+            ["Er kam am 3. Mai zurück.", "Sie kam am 4. Juni."],
+        ),
+        (
+            "Das betrifft z. B. Bäcker bzw. Metzger. Nr. 5 der Liste ist neu.",
+            ["Das betrifft z. B. Bäcker bzw. Metzger.", "Nr. 5 der Liste ist neu."],
+        ),
+        (
+            "Dr. Müller sagte: „Wir werden gewinnen.“ Dann ging er.",
+            ["Dr. Müller sagte: „Wir werden gewinnen.“", "Dann ging er."],
+        ),
+        (
+            "Der Umsatz stieg auf 12,4 Mrd. Euro. Der Verein hat rd. 300 Mitglieder.",
+            ["Der Umsatz stieg auf 12,4 Mrd. Euro.", "Der Verein hat rd. 300 Mitglieder."],
+        ),
+        (
+            "Die Zahl stieg auf 1.200 Menschen. Das Spiel endete 2:1.",
+            ["Die Zahl stieg auf 1.200 Menschen.", "Das Spiel endete 2:1."],
+        ),
+    ],
+)
+def test_split_sentences_german(text: str, expected: list[str]) -> None:
+    assert split_sentences(text, "de") == expected
+
+
+def test_split_sentences_is_verbatim_modulo_whitespace() -> None:
+    text = "First  sentence here.\nSecond one follows!   Third?  The vote was 52-48... Close."
+    parts = split_sentences(text)
+    assert len(parts) >= 4
+    assert " ".join(parts) == re.sub(r"\s+", " ", text).strip()
+    assert all(p == p.strip() and p for p in parts)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+def test_split_sentences_empty(text: str) -> None:
+    assert split_sentences(text) == []
+
+
+@pytest.mark.parametrize("language", ["fr", "xx", "", "de-AT", "EN_us"])
+def test_split_sentences_other_languages_do_not_crash(language: str) -> None:
+    assert split_sentences("Bonjour tout le monde. Ça va bien.", language) == [
+        "Bonjour tout le monde.",
+        "Ça va bien.",
+    ]
+
+
+# --------------------------------------------------------------------------
+# summarize: contract
+# --------------------------------------------------------------------------
+
+
+def test_summary_shape_and_sizes_on_long_article() -> None:
+    result = summarize(TITLE, BLOCKS, "en")
+    assert set(result) == {"tldr", "key_points", "reading_time_seconds"}
+    sentences = article_sentences(BLOCKS, "en")
+    assert 1 <= len(tldr_sentences(result["tldr"], sentences)) <= 3
+    assert 3 <= len(result["key_points"]) <= 5
+    for point in result["key_points"]:
+        assert set(point) == {"text", "block_index", "attribution"}
+
+
+def test_summary_is_extractive() -> None:
+    result = summarize(TITLE, BLOCKS, "en")
+    sentences = article_sentences(BLOCKS, "en")
+    tldr_sentences(result["tldr"], sentences)  # raises if anything was invented
+    for point in result["key_points"]:
+        assert point["text"] in sentences
+
+
+def test_lead_fact_is_in_tldr() -> None:
+    result = summarize(TITLE, BLOCKS, "en")
+    assert result["tldr"].startswith("The city council on Tuesday approved a new tram line")
+
+
+def test_key_points_block_index_and_attribution() -> None:
+    result = summarize(TITLE, BLOCKS, "en")
+    for point in result["key_points"]:
+        block = BLOCKS[point["block_index"]]
+        assert block["type"] in ("paragraph", "quote", "list")
+        assert point["text"] in block_plain_text(block)
+        assert point["attribution"] == block.get("attribution")
+    assert any(p["attribution"] is not None for p in result["key_points"])
+
+
+def test_attribution_is_a_copy() -> None:
+    blocks = copy.deepcopy(BLOCKS)
+    result = summarize(TITLE, blocks, "en")
+    attributed = [p for p in result["key_points"] if p["attribution"]]
+    assert attributed
+    attributed[0]["attribution"]["source"] = "tampered"
+    assert blocks == BLOCKS
+
+
+def test_key_points_in_article_order_and_not_repeating_tldr() -> None:
+    result = summarize(TITLE, BLOCKS, "en")
+    sentences = article_sentences(BLOCKS, "en")
+    positions = [sentences.index(p["text"]) for p in result["key_points"]]
+    assert positions == sorted(positions)
+    tldr = tldr_sentences(result["tldr"], sentences)
+    assert [sentences.index(s) for s in tldr] == sorted(sentences.index(s) for s in tldr)
+    assert not set(tldr) & {p["text"] for p in result["key_points"]}
+    assert len({p["text"] for p in result["key_points"]}) == len(result["key_points"])
+
+
+def test_html_is_stripped_and_entities_unescaped() -> None:
+    result = summarize(TITLE, BLOCKS, "en")
+    everything = result["tldr"] + " ".join(p["text"] for p in result["key_points"])
+    assert "<" not in everything and "&amp;" not in everything
+    assert "tram line between" in result["tldr"]  # "<b>tram line</b> between"
+    blocks = [
+        {
+            "type": "paragraph",
+            "text": "Tom &amp; Jerry <a href='https://x.example'>won</a> "
+            "the <em>big</em> prize on Monday evening.",
+            "attribution": None,
+        },
+    ]
+    assert summarize("", blocks)["tldr"] == "Tom & Jerry won the big prize on Monday evening."
+
+
+def test_non_text_blocks_never_feed_sentences() -> None:
+    result = summarize(TITLE, BLOCKS, "en")
+    everything = result["tldr"] + " ".join(p["text"] for p in result["key_points"])
+    for forbidden in (
+        "Secret caption",
+        "Embed caption",
+        "Funding from the national",
+        "Residents fear construction noise",
+    ):
+        assert forbidden not in everything
+    only_media = [b for b in BLOCKS if b["type"] in ("image", "embed", "heading")]
+    assert summarize(TITLE, only_media) == {
+        "tldr": "",
+        "key_points": [],
+        "reading_time_seconds": 0,
+    }
+
+
+def test_reading_time_matches_summary_length() -> None:
+    result = summarize(TITLE, BLOCKS, "en")
+    words = len(result["tldr"].split()) + sum(len(p["text"].split()) for p in result["key_points"])
+    assert result["reading_time_seconds"] == math.ceil(words * 60 / 230)
+    short = summarize("", [{"type": "paragraph", "text": "Fire downtown.", "attribution": None}])
+    assert short["reading_time_seconds"] == 1
+
+
+def test_deterministic_and_input_not_mutated() -> None:
+    blocks = copy.deepcopy(BLOCKS)
+    first = summarize(TITLE, blocks, "en")
+    assert blocks == BLOCKS
+    for _ in range(3):
+        assert summarize(TITLE, copy.deepcopy(BLOCKS), "en") == first
+
+
+def test_identical_sentences_tie_break_is_stable() -> None:
+    blocks = [
+        {
+            "type": "paragraph",
+            "text": "The river rose by two metres overnight in the town.",
+            "attribution": {"source": "a"},
+        },
+        {
+            "type": "paragraph",
+            "text": "The river rose by two metres overnight in the town.",
+            "attribution": {"source": "b"},
+        },
+        {
+            "type": "paragraph",
+            "text": "Firefighters evacuated forty homes near the old bridge.",
+            "attribution": None,
+        },
+    ]
+    results = {json.dumps(summarize("Flood", blocks), sort_keys=True) for _ in range(5)}
+    assert len(results) == 1
+
+
+def test_german_article() -> None:
+    result = summarize("Lindenau baut neues Hallenbad", DE_BLOCKS, "de")
+    sentences = article_sentences(DE_BLOCKS, "de")
+    tldr = tldr_sentences(result["tldr"], sentences)
+    assert (
+        tldr[0] == "Der Stadtrat von Lindenau hat am 3. Mai den Bau eines neuen Hallenbads "
+        "beschlossen."
+    )
+    assert 3 <= len(result["key_points"]) <= 5
+    for point in result["key_points"]:
+        assert point["text"] in sentences
+        assert point["attribution"] == DE_BLOCKS[point["block_index"]].get("attribution")
+    assert "z. B." not in [s[-5:] for s in sentences]  # abbreviation did not end a sentence
+
+
+@pytest.mark.parametrize("language", ["fr", "xx", "", "EN"])
+def test_unknown_language_falls_back(language: str) -> None:
+    result = summarize(TITLE, BLOCKS, language)
+    assert result["tldr"]
+    assert 3 <= len(result["key_points"]) <= 5
+
+
+# --------------------------------------------------------------------------
+# summarize: short, empty and malformed input
+# --------------------------------------------------------------------------
+
+
+def test_empty_body() -> None:
+    assert summarize("Title", []) == {"tldr": "", "key_points": [], "reading_time_seconds": 0}
+    assert summarize("", [{"type": "paragraph", "text": "", "attribution": None}])["tldr"] == ""
+
+
+def test_single_sentence_body() -> None:
+    blocks = [
+        {
+            "type": "paragraph",
+            "text": "  Storm closes the coastal road tonight.  ",
+            "attribution": {"source": "reuters"},
+        }
+    ]
+    result = summarize("Storm", blocks)
+    assert result == {
+        "tldr": "Storm closes the coastal road tonight.",
+        "key_points": [],
+        "reading_time_seconds": 2,
+    }
+
+
+def test_short_body_has_fewer_key_points_without_repeating_tldr() -> None:
+    blocks = [
+        {
+            "type": "paragraph",
+            "text": "A storm closed the coastal road on Sunday night. "
+            "Police said the road would reopen on Monday morning.",
+            "attribution": None,
+        },
+        {
+            "type": "paragraph",
+            "text": "Drivers were advised to use the inland route instead.",
+            "attribution": {"source": "police"},
+        },
+    ]
+    result = summarize("Storm closes coastal road", blocks)
+    assert result["tldr"] == "A storm closed the coastal road on Sunday night."
+    assert 1 <= len(result["key_points"]) <= 2
+    assert result["tldr"] not in [p["text"] for p in result["key_points"]]
+
+
+def test_malformed_blocks_do_not_crash() -> None:
+    blocks = [
+        {"type": "paragraph", "text": None, "attribution": None},
+        {"type": "list", "items": None},
+        {"type": "list", "items": ["", None, "Only item of a list that is long enough."]},
+        {"type": "quote"},
+        {"type": "unknown", "text": "Ignored block text that is fairly long."},
+        {"type": "paragraph"},
+        "not a dict",
+    ]
+    result = summarize(None, blocks)  # type: ignore[arg-type]
+    assert result["tldr"] == "Only item of a list that is long enough."
+    assert result["key_points"] == []
+
+
+# --------------------------------------------------------------------------
+# evaluation articles: invariants on realistic input
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("article", load_eval_articles(), ids=lambda a: a["id"])
+def test_eval_articles_invariants(article: dict) -> None:
+    lang = article["language"]
+    result = summarize(article["title"], article["blocks"], lang)
+    sentences = article_sentences(article["blocks"], lang)
+    tldr = tldr_sentences(result["tldr"], sentences)
+    assert 1 <= len(tldr) <= 3
+    assert 3 <= len(result["key_points"]) <= 5
+    for point in result["key_points"]:
+        block = article["blocks"][point["block_index"]]
+        assert point["text"] in block_plain_text(block)
+        assert point["attribution"] == block.get("attribution")
+        assert point["text"] not in tldr
+
+
