@@ -1,19 +1,46 @@
-"""Suggested related articles: precomputed on write, read with one indexed query."""
+"""Suggested related articles: computed when an article is written, read with one query.
+
+On every save that changes what an article is about, :func:`update_article_suggestions`
+
+1. extracts the article's similarity features once (``cms.services.similarity``) and stores
+   them with the inverted-index keys and document frequencies;
+2. finds candidates that share a key (a tag, a name, a distinctive term), scores them, and
+   stores the article's best suggestions;
+3. offers the article to each candidate's own list, so the suggestions that involve it are
+   current too.
+
+Suggestions are stored regardless of visibility; :func:`suggested` filters them through
+``visibility.public_condition`` at read time, so publishing, unpublishing or a scheduled time
+arriving needs no recomputation.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 
+import orjson
 import sqlalchemy as sa
+from flask import current_app
 
 from cms.extensions import db
-from cms.models import Article, Suggestion
+from cms.models import Article, ArticleFeatures, FeatureKey, Suggestion, TermStat
+from cms.services import embeddings, similarity
 from cms.services.loaders import CARD_LOADERS
 from cms.services.visibility import public_condition
 
+STORED_PER_ARTICLE = 40
+MAX_CANDIDATES = 400
+# A key shared by more than this share of all articles says little; it is not used to find
+# candidates (it still counts in the score).
+COMMON_KEY_SHARE = 0.05
+_CHUNK = 500
 
-def suggested(article: Article, *, limit: int, exclude: set[int], now: datetime):
-    """``[(article, score, reason)]`` of visible suggestions, best first."""
+
+def suggested(article: Article, *, limit: int, exclude: Iterable[int], now: datetime):
+    """``[(article, score, reason)]``: visible suggestions for ``article``, best first."""
+    exclude = set(exclude)
     query = (
         sa.select(Article, Suggestion.score, Suggestion.reason)
         .join(Suggestion, Suggestion.target_id == Article.id)
@@ -23,8 +50,248 @@ def suggested(article: Article, *, limit: int, exclude: set[int], now: datetime)
         .options(*CARD_LOADERS)
     )
     rows = [
-        (a, round(score, 4), reason)
-        for a, score, reason in db.session.execute(query)
-        if a.id not in exclude
+        (target, round(score, 4), reason)
+        for target, score, reason in db.session.execute(query)
+        if target.id not in exclude
     ]
     return rows[:limit]
+
+
+def suggestions_for_editor(article: Article, *, limit: int):
+    """Every stored suggestion, visible or not, for editors to promote to curated links."""
+    query = (
+        sa.select(Article, Suggestion.score, Suggestion.reason)
+        .join(Suggestion, Suggestion.target_id == Article.id)
+        .where(Suggestion.article_id == article.id)
+        .order_by(Suggestion.score.desc(), Article.id)
+        .limit(limit)
+        .options(*CARD_LOADERS)
+    )
+    return [
+        (target, round(score, 4), reason) for target, score, reason in db.session.execute(query)
+    ]
+
+
+# --- write side -------------------------------------------------------------------------------
+
+
+def _features_of(article: Article) -> similarity.ArticleFeatures:
+    return similarity.extract_features(
+        title=article.title,
+        subtitle=article.subtitle or "",
+        text=article.body_text or "",
+        tags=[t.slug for t in article.tags],
+        section=article.section.slug if article.section else None,
+        sources=[s.slug for s in article.sources],
+        authors=[a.slug for a in article.authors],
+        published_at=article.published_at or article.created_at,
+        language=article.language or "en",
+    )
+
+
+def _fingerprint(features: similarity.ArticleFeatures) -> str:
+    payload = orjson.dumps(features.to_dict(), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _adjust_df(keys: Iterable[str], delta: int) -> None:
+    keys = sorted(set(keys))
+    if not keys:
+        return
+    for i in range(0, len(keys), _CHUNK):
+        chunk = keys[i : i + _CHUNK]
+        existing = set(db.session.scalars(sa.select(TermStat.term).where(TermStat.term.in_(chunk))))
+        if existing:
+            db.session.execute(
+                sa.update(TermStat)
+                .where(TermStat.term.in_(existing))
+                .values(df=TermStat.df + delta)
+            )
+        missing = [k for k in chunk if k not in existing]
+        if missing and delta > 0:
+            db.session.execute(sa.insert(TermStat), [{"term": k, "df": delta} for k in missing])
+
+
+def _store_features(article: Article, features: similarity.ArticleFeatures) -> bool:
+    """Store features, index keys and document frequencies; False when nothing changed.
+
+    With the semantic backend the article's embedding is stored beside its features, so it
+    too is computed once per revision.
+    """
+    fingerprint = _fingerprint(features)
+    row = db.session.get(ArticleFeatures, article.id)
+    if row is not None and row.fingerprint == fingerprint:
+        return False
+    if row is not None:
+        old = similarity.ArticleFeatures.from_dict(row.features)
+        _adjust_df(similarity.df_keys(old), -1)
+        db.session.execute(sa.delete(FeatureKey).where(FeatureKey.article_id == article.id))
+        row.features, row.fingerprint = features.to_dict(), fingerprint
+    else:
+        db.session.add(
+            ArticleFeatures(
+                article_id=article.id, features=features.to_dict(), fingerprint=fingerprint
+            )
+        )
+    _adjust_df(similarity.df_keys(features), +1)
+    keys = sorted(set(similarity.candidate_keys(features)))
+    if keys:
+        db.session.execute(
+            sa.insert(FeatureKey), [{"key": k, "article_id": article.id} for k in keys]
+        )
+    return True
+
+
+def _idf_for(features_list: list[similarity.ArticleFeatures]) -> tuple[similarity.Idf, int]:
+    n_docs = db.session.scalar(sa.select(sa.func.count()).select_from(ArticleFeatures)) or 1
+    wanted = set()
+    for f in features_list:
+        wanted |= similarity.df_keys(f)
+    df: dict[str, int] = {}
+    ordered = sorted(wanted)
+    for i in range(0, len(ordered), _CHUNK):
+        chunk = ordered[i : i + _CHUNK]
+        query = sa.select(TermStat.term, TermStat.df).where(TermStat.term.in_(chunk))
+        df.update((term, n) for term, n in db.session.execute(query))
+    return similarity.make_idf(df, n_docs), n_docs
+
+
+def _candidates(article_id: int, features: similarity.ArticleFeatures, n_docs: int):
+    keys = similarity.candidate_keys(features)
+    if not keys:
+        return []
+    common = set(
+        db.session.scalars(
+            sa.select(TermStat.term).where(
+                TermStat.term.in_(keys), TermStat.df > max(20, n_docs * COMMON_KEY_SHARE)
+            )
+        )
+    )
+    keys = [k for k in keys if k not in common]
+    if not keys:
+        return []
+    shared = sa.func.count(FeatureKey.key)
+    ids = db.session.scalars(
+        sa.select(FeatureKey.article_id)
+        .where(FeatureKey.key.in_(keys), FeatureKey.article_id != article_id)
+        .group_by(FeatureKey.article_id)
+        .order_by(shared.desc(), FeatureKey.article_id.desc())
+        .limit(MAX_CANDIDATES)
+    ).all()
+    rows = db.session.execute(
+        sa.select(ArticleFeatures.article_id, ArticleFeatures.features).where(
+            ArticleFeatures.article_id.in_(ids)
+        )
+    ).all()
+    return [
+        (aid, similarity.ArticleFeatures.from_dict(data), data.get("embedding"))
+        for aid, data in rows
+    ]
+
+
+def _semantic() -> bool:
+    return current_app.config.get("CMS_RELATED_BACKEND") == "semantic"
+
+
+def _embedding(article: Article) -> list[float] | None:
+    if not _semantic():
+        return None
+    text = embeddings.article_text(article.title, article.subtitle or "", article.body_text or "")
+    return embeddings.embed([text])[0]
+
+
+def _rank(features, embedding, candidates, embedding_of, idf) -> list[tuple[int, float, str]]:
+    """Score candidates (lexical + editorial, blended with embeddings when configured)."""
+    if embedding is None:
+        return similarity.rank(features, candidates, idf, STORED_PER_ARTICLE)
+    scored = []
+    for candidate_id, other in candidates:
+        value, reason = embeddings.score_semantic(
+            features, other, embedding, embedding_of.get(candidate_id), idf
+        )
+        scored.append((candidate_id, value, reason))
+    scored.sort(key=lambda row: (-row[1], row[0]))
+    return scored[:STORED_PER_ARTICLE]
+
+
+def _replace_stored(article_id: int, ranked: list[tuple[int, float, str]]) -> None:
+    db.session.execute(sa.delete(Suggestion).where(Suggestion.article_id == article_id))
+    rows = [
+        {"article_id": article_id, "target_id": t, "score": s, "reason": r[:300]}
+        for t, s, r in ranked
+        if s > 0
+    ]
+    if rows:
+        db.session.execute(sa.insert(Suggestion), rows)
+
+
+def _offer(candidate_id: int, article_id: int, score: float, reason: str) -> None:
+    """Put ``article_id`` into ``candidate_id``'s stored list if it ranks there."""
+    db.session.execute(
+        sa.delete(Suggestion).where(
+            Suggestion.article_id == candidate_id, Suggestion.target_id == article_id
+        )
+    )
+    if score <= 0:
+        return
+    stored = db.session.execute(
+        sa.select(Suggestion.target_id, Suggestion.score)
+        .where(Suggestion.article_id == candidate_id)
+        .order_by(Suggestion.score.asc(), Suggestion.target_id.desc())
+    ).all()
+    if len(stored) >= STORED_PER_ARTICLE:
+        weakest_id, weakest = stored[0]
+        if score <= weakest:
+            return
+        db.session.execute(
+            sa.delete(Suggestion).where(
+                Suggestion.article_id == candidate_id, Suggestion.target_id == weakest_id
+            )
+        )
+    db.session.execute(
+        sa.insert(Suggestion).values(
+            article_id=candidate_id, target_id=article_id, score=score, reason=reason[:300]
+        )
+    )
+
+
+def _suggest_for(article_id: int, stored: dict, n_docs: int):
+    """Rank the candidates of one article; returns the ranking and what it was made from."""
+    features = similarity.ArticleFeatures.from_dict(stored)
+    found = _candidates(article_id, features, n_docs)
+    candidates = [(aid, f) for aid, f, _ in found]
+    embedding_of = {aid: emb for aid, _, emb in found}
+    idf, _ = _idf_for([features] + [f for _, f in candidates])
+    ranked = _rank(features, stored.get("embedding"), candidates, embedding_of, idf)
+    return ranked, features, found, idf
+
+
+def update_article_suggestions(article: Article) -> None:
+    """Refresh the stored features and suggestions involving ``article`` (after a flush)."""
+    if not _store_features(article, _features_of(article)):
+        return
+    stored = db.session.get(ArticleFeatures, article.id).features
+    n_docs = db.session.scalar(sa.select(sa.func.count()).select_from(ArticleFeatures)) or 1
+    ranked, features, found, idf = _suggest_for(article.id, stored, n_docs)
+    _replace_stored(article.id, ranked)
+    mine = stored.get("embedding")
+    for candidate_id, other, other_embedding in found:
+        value, reason = _rank(
+            other, other_embedding, [(article.id, features)], {article.id: mine}, idf
+        )[0][1:]
+        _offer(candidate_id, article.id, value, reason)
+
+
+def rebuild_all() -> int:
+    """Recompute everything (CLI ``related rebuild``); returns the number of articles."""
+    for model in (Suggestion, FeatureKey, TermStat, ArticleFeatures):
+        db.session.execute(sa.delete(model))
+    ids = db.session.scalars(sa.select(Article.id).order_by(Article.id)).all()
+    for article_id in ids:
+        article = db.session.get(Article, article_id)
+        _store_features(article, _features_of(article))
+    for article_id in ids:
+        stored = db.session.get(ArticleFeatures, article_id).features
+        ranked, *_ = _suggest_for(article_id, stored, len(ids))
+        _replace_stored(article_id, ranked)
+    return len(ids)
