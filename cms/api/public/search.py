@@ -1,0 +1,36 @@
+"""``/api/v1/search``: full-text search over published articles."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from cms.api.blueprint import Blueprint
+from cms.api.responses import page_response
+from cms.schemas.common import page_schema
+from cms.schemas.search import SearchHit, SearchQuery
+from cms.services import search
+
+blp = Blueprint(
+    "public_search",
+    __name__,
+    url_prefix="/api/v1/search",
+    description="Full-text search over published articles.",
+)
+
+SearchPage = page_schema(SearchHit, "SearchPage")
+_hit = SearchHit()
+
+
+@blp.route("")
+class Search(MethodView):
+    @blp.query(SearchQuery, as_kwargs=True)
+    @blp.response(200, SearchPage)
+    def get(self, q, limit, count, cursor=None, **filters):
+        """Published articles matching `q`, best match first.
+
+        Searches title, subtitle, body and tags, stemmed by the article's language. Each hit
+        carries its `score` and a `snippet` with the hits marked. Filters as on the article
+        list; follow `meta.next_cursor` (or the `Link` header) for more.
+        """
+        page = search.search(q, filters, limit=limit, cursor=cursor, count=count)
+        return page_response(page, _hit)

@@ -1,0 +1,387 @@
+"""Full-text search (``GET /api/v1/search``) as a reader and an editor notice it, on the
+database's own engine: FTS5 on SQLite, tsvector/GIN on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from cms.extensions import db
+from cms.models import Article, Tag
+from cms.services import articles as article_service
+from cms.services import search, taxonomy
+from tests.conftest import make_article
+
+
+def _para(text: str) -> list[dict]:
+    return [{"type": "paragraph", "text": text, "attribution": None}]
+
+
+def _search(client, q: str, **params):
+    response = client.get("/api/v1/search", query_string={"q": q, **params})
+    assert response.status_code == 200, response.get_json()
+    return response
+
+
+def _slugs(client, q: str, **params) -> list[str]:
+    return [hit["slug"] for hit in _search(client, q, **params).get_json()["data"]]
+
+
+def _postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+@pytest.fixture
+def ago(clock):
+    return lambda **kw: clock.now - timedelta(**kw)
+
+
+@pytest.fixture
+def newsroom(users, ago):
+    """A few published stories about a dock strike and the city around it."""
+    make_article(
+        "Dockworkers strike at Westerhaven terminal",
+        body=_para("Cranes stood still on Monday as the union called out its members."),
+        published_at=ago(hours=5),
+    )
+    make_article(
+        "City council approves new budget",
+        body=_para(
+            "The budget debate was overshadowed by the strike at the docks, which the mayor "
+            "called regrettable. The port authority declined to comment."
+        ),
+        published_at=ago(hours=4),
+    )
+    make_article(
+        "Regatta week returns to the harbour",
+        subtitle="Boats from twelve countries",
+        body=_para("The authority of the port approved the route for the sailing regatta."),
+        tags=["port"],
+        published_at=ago(hours=3),
+    )
+
+
+# --- the response ------------------------------------------------------------------------------
+
+
+def test_hits_are_article_cards_with_score_and_snippet(client, newsroom):
+    response = _search(client, "strike")
+
+    payload = response.get_json()
+    assert set(payload) == {"data", "meta"}
+    assert payload["meta"] == {"limit": 20, "next_cursor": None}
+    hit = payload["data"][0]
+    assert {"id", "slug", "title", "section", "tags", "links", "score", "snippet"} <= set(hit)
+    assert "body" not in hit and "body_text" not in hit
+    assert isinstance(hit["score"], float)
+    assert response.headers["Cache-Control"].startswith("public")
+
+
+def test_title_hit_ranks_above_body_only_hit(client, newsroom):
+    slugs = _slugs(client, "strike")
+
+    assert slugs == [
+        "dockworkers-strike-at-westerhaven-terminal",
+        "city-council-approves-new-budget",
+    ]
+
+
+def test_tags_and_subtitle_are_searched(client, newsroom):
+    assert _slugs(client, "twelve countries") == ["regatta-week-returns-to-the-harbour"]
+    # The tag "Port" is on the regatta story only; the budget story says "port" in its body.
+    assert _slugs(client, "port")[0] == "regatta-week-returns-to-the-harbour"
+
+
+def test_stemming_finds_other_forms_of_a_word(client, newsroom):
+    assert "dockworkers-strike-at-westerhaven-terminal" in _slugs(client, "strikes")
+    assert "dockworkers-strike-at-westerhaven-terminal" in _slugs(client, "striking")
+
+
+def test_german_article_is_stemmed_as_german(client, users, ago):
+    make_article(
+        "Gewerkschaften drohen mit Streiks in den Häfen",
+        language="de",
+        body=_para("Die Verhandlungen über die Löhne der Hafenarbeiter sind gescheitert."),
+        published_at=ago(hours=1),
+    )
+
+    # Exact words (case and diacritics folded) are found on every database.
+    assert _slugs(client, "häfen") == ["gewerkschaften-drohen-mit-streiks-in-den-haefen"]
+    assert _slugs(client, "HAFEN") == ["gewerkschaften-drohen-mit-streiks-in-den-haefen"]
+    if _postgres():
+        # Inflected forms need a German stemmer: PostgreSQL has one, SQLite's FTS5 has none.
+        assert _slugs(client, "Gewerkschaft Lohn") == [
+            "gewerkschaften-drohen-mit-streiks-in-den-haefen"
+        ]
+
+
+def test_phrase_query_needs_the_words_in_order(client, newsroom):
+    assert _slugs(client, '"port authority"') == ["city-council-approves-new-budget"]
+    assert set(_slugs(client, "port authority")) == {
+        "city-council-approves-new-budget",
+        "regatta-week-returns-to-the-harbour",
+    }
+
+
+def test_prefix_query(client, newsroom):
+    assert _slugs(client, "Westerh*") == ["dockworkers-strike-at-westerhaven-terminal"]
+    assert _slugs(client, "Westerh") == []
+
+
+def test_or_and_exclusion(client, newsroom):
+    assert set(_slugs(client, "regatta OR budget")) == {
+        "regatta-week-returns-to-the-harbour",
+        "city-council-approves-new-budget",
+    }
+    assert _slugs(client, "strike -budget") == ["dockworkers-strike-at-westerhaven-terminal"]
+
+
+def test_snippet_marks_hits_and_escapes_the_text(client, users, ago):
+    make_article(
+        "Shipyard results",
+        body=_para(
+            "The shipyard builds ferries; its R&amp;D spending "
+            "&lt;script&gt;alert(1)&lt;/script&gt; rose."
+        ),
+        published_at=ago(hours=1),
+    )
+
+    snippet = _search(client, "ferries").get_json()["data"][0]["snippet"]
+
+    assert "<mark>ferries</mark>" in snippet
+    assert "R&amp;D" in snippet
+    assert "<script" not in snippet
+    assert snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+
+
+# --- filters, paging, visibility ---------------------------------------------------------------
+
+
+def test_list_filters_apply(client, newsroom, ago):
+    make_article(
+        "Strike hits the stadium",
+        section="sport",
+        tags=["secret-merger"],
+        body=_para("Stewards joined the strike."),
+        published_at=ago(hours=2),
+    )
+
+    assert _slugs(client, "strike", section="sport") == ["strike-hits-the-stadium"]
+    assert _slugs(client, "strike", tag="secret-merger") == ["strike-hits-the-stadium"]
+    assert _slugs(client, "strike", section="nope") == []
+    assert _slugs(client, "strike", language="de") == []
+    before = (ago(hours=4, minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert _slugs(client, "strike", published_before=before) == [
+        "dockworkers-strike-at-westerhaven-terminal"
+    ]
+    assert _search(client, "strike", count="true").get_json()["meta"]["total"] == 3
+
+
+def test_pages_follow_without_duplicates_or_gaps(client, users, ago):
+    # Equal texts give equal scores: the order falls back to (published_at, id).
+    for i in range(7):
+        make_article(
+            f"Ferry timetable {i}",
+            body=_para("The ferry leaves at noon."),
+            published_at=ago(hours=i % 3),
+        )
+    make_article("Ferry ferry ferry", body=_para("Ferry news."), published_at=ago(hours=9))
+
+    seen = []
+    params = {"limit": 3}
+    pages = 0
+    while True:
+        response = _search(client, "ferry", **params)
+        payload = response.get_json()
+        seen += [hit["slug"] for hit in payload["data"]]
+        pages += 1
+        cursor = payload["meta"]["next_cursor"]
+        if not cursor:
+            assert "Link" not in response.headers
+            break
+        assert 'rel="next"' in response.headers["Link"]
+        params = {"limit": 3, "cursor": cursor}
+
+    assert pages == 3
+    assert len(seen) == len(set(seen)) == 8
+    assert seen[0] == "ferry-ferry-ferry"
+
+
+def test_unpublished_articles_never_appear(client, users, clock, ago):
+    make_article("Ferry strike published", body=_para("Ferry."), published_at=ago(hours=1))
+    make_article("Ferry strike draft", status="draft", body=_para("Ferry."))
+    make_article("Ferry strike in review", status="in_review", body=_para("Ferry."))
+    make_article(
+        "Ferry strike archived", status="archived", body=_para("Ferry."), published_at=ago(hours=2)
+    )
+    make_article(
+        "Ferry strike scheduled",
+        status="scheduled",
+        body=_para("Ferry."),
+        published_at=clock.now + timedelta(hours=1),
+    )
+
+    assert _slugs(client, "ferry strike") == ["ferry-strike-published"]
+    assert _search(client, "ferry", count="true").get_json()["meta"]["total"] == 1
+
+    # The scheduled one goes live on time, without re-indexing. (Another URL than above: the
+    # shared response cache measures its lifetimes in real time, not by the test clock.)
+    clock.advance(hours=2)
+    assert set(_slugs(client, "ferry strike", limit=10)) == {
+        "ferry-strike-published",
+        "ferry-strike-scheduled",
+    }
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"unbalanced quote',
+        'two "unbalanced "quotes',
+        "the of and",
+        "'; DROP TABLE articles; --",
+        "strike' OR '1'='1",
+        "NEAR(strike dock, 2) AND title:strike OR ^dock",
+        "strike* *dock (port) {x} [y] : ^ + ~ \\ / &| ! <-> :*",
+        "-",
+        "OR OR OR",
+        "strike OR",
+        "a*",
+        "\x00strike\u200b",
+        "Ünïcödé 港口 罢工 🚢",
+        "x" * 10_000,
+        "strike " * 100,
+        "*",
+        " ",
+        "-strike",
+        '""',
+    ],
+)
+def test_bad_queries_answer_200_or_a_clear_400(client, newsroom, q):
+    response = client.get("/api/v1/search", query_string={"q": q})
+
+    assert response.status_code in (200, 400), response.get_json()
+    if response.status_code == 400:
+        problem = response.get_json()
+        assert response.mimetype == "application/problem+json"
+        assert problem["errors"]["q"]
+
+
+def test_very_common_words_are_ignored_unless_quoted(client, newsroom):
+    assert _slugs(client, "the strike at the docks") == _slugs(client, "strike docks")
+
+    response = client.get("/api/v1/search", query_string={"q": "the of and"})
+
+    assert response.status_code == 400
+    assert "too common" in response.get_json()["errors"]["q"][0]
+
+
+def test_missing_or_empty_q_is_400(client, newsroom):
+    for query in ({}, {"q": ""}, {"q": "   "}):
+        response = client.get("/api/v1/search", query_string=query)
+        assert response.status_code == 400
+        assert "q" in response.get_json()["errors"]
+
+
+def test_unknown_parameter_and_bad_cursor_are_400(client, newsroom):
+    assert client.get("/api/v1/search?q=strike&sort=new").status_code == 400
+    assert client.get("/api/v1/search?q=strike&cursor=abc").status_code == 400
+    assert client.get("/api/v1/search?q=strike&limit=101").status_code == 400
+    cursor = search.encode_cursor(["NaN", "2026-01-01T00:00:00+00:00", 1])
+    assert client.get(f"/api/v1/search?q=strike&cursor={cursor}").status_code == 400
+
+
+def test_user_input_never_reaches_the_engine_as_syntax():
+    parsed = search.parse_query('strike" OR title:x NEAR(a b) -"port auth*" dock* x*')
+
+    # Every word is quoted: FTS5 column filters, NEAR and stray quotes are plain words.
+    assert search._SQLite.match(parsed) == (
+        '(("strike" OR "title x") AND "near a" AND "b" AND "dock"* AND "x") NOT "port auth"'
+    )
+
+
+# --- keeping the index current -----------------------------------------------------------------
+
+
+def _index_rows() -> int:
+    return db.session.scalar(sa.text(f"SELECT count(*) FROM {search.INDEX_TABLE}"))
+
+
+def test_edits_tags_and_deletes_update_the_index(client, users, ago):
+    article = make_article(
+        "Ferry timetable changes",
+        body=_para("The ferry leaves at noon."),
+        published_at=ago(hours=1),
+    )
+    admin = users["admin"]
+
+    article_service.update_article(
+        article,
+        {"title": "Hovercraft timetable changes", "tags": ["port"]},
+        actor=admin,
+        expected_version=article.version,
+    )
+    db.session.commit()
+    assert _slugs(client, "hovercraft") == ["ferry-timetable-changes"]
+    assert _slugs(client, "timetable port") == ["ferry-timetable-changes"]
+
+    tag = db.session.scalar(sa.select(Tag).where(Tag.slug == "port"))
+    taxonomy.update("tags", tag, {"name": "Harbour"}, actor=admin)
+    db.session.commit()
+    assert _slugs(client, "timetable harbour") == ["ferry-timetable-changes"]
+    assert _slugs(client, "timetable port") == []
+
+    taxonomy.delete("tags", tag, actor=admin)
+    db.session.commit()
+    assert _slugs(client, "timetable harbour") == []
+
+    article_service.delete_article(db.session.get(Article, article.id), actor=admin)
+    db.session.commit()
+    assert _slugs(client, "hovercraft") == []
+    assert _index_rows() == 0
+
+
+def test_deleting_rows_directly_also_empties_the_index(users, ago):
+    make_article("Ferry", body=_para("Ferry."), published_at=ago(hours=1))
+    assert _index_rows() == 1
+
+    db.session.execute(sa.delete(Article))
+    db.session.commit()
+
+    assert _index_rows() == 0
+
+
+def test_editor_api_writes_are_indexed(client, headers, users):
+    response = client.post(
+        "/api/v1/editor/articles",
+        json={"title": "Lighthouse keeper retires", "body": _para("After forty years.")},
+        headers=headers["editor"],
+    )
+    assert response.status_code == 201, response.get_json()
+    article_id = response.get_json()["id"]
+    response = client.post(
+        f"/api/v1/editor/articles/{article_id}/publish",
+        json={},
+        headers={**headers["editor"], "If-Match": response.headers["ETag"]},
+    )
+    assert response.status_code == 200, response.get_json()
+
+    assert _slugs(client, "lighthouse") == ["lighthouse-keeper-retires"]
+
+
+def test_reindex_command_rebuilds_everything(app, users, ago):
+    make_article("Ferry strike", body=_para("Ferry."), published_at=ago(hours=1))
+    make_article("Bus strike", body=_para("Bus."), published_at=ago(hours=1))
+    db.session.execute(sa.text(f"DELETE FROM {search.INDEX_TABLE}"))
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["search", "reindex"])
+
+    assert result.exit_code == 0, result.output
+    assert "Indexed 2 articles" in result.output
+    assert _index_rows() == 2
