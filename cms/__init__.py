@@ -8,7 +8,7 @@ import os
 from flask import Flask
 
 from cms.config import load_config
-from cms.extensions import api, cors, db, jwt, limiter, migrate
+from cms.extensions import cors, db, jwt, limiter, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -84,4 +84,12 @@ def _init_extensions(app: Flask) -> None:
         ],
         max_age=600,
     )
+    # Imported here: once ``cms.api`` is imported, the package attribute ``cms.api`` is that
+    # module, which would shadow a module-level ``api`` name on a second ``create_app``.
+    from cms.extensions import api
+
     api.init_app(app)
+
+    from cms.cache import init_cache
+
+    init_cache(app, db.session)

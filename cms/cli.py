@@ -15,6 +15,8 @@ from cms.models import ROLES
 def register_cli(app: Flask) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(related_group)
+    app.cli.add_command(search_group)
 
 
 @click.group("user", help="Manage logins.")
@@ -56,3 +58,33 @@ def seed_demo():
         click.echo("Demo content is already loaded.")
     for email, password, role in DEMO_LOGINS:
         click.echo(f"Demo login ({role}): {email} / {password}")
+
+
+@click.group("related", help="Suggested related articles.")
+def related_group():
+    pass
+
+
+@related_group.command("rebuild")
+def related_rebuild():
+    """Recompute similarity features and suggestions for every article."""
+    from cms.services.suggestions import rebuild_all
+
+    count = rebuild_all()
+    db.session.commit()
+    click.echo(f"Recomputed suggestions for {count} articles.")
+
+
+@click.group("search", help="The full-text search index.")
+def search_group():
+    pass
+
+
+@search_group.command("reindex")
+def search_reindex():
+    """Rebuild the search index of every article from the stored text."""
+    from cms.services.search import rebuild_index
+
+    count = rebuild_index()
+    db.session.commit()
+    click.echo(f"Indexed {count} articles.")

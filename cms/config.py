@@ -57,6 +57,12 @@ SETTINGS = [
         "300",
         "`stale-while-revalidate` of public responses, in seconds.",
     ),
+    Setting(
+        "CMS_RESPONSE_CACHE_SECONDS",
+        "30",
+        "Lifetime of public responses in the shared response cache (0: off; capped at "
+        "`CMS_CACHE_MAX_AGE`).",
+    ),
     Setting("CMS_MAX_BODY_BYTES", "1048576", "Largest accepted request body (413 beyond)."),
     Setting("CMS_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes", "Failed logins allowed per account."),
     Setting("CMS_LOGIN_LIMIT_IP", "20 per minute", "Failed logins allowed per client IP."),
@@ -67,6 +73,12 @@ SETTINGS = [
     ),
     Setting("CMS_PREVIEW_TOKEN_HOURS", "24", "Lifetime of draft preview links."),
     Setting("CMS_LOG_LEVEL", "INFO", "Log level."),
+    Setting(
+        "CMS_RELATED_BACKEND",
+        "lexical",
+        "`lexical` (default) or `semantic`: blend in MiniLM sentence embeddings for related "
+        "articles (needs `pip install -e .[semantic]`).",
+    ),
 ]
 
 MIN_SECRET_LENGTH = 32
@@ -122,12 +134,14 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "CMS_CORS_ORIGINS": origins,
         "CMS_CACHE_MAX_AGE": int(_env("CMS_CACHE_MAX_AGE", environ)),
         "CMS_CACHE_STALE_WHILE_REVALIDATE": int(_env("CMS_CACHE_STALE_WHILE_REVALIDATE", environ)),
+        "CMS_RESPONSE_CACHE_SECONDS": int(_env("CMS_RESPONSE_CACHE_SECONDS", environ)),
         "MAX_CONTENT_LENGTH": int(_env("CMS_MAX_BODY_BYTES", environ)),
         "CMS_LOGIN_LIMIT_ACCOUNT": _env("CMS_LOGIN_LIMIT_ACCOUNT", environ),
         "CMS_LOGIN_LIMIT_IP": _env("CMS_LOGIN_LIMIT_IP", environ),
         "CMS_PUBLIC_RATE_LIMIT": _env("CMS_PUBLIC_RATE_LIMIT", environ) or None,
         "CMS_PREVIEW_TOKEN_TTL": timedelta(hours=int(_env("CMS_PREVIEW_TOKEN_HOURS", environ))),
         "CMS_LOG_LEVEL": _env("CMS_LOG_LEVEL", environ),
+        "CMS_RELATED_BACKEND": _related_backend(_env("CMS_RELATED_BACKEND", environ)),
         # flask-jwt-extended
         "JWT_SECRET_KEY": secret,
         "JWT_ALGORITHM": "HS256",
@@ -157,3 +171,16 @@ def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"check_same_thread": False, "timeout": 30}}
     return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5, "pool_recycle": 1800}
+
+
+def _related_backend(value: str) -> str:
+    if value not in {"lexical", "semantic"}:
+        raise ConfigError(f"CMS_RELATED_BACKEND must be lexical or semantic, not {value!r}")
+    if value == "semantic":
+        from cms.services import embeddings
+
+        if not embeddings.is_available():
+            raise ConfigError(
+                "CMS_RELATED_BACKEND=semantic needs the semantic extra: pip install -e .[semantic]"
+            )
+    return value

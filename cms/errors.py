@@ -187,11 +187,22 @@ def _server_error(error: Exception):
     return problem(500, "An unexpected error occurred. Quote the request id when reporting it.")
 
 
+_PROBLEM_MEMBERS = {"type", "type_", "title", "status", "detail", "errors", "headers"}
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CmsError)
     def handle_cms_error(error: CmsError):
+        # RFC 9110: a 401 names the scheme to authenticate with, wherever it was raised.
+        headers = {"WWW-Authenticate": 'Bearer realm="editor"'} if error.status == 401 else None
         return problem(
-            error.status, error.detail, type_=error.type, errors=error.errors, **error.extra
+            error.status,
+            error.detail,
+            type_=error.type,
+            errors=error.errors,
+            headers=headers,
+            # extra members never replace the standard ones (a 500 instead of the answer)
+            **{k: v for k, v in error.extra.items() if k not in _PROBLEM_MEMBERS},
         )
 
     @app.errorhandler(HTTPException)
@@ -209,4 +220,13 @@ def register_error_handlers(app: Flask) -> None:
         log.error("database error in request %s: %s", g.get("request_id", "-"), error)
         return problem(
             503, "The database is unavailable; retry shortly.", headers={"Retry-After": "5"}
+        )
+
+    from sqlalchemy.orm.exc import StaleDataError
+
+    @app.errorhandler(StaleDataError)
+    def handle_concurrent_write(error):
+        # A write that lost a race outside the paths that answer 412 themselves.
+        return problem(
+            409, "Someone else changed this resource at the same moment; reload and retry."
         )

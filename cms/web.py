@@ -31,6 +31,7 @@ def install_request_hooks(app: Flask) -> None:
     def _start():
         sent = request.headers.get("X-Request-ID", "")
         g.request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+        g.client_ip = request.remote_addr
         if request.method in _BODY_METHODS and _has_body() and not request.is_json:
             return problem(415, "Send the request body as application/json.")
         return None
@@ -38,6 +39,9 @@ def install_request_hooks(app: Flask) -> None:
     @app.after_request
     def _finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        if response.status_code >= 400:
+            # Errors are never cached (also those raised before a blueprint was matched).
+            response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -51,6 +51,7 @@ def app():
         {
             "CMS_ENV": "testing",
             "TESTING": True,
+            "CMS_PASSWORD_HASH_PROFILE": "test",
             "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
             "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
             "SQLALCHEMY_DATABASE_URI": url,

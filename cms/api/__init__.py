@@ -1,4 +1,4 @@
-"""The HTTP surface: the explicit list of blueprints, and the OpenAPI additions."""
+"""The HTTP surface: the explicit lists of blueprints, and the OpenAPI additions."""
 
 from __future__ import annotations
 
@@ -10,21 +10,50 @@ from cms.extensions import api
 def register_api(app: Flask) -> None:
     from cms.api import docs, health
     from cms.api.editor import articles as editor_articles
+    from cms.api.editor import audit as editor_audit
     from cms.api.editor import auth as editor_auth
+    from cms.api.editor import preview as editor_preview
+    from cms.api.editor import revisions as editor_revisions
     from cms.api.editor import taxonomies as editor_taxonomies
     from cms.api.editor import users as editor_users
     from cms.api.public import articles as public_articles
+    from cms.api.public import preview as public_preview
+    from cms.api.public import search as public_search
     from cms.api.public import taxonomies as public_taxonomies
+    from cms.api.public.caching import public_cache_headers, public_rate_limit, serve_from_cache
 
-    app.register_blueprint(health.blp)
-    app.register_blueprint(docs.blp)
-    for module in (
+    public = [
         public_articles,
         public_taxonomies,
+        public_search,
+    ]
+    editor = [
         editor_auth,
         editor_articles,
         editor_taxonomies,
         editor_users,
-    ):
+        editor_revisions,
+        editor_preview,
+        editor_audit,
+    ]
+    # Public but private: no login, never cached (the module sets its own headers).
+    previews = [
+        public_preview,
+    ]
+
+    app.register_blueprint(health.blp)
+    app.register_blueprint(docs.blp)
+    for module in public:
+        public_rate_limit(module.blp)
+        api.register_blueprint(module.blp)
+        # Bound to this app, not to the shared blueprint object: create_app can run twice.
+        app.before_request_funcs.setdefault(module.blp.name, []).append(serve_from_cache)
+        app.after_request_funcs.setdefault(module.blp.name, []).append(public_cache_headers)
+    for module in previews:
+        public_rate_limit(module.blp)
+        api.register_blueprint(module.blp)
+    for module in editor:
         api.register_blueprint(module.blp)
     docs.document_security(api)
+    docs.document_block_schemas(api)
+    docs.document_error_responses(api)

@@ -15,3 +15,52 @@ def document_security(api) -> None:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
+
+
+def document_block_schemas(api) -> None:
+    """The body block types, which the ``Block`` field names only by ``$ref``."""
+    from cms.schemas.blocks import BLOCK_SCHEMAS
+
+    for schema in BLOCK_SCHEMAS.values():
+        api.spec.components.schema(schema.__name__, schema=schema)
+
+
+_METHODS = ("get", "put", "post", "patch", "delete")
+
+
+def _generic_statuses(path: str, operation: dict) -> dict[int, str]:
+    """The statuses any operation of this kind can answer, besides its own documented ones."""
+    statuses = {400: "BAD_REQUEST", 503: "SERVICE_UNAVAILABLE"}
+    if "{" in path:
+        statuses[404] = "NOT_FOUND"
+    if "requestBody" in operation:
+        statuses.update({413: "REQUEST_ENTITY_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE",
+                         422: "UNPROCESSABLE_ENTITY"})
+    if operation.get("security"):
+        statuses.update({401: "UNAUTHORIZED", 403: "FORBIDDEN"})
+    elif not path.startswith("/api/v1/editor/"):
+        statuses[429] = "TOO_MANY_REQUESTS"  # CMS_PUBLIC_RATE_LIMIT
+    return statuses
+
+
+def document_error_responses(api) -> None:
+    """List every error status each operation can answer, all as problem+json.
+
+    Runs after every blueprint is registered. Errors raised outside a view's own decorators
+    (authentication, body size and type, rate limits, database outage) are added here, so
+    the document has no catch-all ``default`` and an undocumented status is a finding.
+    """
+    components = api.spec.components
+    problem = {"application/problem+json": {"schema": components.get_ref("schema", "Problem")}}
+    for path, item in api.spec._paths.items():
+        for method in _METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, name in _generic_statuses(path, operation).items():
+                responses.setdefault(str(status), components.get_ref("response", name))
+            for status, response in responses.items():
+                if int(status) >= 400 and "$ref" not in response:
+                    response.setdefault("content", problem)
+            operation["responses"] = dict(sorted(responses.items()))

@@ -19,6 +19,7 @@ from cms.clock import utcnow
 from cms.errors import Unauthorized, problem
 from cms.extensions import db, jwt
 from cms.models import LoginSession, User
+from cms.services import audit
 from cms.services.users import normalize_email
 
 
@@ -26,6 +27,15 @@ def authenticate(email: str, password: str) -> User:
     user = db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
+        # Recorded even though the request fails: committed here, before the error propagates.
+        audit.log(
+            "auth.login_failed",
+            "user",
+            user.id if user else None,
+            None,
+            {"email": normalize_email(email), "known_account": user is not None},
+        )
+        db.session.commit()
         raise Unauthorized("Invalid email or password.")
     return user
 
@@ -57,6 +67,7 @@ def login(user: User) -> dict:
         expires_at=now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
     )
     db.session.add(session)
+    audit.log("auth.login", "user", user.id, user, {"session": session.id})
     return _issue(user, session)
 
 
@@ -68,6 +79,7 @@ def refresh(user: User, claims: dict) -> dict:
     if claims["jti"] != session.refresh_jti:
         session.revoked_at = utcnow()
         session.revoked_reason = "refresh-token-reuse"
+        audit.log("auth.refresh_reuse", "user", user.id, user, {"session": session.id})
         db.session.commit()
         raise Unauthorized("This refresh token was already used; the login has been revoked.")
     return _issue(user, session)
@@ -78,6 +90,8 @@ def logout(claims: dict) -> None:
     if session is not None and session.revoked_at is None:
         session.revoked_at = utcnow()
         session.revoked_reason = "logout"
+        user = db.session.get(User, session.user_id)
+        audit.log("auth.logout", "user", session.user_id, user, {"session": session.id})
 
 
 def session_revoked(claims: dict) -> bool:

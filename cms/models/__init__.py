@@ -10,6 +10,9 @@ from cms.models.article import (
     Summary,
     article_tags,
 )
+from cms.models.audit import AuditEvent
+from cms.models.preview import PreviewKey
+from cms.models.revision import Revision
 from cms.models.suggestion import ArticleFeatures, FeatureKey, Suggestion, TermStat
 from cms.models.taxonomy import SOURCE_KINDS, Author, Section, Source, Tag
 from cms.models.user import ROLES, LoginSession, User
@@ -25,9 +28,12 @@ __all__ = [
     "Suggestion",
     "TermStat",
     "ArticleSource",
+    "AuditEvent",
     "Author",
     "LoginSession",
+    "PreviewKey",
     "RelatedLink",
+    "Revision",
     "Section",
     "SlugRedirect",
     "Source",

@@ -7,10 +7,19 @@ from datetime import datetime
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from cms.clock import utcnow
 from cms.models import STATUSES
 from cms.pagination import MAX_LIMIT
 from cms.schemas.blocks import Attribution, body_field
-from cms.schemas.common import Cursor, HttpUrl, PageQuery, Slug, StrictSchema, UtcDateTime
+from cms.schemas.common import (
+    Cursor,
+    HttpUrl,
+    PageQuery,
+    PlainText,
+    Slug,
+    StrictSchema,
+    UtcDateTime,
+)
 from cms.schemas.taxonomy import Ref, SourceRef
 
 API_PREFIX = "/api/v1"
@@ -22,9 +31,9 @@ FORMATS = ("blocks", "html", "text")
 
 class HeroImage(StrictSchema):
     url = HttpUrl(required=True)
-    alt = fields.String(load_default="", validate=validate.Length(max=2000))
-    caption = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
-    credit = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500))
+    alt = PlainText(load_default="", validate=validate.Length(max=2000))
+    caption = PlainText(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    credit = PlainText(allow_none=True, load_default=None, validate=validate.Length(max=500))
 
 
 class KeyPoint(ma.Schema):
@@ -116,6 +125,138 @@ class RelatedOut(ma.Schema):
     related = fields.List(fields.Nested(RelatedItem))
 
 
+# --- fast public output -----------------------------------------------------------------------
+# The public read path dumps many articles per request. These functions build exactly what the
+# schemas above dump (tests/test_serialization.py compares them on every field) at a fraction of
+# the cost; the schemas remain the contract (OpenAPI, editor output, reference for the tests).
+
+_HERO_KEYS = tuple(HeroImage._declared_fields)
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ref(obj) -> dict:
+    return {"slug": obj.slug, "name": obj.name}
+
+
+def _source_ref(obj) -> dict:
+    return {"slug": obj.slug, "name": obj.name, "url": obj.url, "kind": obj.kind}
+
+
+def card_data(article) -> dict:
+    """What ``ArticleCard().dump(article)`` gives."""
+    hero = article.hero_image
+    section = article.section
+    return {
+        "id": article.id,
+        "slug": article.slug,
+        "title": article.title,
+        "subtitle": article.subtitle,
+        "section": None if section is None else _ref(section),
+        "tags": [_ref(tag) for tag in article.tags],
+        "authors": [_ref(author) for author in article.authors],
+        "sources": [_source_ref(source) for source in article.sources],
+        "language": article.language,
+        "published_at": _time(article.published_at),
+        "first_published_at": _time(article.first_published_at),
+        "updated_at": _time(article.updated_at),
+        "excerpt": article.excerpt,
+        "hero_image": None if hero is None else {k: hero[k] for k in _HERO_KEYS if k in hero},
+        "canonical_url": article.canonical_url,
+        "word_count": article.word_count,
+        "reading_time_minutes": article.reading_time_minutes,
+        "links": _links(article),
+    }
+
+
+def _key_point(point: dict) -> dict:
+    out = {key: point[key] for key in ("text", "block_index") if key in point}
+    if "attribution" in point:
+        attribution = point["attribution"]
+        out["attribution"] = (
+            None if attribution is None else {k: v for k, v in attribution.items() if k == "source"}
+        )
+    return out
+
+
+def summary_data(summary) -> dict:
+    """What ``SummaryOut().dump(summary)`` gives."""
+    points = summary.key_points
+    return {
+        "tldr": summary.tldr,
+        "key_points": None if points is None else [_key_point(p) for p in points],
+        "origin": summary.origin,
+        "source_revision": summary.source_revision,
+        "updated_at": _time(summary.updated_at),
+        "reading_time_seconds": summary.reading_time_seconds,
+    }
+
+
+def neighbor_data(article) -> dict | None:
+    if article is None:
+        return None
+    return {
+        "id": article.id,
+        "slug": article.slug,
+        "title": article.title,
+        "published_at": _time(article.published_at),
+    }
+
+
+def detail_data(view, formats: tuple[str, ...] = FORMATS) -> dict:
+    """What ``ArticleDetail(exclude=<formats not asked for>).dump(view)`` gives."""
+    out = card_data(view)
+    out["status"] = "published"
+    out["created_at"] = _time(view.created_at)
+    if "blocks" in formats:
+        out["body"] = None if view.body is None else list(view.body)
+    if "html" in formats:
+        out["body_html"] = view.body_html
+    if "text" in formats:
+        out["body_text"] = view.body_text
+    out["summary"] = None if view.summary is None else summary_data(view.summary)
+    out["previous"] = neighbor_data(view.previous)
+    out["next"] = neighbor_data(view.next)
+    return out
+
+
+def related_data(view) -> dict:
+    """What ``RelatedOut().dump(view)`` gives."""
+    return {
+        "previous": neighbor_data(view.previous),
+        "next": neighbor_data(view.next),
+        "related": [
+            {
+                "kind": item["kind"],
+                "article": None if item["article"] is None else card_data(item["article"]),
+                "url": item["url"],
+                "title": item["title"],
+                "label": item["label"],
+                "score": None if item["score"] is None else float(item["score"]),
+                "reason": item["reason"],
+            }
+            for item in view.related
+        ],
+    }
+
+
+class CardDumper:
+    """Duck-types ``ArticleCard(only=...)`` for ``page_response``: ``dump(items, many=True)``."""
+
+    def __init__(self, only: list[str] | tuple[str, ...] | None = None):
+        self.only = None if only is None else frozenset(only)
+
+    def dump(self, obj, *, many: bool = False):
+        if many:
+            return [self.dump(item) for item in obj]
+        out = card_data(obj)
+        if self.only is not None:
+            out = {key: value for key, value in out.items() if key in self.only}
+        return out
+
+
 # --- public queries ---------------------------------------------------------------------------
 
 
@@ -172,9 +313,9 @@ class RelatedQuery(StrictSchema):
 
 
 class ArticleIn(StrictSchema):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    title = PlainText(required=True, validate=validate.Length(min=1, max=500))
     slug = Slug()
-    subtitle = fields.String(load_default="", validate=validate.Length(max=2000))
+    subtitle = PlainText(load_default="", validate=validate.Length(max=2000))
     section = Slug(allow_none=True, load_default=None)
     tags = fields.List(Slug(), load_default=list, validate=validate.Length(max=50))
     authors = fields.List(Slug(), load_default=list, validate=validate.Length(max=20))
@@ -187,7 +328,7 @@ class ArticleIn(StrictSchema):
     )
     hero_image = fields.Nested(HeroImage, allow_none=True, load_default=None)
     canonical_url = HttpUrl(allow_none=True, load_default=None)
-    excerpt = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    excerpt = PlainText(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     body = body_field(load_default=list)
 
 
@@ -226,13 +367,27 @@ class EditorArticleQuery(PageQuery):
     )
 
 
+class _EffectiveStatus(fields.String):
+    """The status as of now: a scheduled article whose time has come reads as ``published``."""
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return obj.effective_status(utcnow())
+
+
+class _ScheduledFor(UtcDateTime):
+    """When a scheduled article goes live; null once it has, or when it is not scheduled."""
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return obj.published_at if obj.effective_status(utcnow()) == "scheduled" else None
+
+
 class EditorArticleOut(ArticleDetail):
-    status = fields.String()
+    status = _EffectiveStatus(validate=validate.OneOf(STATUSES))
     version = fields.Integer()
     body_revision = fields.Integer()
     created_by_id = fields.Integer(allow_none=True)
     custom_excerpt = fields.String(allow_none=True)
-    scheduled_for = UtcDateTime(allow_none=True)
+    scheduled_for = _ScheduledFor(allow_none=True)
     summary = fields.Nested(EditorSummaryOut, allow_none=True)
 
     class Meta:
@@ -240,19 +395,19 @@ class EditorArticleOut(ArticleDetail):
 
 
 class EditorArticleItem(ArticleCard):
-    status = fields.String()
+    status = _EffectiveStatus(validate=validate.OneOf(STATUSES))
     version = fields.Integer()
     created_by_id = fields.Integer(allow_none=True)
     created_at = UtcDateTime()
 
 
 class KeyPointIn(StrictSchema):
-    text = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    text = PlainText(required=True, validate=validate.Length(min=1, max=1000))
     block_index = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0))
 
 
 class SummaryIn(StrictSchema):
-    tldr = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    tldr = PlainText(required=True, validate=validate.Length(min=1, max=2000))
     key_points = fields.List(
         fields.Nested(KeyPointIn), load_default=list, validate=validate.Length(max=10)
     )
@@ -262,8 +417,8 @@ class SummaryIn(StrictSchema):
 class RelatedLinkIn(StrictSchema):
     article_id = fields.Integer(allow_none=True, load_default=None)
     url = HttpUrl(allow_none=True, load_default=None)
-    title = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500))
-    label = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=100))
+    title = PlainText(allow_none=True, load_default=None, validate=validate.Length(max=500))
+    label = PlainText(allow_none=True, load_default=None, validate=validate.Length(max=100))
 
     @ma.validates_schema
     def _one_target(self, data, **kwargs):
@@ -290,3 +445,18 @@ class EditorRelatedLink(ma.Schema):
 
 class EditorRelatedOut(ma.Schema):
     links = fields.List(fields.Nested(EditorRelatedLink))
+
+
+class SuggestionQuery(StrictSchema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_LIMIT))
+
+
+class EditorSuggestion(ma.Schema):
+    article = fields.Nested(Neighbor)
+    status = fields.String()
+    score = fields.Float()
+    reason = fields.String()
+
+
+class EditorSuggestionsOut(ma.Schema):
+    suggestions = fields.List(fields.Nested(EditorSuggestion))

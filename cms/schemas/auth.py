@@ -3,7 +3,7 @@
 from marshmallow import fields, validate
 
 from cms.models import ROLES
-from cms.schemas.common import Slug, StrictSchema
+from cms.schemas.common import Slug, StrictSchema, UtcDateTime
 from cms.schemas.taxonomy import Ref
 
 
@@ -27,7 +27,7 @@ class UserOut(StrictSchema):
     role = fields.String()
     is_active = fields.Boolean()
     author = fields.Nested(Ref, allow_none=True)
-    created_at = fields.AwareDateTime()
+    created_at = UtcDateTime()
 
 
 class UserIn(StrictSchema):

@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from cms.pagination import DEFAULT_LIMIT, MAX_LIMIT, BadCursor, decode_cursor
+from cms.services.rendering import to_plain
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 slug_validator = validate.And(
@@ -26,6 +27,13 @@ class StrictSchema(ma.Schema):
 class Slug(fields.String):
     def __init__(self, **kwargs):
         super().__init__(validate=slug_validator, **kwargs)
+
+
+class PlainText(fields.String):
+    """Text readers see as is (titles, captions, summaries): markup is removed on input."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return to_plain(super()._deserialize(value, attr, data, **kwargs))
 
 
 class HttpUrl(fields.Url):

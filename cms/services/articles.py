@@ -28,10 +28,13 @@ from cms.models import (
     User,
 )
 from cms.pagination import Page, encode_cursor
-from cms.services import summaries
+from cms.services import audit, revisions, search, suggestions, summaries
 from cms.services.loaders import CARD_LOADERS
 from cms.services.rendering import make_excerpt, render_body
 from cms.services.slugs import slug_from_title, slug_taken, unique_slug
+
+# Changes to these make the related-article suggestions be recomputed.
+TOPIC_FIELDS = {"title", "subtitle", "body", "tags", "section", "sources", "authors", "language"}
 
 CONTENT_FIELDS = (
     "title",
@@ -96,7 +99,13 @@ def _resolve(data: dict) -> _Resolved:
     r = _Resolved()
     if "section" in data:
         section = data["section"]
-        r.section = _by_slugs(Section, [section], "section", "section")[0] if section else None
+        if section:
+            r.section = db.session.scalar(sa.select(Section).where(Section.slug == section))
+            if r.section is None:
+                # ``section`` is a single slug, so its error path is the field itself.
+                raise ValidationFailed(
+                    "Unknown section.", errors={"section": [f"Unknown section '{section}'."]}
+                )
     if "tags" in data:
         r.tags = _by_slugs(Tag, data["tags"], "tags", "tag")
     if "authors" in data:
@@ -212,6 +221,7 @@ def _apply(article: Article, data: dict, resolved: _Resolved, *, now: datetime) 
         summaries.refresh_auto_summary(article, now=now)
     if changed:
         article.updated_at = now
+        search.index_article(article)
     return changed
 
 
@@ -249,7 +259,11 @@ def create_article(data: dict, *, actor: User) -> Article:
         body_revision=1,
     )
     db.session.add(article)
-    _apply(article, {k: v for k, v in data.items() if k != "slug"}, resolved, now=now)
+    changed = _apply(article, {k: v for k, v in data.items() if k != "slug"}, resolved, now=now)
+    db.session.flush()
+    suggestions.update_article_suggestions(article)
+    revisions.record(article, actor, "create", ["slug", *changed])
+    audit.log("article.create", "article", article.id, actor, {"title": article.title})
     return article
 
 
@@ -260,35 +274,54 @@ def check_version(article: Article, expected: int) -> None:
             f"The article changed since version {expected}; it is at version {article.version}. "
             "Reload it, reapply your change and send the new version.",
             current_version=article.version,
+            changed_since=revisions.changed_since(article.id, expected),
         )
 
 
 def flush_guarded(article: Article, expected: int) -> None:
     """Flush, turning a concurrent update (another writer won) into 412."""
+    article_id = article.id
     try:
         db.session.flush()
     except StaleDataError as exc:
         db.session.rollback()
         raise PreconditionFailed(
-            f"The article changed while you were saving version {expected}. Reload and retry."
+            f"The article changed while you were saving version {expected}. Reload and retry.",
+            changed_since=revisions.changed_since(article_id, expected),
         ) from exc
 
 
 def update_article(
-    article: Article, data: dict, *, actor: User, expected_version: int
+    article: Article,
+    data: dict,
+    *,
+    actor: User,
+    expected_version: int,
+    revision_kind: str = "edit",
+    revision_detail: dict | None = None,
 ) -> list[str]:
+    """Apply ``data``; recorded as a revision of ``revision_kind`` (``restore`` from revisions)."""
     authorize(actor, "article:edit", article)
     check_version(article, expected_version)
     now = utcnow()
     resolved = _resolve(data)
     changed = []
-    if "slug" in data and data["slug"] != article.slug:
-        change_slug(article, data["slug"])
-        changed.append("slug")
-    changed += _apply(article, {k: v for k, v in data.items() if k != "slug"}, resolved, now=now)
-    if changed:
-        article.updated_at = now
+    # No flush before flush_guarded: a concurrent winner must surface there, as a 412.
+    with db.session.no_autoflush:
+        if "slug" in data and data["slug"] != article.slug:
+            change_slug(article, data["slug"])
+            changed.append("slug")
+        fields = {k: v for k, v in data.items() if k != "slug"}
+        changed += _apply(article, fields, resolved, now=now)
+        if changed:
+            article.updated_at = now
     flush_guarded(article, expected_version)
+    if set(changed) & TOPIC_FIELDS:
+        suggestions.update_article_suggestions(article)
+    if changed or revision_kind != "edit":
+        revisions.record(article, actor, revision_kind, changed, revision_detail)
+    action = "article.update" if revision_kind == "edit" else f"article.{revision_kind}"
+    audit.log(action, "article", article.id, actor, {"changed": changed, **(revision_detail or {})})
     return changed
 
 
@@ -310,6 +343,7 @@ def change_slug(article: Article, new_slug: str) -> None:
 
 def delete_article(article: Article, *, actor: User) -> None:
     authorize(actor, "article:delete", article)
+    audit.log("article.delete", "article", article.id, actor, {"slug": article.slug})
     db.session.delete(article)
 
 
@@ -321,7 +355,7 @@ def list_for_editor(
     if not has_role(actor, "editor"):
         query = query.where(Article.created_by_id == actor.id)
     if "status" in filters:
-        query = query.where(Article.status == filters["status"])
+        query = query.where(_status_is(filters["status"], utcnow()))
     if "created_by" in filters:
         query = query.where(Article.created_by_id == filters["created_by"])
     if "section" in filters:
@@ -348,6 +382,16 @@ def list_for_editor(
     )
     next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
     return Page(items=rows[:limit], limit=limit, next_cursor=next_cursor, total=total)
+
+
+def _status_is(status: str, now: datetime) -> sa.ColumnElement[bool]:
+    """Filter by the status editors see: a scheduled article whose time has come is published."""
+    due = sa.and_(Article.status == "scheduled", Article.published_at <= now)
+    if status == "published":
+        return sa.or_(Article.status == "published", due)
+    if status == "scheduled":
+        return sa.and_(Article.status == "scheduled", sa.not_(due))
+    return Article.status == status
 
 
 def _escape_like(text: str) -> str:

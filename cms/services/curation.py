@@ -8,6 +8,7 @@ from cms.auth.permissions import authorize
 from cms.errors import ValidationFailed
 from cms.extensions import db
 from cms.models import Article, RelatedLink, User
+from cms.services import audit, revisions
 
 
 def set_links(article: Article, links: list[dict], *, actor: User) -> list[RelatedLink]:
@@ -28,6 +29,7 @@ def set_links(article: Article, links: list[dict], *, actor: User) -> list[Relat
         seen.add(key)
     if errors:
         raise ValidationFailed("Some related links are invalid.", errors=errors)
+    before = _described(article.related_links)
     article.related_links = [
         RelatedLink(
             position=i,
@@ -39,4 +41,15 @@ def set_links(article: Article, links: list[dict], *, actor: User) -> list[Relat
         for i, link in enumerate(links)
     ]
     db.session.flush()
+    after = _described(article.related_links)
+    if after != before:
+        revisions.record(article, actor, "related", ["related"], {"links": after})
+    audit.log("article.related", "article", article.id, actor, {"links": after})
     return article.related_links
+
+
+def _described(links: list[RelatedLink]) -> list[dict]:
+    return [
+        {"article_id": link.target_id, "url": link.url, "title": link.title, "label": link.label}
+        for link in links
+    ]

@@ -13,6 +13,7 @@ from cms.auth.permissions import authorize
 from cms.clock import utcnow
 from cms.errors import InvalidTransition
 from cms.models import Article, User
+from cms.services import audit, revisions
 from cms.services.articles import check_version, flush_guarded
 
 
@@ -45,7 +46,7 @@ def _check_transition(article: Article, name: str, now: datetime) -> None:
         allowed = allowed_actions(article, now)
         raise InvalidTransition(
             f"Cannot {name} an article that is {status}. Allowed: {', '.join(allowed) or 'none'}.",
-            status=status,
+            current_status=status,
             allowed_actions=allowed,
         )
 
@@ -63,6 +64,7 @@ def perform(
     check_version(article, expected_version)
     now = utcnow()
     _check_transition(article, name, now)
+    before = (article.status, article.published_at)
     if name == "submit":
         article.status = "in_review"
     elif name == "publish":
@@ -74,6 +76,14 @@ def perform(
     elif name == "restore-draft":
         article.status = "draft"
     flush_guarded(article, expected_version)
+    changed = ["status"] + (["published_at"] if article.published_at != before[1] else [])
+    detail = {
+        "from": before[0],
+        "to": article.status,
+        "published_at": article.published_at.isoformat() if article.published_at else None,
+    }
+    revisions.record(article, actor, name, changed, detail)
+    audit.log(f"article.{name}", "article", article.id, actor, detail)
     return article
 
 

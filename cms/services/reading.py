@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, lazyload, load_only
 
 from cms.clock import utcnow
 from cms.errors import NotFound
@@ -20,12 +21,225 @@ from cms.models import (
     Section,
     SlugRedirect,
     Source,
+    Summary,
     Tag,
     article_tags,
 )
 from cms.pagination import Page, encode_cursor
-from cms.services.loaders import CARD_LOADERS
-from cms.services.visibility import is_public, public_articles, public_condition
+from cms.services.loaders import CARD_RELATIONS
+from cms.services.visibility import (
+    PUBLIC_STATUSES,
+    is_public,
+    public_articles,
+    public_condition,
+)
+
+# What each public read loads: only the columns and relations its response shows, each
+# relation in one query whatever the number of rows (tests/test_query_counts.py).
+FULL = (*CARD_RELATIONS, joinedload(Article.summary))  # detail: card, body, summary
+SUMMARY_ONLY = (load_only(Article.id, Article.slug), lazyload("*"), joinedload(Article.summary))
+KEYS_ONLY = (  # related: what the neighbour and suggestion queries start from
+    load_only(Article.id, Article.slug, Article.section_id, Article.published_at),
+    lazyload("*"),
+)
+
+
+# --- cards read without ORM objects ----------------------------------------------------------
+# A list page shows 20-100 cards with their section, tags, authors and sources: as ORM objects
+# that is some 250 instances per page, which is where the time went. Cards are read as plain
+# rows instead (one query for the articles, one per relation, whatever the page size).
+
+_CARD_COLUMNS = (
+    Article.id,
+    Article.slug,
+    Article.title,
+    Article.subtitle,
+    Article.language,
+    Article.published_at,
+    Article.first_published_at,
+    Article.updated_at,
+    Article.excerpt,
+    Article.hero_image,
+    Article.canonical_url,
+    Article.word_count,
+    Article.reading_time_minutes,
+)
+_CARD_NAMES = tuple(column.key for column in _CARD_COLUMNS)
+
+
+class Ref(NamedTuple):
+    slug: str
+    name: str
+
+
+class Card:
+    """The attributes an article card shows (as ``ArticleCard`` reads them from an Article)."""
+
+    __slots__ = (*_CARD_NAMES, "section", "tags", "authors", "sources")
+
+    def __init__(self, row):
+        for name, value in zip(_CARD_NAMES, row, strict=False):
+            setattr(self, name, value)
+        slug, name = row[_SECTION], row[_SECTION + 1]
+        self.section = None if slug is None else Ref(slug, name)
+        self.tags, self.authors, self.sources = [], [], []
+
+
+_SECTION = len(_CARD_COLUMNS)
+_SUMMARY_COLUMNS = (
+    Summary.tldr,
+    Summary.key_points,
+    Summary.origin,
+    Summary.source_revision,
+    Summary.updated_at,
+)
+_DETAIL_COLUMNS = (
+    Article.created_at,
+    Article.section_id,
+    Article.body,
+    Article.body_html,
+    Article.body_text,
+    Summary.article_id,
+    *_SUMMARY_COLUMNS,
+)
+
+
+class SummaryRow:
+    """A summary as the public API shows it."""
+
+    __slots__ = tuple(column.key for column in _SUMMARY_COLUMNS)
+    reading_time_seconds = Summary.reading_time_seconds
+
+    def __init__(self, values):
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+
+class ArticleCardView(Card):
+    """A visible article with its body, summary, previous and next (the detail page)."""
+
+    __slots__ = (
+        "created_at",
+        "section_id",
+        "body",
+        "body_html",
+        "body_text",
+        "summary",
+        "previous",
+        "next",
+    )
+
+    def __init__(self, row):
+        super().__init__(row)
+        extra = row[_SECTION + 2 :]
+        self.created_at, self.section_id, self.body, self.body_html, self.body_text = extra[:5]
+        self.summary = None if extra[5] is None else SummaryRow(extra[6:])
+        self.previous = self.next = None
+
+
+def _with_section(query: sa.Select, *columns) -> sa.Select:
+    return query.with_only_columns(
+        *_CARD_COLUMNS, Section.slug, Section.name, *columns, maintain_column_froms=True
+    ).outerjoin_from(Article, Section, Section.id == Article.section_id)
+
+
+def read_cards(query: sa.Select) -> list[Card]:
+    """The cards of the articles ``query`` selects (its WHERE, ORDER BY and LIMIT are kept)."""
+    cards = [Card(row) for row in db.session.execute(_with_section(query))]
+    return _with_relations(cards)
+
+
+# Built once: per request only the ids change (an expanding parameter). The three relations
+# come back in one statement (one round trip), ordered as the ORM relationships order them.
+_IDS = sa.bindparam("ids", expanding=True)
+_tag_t, _author_t, _source_t = Tag.__table__, Author.__table__, Source.__table__
+_link_a, _link_s = ArticleAuthor.__table__, ArticleSource.__table__
+_NO_TEXT = sa.null().cast(sa.String)
+_RELATIONS = sa.union_all(
+    sa.select(
+        sa.literal(0).label("relation"),
+        article_tags.c.article_id,
+        sa.literal(0).label("o1"),
+        sa.literal(0).label("o2"),
+        _tag_t.c.slug.label("o3"),
+        _tag_t.c.slug,
+        _tag_t.c.name,
+        _NO_TEXT.label("url"),
+        _NO_TEXT.label("kind"),
+    )
+    .join(_tag_t, _tag_t.c.id == article_tags.c.tag_id)
+    .where(article_tags.c.article_id.in_(_IDS)),
+    sa.select(
+        sa.literal(1),
+        _link_a.c.article_id,
+        _link_a.c.position,
+        _link_a.c.author_id,
+        sa.literal(""),
+        _author_t.c.slug,
+        _author_t.c.name,
+        _NO_TEXT,
+        _NO_TEXT,
+    )
+    .join(_author_t, _author_t.c.id == _link_a.c.author_id)
+    .where(_link_a.c.article_id.in_(_IDS)),
+    sa.select(
+        sa.literal(2),
+        _link_s.c.article_id,
+        _link_s.c.position,
+        _link_s.c.source_id,
+        sa.literal(""),
+        _source_t.c.slug,
+        _source_t.c.name,
+        _source_t.c.url,
+        _source_t.c.kind,
+    )
+    .join(_source_t, _source_t.c.id == _link_s.c.source_id)
+    .where(_link_s.c.article_id.in_(_IDS)),
+).order_by("relation", "article_id", "o1", "o2", "o3")
+
+
+def _with_relations(cards: list[Card]) -> list[Card]:
+    """Fill tags, authors and sources of all the cards with one query."""
+    if not cards:
+        return cards
+    by_id = {card.id: card for card in cards}
+    for row in db.session.execute(_RELATIONS, {"ids": list(by_id)}):
+        card = by_id[row.article_id]
+        (card.tags, card.authors, card.sources)[row.relation].append(row)
+    return cards
+    by_id = {card.id: card for card in cards}
+    params = {"ids": list(by_id)}
+    for name, statement in _RELATIONS:
+        for row in db.session.execute(statement, params):
+            getattr(by_id[row.article_id], name).append(row)
+    return cards
+    by_id = {card.id: card for card in cards}
+    ids = list(by_id)
+    tags = (
+        sa.select(article_tags.c.article_id, Tag.slug, Tag.name)
+        .join(Tag, Tag.id == article_tags.c.tag_id)
+        .where(article_tags.c.article_id.in_(ids))
+        .order_by(article_tags.c.article_id, Tag.slug)
+    )
+    for row in db.session.execute(tags):
+        by_id[row.article_id].tags.append(row)
+    authors = (
+        sa.select(ArticleAuthor.article_id, Author.slug, Author.name)
+        .join(Author, Author.id == ArticleAuthor.author_id)
+        .where(ArticleAuthor.article_id.in_(ids))
+        .order_by(ArticleAuthor.article_id, ArticleAuthor.position, ArticleAuthor.author_id)
+    )
+    for row in db.session.execute(authors):
+        by_id[row.article_id].authors.append(row)
+    sources = (
+        sa.select(ArticleSource.article_id, Source.slug, Source.name, Source.url, Source.kind)
+        .join(Source, Source.id == ArticleSource.source_id)
+        .where(ArticleSource.article_id.in_(ids))
+        .order_by(ArticleSource.article_id, ArticleSource.position, ArticleSource.source_id)
+    )
+    for row in db.session.execute(sources):
+        by_id[row.article_id].sources.append(row)
+    return cards
 
 
 @dataclass
@@ -120,7 +334,7 @@ def list_articles(
     if cursor:
         query = query.where(sa.tuple_(Article.published_at, Article.id) < sa.tuple_(*cursor))
     query = query.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit + 1)
-    rows = list(db.session.scalars(query.options(*CARD_LOADERS)))
+    rows = read_cards(query)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -128,17 +342,21 @@ def list_articles(
     return Page(items=rows, limit=limit, next_cursor=next_cursor, total=total)
 
 
-def find_article(slug: str, now: datetime | None = None) -> Article | Moved:
-    """The visible article with ``slug``, or where a former slug moved to; else NotFound."""
+def read_article(slug: str, now: datetime | None = None) -> ArticleCardView | Moved:
+    """What the detail page shows (read as rows, like the cards); else Moved or NotFound."""
     now = now or utcnow()
-    query = (
-        public_articles(now)
-        .where(Article.slug == slug)
-        .options(*CARD_LOADERS, selectinload(Article.summary))
-    )
-    article = db.session.scalars(query).first()
-    if article is not None:
-        return article
+    query = _with_section(public_articles(now).where(Article.slug == slug), *_DETAIL_COLUMNS)
+    row = db.session.execute(
+        query.outerjoin_from(Article, Summary, Summary.article_id == Article.id)
+    ).first()
+    if row is None:
+        return _moved_or_missing(slug, now)
+    view = _with_relations([ArticleCardView(row)])[0]
+    view.previous, view.next = neighbours(view, now=now)
+    return view
+
+
+def _moved_or_missing(slug: str, now: datetime) -> Moved:
     redirect = db.session.get(SlugRedirect, slug)
     if redirect is not None:
         target = db.session.get(Article, redirect.article_id)
@@ -147,25 +365,70 @@ def find_article(slug: str, now: datetime | None = None) -> Article | Moved:
     raise NotFound("There is no published article with this slug.")
 
 
-def neighbours(article: Article, *, scope: str = "site", now: datetime | None = None):
-    """``(previous, next)``: the visible articles just before and after in publication order."""
+def find_article(slug: str, now: datetime | None = None, *, load=FULL) -> Article | Moved:
+    """The visible article with ``slug``, or where a former slug moved to; else NotFound.
+
+    ``load``: loader options, e.g. ``SUMMARY_ONLY`` when only the summary is shown.
+    """
     now = now or utcnow()
-    key = sa.tuple_(Article.published_at, Article.id)
-    here = sa.tuple_(
-        sa.literal(article.published_at, Article.published_at.type), sa.literal(article.id)
-    )
-    base = public_articles(now)
+    query = public_articles(now).where(Article.slug == slug).options(*load)
+    article = db.session.scalars(query).first()
+    if article is not None:
+        return article
+    return _moved_or_missing(slug, now)
+
+
+def neighbours(article, *, scope: str = "site", now: datetime | None = None):
+    """``(previous, next)``: the visible articles just before and after in publication order.
+
+    Each side is one statement of two index range scans (same ``published_at`` with a lower or
+    higher id; then strictly earlier or later), so its cost does not depend on where the
+    article sits in the table. A row-value comparison ``(published_at, id) < (x, y)`` is not
+    used: SQLite walks the index from the newest article down to it.
+    """
+    now = now or utcnow()
+    when, ident = article.published_at, article.id
+    if when is None:
+        return None, None
+    visible = [Article.status.in_(PUBLIC_STATUSES)]
     if scope == "section":
         if article.section_id is None:
             return None, None
-        base = base.where(Article.section_id == article.section_id)
-    previous = db.session.scalars(
-        base.where(key < here).order_by(Article.published_at.desc(), Article.id.desc()).limit(1)
-    ).first()
-    following = db.session.scalars(
-        base.where(key > here).order_by(Article.published_at.asc(), Article.id.asc()).limit(1)
-    ).first()
+        visible.append(Article.section_id == article.section_id)
+    same = Article.published_at == when
+    earlier = [Article.published_at < when]
+    if when > now:  # e.g. a scheduled article in preview: nothing from the future
+        earlier.append(Article.published_at <= now)
+    later = [Article.published_at > when, Article.published_at <= now]
+    if when > now:
+        same = sa.false()
+    previous = _first_of([[same, Article.id < ident], earlier], visible, descending=True)
+    following = _first_of([[same, Article.id > ident], later], visible, descending=False)
     return previous, following
+
+
+_NEIGHBOUR_COLUMNS = (Article.id, Article.slug, Article.title, Article.published_at)
+
+
+def _first_of(branches: list[list], visible: list, *, descending: bool):
+    """The first row in publication order (or reverse) of the best row of each branch."""
+
+    def order(published_at, ident):
+        return (published_at.desc(), ident.desc()) if descending else (published_at, ident)
+
+    parts = [
+        sa.select(
+            sa.select(*_NEIGHBOUR_COLUMNS)
+            .where(*visible, *conditions)
+            .order_by(*order(Article.published_at, Article.id))
+            .limit(1)
+            .subquery()
+        )
+        for conditions in branches
+    ]
+    rows = sa.union_all(*parts).subquery()
+    query = sa.select(rows).order_by(*order(rows.c.published_at, rows.c.id)).limit(1)
+    return db.session.execute(query).first()
 
 
 def article_page(article: Article, now: datetime | None = None) -> ArticleView:
@@ -178,10 +441,9 @@ def related(
 ) -> RelatedView:
     """Curated links first (only to visible articles), then suggestions, up to ``limit``."""
     now = now or utcnow()
-    previous, following = neighbours(article, scope=scope, now=now)
     items: list[dict] = []
-    links = db.session.scalars(
-        sa.select(RelatedLink)
+    links = db.session.execute(  # rows, not objects: no eager loads of the targets
+        sa.select(RelatedLink.target_id, RelatedLink.url, RelatedLink.title, RelatedLink.label)
         .where(RelatedLink.article_id == article.id)
         .order_by(RelatedLink.position)
     ).all()
@@ -189,10 +451,8 @@ def related(
     targets = {}
     if target_ids:
         targets = {
-            a.id: a
-            for a in db.session.scalars(
-                public_articles(now).where(Article.id.in_(target_ids)).options(*CARD_LOADERS)
-            )
+            card.id: card
+            for card in read_cards(public_articles(now).where(Article.id.in_(target_ids)))
         }
     for link in links:
         if link.target_id is not None:
@@ -241,6 +501,8 @@ def related(
                     "reason": reason,
                 }
             )
+    # After the cards: an article that is both a card and a neighbour is then loaded as a card.
+    previous, following = neighbours(article, scope=scope, now=now)
     return RelatedView(previous=previous, next=following, related=items)
 
 

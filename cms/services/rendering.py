@@ -42,6 +42,7 @@ _BODY_TAGS = INLINE_TAGS | {
 _BODY_ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt"}, "*": {"class"}}
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
 _SPACE = re.compile(r"\s+")
+_MAX_DECODE_ROUNDS = 8
 
 
 def clean_inline(text: str) -> str:
@@ -58,9 +59,20 @@ def clean_inline(text: str) -> str:
 
 
 def to_plain(text: str) -> str:
-    """Inline HTML (or any text) to plain text."""
-    stripped = nh3.clean(text, tags=set(), strip_comments=True)
-    return _SPACE.sub(" ", html.unescape(stripped)).strip()
+    """Inline HTML (or any text) to plain text: no tags, entities decoded.
+
+    Decoding entities can reveal markup (``&lt;script&gt;``), so tags are removed again until
+    nothing changes: plain text never carries a tag, however it was encoded.
+    """
+    plain = text
+    for _ in range(_MAX_DECODE_ROUNDS):
+        stripped = html.unescape(nh3.clean(plain, tags=set(), strip_comments=True))
+        if stripped == plain:
+            break
+        plain = stripped
+    else:  # encoded deeper than any honest text: drop what could still open a tag
+        plain = plain.replace("<", "").replace(">", "")
+    return _SPACE.sub(" ", plain).strip()
 
 
 def _plain_or_none(value):

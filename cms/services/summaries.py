@@ -14,6 +14,7 @@ from cms.clock import utcnow
 from cms.errors import NotFound, ValidationFailed
 from cms.extensions import db
 from cms.models import Article, Summary, User
+from cms.services import audit, revisions
 from cms.services.summarizer import summarize
 
 
@@ -77,8 +78,12 @@ def write_summary(article: Article, data: dict, *, actor: User) -> Summary:
     summary.source_revision = article.body_revision
     summary.updated_at = now
     summary.updated_by_id = actor.id
+    # The summary has its own updated_at; the article's version (its ETag) stays, so an
+    # editor's open edit of the body is not invalidated by a summary change.
     article.summary = summary
-    article.updated_at = now
+    detail = {"action": "write", "tldr": summary.tldr, "approved": summary.approved}
+    revisions.record(article, actor, "summary", ["summary"], detail)
+    audit.log("article.summary_write", "article", article.id, actor, detail)
     return summary
 
 
@@ -90,7 +95,8 @@ def delete_summary(article: Article, *, actor: User) -> None:
     article.summary = None
     db.session.flush()
     refresh_auto_summary(article, now=utcnow())
-    article.updated_at = utcnow()
+    revisions.record(article, actor, "summary", ["summary"], {"action": "delete"})
+    audit.log("article.summary_delete", "article", article.id, actor)
 
 
 class DraftSummary:

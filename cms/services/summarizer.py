@@ -185,7 +185,8 @@ def _strip_html(text: str) -> str:
     """Remove inline tags, unescape entities, collapse whitespace."""
     if not text:
         return ""
-    return _normalize_ws(html.unescape(_TAG_RE.sub("", text)))
+    # Tags again after unescaping: "&lt;script&gt;" must not come back as markup.
+    return _normalize_ws(_TAG_RE.sub("", html.unescape(_TAG_RE.sub("", text))))
 
 
 def _should_merge(prev: str, nxt: str) -> bool:

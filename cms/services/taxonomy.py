@@ -9,6 +9,7 @@ from cms.auth.permissions import authorize
 from cms.errors import Conflict, NotFound
 from cms.extensions import db
 from cms.models import Article, ArticleSource, Section, Source, User
+from cms.services import audit
 from cms.services.reading import TAXONOMY_MODELS
 
 
@@ -33,6 +34,7 @@ def create(kind: str, data: dict, *, actor: User):
     _ensure_free(model, slug)
     obj = model(**{**data, "slug": slug})
     db.session.add(obj)
+    audit.log(f"{kind[:-1]}.create", kind[:-1], slug, actor, {"name": obj.name})
     return obj
 
 
@@ -40,8 +42,10 @@ def update(kind: str, obj, data: dict, *, actor: User):
     authorize(actor, "taxonomy:write")
     if "slug" in data and data["slug"] != obj.slug:
         _ensure_free(TAXONOMY_MODELS[kind], data["slug"], obj)
+    detail = {"changed": sorted(data), "slug_before": obj.slug}
     for key, value in data.items():
         setattr(obj, key, value)
+    audit.log(f"{kind[:-1]}.update", kind[:-1], obj.slug, actor, detail)
     return obj
 
 
@@ -61,4 +65,5 @@ def delete(kind: str, obj, *, actor: User) -> None:
         raise Conflict(
             f"This {kind[:-1]} is used by articles; move them first.",
         )
+    audit.log(f"{kind[:-1]}.delete", kind[:-1], obj.slug, actor)
     db.session.delete(obj)

@@ -10,6 +10,7 @@ from cms.clock import utcnow
 from cms.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from cms.extensions import db
 from cms.models import Author, LoginSession, User
+from cms.services import audit
 
 
 def normalize_email(email: str) -> str:
@@ -51,6 +52,8 @@ def create_user(
         author=_author(author),
     )
     db.session.add(user)
+    db.session.flush()
+    audit.log("user.create", "user", user.id, actor, {"email": email, "role": role})
     return user
 
 
@@ -85,6 +88,7 @@ def update_user(user: User, data: dict, *, actor: User) -> User:
             revoke_all_sessions(user, reason="deactivated")
     if "author" in data:
         user.author = _author(data["author"])
+    audit.log("user.update", "user", user.id, actor, {"changed": sorted(data)})
     return user
 
 
@@ -92,6 +96,7 @@ def delete_user(user: User, *, actor: User) -> None:
     authorize(actor, "user:manage")
     if user.id == actor.id:
         raise Forbidden("Admins cannot delete themselves.")
+    audit.log("user.delete", "user", user.id, actor, {"email": user.email})
     db.session.delete(user)
 
 

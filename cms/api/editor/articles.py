@@ -19,13 +19,15 @@ from cms.schemas.articles import (
     EditorArticleOut,
     EditorArticleQuery,
     EditorRelatedOut,
+    EditorSuggestionsOut,
     EditorSummaryOut,
     PublishIn,
     RelatedLinksIn,
+    SuggestionQuery,
     SummaryIn,
 )
 from cms.schemas.common import page_schema
-from cms.services import articles, curation, publishing, summaries
+from cms.services import articles, curation, publishing, suggestions, summaries
 
 blp = Blueprint(
     "editor_articles",
@@ -41,7 +43,10 @@ _item = EditorArticleItem()
 
 
 def _article_response(article, status: int = 200):
-    return json_response(_out.dump(article), status=status, headers={"ETag": article_etag(article)})
+    headers = {"ETag": article_etag(article)}
+    if status == 201:
+        headers["Location"] = f"{blp.url_prefix}/{article.id}"
+    return json_response(_out.dump(article), status=status, headers=headers)
 
 
 def _readable(article_id: int):
@@ -134,7 +139,8 @@ def _action_view(name: str, schema, doc: str):
     post = blp.response(200, EditorArticleOut)(post)
     post = blp.arguments(schema(), required=False)(post)
     view = type(f"{name.title().replace('-', '')}Action", (MethodView,), {"post": post})
-    blp.add_url_rule(f"/<int:article_id>/{name}", view_func=view.as_view(f"action_{name}"))
+    # The class (not ``as_view``) lets flask-smorest document the POST.
+    blp.add_url_rule(f"/<int:article_id>/{name}", f"action_{name}", view)
 
 
 _action_view("submit", ActionIn, "Submit a draft for review.")
@@ -218,3 +224,24 @@ class Related(MethodView):
         curation.set_links(article, data["links"], actor=current_user)
         db.session.commit()
         return {"links": article.related_links}
+
+
+@blp.route("/<int:article_id>/related/suggestions")
+class RelatedSuggestions(MethodView):
+    @blp.query(SuggestionQuery, as_kwargs=True)
+    @blp.response(200, EditorSuggestionsOut)
+    @blp.alt_response(404, description="No such article.")
+    @role_required("writer")
+    def get(self, article_id, limit):
+        """Suggested related articles with score and reason, to promote to curated links.
+
+        Lists suggestions in every status; the public endpoint shows only visible ones.
+        """
+        article = _readable(article_id)
+        rows = suggestions.suggestions_for_editor(article, limit=limit)
+        return {
+            "suggestions": [
+                {"article": target, "status": target.status, "score": score, "reason": reason}
+                for target, score, reason in rows
+            ]
+        }

@@ -6,7 +6,6 @@ from flask import redirect, request
 from flask.views import MethodView
 
 from cms.api.blueprint import Blueprint
-from cms.api.public.caching import public_cache_headers
 from cms.api.responses import json_response, page_response
 from cms.errors import NotFound
 from cms.schemas.articles import (
@@ -14,10 +13,14 @@ from cms.schemas.articles import (
     ArticleCard,
     ArticleDetail,
     ArticleListQuery,
+    CardDumper,
     DetailQuery,
     RelatedOut,
     RelatedQuery,
     SummaryOut,
+    detail_data,
+    related_data,
+    summary_data,
 )
 from cms.schemas.common import page_schema
 from cms.services import reading
@@ -28,20 +31,11 @@ blp = Blueprint(
     url_prefix="/api/v1/articles",
     description="Published articles, their summaries and related links.",
 )
-blp.after_request(public_cache_headers)
 
 ArticlePage = page_schema(ArticleCard, "ArticlePage")
-_FORMAT_FIELDS = {"blocks": "body", "html": "body_html", "text": "body_text"}
-_card = ArticleCard()
-_detail_schemas: dict[tuple, ArticleDetail] = {}
-
-
-def _detail_schema(formats: tuple[str, ...]) -> ArticleDetail:
-    schema = _detail_schemas.get(formats)
-    if schema is None:
-        excluded = tuple(_FORMAT_FIELDS[f] for f in FORMATS if f not in formats)
-        schema = _detail_schemas[formats] = ArticleDetail(exclude=excluded)
-    return schema
+# The schemas document the responses; the hand-written dumpers beside them build the same
+# documents faster (see cms/schemas/articles.py).
+_card = CardDumper()
 
 
 def _moved(slug: str, suffix: str = ""):
@@ -65,8 +59,16 @@ class Articles(MethodView):
         the fields of each item; follow `meta.next_cursor` (or the `Link` header) for more.
         """
         page = reading.list_articles(filters, limit=limit, cursor=cursor, count=count)
-        schema = ArticleCard(only=fields) if fields else _card
-        return page_response(page, schema)
+        return page_response(page, CardDumper(fields) if fields else _card)
+
+
+def _last_modified(page):
+    """The newest change the detail shows: article, summary, or a newly published neighbour."""
+    times = [page.updated_at]
+    if page.summary is not None:
+        times.append(page.summary.updated_at)
+    times += [n.published_at for n in (page.previous, page.next) if n is not None]
+    return max(times)
 
 
 @blp.route("/<slug>")
@@ -77,12 +79,12 @@ class ArticleBySlug(MethodView):
     @blp.alt_response(404, description="No published article has this slug.")
     def get(self, slug, formats=None):
         """One published article with its summary, sources, previous and next."""
-        found = reading.find_article(slug)
+        found = reading.read_article(slug)
         if isinstance(found, reading.Moved):
             return _moved(found.slug)
-        schema = _detail_schema(tuple(formats) if formats else FORMATS)
-        response = json_response(schema.dump(reading.article_page(found)))
-        response.last_modified = found.updated_at
+        data = detail_data(found, tuple(formats) if formats else FORMATS)
+        response = json_response(data)
+        response.last_modified = _last_modified(found)
         return response
 
 
@@ -94,12 +96,12 @@ class ArticleSummary(MethodView):
     @blp.alt_response(404, description="No published article (or no summary) for this slug.")
     def get(self, _query, slug):
         """The "No time to read?" summary."""
-        found = reading.find_article(slug)
+        found = reading.find_article(slug, load=reading.SUMMARY_ONLY)
         if isinstance(found, reading.Moved):
             return _moved(found.slug, "/summary")
         if found.summary is None:
             raise NotFound("This article has no summary.")
-        return found.summary
+        return json_response(summary_data(found.summary))
 
 
 @blp.route("/<slug>/related")
@@ -110,7 +112,7 @@ class ArticleRelated(MethodView):
     @blp.alt_response(404, description="No published article has this slug.")
     def get(self, slug, limit, scope):
         """Previous/next and related articles: curated links first, then suggestions."""
-        found = reading.find_article(slug)
+        found = reading.find_article(slug, load=reading.KEYS_ONLY)
         if isinstance(found, reading.Moved):
             return _moved(found.slug, "/related")
-        return reading.related(found, limit=limit, scope=scope)
+        return json_response(related_data(reading.related(found, limit=limit, scope=scope)))

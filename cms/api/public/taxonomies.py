@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from cms.api.blueprint import Blueprint
-from cms.api.public.caching import public_cache_headers
 from cms.api.responses import page_response
 from cms.schemas.common import Cursor, PageQuery, page_schema
 from cms.schemas.taxonomy import TAXONOMY_OUT
@@ -17,7 +16,6 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="Sections, tags, authors and sources with article counts.",
 )
-blp.after_request(public_cache_headers)
 
 
 class TaxonomyQuery(PageQuery):
@@ -46,8 +44,9 @@ def _register(kind: str) -> None:
 
     Collection.get.__doc__ = f"All {kind}, ordered by slug, with `article_count`."
     Item.get.__doc__ = f"One {noun} with its `article_count` of published articles."
-    blp.add_url_rule(f"/{kind}", view_func=Collection.as_view(f"{kind}"))
-    blp.add_url_rule(f"/{kind}/<slug>", view_func=Item.as_view(f"{noun}"))
+    # Classes (not ``as_view``) so that flask-smorest documents every method.
+    blp.add_url_rule(f"/{kind}", kind, Collection)
+    blp.add_url_rule(f"/{kind}/<slug>", noun, Item)
 
 
 for _kind in ("sections", "tags", "authors", "sources"):
