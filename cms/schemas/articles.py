@@ -12,6 +12,7 @@ from cms.models import STATUSES
 from cms.pagination import MAX_LIMIT
 from cms.schemas.blocks import Attribution, body_field
 from cms.schemas.common import (
+    MAX_INT,
     Cursor,
     HttpUrl,
     PageQuery,
@@ -19,6 +20,7 @@ from cms.schemas.common import (
     Slug,
     StrictSchema,
     UtcDateTime,
+    db_int_range,
 )
 from cms.schemas.taxonomy import Ref, SourceRef
 
@@ -61,7 +63,8 @@ class Neighbor(ma.Schema):
     id = fields.Integer()
     slug = fields.String()
     title = fields.String()
-    published_at = UtcDateTime()
+    # null for an unpublished article (editor API: curated links and suggestions)
+    published_at = UtcDateTime(allow_none=True)
 
 
 def _links(article) -> dict:
@@ -334,6 +337,7 @@ class ArticleIn(StrictSchema):
 
 class ArticlePatch(ArticleIn):
     version = fields.Integer(
+        validate=db_int_range,
         metadata={"description": "The version you read; alternative to `If-Match`."}
     )
 
@@ -348,11 +352,11 @@ class PublishIn(StrictSchema):
         load_default=None,
         metadata={"description": "Future time to schedule; omitted or past: publish now."},
     )
-    version = fields.Integer()
+    version = fields.Integer(validate=db_int_range)
 
 
 class ActionIn(StrictSchema):
-    version = fields.Integer()
+    version = fields.Integer(validate=db_int_range)
 
 
 class EditorArticleQuery(PageQuery):
@@ -360,7 +364,7 @@ class EditorArticleQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(STATUSES))
     author = Slug()
     section = Slug()
-    created_by = fields.Integer()
+    created_by = fields.Integer(validate=db_int_range)
     q = fields.String(
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Substring of the title."},
@@ -383,6 +387,8 @@ class _ScheduledFor(UtcDateTime):
 
 class EditorArticleOut(ArticleDetail):
     status = _EffectiveStatus(validate=validate.OneOf(STATUSES))
+    published_at = UtcDateTime(allow_none=True)  # null until first published
+    first_published_at = UtcDateTime(allow_none=True)
     version = fields.Integer()
     body_revision = fields.Integer()
     created_by_id = fields.Integer(allow_none=True)
@@ -396,6 +402,8 @@ class EditorArticleOut(ArticleDetail):
 
 class EditorArticleItem(ArticleCard):
     status = _EffectiveStatus(validate=validate.OneOf(STATUSES))
+    published_at = UtcDateTime(allow_none=True)  # null until first published
+    first_published_at = UtcDateTime(allow_none=True)
     version = fields.Integer()
     created_by_id = fields.Integer(allow_none=True)
     created_at = UtcDateTime()
@@ -403,7 +411,9 @@ class EditorArticleItem(ArticleCard):
 
 class KeyPointIn(StrictSchema):
     text = PlainText(required=True, validate=validate.Length(min=1, max=1000))
-    block_index = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0))
+    block_index = fields.Integer(
+        allow_none=True, load_default=None, validate=validate.Range(min=0, max=MAX_INT)
+    )
 
 
 class SummaryIn(StrictSchema):
@@ -415,7 +425,7 @@ class SummaryIn(StrictSchema):
 
 
 class RelatedLinkIn(StrictSchema):
-    article_id = fields.Integer(allow_none=True, load_default=None)
+    article_id = fields.Integer(allow_none=True, load_default=None, validate=db_int_range)
     url = HttpUrl(allow_none=True, load_default=None)
     title = PlainText(allow_none=True, load_default=None, validate=validate.Length(max=500))
     label = PlainText(allow_none=True, load_default=None, validate=validate.Length(max=100))

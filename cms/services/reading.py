@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -242,6 +243,26 @@ def _with_relations(cards: list[Card]) -> list[Card]:
     return cards
 
 
+@contextmanager
+def without_transaction():
+    """Run the public reads inside without BEGIN and ROLLBACK (two round trips fewer).
+
+    Each statement sees committed data, as it would inside a READ COMMITTED transaction. Only
+    when the session has not begun yet (a public request); otherwise it is left as it is. The
+    block must not write, and must finish with whatever it needs from ORM objects (they are
+    expired when it ends).
+    """
+    session = db.session()
+    if session.in_transaction():
+        yield
+        return
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    try:
+        yield
+    finally:
+        session.rollback()  # nothing to roll back: gives the connection back to the pool
+
+
 @dataclass
 class Moved:
     """The slug asked for is a former slug; the article now lives at ``slug``."""
@@ -325,12 +346,16 @@ def list_articles(
 ) -> Page:
     """Newest first, keyset-paginated on ``(published_at, id)``."""
     now = now or utcnow()
-    query = _filtered(public_articles(now), filters)
+    # Visible before the cursor = visible as of the cursor's time: a single upper bound on
+    # published_at, where the index scan starts (given two bounds, or only the row-value
+    # comparison, SQLite walks the index from the newest article down to the cursor).
+    query = _filtered(public_articles(min(now, cursor[0]) if cursor else now), filters)
     if query is None:
         return Page(items=[], limit=limit, total=0 if count else None)
     total = None
     if count:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+        counted = query if not cursor else _filtered(public_articles(now), filters)
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(counted.subquery()))
     if cursor:
         query = query.where(sa.tuple_(Article.published_at, Article.id) < sa.tuple_(*cursor))
     query = query.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit + 1)

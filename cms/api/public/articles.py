@@ -58,8 +58,9 @@ class Articles(MethodView):
         Filter by section, tag, author, source, language and publication time; `fields=` picks
         the fields of each item; follow `meta.next_cursor` (or the `Link` header) for more.
         """
-        page = reading.list_articles(filters, limit=limit, cursor=cursor, count=count)
-        return page_response(page, CardDumper(fields) if fields else _card)
+        with reading.without_transaction():
+            page = reading.list_articles(filters, limit=limit, cursor=cursor, count=count)
+            return page_response(page, CardDumper(fields) if fields else _card)
 
 
 def _last_modified(page):
@@ -79,7 +80,8 @@ class ArticleBySlug(MethodView):
     @blp.alt_response(404, description="No published article has this slug.")
     def get(self, slug, formats=None):
         """One published article with its summary, sources, previous and next."""
-        found = reading.read_article(slug)
+        with reading.without_transaction():
+            found = reading.read_article(slug)
         if isinstance(found, reading.Moved):
             return _moved(found.slug)
         data = detail_data(found, tuple(formats) if formats else FORMATS)
@@ -96,12 +98,13 @@ class ArticleSummary(MethodView):
     @blp.alt_response(404, description="No published article (or no summary) for this slug.")
     def get(self, _query, slug):
         """The "No time to read?" summary."""
-        found = reading.find_article(slug, load=reading.SUMMARY_ONLY)
-        if isinstance(found, reading.Moved):
-            return _moved(found.slug, "/summary")
-        if found.summary is None:
-            raise NotFound("This article has no summary.")
-        return json_response(summary_data(found.summary))
+        with reading.without_transaction():
+            found = reading.find_article(slug, load=reading.SUMMARY_ONLY)
+            if isinstance(found, reading.Moved):
+                return _moved(found.slug, "/summary")
+            if found.summary is None:
+                raise NotFound("This article has no summary.")
+            return json_response(summary_data(found.summary))
 
 
 @blp.route("/<slug>/related")
@@ -112,7 +115,8 @@ class ArticleRelated(MethodView):
     @blp.alt_response(404, description="No published article has this slug.")
     def get(self, slug, limit, scope):
         """Previous/next and related articles: curated links first, then suggestions."""
-        found = reading.find_article(slug, load=reading.KEYS_ONLY)
-        if isinstance(found, reading.Moved):
-            return _moved(found.slug, "/related")
-        return json_response(related_data(reading.related(found, limit=limit, scope=scope)))
+        with reading.without_transaction():
+            found = reading.find_article(slug, load=reading.KEYS_ONLY)
+            if isinstance(found, reading.Moved):
+                return _moved(found.slug, "/related")
+            return json_response(related_data(reading.related(found, limit=limit, scope=scope)))

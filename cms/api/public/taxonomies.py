@@ -32,8 +32,9 @@ def _register(kind: str) -> None:
         @blp.query(TaxonomyQuery, as_kwargs=True)
         @blp.response(200, page_cls)
         def get(self, limit, count, cursor=None):
-            page = reading.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
-            return page_response(page, item_schema)
+            with reading.without_transaction():
+                page = reading.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
+                return page_response(page, item_schema)
 
     class Item(MethodView):
         @blp.query()

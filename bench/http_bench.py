@@ -1,0 +1,258 @@
+"""Requests/second of the public API against the framework's ceiling, with ``wrk``.
+
+    CMS_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/cms_bench_100k \
+        python bench/http_bench.py --duration 10 --connections 16
+
+Starts the app (``gunicorn -c gunicorn.conf.py wsgi:app``) and the ceiling app
+(``bench/ceiling_app.py``: a fixed JSON document of the same size, same gunicorn
+configuration) on two ports, loads each endpoint and its same-size ceiling with ``wrk`` for the
+same duration and connections, and prints requests/second, p50 and p99 latency and the ratio
+ours/ceiling. The conditional request (``If-None-Match`` → 304) is compared with the ceiling
+serving the list's document. Nothing is cached between requests except by the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGETS = {"list": 0.50, "detail": 0.60, "304": 0.90, "list, cached": 0.90,
+           "detail, cached": 0.90, "304, cached": 0.90}
+
+
+def pick_paths(app, rotate: int) -> dict:
+    """Paths to load: slugs spread over the table, and a cursor 90% deep into the list."""
+    from cms.extensions import db
+    from cms.models import Article
+    from cms.pagination import encode_cursor
+    from cms.services.visibility import public_articles
+
+    with app.app_context():
+        total = db.session.scalar(
+            sa.select(sa.func.count()).select_from(public_articles().subquery())
+        )
+        step = max(1, total // rotate)
+        ordered = public_articles().order_by(Article.published_at.desc(), Article.id.desc())
+        ids = db.session.scalars(
+            sa.select(Article.id)
+            .where(Article.status == "published", (Article.id % step) == 0)
+            .limit(rotate)
+        ).all()
+        sample = db.session.scalars(sa.select(Article.slug).where(Article.id.in_(ids))).all()
+        deep = db.session.execute(
+            sa.select(Article.published_at, Article.id)
+            .where(Article.id.in_(sa.select(ordered.subquery().c.id)))
+            .order_by(Article.published_at.desc(), Article.id.desc())
+            .offset(int(total * 0.9))
+            .limit(1)
+        ).first()
+        db.session.remove()
+    return {
+        "total": total,
+        "slugs": list(sample),
+        "deep_cursor": encode_cursor([deep[0], deep[1]]),
+    }
+
+
+def wait_up(url: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"server at {url} did not come up")
+
+
+def fetch(url: str, headers: dict | None = None) -> tuple[int, bytes, dict]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), dict(exc.headers)
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def run_wrk(base: str, paths: list[str], *, duration: int, connections: int,
+            headers: dict | None = None) -> dict:
+    """One wrk run rotating over ``paths``; requests/s, p50/p99 in ms, non-2xx/3xx count."""
+    lua_paths = ", ".join(json.dumps(p) for p in paths)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            f"local paths = {{{lua_paths}}}\nlocal i = 0\nrequest = function()\n"
+            "  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n"
+        )
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name]
+    for key, value in (headers or {}).items():
+        cmd += ["-H", f"{key}: {value}"]
+    out = subprocess.run(cmd + [base], capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"\s50%\s+([\d.]+\w+)", out).group(1))
+    p99 = _ms(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "non_2xx_3xx": int(bad.group(1)) if bad else 0,
+            "socket_errors": errors.group(0) if errors else ""}
+
+
+def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("CMS_DATABASE_URL"))
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--port", type=int, default=8700)
+    parser.add_argument("--ceiling-port", type=int, default=8701)
+    parser.add_argument("--rotate", type=int, default=500,
+                        help="distinct articles the detail/summary/related runs cycle through")
+    parser.add_argument("--only", help="comma-separated subset of endpoint names")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+    if not args.database_url:
+        parser.error("give --database-url or set CMS_DATABASE_URL")
+    url = args.database_url
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+
+    from cms import create_app
+
+    picked = pick_paths(create_app({"SQLALCHEMY_DATABASE_URI": url}), args.rotate)
+    slugs = picked["slugs"]
+    api = "/api/v1"
+    endpoints = {
+        "list": [f"{api}/articles"],
+        "deep cursor": [f"{api}/articles?cursor={picked['deep_cursor']}"],
+        "detail": [f"{api}/articles/{s}" for s in slugs],
+        "summary": [f"{api}/articles/{s}/summary" for s in slugs],
+        "related": [f"{api}/articles/{s}/related" for s in slugs],
+        "taxonomy": [f"{api}/tags"],
+        "304": [f"{api}/articles"],
+        # The same app with its response cache on (CMS_RESPONSE_CACHE_SECONDS=30).
+        "list, cached": [f"{api}/articles"],
+        "detail, cached": [f"{api}/articles/{s}" for s in slugs],
+        "304, cached": [f"{api}/articles"],
+    }
+    if args.only:
+        wanted = set(args.only.split(","))
+        endpoints = {k: v for k, v in endpoints.items() if k in wanted}
+
+    env = {
+        **os.environ,
+        "CMS_DATABASE_URL": url,
+        "CMS_ENV": "production",
+        "CMS_SECRET_KEY": secrets.token_urlsafe(48),
+        "CMS_INSTANCE_PATH": tempfile.mkdtemp(prefix="cms-bench-"),
+        "CMS_LOG_LEVEL": "WARNING",
+        "CMS_RESPONSE_CACHE_SECONDS": "0",
+        "GUNICORN_MAX_REQUESTS": os.environ.get("GUNICORN_MAX_REQUESTS", "0"),
+    }
+    logs = Path(tempfile.mkdtemp(prefix="cms-bench-logs-"))
+    ours = start(["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                 {**env, "PORT": str(args.port)}, logs / "app.log")
+    cached = start(["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                   {**env, "PORT": str(args.port + 2), "CMS_RESPONSE_CACHE_SECONDS": "30"},
+                   logs / "app-cached.log")
+    ceiling = start(["gunicorn", "-c", "gunicorn.conf.py", "bench.ceiling_app:app"],
+                    {**env, "PORT": str(args.ceiling_port)}, logs / "ceiling.log")
+    uncached_base = f"http://127.0.0.1:{args.port}"
+    cached_base = f"http://127.0.0.1:{args.port + 2}"
+    ceiling_base = f"http://127.0.0.1:{args.ceiling_port}"
+    results = {}
+    try:
+        wait_up(f"{uncached_base}/healthz")
+        wait_up(f"{cached_base}/healthz")
+        wait_up(f"{ceiling_base}/doc/100")
+        # Warm both: imports, connection pools, database cache.
+        for base in (uncached_base, cached_base):
+            run_wrk(base, endpoints.get("detail", [f"{api}/articles"]), duration=3,
+                    connections=args.connections)
+        run_wrk(ceiling_base, ["/doc/1000"], duration=2, connections=args.connections)
+        for name, paths in endpoints.items():
+            ours_base = cached_base if name.endswith("cached") else uncached_base
+            headers = None
+            status, body, resp_headers = fetch(ours_base + paths[0])
+            if status != 200:
+                raise SystemExit(f"{name}: {paths[0]} answered {status}: {body[:300]!r}")
+            size = sum(len(fetch(ours_base + p)[1]) for p in paths[:20]) // min(len(paths), 20)
+            if name.startswith("304"):
+                headers = {"If-None-Match": resp_headers["ETag"]}
+                check = fetch(ours_base + paths[0], headers)[0]
+                if check != 304:
+                    raise SystemExit(f"304: conditional request answered {check}")
+                size = len(body)
+            mine = run_wrk(ours_base, paths, duration=args.duration,
+                           connections=args.connections, headers=headers)
+            ceil = run_wrk(ceiling_base, [f"/doc/{size}"], duration=args.duration,
+                           connections=args.connections)
+            results[name] = {"bytes": size, "ours": mine, "ceiling": ceil,
+                             "ratio": round(mine["rps"] / ceil["rps"], 3)}
+            print(f"{name:12s} {size:>7,} B  ours {mine['rps']:>8,.0f} req/s "
+                  f"p50 {mine['p50']:6.2f} ms p99 {mine['p99']:7.2f} ms | ceiling "
+                  f"{ceil['rps']:>8,.0f} req/s p50 {ceil['p50']:6.2f} ms p99 {ceil['p99']:7.2f}"
+                  f" ms | ratio {mine['rps'] / ceil['rps']:5.1%}"
+                  + (f"  [{mine['non_2xx_3xx']} non-2xx/3xx]" if mine["non_2xx_3xx"] else ""),
+                  flush=True)
+    finally:
+        stop(ours)
+        stop(cached)
+        stop(ceiling)
+    dialect = sa.make_url(url).get_backend_name()
+    print(f"\n{dialect}, {picked['total']:,} visible articles, wrk -t1 -c{args.connections} "
+          f"-d{args.duration}s, load average {os.getloadavg()[0]:.1f}, logs in {logs}")
+    print("| endpoint | bytes | ours req/s | p50 ms | p99 ms | ceiling req/s | ceiling p50 ms "
+          "| ceiling p99 ms | ours/ceiling | target |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for name, r in results.items():
+        target = TARGETS.get(name)
+        verdict = ""
+        if target is not None:
+            verdict = f"≥ {target:.0%} {'met' if r['ratio'] >= target else 'MISSED'}"
+        print(f"| {name} | {r['bytes']:,} | {r['ours']['rps']:,.0f} | {r['ours']['p50']:.2f} | "
+              f"{r['ours']['p99']:.2f} | {r['ceiling']['rps']:,.0f} | {r['ceiling']['p50']:.2f} "
+              f"| {r['ceiling']['p99']:.2f} | {r['ratio']:.0%} | {verdict} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {"dialect": dialect, "articles": picked["total"], "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
