@@ -42,8 +42,10 @@ def create_app(config: dict | None = None) -> Flask:
     _init_extensions(app)
 
     from cms.api import register_api
+    from cms.api.blueprint import IdConverter
     from cms.errors import register_error_handlers
 
+    app.url_map.converters["int"] = IdConverter
     register_api(app)
     register_error_handlers(app)
     install_request_hooks(app)
@@ -73,7 +75,15 @@ def _init_extensions(app: Flask) -> None:
     cors.init_app(
         app,
         resources={r"/api/*": {"origins": app.config["CMS_CORS_ORIGINS"]}},
-        expose_headers=["ETag", "Link", "X-Request-ID", "Last-Modified", "Retry-After", "Location"],
+        expose_headers=[
+            "ETag",
+            "Link",
+            "X-Request-ID",
+            "Last-Modified",
+            "Retry-After",
+            "Location",
+            "Idempotent-Replayed",
+        ],
         allow_headers=[
             "Authorization",
             "Content-Type",

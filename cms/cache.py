@@ -17,7 +17,7 @@ from datetime import datetime
 
 import orjson
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from cms.clock import utcnow
@@ -142,14 +142,24 @@ def response_cache() -> ResponseCache | None:
 
 
 def init_cache(app: Flask, session_factory) -> None:
-    """Create the app's cache and bump the generation after every commit that wrote."""
+    """Create the app's cache; the session hooks below invalidate it after writing commits."""
     seconds = min(app.config["CMS_RESPONSE_CACHE_SECONDS"], app.config["CMS_CACHE_MAX_AGE"])
     if seconds <= 0:
         return
     url = app.config.get("CMS_REDIS_URL")
     store = RedisStore(url) if url else MemoryStore()
-    cache = ResponseCache(store, seconds)
-    app.extensions["cms_response_cache"] = cache
+    app.extensions["cms_response_cache"] = ResponseCache(store, seconds)
+    _listen_once(session_factory)
+
+
+_listening: set[int] = set()
+
+
+def _listen_once(session_factory) -> None:
+    """Hook the session once per process; each commit invalidates its own app's cache."""
+    if id(session_factory) in _listening:
+        return
+    _listening.add(id(session_factory))
 
     @sa.event.listens_for(session_factory, "after_flush")
     def _mark(session: Session, _context):
@@ -167,8 +177,10 @@ def init_cache(app: Flask, session_factory) -> None:
 
     @sa.event.listens_for(session_factory, "after_commit")
     def _bump(session: Session):
-        if session.info.pop("content_changed", False):
-            cache.invalidate()
+        if session.info.pop("content_changed", False) and has_app_context():
+            cache = response_cache()
+            if cache is not None:
+                cache.invalidate()
 
     @sa.event.listens_for(session_factory, "after_rollback")
     def _forget(session: Session):

@@ -70,7 +70,13 @@ class ServiceUnavailable(CmsError):
 
 
 class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details (documentation only)."""
+    """RFC 9457 problem details (documentation only).
+
+    Problems may carry extension members (RFC 9457 §3.2); the known ones are listed.
+    """
+
+    class Meta:
+        unknown = ma.INCLUDE  # documented as ``additionalProperties: true``
 
     type = ma.fields.String(metadata={"description": "Problem type URI", "example": "about:blank"})
     title = ma.fields.String(metadata={"description": "Short summary of the problem type"})
@@ -82,6 +88,15 @@ class ProblemSchema(ma.Schema):
         metadata={"description": "Validation messages keyed by field path, e.g. `body.2.text`"},
     )
     request_id = ma.fields.String()
+    current_version = ma.fields.Integer(metadata={"description": "412: the article's version"})
+    changed_since = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={"description": "412: who changed which field since the version you sent"},
+    )
+    current_status = ma.fields.String(metadata={"description": "409: the article's status"})
+    allowed_actions = ma.fields.List(
+        ma.fields.String(), metadata={"description": "409: the actions allowed from it"}
+    )
 
 
 def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:
@@ -180,7 +195,18 @@ def problem_response_from_http(error: HTTPException):
     return response
 
 
+def _rollback() -> None:
+    """Leave no failed transaction behind for the rest of the request."""
+    from cms.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection itself may be gone
+        log.warning("rollback after an error failed", exc_info=True)
+
+
 def _server_error(error: Exception):
+    _rollback()
     request_id = g.get("request_id", "-")
     original = getattr(error, "original_exception", None) or error
     log.error("request %s failed", request_id, exc_info=original)
@@ -217,6 +243,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def handle_db_down(error):
+        _rollback()
         log.error("database error in request %s: %s", g.get("request_id", "-"), error)
         return problem(
             503, "The database is unavailable; retry shortly.", headers={"Retry-After": "5"}
@@ -227,6 +254,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StaleDataError)
     def handle_concurrent_write(error):
         # A write that lost a race outside the paths that answer 412 themselves.
+        _rollback()
         return problem(
             409, "Someone else changed this resource at the same moment; reload and retry."
         )

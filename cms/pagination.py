@@ -44,11 +44,12 @@ def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> list[Any]:
                 raise BadCursor("Invalid cursor.")
             out.append(parsed)
         elif kind is int:
-            if not isinstance(value, int) or isinstance(value, bool):
+            # bounded like the INTEGER columns it is compared with
+            if not isinstance(value, int) or isinstance(value, bool) or abs(value) >= 2**31:
                 raise BadCursor("Invalid cursor.")
             out.append(value)
         else:
-            if not isinstance(value, str):
+            if not isinstance(value, str) or "\x00" in value:  # PostgreSQL text has no NUL
                 raise BadCursor("Invalid cursor.")
             out.append(value)
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import uuid
@@ -10,6 +11,7 @@ from flask import Flask, g, request
 
 from cms.errors import problem
 
+_log = logging.getLogger("cms.web")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -32,9 +34,40 @@ def install_request_hooks(app: Flask) -> None:
         sent = request.headers.get("X-Request-ID", "")
         g.request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
         g.client_ip = request.remote_addr
+        if "\x00" in request.path or b"%00" in request.query_string:
+            # never meaningful, and PostgreSQL text cannot hold it
+            errors = {
+                name: ["Must not contain a NUL character."]
+                for name, values in request.args.lists()
+                if "\x00" in name or any("\x00" in v for v in values)
+            }
+            return problem(400, "The URL contains a NUL character.", errors=errors or None)
         if request.method in _BODY_METHODS and _has_body() and not request.is_json:
             return problem(415, "Send the request body as application/json.")
+        if request.method in _BODY_METHODS and request.content_length is None and _has_body():
+            # A chunked body is cut off at MAX_CONTENT_LENGTH while read; one byte more
+            # raises RequestEntityTooLarge, so the answer is 413, never a truncated body.
+            request.get_data(cache=True)
+            request.stream.read(1)
         return None
+
+    @app.teardown_appcontext
+    def _release_session(_exc):
+        # Runs before Flask-SQLAlchemy's own teardown. When the database went away during
+        # the request (a restart), the ROLLBACK on releasing the connection fails; raised
+        # from teardown, that would replace an answer already made with the server's bare
+        # 500. Drop the dead connection instead; the pool reconnects on the next request.
+        from sqlalchemy.exc import DBAPIError
+
+        from cms.extensions import db
+
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            _log.warning("releasing the database session failed: %s", error)
+            with contextlib.suppress(DBAPIError):
+                db.session.registry().invalidate()
+            db.session.registry.clear()
 
     @app.after_request
     def _finish(response):

@@ -21,11 +21,21 @@ def document_block_schemas(api) -> None:
     """The body block types, which the ``Block`` field names only by ``$ref``."""
     from cms.schemas.blocks import BLOCK_SCHEMAS
 
-    for schema in BLOCK_SCHEMAS.values():
+    for kind, schema in BLOCK_SCHEMAS.items():
         api.spec.components.schema(schema.__name__, schema=schema)
+        # ``type`` names the block kind, so exactly one of the ``oneOf`` alternatives matches.
+        api.spec.components.schemas[schema.__name__]["properties"]["type"]["enum"] = [kind]
 
 
 _METHODS = ("get", "put", "post", "patch", "delete")
+_IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The ETag you read (or send `version` in the body); 428 without either, "
+    "412 when the resource changed since.",
+}
 
 
 def _generic_statuses(path: str, operation: dict) -> dict[int, str]:
@@ -63,4 +73,6 @@ def document_error_responses(api) -> None:
             for status, response in responses.items():
                 if int(status) >= 400 and "$ref" not in response:
                     response.setdefault("content", problem)
+            if "428" in responses:
+                operation.setdefault("parameters", []).append(_IF_MATCH)
             operation["responses"] = dict(sorted(responses.items()))

@@ -8,6 +8,7 @@ from flask import current_app, request
 
 from cms.errors import PreconditionRequired
 from cms.pagination import Page
+from cms.schemas.common import MAX_INT
 
 
 def json_response(data, status: int = 200, headers: dict | None = None):
@@ -43,7 +44,7 @@ def expected_version(body_version: int | None = None) -> int:
     if header:
         tag = header.strip().removeprefix("W/").strip('"')
         version = tag.rsplit("v", 1)[-1] if "v" in tag else tag
-        if version.isdigit():
+        if version.isdigit() and int(version) <= MAX_INT:
             return int(version)
         return -1  # matches nothing: answered 412
     if body_version is not None:

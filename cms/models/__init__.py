@@ -1,6 +1,7 @@
 """SQLAlchemy models only; behaviour lives in ``cms.services``."""
 
 from cms.models.article import (
+    CONTENT_FIELDS,
     STATUSES,
     Article,
     ArticleAuthor,
@@ -11,6 +12,7 @@ from cms.models.article import (
     article_tags,
 )
 from cms.models.audit import AuditEvent
+from cms.models.idempotency import IdempotencyKey
 from cms.models.preview import PreviewKey
 from cms.models.revision import Revision
 from cms.models.suggestion import ArticleFeatures, FeatureKey, Suggestion, TermStat
@@ -18,6 +20,7 @@ from cms.models.taxonomy import SOURCE_KINDS, Author, Section, Source, Tag
 from cms.models.user import ROLES, LoginSession, User
 
 __all__ = [
+    "CONTENT_FIELDS",
     "ROLES",
     "SOURCE_KINDS",
     "STATUSES",
@@ -25,6 +28,7 @@ __all__ = [
     "ArticleAuthor",
     "ArticleFeatures",
     "FeatureKey",
+    "IdempotencyKey",
     "Suggestion",
     "TermStat",
     "ArticleSource",

@@ -13,6 +13,21 @@ from cms.models.taxonomy import Author, Section, Source, Tag
 from cms.models.types import JSONType, UTCDateTime
 
 STATUSES = ("draft", "in_review", "scheduled", "published", "archived")
+# What an editor writes (and a revision snapshots); everything else is derived or workflow.
+CONTENT_FIELDS = (
+    "title",
+    "subtitle",
+    "slug",
+    "section",
+    "tags",
+    "authors",
+    "sources",
+    "language",
+    "hero_image",
+    "canonical_url",
+    "excerpt",
+    "body",
+)
 
 article_tags = sa.Table(
     "article_tags",

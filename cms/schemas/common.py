@@ -10,6 +10,11 @@ from marshmallow import fields, validate
 from cms.pagination import DEFAULT_LIMIT, MAX_LIMIT, BadCursor, decode_cursor
 from cms.services.rendering import to_plain
 
+# Integers sent by clients that reach the database (ids, versions, revision numbers) must fit
+# an INTEGER column on PostgreSQL; beyond that they are a 400/422, not a database error.
+MAX_INT = 2**31 - 1
+db_int_range = validate.Range(min=0, max=MAX_INT)
+
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 slug_validator = validate.And(
     validate.Length(min=1, max=200),

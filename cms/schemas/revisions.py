@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from cms.schemas.common import Cursor, PageQuery, StrictSchema, UtcDateTime
+from cms.schemas.common import MAX_INT, Cursor, PageQuery, StrictSchema, UtcDateTime
 
 
 class Actor(ma.Schema):
@@ -47,8 +47,10 @@ class RevisionQuery(PageQuery):
 
 
 class DiffQuery(StrictSchema):
-    from_ = fields.Integer(data_key="from", required=True, validate=validate.Range(min=1))
-    to = fields.Integer(required=True, validate=validate.Range(min=1))
+    from_ = fields.Integer(
+        data_key="from", required=True, validate=validate.Range(min=1, max=MAX_INT)
+    )
+    to = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INT))
 
 
 class FieldChange(ma.Schema):

@@ -36,21 +36,6 @@ from cms.services.slugs import slug_from_title, slug_taken, unique_slug
 # Changes to these make the related-article suggestions be recomputed.
 TOPIC_FIELDS = {"title", "subtitle", "body", "tags", "section", "sources", "authors", "language"}
 
-CONTENT_FIELDS = (
-    "title",
-    "slug",
-    "subtitle",
-    "section",
-    "tags",
-    "authors",
-    "sources",
-    "language",
-    "hero_image",
-    "canonical_url",
-    "excerpt",
-    "body",
-)
-
 
 def get_article(article_id: int) -> Article:
     article = db.session.get(Article, article_id)

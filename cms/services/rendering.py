@@ -45,10 +45,16 @@ _SPACE = re.compile(r"\s+")
 _MAX_DECODE_ROUNDS = 8
 
 
+def _drop_bom(text: str) -> str:
+    # The HTML parser drops one leading U+FEFF per pass, so cleaning would not be idempotent;
+    # as a zero-width no-break space it is deprecated anyway (U+2060 is the word joiner).
+    return text.replace("\ufeff", "")
+
+
 def clean_inline(text: str) -> str:
     """Sanitize inline markup; returns HTML-safe text with only the allowed inline tags."""
     cleaned = nh3.clean(
-        text,
+        _drop_bom(text),
         tags=INLINE_TAGS,
         attributes={"a": {"href"}},
         url_schemes=URL_SCHEMES,
@@ -64,7 +70,7 @@ def to_plain(text: str) -> str:
     Decoding entities can reveal markup (``&lt;script&gt;``), so tags are removed again until
     nothing changes: plain text never carries a tag, however it was encoded.
     """
-    plain = text
+    plain = _drop_bom(text)
     for _ in range(_MAX_DECODE_ROUNDS):
         stripped = html.unescape(nh3.clean(plain, tags=set(), strip_comments=True))
         if stripped == plain:

@@ -20,25 +20,11 @@ from cms.auth.permissions import authorize
 from cms.clock import utcnow
 from cms.errors import NotFound, ValidationFailed
 from cms.extensions import db
-from cms.models import Article, Revision, User
+from cms.models import CONTENT_FIELDS, Article, Revision, User
 from cms.pagination import Page, encode_cursor
 from cms.services.rendering import render_text
 
 # The content a snapshot holds, in the shape the editor API accepts on input.
-CONTENT_FIELDS = (
-    "title",
-    "subtitle",
-    "slug",
-    "section",
-    "tags",
-    "authors",
-    "sources",
-    "language",
-    "hero_image",
-    "canonical_url",
-    "excerpt",
-    "body",
-)
 METADATA_FIELDS = tuple(f for f in CONTENT_FIELDS if f != "body")
 
 
@@ -185,16 +171,14 @@ def diff(article: Article, a: int, b: int, *, actor: User) -> dict:
     if old_rev.status != new_rev.status:
         fields.append({"field": "status", "old": old_rev.status, "new": new_rev.status})
     old_text, new_text = body_text(old.get("body")), body_text(new.get("body"))
-    unified = "".join(
-        difflib.unified_diff(
-            old_text.splitlines(keepends=True),
-            new_text.splitlines(keepends=True),
-            fromfile=f"revision {a}",
-            tofile=f"revision {b}",
-        )
+    lines = difflib.unified_diff(
+        old_text.splitlines(),
+        new_text.splitlines(),
+        fromfile=f"revision {a}",
+        tofile=f"revision {b}",
+        lineterm="",
     )
-    if unified and not unified.endswith("\n"):
-        unified += "\n"
+    unified = "".join(f"{line}\n" for line in lines)
     return {
         "from_revision": a,
         "to_revision": b,

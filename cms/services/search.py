@@ -259,10 +259,6 @@ class _Ranked:
 # --- backends ---------------------------------------------------------------------------------
 
 
-def _dialect(session: Session | None = None) -> str:
-    return (session or db.session).get_bind().dialect.name
-
-
 class _SQLite:
     """FTS5."""
 
@@ -343,18 +339,20 @@ class _PostgreSQL:
             sa.column("document"),
         )
         self.queries = {cfg: self.tsquery(query, cfg) for cfg in _pg_configs()}
-        config_text = sa.cast(self.table.c.config, sa.Text)
+        config = self.table.c.config
+
+        def is_(cfg: str) -> sa.ColumnElement[bool]:
+            return config == sa.literal_column(f"'{cfg}'::regconfig")
+
         # One branch per configuration, each against a constant tsquery: the GIN index serves
-        # every branch, and a document only meets the query stemmed its own way.
+        # every branch (a BitmapOr), and a document only meets the query stemmed its own way.
         self.matches = sa.or_(
             *(
-                sa.and_(config_text == cfg, self.table.c.document.op("@@")(tsq))
+                sa.and_(is_(cfg), self.table.c.document.op("@@")(tsq))
                 for cfg, tsq in self.queries.items()
             )
         )
-        self.own_query = sa.case(
-            *((config_text == cfg, tsq) for cfg, tsq in self.queries.items()),
-        )
+        self.own_query = sa.case(*((is_(cfg), tsq) for cfg, tsq in self.queries.items()))
         self.score = sa.cast(sa.func.ts_rank_cd(self.table.c.document, self.own_query, 1), sa.Float)
 
     @staticmethod
@@ -423,7 +421,7 @@ class _PostgreSQL:
 
 
 def _backend(query: ParsedQuery):
-    dialect = _dialect()
+    dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         return _PostgreSQL(query)
     if dialect == "sqlite":

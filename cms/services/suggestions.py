@@ -100,16 +100,30 @@ def _adjust_df(keys: Iterable[str], delta: int) -> None:
         return
     for i in range(0, len(keys), _CHUNK):
         chunk = keys[i : i + _CHUNK]
-        existing = set(db.session.scalars(sa.select(TermStat.term).where(TermStat.term.in_(chunk))))
-        if existing:
-            db.session.execute(
-                sa.update(TermStat)
-                .where(TermStat.term.in_(existing))
-                .values(df=TermStat.df + delta)
+        if delta > 0:
+            # One upsert, not select-then-insert: two articles saved at the same moment that
+            # share a new term would otherwise both insert it (a unique violation, a 500).
+            # Keys are sorted, so concurrent upserts lock rows in the same order.
+            insert = _upsert_for(db.session)(TermStat).values(
+                [{"term": k, "df": delta} for k in chunk]
             )
-        missing = [k for k in chunk if k not in existing]
-        if missing and delta > 0:
-            db.session.execute(sa.insert(TermStat), [{"term": k, "df": delta} for k in missing])
+            db.session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[TermStat.term], set_={"df": TermStat.df + insert.excluded.df}
+                )
+            )
+        else:
+            db.session.execute(
+                sa.update(TermStat).where(TermStat.term.in_(chunk)).values(df=TermStat.df + delta)
+            )
+
+
+def _upsert_for(session):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def _store_features(article: Article, features: similarity.ArticleFeatures) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import current_user
+from sqlalchemy.exc import IntegrityError
 
 from cms.api.blueprint import Blueprint
 from cms.api.editor.common import no_store, role_required
@@ -27,7 +29,7 @@ from cms.schemas.articles import (
     SummaryIn,
 )
 from cms.schemas.common import page_schema
-from cms.services import articles, curation, publishing, suggestions, summaries
+from cms.services import articles, curation, idempotency, publishing, suggestions, summaries
 
 blp = Blueprint(
     "editor_articles",
@@ -38,6 +40,15 @@ blp = Blueprint(
 blp.after_request(no_store)
 
 EditorArticlePage = page_schema(EditorArticleItem, "EditorArticlePage")
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+    "description": "A unique key (e.g. a UUID) per intended create. A retry with the same key "
+    "and body within 24 hours returns the first answer (`Idempotent-Replayed: true`) instead "
+    "of creating another article; the same key with a different body is a 422.",
+}
 _out = EditorArticleOut()
 _item = EditorArticleItem()
 
@@ -47,6 +58,17 @@ def _article_response(article, status: int = 200):
     if status == 201:
         headers["Location"] = f"{blp.url_prefix}/{article.id}"
     return json_response(_out.dump(article), status=status, headers=headers)
+
+
+def _replayed(remembered):
+    """The remembered answer to a create, as it was first sent."""
+    article_id, version = remembered.body["id"], remembered.body["version"]
+    headers = {
+        "ETag": f'"a{article_id}-v{version}"',
+        "Location": f"{blp.url_prefix}/{article_id}",
+        "Idempotent-Replayed": "true",
+    }
+    return json_response(remembered.body, status=remembered.status, headers=headers)
 
 
 def _readable(article_id: int):
@@ -71,12 +93,32 @@ class Articles(MethodView):
     @blp.arguments(ArticleIn)
     @blp.response(201, EditorArticleOut)
     @blp.alt_response(409, description="The slug is taken.")
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
     @role_required("writer")
     def post(self, _query, data):
-        """Create a draft."""
-        article = articles.create_article(data, actor=current_user)
-        db.session.commit()
-        return _article_response(article, 201)
+        """Create a draft. With an `Idempotency-Key`, a retry gets the first answer again."""
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            article = articles.create_article(data, actor=current_user)
+            db.session.commit()
+            return _article_response(article, 201)
+        key = idempotency.check_key(key)
+        print_ = idempotency.fingerprint(request.get_json())
+        remembered = idempotency.lookup(current_user, key, print_)
+        if remembered is None:
+            article = articles.create_article(data, actor=current_user)
+            db.session.flush()
+            idempotency.remember(current_user, key, print_, status=201,
+                                 body=_out.dump(article), article_id=article.id)
+            try:
+                db.session.commit()
+                return _article_response(article, 201)
+            except IntegrityError:  # the same key, committed a moment ago by a parallel retry
+                db.session.rollback()
+                remembered = idempotency.lookup(current_user, key, print_)
+                if remembered is None:
+                    raise
+        return _replayed(remembered)
 
 
 @blp.route("/<int:article_id>")

@@ -28,6 +28,8 @@ class TaxonomyQuery(PageQuery):
 
 def _register(kind: str) -> None:
     in_cls, out_cls = TAXONOMY_IN[kind], TAXONOMY_OUT[kind]
+    # Its own name, so the OpenAPI document has distinct create and patch schemas.
+    patch_cls = type(f"{in_cls.__name__[:-2]}Patch", (in_cls,), {})
     out = out_cls()
     noun = kind[:-1]
     page_cls = page_schema(out_cls, f"Editor{out_cls.__name__[:-3]}Page")
@@ -60,7 +62,7 @@ def _register(kind: str) -> None:
             return reading.get_taxonomy(kind, slug)
 
         @blp.query()
-        @blp.arguments(in_cls(partial=True))
+        @blp.arguments(patch_cls(partial=True))
         @blp.response(200, out_cls)
         @blp.alt_response(404, description=f"No such {noun}.")
         @blp.alt_response(409, description="The slug is taken.")

@@ -11,11 +11,17 @@ _KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Location", "Link")
 
 
 def public_rate_limit(blueprint) -> None:
-    """Apply ``CMS_PUBLIC_RATE_LIMIT`` (per client IP; shared via Redis when configured)."""
-    limiter.limit(
+    """Apply ``CMS_PUBLIC_RATE_LIMIT`` (per client IP; shared via Redis when configured).
+
+    One budget for the whole public API (a shared limit), not one per blueprint.
+    """
+    if getattr(blueprint, "_public_rate_limited", False):
+        return  # already applied (create_app ran before in this process): count once
+    blueprint._public_rate_limited = True
+    limiter.shared_limit(
         lambda: current_app.config["CMS_PUBLIC_RATE_LIMIT"] or "1 per second",
-        exempt_when=lambda: not current_app.config["CMS_PUBLIC_RATE_LIMIT"],
         scope="public-api",
+        exempt_when=lambda: not current_app.config["CMS_PUBLIC_RATE_LIMIT"],
     )(blueprint)
 
 
