@@ -293,40 +293,28 @@ def _id_for(model, slug: str) -> int | None:
     return db.session.scalar(sa.select(model.id).where(model.slug == slug))
 
 
-def _filtered(query: sa.Select, filters: dict) -> sa.Select | None:
+# Filters through a link table: filter name -> (taxonomy model, link article column, link column).
+_LINK_FILTERS = {
+    "tag": (Tag, article_tags.c.article_id, article_tags.c.tag_id),
+    "author": (Author, ArticleAuthor.article_id, ArticleAuthor.author_id),
+    "source": (Source, ArticleSource.article_id, ArticleSource.source_id),
+}
+
+
+def apply_filters(query: sa.Select, filters: dict) -> sa.Select | None:
     """Apply list filters; ``None`` when a filter names something that does not exist."""
     if "section" in filters:
         section_id = _id_for(Section, filters["section"])
         if section_id is None:
             return None
         query = query.where(Article.section_id == section_id)
-    if "tag" in filters:
-        tag_id = _id_for(Tag, filters["tag"])
-        if tag_id is None:
+    for name, (model, link_article, link_target) in _LINK_FILTERS.items():
+        if name not in filters:
+            continue
+        target_id = _id_for(model, filters[name])
+        if target_id is None:
             return None
-        query = query.where(
-            sa.exists().where(
-                article_tags.c.article_id == Article.id, article_tags.c.tag_id == tag_id
-            )
-        )
-    if "author" in filters:
-        author_id = _id_for(Author, filters["author"])
-        if author_id is None:
-            return None
-        query = query.where(
-            sa.exists().where(
-                ArticleAuthor.article_id == Article.id, ArticleAuthor.author_id == author_id
-            )
-        )
-    if "source" in filters:
-        source_id = _id_for(Source, filters["source"])
-        if source_id is None:
-            return None
-        query = query.where(
-            sa.exists().where(
-                ArticleSource.article_id == Article.id, ArticleSource.source_id == source_id
-            )
-        )
+        query = query.where(sa.exists().where(link_article == Article.id, link_target == target_id))
     if "language" in filters:
         query = query.where(Article.language == filters["language"])
     if "published_after" in filters:
@@ -349,12 +337,12 @@ def list_articles(
     # Visible before the cursor = visible as of the cursor's time: a single upper bound on
     # published_at, where the index scan starts (given two bounds, or only the row-value
     # comparison, SQLite walks the index from the newest article down to the cursor).
-    query = _filtered(public_articles(min(now, cursor[0]) if cursor else now), filters)
+    query = apply_filters(public_articles(min(now, cursor[0]) if cursor else now), filters)
     if query is None:
         return Page(items=[], limit=limit, total=0 if count else None)
     total = None
     if count:
-        counted = query if not cursor else _filtered(public_articles(now), filters)
+        counted = query if not cursor else apply_filters(public_articles(now), filters)
         total = db.session.scalar(sa.select(sa.func.count()).select_from(counted.subquery()))
     if cursor:
         query = query.where(sa.tuple_(Article.published_at, Article.id) < sa.tuple_(*cursor))

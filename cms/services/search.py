@@ -55,7 +55,7 @@ from cms.extensions import db
 from cms.models import Article, Tag, article_tags
 from cms.pagination import Page, encode_cursor
 from cms.services.loaders import CARD_LOADERS
-from cms.services.reading import _filtered
+from cms.services.reading import apply_filters
 from cms.services.visibility import public_condition
 
 INDEX_TABLE = "article_search"
@@ -454,7 +454,7 @@ def search(
             raise InvalidSearch(str(exc), errors={"q": [str(exc)]}) from exc
     now = now or utcnow()
     backend = _backend(query)
-    ranked = _filtered(backend.ranked().where(public_condition(now)), filters)
+    ranked = apply_filters(backend.ranked().where(public_condition(now)), filters)
     if ranked is None:
         return Page(items=[], limit=limit, total=0 if count else None)
     ranked = ranked.subquery("ranked")
