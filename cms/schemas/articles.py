@@ -338,7 +338,7 @@ class ArticleIn(StrictSchema):
 class ArticlePatch(ArticleIn):
     version = fields.Integer(
         validate=db_int_range,
-        metadata={"description": "The version you read; alternative to `If-Match`."}
+        metadata={"description": "The version you read; alternative to `If-Match`."},
     )
 
     class Meta:
@@ -383,6 +383,14 @@ class _ScheduledFor(UtcDateTime):
 
     def get_value(self, obj, attr, accessor=None, default=ma.missing):
         return obj.published_at if obj.effective_status(utcnow()) == "scheduled" else None
+
+
+class PreviewArticleOut(ArticleDetail):
+    """The public detail shape, with the article's real status (a preview is usually a draft)."""
+
+    status = _EffectiveStatus(validate=validate.OneOf(STATUSES))
+    published_at = UtcDateTime(allow_none=True)
+    first_published_at = UtcDateTime(allow_none=True)
 
 
 class EditorArticleOut(ArticleDetail):

@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from cms.api.blueprint import Blueprint
 from cms.api.responses import json_response
-from cms.schemas.articles import FORMATS, ArticleDetail, DetailQuery
+from cms.schemas.articles import FORMATS, DetailQuery, PreviewArticleOut
 from cms.services import preview, reading
 
 blp = Blueprint(
@@ -32,11 +32,13 @@ def _private(response):
 @blp.route("/<token>")
 class PreviewArticle(MethodView):
     @blp.query(DetailQuery, as_kwargs=True)
-    @blp.response(200, ArticleDetail)
+    @blp.response(200, PreviewArticleOut)
     @blp.alt_response(401, description="The link is invalid, expired or revoked.")
     def get(self, token, formats=None):
         """The article's current state, shaped like `GET /api/v1/articles/{slug}`."""
         article = preview.article_for(token)
         wanted = tuple(formats) if formats else FORMATS
-        schema = ArticleDetail(exclude=tuple(_FORMAT_FIELDS[f] for f in FORMATS if f not in wanted))
+        schema = PreviewArticleOut(
+            exclude=tuple(_FORMAT_FIELDS[f] for f in FORMATS if f not in wanted)
+        )
         return json_response(schema.dump(reading.article_page(article)))
