@@ -153,3 +153,26 @@ def test_rebuild_command_recomputes_the_same_suggestions(app, client, cluster):
     assert [r["article"]["slug"] for r in after["related"]] == [
         r["article"]["slug"] for r in before["related"]
     ]
+
+
+def test_stored_lists_keep_only_the_best_suggestions(users, monkeypatch):
+    import sqlalchemy as sa
+
+    from cms.extensions import db
+    from cms.models import Suggestion
+    from cms.services import suggestions
+
+    monkeypatch.setattr(suggestions, "STORED_PER_ARTICLE", 2)
+    for i in range(5):
+        make_article(
+            f"Port strike day {i}: dockworkers and the Port Authority", body=STRIKE_2, tags=["port"]
+        )
+    rows = db.session.execute(
+        sa.select(Suggestion.article_id, Suggestion.target_id, Suggestion.score)
+    ).all()
+    lists: dict[int, list[float]] = {}
+    for article_id, target_id, score in rows:
+        assert article_id != target_id
+        lists.setdefault(article_id, []).append(score)
+    assert len(lists) == 5
+    assert all(len(scores) == 2 for scores in lists.values())

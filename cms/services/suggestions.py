@@ -239,32 +239,64 @@ def _replace_stored(article_id: int, ranked: list[tuple[int, float, str]]) -> No
         db.session.execute(sa.insert(Suggestion), rows)
 
 
-def _offer(candidate_id: int, article_id: int, score: float, reason: str) -> None:
-    """Put ``article_id`` into ``candidate_id``'s stored list if it ranks there."""
+def _offer(article_id: int, offers: list[tuple[int, float, str]]) -> None:
+    """Put ``article_id`` into each candidate's stored list where it ranks there.
+
+    ``offers`` holds ``(candidate_id, score, reason)``. Four statements whatever their number:
+    drop the article's old entries, insert it where it beats the weakest entry of a full list
+    (or the list has room), then trim every touched list back to its best entries.
+    """
+    candidate_ids = [candidate_id for candidate_id, _, _ in offers]
+    if not candidate_ids:
+        return
     db.session.execute(
         sa.delete(Suggestion).where(
-            Suggestion.article_id == candidate_id, Suggestion.target_id == article_id
+            Suggestion.article_id.in_(candidate_ids), Suggestion.target_id == article_id
         )
     )
-    if score <= 0:
-        return
-    stored = db.session.execute(
-        sa.select(Suggestion.target_id, Suggestion.score)
-        .where(Suggestion.article_id == candidate_id)
-        .order_by(Suggestion.score.asc(), Suggestion.target_id.desc())
-    ).all()
-    if len(stored) >= STORED_PER_ARTICLE:
-        weakest_id, weakest = stored[0]
-        if score <= weakest:
-            return
-        db.session.execute(
-            sa.delete(Suggestion).where(
-                Suggestion.article_id == candidate_id, Suggestion.target_id == weakest_id
-            )
+    lists = {
+        candidate_id: (size, weakest)
+        for candidate_id, size, weakest in db.session.execute(
+            sa.select(Suggestion.article_id, sa.func.count(), sa.func.min(Suggestion.score))
+            .where(Suggestion.article_id.in_(candidate_ids))
+            .group_by(Suggestion.article_id)
         )
+    }
+    rows = []
+    for candidate_id, score, reason in offers:
+        size, weakest = lists.get(candidate_id, (0, 0.0))
+        if score > 0 and (size < STORED_PER_ARTICLE or score > weakest):
+            rows.append(
+                {
+                    "article_id": candidate_id,
+                    "target_id": article_id,
+                    "score": score,
+                    "reason": reason[:300],
+                }
+            )
+    if not rows:
+        return
+    db.session.execute(sa.insert(Suggestion), rows)
+    ranked = (
+        sa.select(
+            Suggestion.article_id,
+            Suggestion.target_id,
+            sa.func.row_number()
+            .over(
+                partition_by=Suggestion.article_id,
+                order_by=(Suggestion.score.desc(), Suggestion.target_id.asc()),
+            )
+            .label("place"),
+        )
+        .where(Suggestion.article_id.in_([row["article_id"] for row in rows]))
+        .subquery()
+    )
+    overflow = sa.select(ranked.c.article_id, ranked.c.target_id).where(
+        ranked.c.place > STORED_PER_ARTICLE
+    )
     db.session.execute(
-        sa.insert(Suggestion).values(
-            article_id=candidate_id, target_id=article_id, score=score, reason=reason[:300]
+        sa.delete(Suggestion).where(
+            sa.tuple_(Suggestion.article_id, Suggestion.target_id).in_(overflow)
         )
     )
 
@@ -289,11 +321,13 @@ def update_article_suggestions(article: Article) -> None:
     ranked, features, found, idf = _suggest_for(article.id, stored, n_docs)
     _replace_stored(article.id, ranked)
     mine = stored.get("embedding")
+    offers = []
     for candidate_id, other, other_embedding in found:
         value, reason = _rank(
             other, other_embedding, [(article.id, features)], {article.id: mine}, idf
         )[0][1:]
-        _offer(candidate_id, article.id, value, reason)
+        offers.append((candidate_id, value, reason))
+    _offer(article.id, offers)
 
 
 def rebuild_all() -> int:
