@@ -48,7 +48,7 @@ N_TAGS, N_AUTHORS, N_SOURCES, N_TEMPLATES = 300, 150, 40, 48
 SOURCE_KINDS = ["newspaper", "agency", "broadcaster", "magazine", "online", "government"]
 CONTENT_TABLES = [
     "related_suggestions", "related_links", "slug_redirects", "summaries", "article_features",
-    "feature_keys", "article_tags", "article_authors", "article_sources", "articles",
+    "feature_keys", "term_stats", "article_tags", "article_authors", "article_sources", "articles",
     "sections", "tags", "authors", "sources",
 ]
 
