@@ -44,10 +44,15 @@ class StrictParser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
         data = orjson.loads(raw)
         if _NUL_ESCAPE.search(raw):
             # PostgreSQL text cannot hold NUL, and no field needs it: 422 naming the fields
-            flask_smorest.abort(422, messages={"json": {
-                path or "_schema": ["Must not contain a NUL character."]
-                for path in _paths_with_nul(data)
-            }})
+            flask_smorest.abort(
+                422,
+                messages={
+                    "json": {
+                        path or "_schema": ["Must not contain a NUL character."]
+                        for path in _paths_with_nul(data)
+                    }
+                },
+            )
         return data
 
 

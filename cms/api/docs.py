@@ -44,8 +44,13 @@ def _generic_statuses(path: str, operation: dict) -> dict[int, str]:
     if "{" in path:
         statuses[404] = "NOT_FOUND"
     if "requestBody" in operation:
-        statuses.update({413: "REQUEST_ENTITY_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE",
-                         422: "UNPROCESSABLE_ENTITY"})
+        statuses.update(
+            {
+                413: "REQUEST_ENTITY_TOO_LARGE",
+                415: "UNSUPPORTED_MEDIA_TYPE",
+                422: "UNPROCESSABLE_ENTITY",
+            }
+        )
     if operation.get("security"):
         statuses.update({401: "UNAUTHORIZED", 403: "FORBIDDEN"})
     elif not path.startswith("/api/v1/editor/"):

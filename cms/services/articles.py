@@ -27,9 +27,10 @@ from cms.models import (
     Tag,
     User,
 )
-from cms.pagination import Page, encode_cursor
+from cms.pagination import Page
 from cms.services import audit, revisions, search, suggestions, summaries
 from cms.services.loaders import CARD_LOADERS
+from cms.services.paging import keyset_page
 from cms.services.rendering import make_excerpt, render_body
 from cms.services.slugs import slug_from_title, slug_taken, unique_slug
 
@@ -355,18 +356,14 @@ def list_for_editor(
         )
     if "q" in filters:
         query = query.where(Article.title.ilike(f"%{_escape_like(filters['q'])}%", escape="\\"))
-    total = None
-    if count:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    if cursor:
-        query = query.where(Article.id < cursor[0])
-    rows = list(
-        db.session.scalars(
-            query.order_by(Article.id.desc()).limit(limit + 1).options(*CARD_LOADERS)
-        )
+    return keyset_page(
+        query.options(*CARD_LOADERS),
+        Article.id,
+        descending=True,
+        limit=limit,
+        cursor=cursor,
+        count=count,
     )
-    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
-    return Page(items=rows[:limit], limit=limit, next_cursor=next_cursor, total=total)
 
 
 def _status_is(status: str, now: datetime) -> sa.ColumnElement[bool]:

@@ -16,7 +16,8 @@ from cms.auth.permissions import authorize
 from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import AuditEvent, User
-from cms.pagination import Page, encode_cursor
+from cms.pagination import Page
+from cms.services.paging import keyset_page
 
 
 def log(
@@ -75,11 +76,6 @@ def list_events(
     until: datetime | None = filters.get("until")
     if until is not None:
         query = query.where(AuditEvent.at < until)
-    total = None
-    if count:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    if cursor:
-        query = query.where(AuditEvent.id < cursor[0])
-    rows = list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit + 1)))
-    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
-    return Page(items=rows[:limit], limit=limit, next_cursor=next_cursor, total=total)
+    return keyset_page(
+        query, AuditEvent.id, descending=True, limit=limit, cursor=cursor, count=count
+    )

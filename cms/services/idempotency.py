@@ -91,4 +91,3 @@ def remember(
             article_id=article_id,
         )
     )
-

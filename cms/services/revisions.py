@@ -21,7 +21,8 @@ from cms.clock import utcnow
 from cms.errors import NotFound, ValidationFailed
 from cms.extensions import db
 from cms.models import CONTENT_FIELDS, Article, Revision, User
-from cms.pagination import Page, encode_cursor
+from cms.pagination import Page
+from cms.services.paging import keyset_page
 from cms.services.rendering import render_text
 
 # The content a snapshot holds, in the shape the editor API accepts on input.
@@ -98,14 +99,9 @@ def list_revisions(
     """The article's revisions, newest first."""
     authorize(actor, "article:read", article)
     query = sa.select(Revision).where(Revision.article_id == article.id)
-    total = None
-    if count:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    if cursor:
-        query = query.where(Revision.number < cursor[0])
-    rows = list(db.session.scalars(query.order_by(Revision.number.desc()).limit(limit + 1)))
-    next_cursor = encode_cursor([rows[limit - 1].number]) if len(rows) > limit else None
-    return Page(items=rows[:limit], limit=limit, next_cursor=next_cursor, total=total)
+    return keyset_page(
+        query, Revision.number, descending=True, limit=limit, cursor=cursor, count=count
+    )
 
 
 def _revision(article: Article, number: int) -> Revision:

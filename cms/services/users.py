@@ -11,6 +11,7 @@ from cms.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from cms.extensions import db
 from cms.models import Author, LoginSession, User
 from cms.services import audit
+from cms.services.paging import keyset_page
 
 
 def normalize_email(email: str) -> str:
@@ -105,4 +106,12 @@ def revoke_all_sessions(user: User, *, reason: str) -> None:
         sa.update(LoginSession)
         .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+
+
+def list_users(actor: User, *, limit: int, cursor: list | None = None, count: bool = False):
+    """All logins, by id (admins only)."""
+    authorize(actor, "user:manage")
+    return keyset_page(
+        sa.select(User), User.id, descending=False, limit=limit, cursor=cursor, count=count
     )

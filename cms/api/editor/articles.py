@@ -108,8 +108,14 @@ class Articles(MethodView):
         if remembered is None:
             article = articles.create_article(data, actor=current_user)
             db.session.flush()
-            idempotency.remember(current_user, key, print_, status=201,
-                                 body=_out.dump(article), article_id=article.id)
+            idempotency.remember(
+                current_user,
+                key,
+                print_,
+                status=201,
+                body=_out.dump(article),
+                article_id=article.id,
+            )
             try:
                 db.session.commit()
                 return _article_response(article, 201)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
@@ -10,8 +9,6 @@ from cms.api.blueprint import Blueprint
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import json_response, page_response
 from cms.extensions import db
-from cms.models import User
-from cms.pagination import Page, encode_cursor
 from cms.schemas.auth import UserIn, UserOut, UserPatch
 from cms.schemas.common import Cursor, PageQuery, page_schema
 from cms.services import users
@@ -39,13 +36,8 @@ class Users(MethodView):
     @role_required("admin")
     def get(self, limit, count, cursor=None):
         """All users, by id."""
-        query = sa.select(User).order_by(User.id)
-        if cursor:
-            query = query.where(User.id > cursor[0])
-        rows = list(db.session.scalars(query.limit(limit + 1)))
-        total = db.session.scalar(sa.select(sa.func.count(User.id))) if count else None
-        next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
-        return page_response(Page(rows[:limit], limit, next_cursor, total), _out)
+        page = users.list_users(current_user, limit=limit, cursor=cursor, count=count)
+        return page_response(page, _out)
 
     @blp.query()
     @blp.arguments(UserIn)
