@@ -17,18 +17,22 @@ arriving needs no recomputation.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
 import orjson
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import DBAPIError
 
 from cms.extensions import db
 from cms.models import Article, ArticleFeatures, FeatureKey, Suggestion, TermStat
 from cms.services import embeddings, similarity
 from cms.services.loaders import CARD_LOADERS
 from cms.services.visibility import public_condition
+
+log = logging.getLogger(__name__)
 
 STORED_PER_ARTICLE = 40
 MAX_CANDIDATES = 400
@@ -113,6 +117,14 @@ def _adjust_df(keys: Iterable[str], delta: int) -> None:
                 )
             )
         else:
+            # Lock the rows in key order first: a bare UPDATE ... IN locks them in scan order,
+            # and two saves touching the same terms in different orders deadlock.
+            db.session.execute(
+                sa.select(TermStat.term)
+                .where(TermStat.term.in_(chunk))
+                .order_by(TermStat.term)
+                .with_for_update()
+            )
             db.session.execute(
                 sa.update(TermStat).where(TermStat.term.in_(chunk)).values(df=TermStat.df + delta)
             )
@@ -327,7 +339,26 @@ def update_article_suggestions(article: Article) -> None:
             other, other_embedding, [(article.id, features)], {article.id: mine}, idf
         )[0][1:]
         offers.append((candidate_id, value, reason))
-    _offer(article.id, offers)
+    _offer_guarded(article.id, offers)
+
+
+def _offer_guarded(article_id: int, offers: list[tuple[int, float, str]]) -> None:
+    """Offer the article to other lists without letting a lock conflict fail the save.
+
+    Two saves at the same moment may trim the same candidate lists in different orders; on
+    PostgreSQL the loser of such a deadlock gives up only this step (a savepoint), so the
+    write itself succeeds and those lists pick the article up at their next recomputation.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        _offer(article_id, offers)  # SQLite serialises writers: no deadlock possible
+        return
+    try:
+        with db.session.begin_nested():
+            _offer(article_id, offers)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) not in ("40P01", "40001"):
+            raise
+        log.warning("suggestion lists not updated for article %s: %s", article_id, exc.orig)
 
 
 def rebuild_all() -> int:
