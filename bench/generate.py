@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from cms.config import sqlalchemy_url  # noqa: E402
 from cms.services.rendering import make_excerpt, render_body  # noqa: E402
 from cms.services.summarizer import summarize  # noqa: E402
 
@@ -299,9 +300,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("give --database-url or set CMS_DATABASE_URL")
-    url = args.database_url
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    url = sqlalchemy_url(args.database_url)
     started = time.perf_counter()
     timings = generate(url, args.count, seed=args.seed, reset=args.reset, batch=args.batch)
     timings["total_s"] = round(time.perf_counter() - started, 1)

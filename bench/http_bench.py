@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from cms.config import sqlalchemy_url  # noqa: E402
 
 TARGETS = {"list": 0.50, "detail": 0.60, "304": 0.90, "list, cached": 0.90,
            "detail, cached": 0.90, "304, cached": 0.90}
@@ -149,9 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("give --database-url or set CMS_DATABASE_URL")
-    url = args.database_url
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    url = sqlalchemy_url(args.database_url)
 
     from cms import create_app
 

@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from http_bench import fetch, pick_paths, start, stop, wait_up  # noqa: E402
 
+from cms.config import sqlalchemy_url  # noqa: E402
+
 
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -82,9 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("give --database-url or set CMS_DATABASE_URL")
-    url = args.database_url
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    url = sqlalchemy_url(args.database_url)
 
     from cms import create_app
 

@@ -53,6 +53,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from generate import Writer  # noqa: E402
 
+from cms.config import sqlalchemy_url  # noqa: E402
 from cms.services import similarity  # noqa: E402
 
 STORED = 40
@@ -353,7 +354,7 @@ def main(argv: list[str] | None = None) -> None:
 
     instance = tempfile.mkdtemp(prefix="cms-related-")
     if args.database_url.startswith("postgresql"):
-        base = sa.make_url(args.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+        base = sa.make_url(sqlalchemy_url(args.database_url))
         name = f"cms_related_{args.count}"
         admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:

@@ -31,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from http_bench import pick_paths  # noqa: E402
 
+from cms.config import sqlalchemy_url  # noqa: E402
+
 ENDPOINTS = (
     "list",
     "deep cursor",
@@ -42,12 +44,6 @@ ENDPOINTS = (
     "tags",
     "sections",
 )
-
-
-def _url(url: str) -> str:
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
 
 
 def measure(app, requests: int, rotate: int, max_seconds: float = 20) -> dict[str, float]:
@@ -126,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ.setdefault("CMS_LOG_LEVEL", "WARNING")
     if args.one:
-        run_one(_url(args.databases[0].split("=", 1)[1]), args.requests, args.rotate,
+        run_one(sqlalchemy_url(args.databases[0].split("=", 1)[1]), args.requests, args.rotate,
                 args.explain)
         return
     results = {}

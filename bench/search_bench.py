@@ -37,6 +37,7 @@ import sqlalchemy as sa
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from cms import create_app  # noqa: E402
+from cms.config import sqlalchemy_url  # noqa: E402
 from cms.extensions import db  # noqa: E402
 from cms.models import Article, Author, Section, Source, Tag, article_tags  # noqa: E402
 from cms.services import search  # noqa: E402
@@ -359,7 +360,7 @@ def main() -> None:
     url = os.environ.get("CMS_DATABASE_URL")
     if not url:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='search-bench-')}/bench.sqlite3"
-    url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    url = sqlalchemy_url(url)
     os.environ.setdefault("CMS_INSTANCE_PATH", tempfile.mkdtemp(prefix="search-bench-"))
     app = create_app(
         {

@@ -102,6 +102,13 @@ def _dev_secret(instance_path: Path) -> str:
     return key
 
 
+def sqlalchemy_url(url: str) -> str:
+    """A plain ``postgresql://`` (or ``postgres://``) URL names the psycopg 3 driver."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
 def load_config(instance_path: str, environ: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment (``os.environ`` by default)."""
     environ = dict(os.environ if environ is None else environ)
@@ -118,9 +125,9 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
     if env == "production" and len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(f"CMS_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
 
-    db_url = environ.get("CMS_DATABASE_URL") or f"sqlite:///{instance / 'cms.sqlite3'}"
-    if db_url.startswith("postgresql://") or db_url.startswith("postgres://"):
-        db_url = "postgresql+psycopg://" + db_url.split("://", 1)[1]
+    db_url = sqlalchemy_url(
+        environ.get("CMS_DATABASE_URL") or f"sqlite:///{instance / 'cms.sqlite3'}"
+    )
 
     origins = [o.strip() for o in _env("CMS_CORS_ORIGINS", environ).split(",") if o.strip()]
 

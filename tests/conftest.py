@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from cms import create_app
 from cms.clock import set_clock
+from cms.config import sqlalchemy_url
 from cms.extensions import db, limiter
 from cms.models import Author, Section, Source, Tag, User
 from cms.services import articles as article_service
@@ -28,7 +29,7 @@ def _database_url(tmpdir: str):
     base = os.environ.get("CMS_TEST_DATABASE_URL")
     if not base:
         return f"sqlite:///{tmpdir}/test.sqlite3", lambda: None
-    url = sa.make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    url = sa.make_url(sqlalchemy_url(base))
     name = f"cms_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

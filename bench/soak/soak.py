@@ -203,7 +203,9 @@ def _free_port() -> int:
 
 
 def create_database(base_url: str):
-    url = sa.make_url(base_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    from cms.config import sqlalchemy_url
+
+    url = sa.make_url(sqlalchemy_url(base_url))
     name = f"cms_soak_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
