@@ -211,3 +211,21 @@ class SlugRedirect(db.Model):
         sa.ForeignKey("articles.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArticleDocument(db.Model):
+    """The public JSON of an article, built when it changes (``cms.services.documents``).
+
+    ``card`` is the list item, ``detail`` the detail page without previous/next (those depend
+    on other articles and are read per request). Valid while ``article_version`` equals the
+    article's ``version``; reads fall back to building the JSON when it does not.
+    """
+
+    __tablename__ = "article_documents"
+    article_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    article_version: Mapped[int] = mapped_column()
+    card: Mapped[str] = mapped_column(sa.Text)
+    detail: Mapped[str] = mapped_column(sa.Text)
+    last_modified: Mapped[datetime] = mapped_column(UTCDateTime)
