@@ -11,6 +11,7 @@ are computed once per body template with the application's own renderer and summ
 reused. Every article has a section, 1–4 tags, 1–2 authors, explicit and cited sources, an
 automatic summary, a few suggested related articles; ~3% are drafts or scheduled for later,
 ~1% archived; ``published_at`` spreads over eight years. Deterministic for a given ``--seed``.
+Link rows get their ``listed_at``; the taxonomies' ``listed_count`` is recounted at the end.
 
 Use a dedicated database (never the test database): ``--reset`` deletes all content first.
 """
@@ -31,6 +32,7 @@ import sqlalchemy as sa
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from cms.config import sqlalchemy_url  # noqa: E402
+from cms.services import taxonomy_counts  # noqa: E402
 from cms.services.rendering import make_excerpt, render_body  # noqa: E402
 from cms.services.summarizer import summarize  # noqa: E402
 
@@ -229,6 +231,9 @@ def generate(url: str, count: int, *, seed: int, reset: bool, batch: int) -> dic
                     status, published_at, first = "archived", published, published
                 else:
                     status, published_at, first = "published", published, published
+                # The links carry the article's published_at while it is listed (published or
+                # scheduled): cms.services.visibility.listed_at.
+                listed = published_at if status in ("published", "scheduled") else None
                 created = published - timedelta(hours=rng.randint(1, 48))
                 words = [rng.choice(WORDS) for _ in range(rng.randint(5, 9))]
                 title = " ".join(words).capitalize()
@@ -242,16 +247,16 @@ def generate(url: str, count: int, *, seed: int, reset: bool, batch: int) -> dic
                     1, 1,
                 ))
                 for tag in rng.sample(range(1, N_TAGS + 1), rng.randint(1, 4)):
-                    tags.append((aid, tag))
+                    tags.append((aid, tag, listed))
                 for pos, author in enumerate(rng.sample(range(1, N_AUTHORS + 1),
                                                         rng.randint(1, 2))):
-                    auths.append((aid, author, pos))
+                    auths.append((aid, author, pos, listed))
                 cited = [source_id[s] for s in tpl["cited"]]
                 explicit = rng.randint(1, N_SOURCES)
-                srcs.append((aid, explicit, True, 0))
+                srcs.append((aid, explicit, True, 0, listed))
                 for pos, sid in enumerate(dict.fromkeys(cited), 1):
                     if sid != explicit:
-                        srcs.append((aid, sid, False, pos))
+                        srcs.append((aid, sid, False, pos, listed))
                 sums.append((aid, tpl["tldr"], _json(tpl["key_points"], postgres,
                                                      tpl["key_points_json"]),
                              "auto", 1, False, created, created))
@@ -261,9 +266,11 @@ def generate(url: str, count: int, *, seed: int, reset: bool, batch: int) -> dic
                         sugg.append((aid, target, round(0.9 - rank * 0.1, 3),
                                      "Shares tags and sources"))
             w.write("articles", article_cols, arts)
-            w.write("article_tags", ("article_id", "tag_id"), tags)
-            w.write("article_authors", ("article_id", "author_id", "position"), auths)
-            w.write("article_sources", ("article_id", "source_id", "explicit", "position"), srcs)
+            w.write("article_tags", ("article_id", "tag_id", "listed_at"), tags)
+            w.write("article_authors", ("article_id", "author_id", "position", "listed_at"),
+                    auths)
+            w.write("article_sources",
+                    ("article_id", "source_id", "explicit", "position", "listed_at"), srcs)
             w.write("summaries", summary_cols, sums)
             w.write("related_suggestions", ("article_id", "target_id", "score", "reason"), sugg)
             w.commit()
@@ -279,6 +286,10 @@ def generate(url: str, count: int, *, seed: int, reset: bool, batch: int) -> dic
                 ))
         w.close()
         timings["insert_s"] = round(time.perf_counter() - started, 1)
+        t0 = time.perf_counter()
+        with engine.begin() as conn:  # listed_count of every section, tag, author and source
+            taxonomy_counts.recount(conn, links=False)
+        timings["recount_s"] = round(time.perf_counter() - t0, 1)
         t0 = time.perf_counter()
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("VACUUM ANALYZE" if postgres else "ANALYZE"))

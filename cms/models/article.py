@@ -29,24 +29,32 @@ CONTENT_FIELDS = (
     "body",
 )
 
+# ``listed_at`` on the link tables: the article's ``published_at`` while its status is public,
+# else NULL (``cms.services.visibility.listed_at``), kept by ``cms.services.taxonomy_counts``.
+# With it the index (tag_id, listed_at, article_id) holds a tag's articles in publication order.
 article_tags = sa.Table(
     "article_tags",
     db.metadata,
     sa.Column("article_id", sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("tag_id", sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
-    sa.Index("ix_article_tags_tag_id", "tag_id"),
+    sa.Column("listed_at", UTCDateTime),
+    sa.Index("ix_article_tags_tag_listed", "tag_id", "listed_at", "article_id"),
 )
 
 
 class ArticleAuthor(db.Model):
     __tablename__ = "article_authors"
+    __table_args__ = (
+        sa.Index("ix_article_authors_author_listed", "author_id", "listed_at", "article_id"),
+    )
     article_id: Mapped[int] = mapped_column(
         sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )
     author_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("authors.id", ondelete="CASCADE"), primary_key=True, index=True
+        sa.ForeignKey("authors.id", ondelete="CASCADE"), primary_key=True
     )
     position: Mapped[int] = mapped_column(default=0)
+    listed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # see article_tags
     author: Mapped[Author] = relationship(lazy="joined")
 
 
@@ -54,14 +62,18 @@ class ArticleSource(db.Model):
     """A source the article cites: listed by the editor (``explicit``) or named by a block."""
 
     __tablename__ = "article_sources"
+    __table_args__ = (
+        sa.Index("ix_article_sources_source_listed", "source_id", "listed_at", "article_id"),
+    )
     article_id: Mapped[int] = mapped_column(
         sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )
     source_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("sources.id", ondelete="RESTRICT"), primary_key=True, index=True
+        sa.ForeignKey("sources.id", ondelete="RESTRICT"), primary_key=True
     )
     explicit: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
+    listed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # see article_tags
     source: Mapped[Source] = relationship(lazy="joined")
 
 
@@ -71,7 +83,8 @@ class Article(db.Model):
         # Public order and keyset pagination: (published_at, id).
         sa.Index("ix_articles_published_at_id", "published_at", "id"),
         sa.Index("ix_articles_section_published", "section_id", "published_at", "id"),
-        sa.Index("ix_articles_status", "status"),
+        # Status filters; the articles still to come per section, from the index alone.
+        sa.Index("ix_articles_status_published", "status", "published_at", "section_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,12 +21,20 @@ SOURCE_KINDS = (
 )
 
 
+def listed_count_column() -> Mapped[int]:
+    """Articles listed in this entry, public now or scheduled for later
+    (``cms.services.visibility.listed_condition``), kept on write by
+    ``cms.services.taxonomy_counts``. Public counts subtract the ones still to come."""
+    return mapped_column(default=0, server_default=sa.text("0"))
+
+
 class Section(db.Model):
     __tablename__ = "sections"
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(100), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.Text, default="")
+    listed_count: Mapped[int] = listed_count_column()
 
 
 class Tag(db.Model):
@@ -34,6 +42,7 @@ class Tag(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(100), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
+    listed_count: Mapped[int] = listed_count_column()
 
 
 class Author(db.Model):
@@ -45,6 +54,7 @@ class Author(db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     bio: Mapped[str] = mapped_column(sa.Text, default="")
     avatar_url: Mapped[str | None] = mapped_column(sa.String(2000))
+    listed_count: Mapped[int] = listed_count_column()
 
 
 class Source(db.Model):
@@ -56,3 +66,4 @@ class Source(db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     url: Mapped[str | None] = mapped_column(sa.String(2000))
     kind: Mapped[str] = mapped_column(sa.String(32), default="newspaper")
+    listed_count: Mapped[int] = listed_count_column()

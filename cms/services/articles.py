@@ -28,7 +28,14 @@ from cms.models import (
     User,
 )
 from cms.pagination import Page
-from cms.services import audit, revisions, search, suggestions, summaries
+from cms.services import (
+    audit,
+    revisions,
+    search,
+    suggestions,
+    summaries,
+    taxonomy_counts,  # noqa: F401 (its session hooks keep counts and link copies current)
+)
 from cms.services.loaders import CARD_LOADERS
 from cms.services.paging import keyset_page
 from cms.services.rendering import make_excerpt, render_body
