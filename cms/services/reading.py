@@ -26,13 +26,16 @@ from cms.models import (
     Tag,
     article_tags,
 )
+from cms.models.types import UTCDateTime
 from cms.pagination import Page, encode_cursor
 from cms.services.loaders import CARD_RELATIONS
 from cms.services.visibility import (
     PUBLIC_STATUSES,
     is_public,
+    link_condition,
+    link_scheduled_later,
     public_articles,
-    public_condition,
+    scheduled_later,
 )
 
 # What each public read loads: only the columns and relations its response shows, each
@@ -293,34 +296,49 @@ def _id_for(model, slug: str) -> int | None:
     return db.session.scalar(sa.select(model.id).where(model.slug == slug))
 
 
-# Filters through a link table: filter name -> (taxonomy model, link article column, link column).
+# Filters through a link table: filter name -> (taxonomy model, link table, link column).
 _LINK_FILTERS = {
-    "tag": (Tag, article_tags.c.article_id, article_tags.c.tag_id),
-    "author": (Author, ArticleAuthor.article_id, ArticleAuthor.author_id),
-    "source": (Source, ArticleSource.article_id, ArticleSource.source_id),
+    "tag": (Tag, article_tags, article_tags.c.tag_id),
+    "author": (Author, ArticleAuthor.__table__, ArticleAuthor.__table__.c.author_id),
+    "source": (Source, ArticleSource.__table__, ArticleSource.__table__.c.source_id),
 }
 
 
 def apply_filters(query: sa.Select, filters: dict) -> sa.Select | None:
-    """Apply list filters; ``None`` when a filter names something that does not exist."""
+    """Apply list filters; ``None`` when a filter names something that does not exist.
+
+    On PostgreSQL a tag, author or source filter joins its link table (one row per article
+    and entity) on ``visibility.link_condition``: the list is then read from the link index
+    ``(entity, listed_at, article_id)`` in publication order, however rare the entity.
+    """
     if "section" in filters:
         section_id = _id_for(Section, filters["section"])
         if section_id is None:
             return None
         query = query.where(Article.section_id == section_id)
-    for name, (model, link_article, link_target) in _LINK_FILTERS.items():
-        if name not in filters:
-            continue
-        target_id = _id_for(model, filters[name])
-        if target_id is None:
-            return None
-        query = query.where(sa.exists().where(link_article == Article.id, link_target == target_id))
     if "language" in filters:
         query = query.where(Article.language == filters["language"])
     if "published_after" in filters:
         query = query.where(Article.published_at > filters["published_after"])
     if "published_before" in filters:
         query = query.where(Article.published_at < filters["published_before"])
+    links = []
+    for name, (model, link, link_target) in _LINK_FILTERS.items():
+        if name not in filters:
+            continue
+        target_id = _id_for(model, filters[name])
+        if target_id is None:
+            return None
+        links.append((link, link_target == target_id))
+    ordered_links = db.session.get_bind().dialect.name == "postgresql"
+    for link, matches in links:  # after every bound on published_at is in the query
+        if ordered_links:
+            query = query.join_from(Article, link, sa.and_(matches, link_condition(link, query)))
+        else:
+            # SQLite cannot take the order of articles.published_at from the link index through
+            # the equality: it would read and sort every listed article of the entity (70 ms
+            # for a source on 13% of 100k articles). Newest articles first, probing the link.
+            query = query.where(sa.exists().where(link.c.article_id == Article.id, matches))
     return query
 
 
@@ -523,36 +541,35 @@ def related(
 
 
 def _count_query(kind: str, now: datetime):
-    """``SELECT entity, count(visible articles)`` for one taxonomy."""
-    visible = public_condition(now)
+    """``SELECT entity, count of its visible articles`` for one taxonomy.
+
+    The entry's ``listed_count`` (articles public now or scheduled for later) minus its
+    articles still to come (``cms.services.taxonomy_counts``). Those are index range scans of
+    ``published_at > now`` only: per tag, author or source on its link index; for sections
+    one pass over ``ix_articles_status_published``. The cost follows the number of articles
+    scheduled for later, not the number of articles.
+    """
+    model = TAXONOMY_MODELS[kind]
     if kind == "sections":
-        model = Section
-        joined = sa.select(model, sa.func.count(Article.id)).outerjoin(
-            Article, sa.and_(Article.section_id == Section.id, visible)
+        later = (
+            sa.select(Article.section_id, sa.func.count().label("n"))
+            .where(scheduled_later(now))
+            .group_by(Article.section_id)
+            .subquery()
         )
-    elif kind == "tags":
-        model = Tag
-        link = article_tags
-        joined = (
-            sa.select(model, sa.func.count(Article.id))
-            .outerjoin(link, link.c.tag_id == Tag.id)
-            .outerjoin(Article, sa.and_(Article.id == link.c.article_id, visible))
+        count = model.listed_count - sa.func.coalesce(later.c.n, 0)
+        query = sa.select(model, count.label("article_count")).outerjoin(
+            later, later.c.section_id == model.id
         )
-    elif kind == "authors":
-        model = Author
-        joined = (
-            sa.select(model, sa.func.count(Article.id))
-            .outerjoin(ArticleAuthor, ArticleAuthor.author_id == Author.id)
-            .outerjoin(Article, sa.and_(Article.id == ArticleAuthor.article_id, visible))
-        )
-    else:
-        model = Source
-        joined = (
-            sa.select(model, sa.func.count(Article.id))
-            .outerjoin(ArticleSource, ArticleSource.source_id == Source.id)
-            .outerjoin(Article, sa.and_(Article.id == ArticleSource.article_id, visible))
-        )
-    return model, joined.group_by(model.id)
+        return model, query
+    _, link, link_target = _LINK_FILTERS[kind[:-1]]
+    later = (
+        sa.select(sa.func.count())
+        .select_from(link)
+        .where(link_target == model.id, link_scheduled_later(link.c.listed_at, now))
+    )
+    count = model.listed_count - later.scalar_subquery()
+    return model, sa.select(model, count.label("article_count"))
 
 
 TAXONOMY_MODELS = {"sections": Section, "tags": Tag, "authors": Author, "sources": Source}
