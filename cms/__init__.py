@@ -50,6 +50,11 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     install_request_hooks(app)
 
+    from cms.cache_middleware import CachedResponses
+
+    # Public GETs the response cache can answer never enter Flask.
+    app.wsgi_app = CachedResponses(app, app.wsgi_app)
+
     from cms.cli import register_cli
 
     register_cli(app)

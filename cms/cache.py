@@ -1,23 +1,31 @@
 """Shared response cache for the public API, invalidated by every content change.
 
-Entries are keyed by the request (path and query string) and by the *content generation*, a
-counter bumped after every commit that changed content. With ``CMS_REDIS_URL`` the counter and
-the entries live in Redis, so a change made through one app process is seen by all of them at
-once. Without Redis each process keeps its own entries and counter; a change made in another
-process then shows after at most ``CMS_RESPONSE_CACHE_SECONDS`` (never more than the public
-``max-age``). An entry also never outlives the next scheduled publication time, so a scheduled
-article appears on time.
+Entries are keyed by the request (scheme, ``Origin``, path and query string) and stamped with
+the *content generation*, a counter bumped after every commit that changed content; an entry of
+an older generation is never served. With ``CMS_REDIS_URL`` the counter and the entries live in
+Redis, so a change made through one app process is seen by all of them at once. Without Redis
+each process keeps its own entries and counter; a change made in another process then shows
+after at most ``CMS_RESPONSE_CACHE_SECONDS`` (never more than the public ``max-age``). An entry
+also never outlives the next scheduled publication time, so a scheduled article appears on
+time.
+
+An entry is the complete response as the app sent it (status, headers, body) minus what belongs
+to one request only (``X-Request-ID``, ``Content-Length``, ``Date``, rate-limit headers);
+``cms.cache_middleware`` answers from it without entering Flask.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
 import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
+from flask_limiter import HeaderNames
 from sqlalchemy.orm import Session
 
 from cms.clock import utcnow
@@ -26,67 +34,94 @@ from cms.clock import utcnow
 IGNORED_TABLES = frozenset({"login_sessions", "audit_events"})
 GENERATION_KEY = "cms:content-generation"
 ENTRY_PREFIX = "cms:response:"
+# WSGI environ key of a request the cache was asked for and did not have: (key, generation).
+MISSED = "cms.response_cache.missed"
+# Headers that belong to one request, not to the cached response.
+PER_REQUEST_HEADERS = frozenset(
+    {"x-request-id", "content-length", "date", *(name.value.lower() for name in HeaderNames)}
+)
+
+_log = logging.getLogger("cms.cache")
+
+
+@dataclass(frozen=True, slots=True)
+class CachedResponse:
+    generation: int
+    status: int  # 200 or 301
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    @classmethod
+    def capture(cls, generation: int, status: int, response) -> CachedResponse:
+        """``response`` after every after-request hook; ``status`` before ``make_conditional``."""
+        headers = tuple(
+            (k, v) for k, v in response.headers.items() if k.lower() not in PER_REQUEST_HEADERS
+        )
+        return cls(generation, status, headers, response.get_data())
+
+    def encode(self) -> bytes:
+        return orjson.dumps([self.generation, self.status, self.headers]) + b"\n" + self.body
+
+    @classmethod
+    def decode(cls, raw: bytes) -> CachedResponse:
+        meta, _, body = raw.partition(b"\n")
+        generation, status, headers = orjson.loads(meta)
+        return cls(generation, status, tuple(map(tuple, headers)), body)
 
 
 class MemoryStore:
-    """A bounded in-process LRU of ``key -> (expires_at, value)`` and a local generation.
+    """A bounded in-process LRU of ``key -> (expires_at, entry)`` and a local generation.
 
     Expiry follows the application clock (``cms.clock``), so tests that move time see entries
     expire as a scheduled publication arrives."""
 
     def __init__(self, max_entries: int = 2048):
-        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, CachedResponse]] = OrderedDict()
         self._lock = threading.Lock()
         self._generation = 0
         self.max_entries = max_entries
-
-    def generation(self) -> int:
-        return self._generation
 
     def bump(self) -> None:
         with self._lock:
             self._generation += 1
             self._entries.clear()
 
-    def get(self, key: str) -> bytes | None:
+    def lookup(self, key: str) -> tuple[int, CachedResponse | None]:
         with self._lock:
             item = self._entries.get(key)
             if item is None:
-                return None
+                return self._generation, None
             if item[0] <= utcnow().timestamp():
                 del self._entries[key]
-                return None
+                return self._generation, None
             self._entries.move_to_end(key)
-            return item[1]
+            return self._generation, item[1]
 
-    def set(self, key: str, value: bytes, ttl: float) -> None:
+    def set(self, key: str, entry: CachedResponse, ttl: float) -> None:
         with self._lock:
-            self._entries[key] = (utcnow().timestamp() + ttl, value)
+            self._entries[key] = (utcnow().timestamp() + ttl, entry)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
 
 class RedisStore:
-    """Entries and generation in Redis, shared by every process."""
+    """Entries and generation in Redis, shared by every process; one round trip per lookup."""
 
     def __init__(self, url: str):
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
-    def generation(self) -> int:
-        value = self._redis.get(GENERATION_KEY)
-        return int(value) if value else 0
-
     def bump(self) -> None:
         self._redis.incr(GENERATION_KEY)
 
-    def get(self, key: str) -> bytes | None:
-        return self._redis.get(ENTRY_PREFIX + key)
+    def lookup(self, key: str) -> tuple[int, CachedResponse | None]:
+        generation, raw = self._redis.mget(GENERATION_KEY, ENTRY_PREFIX + key)
+        return int(generation or 0), CachedResponse.decode(raw) if raw else None
 
-    def set(self, key: str, value: bytes, ttl: float) -> None:
-        self._redis.set(ENTRY_PREFIX + key, value, px=max(1, int(ttl * 1000)))
+    def set(self, key: str, entry: CachedResponse, ttl: float) -> None:
+        self._redis.set(ENTRY_PREFIX + key, entry.encode(), px=max(1, int(ttl * 1000)))
 
 
 class ResponseCache:
@@ -94,18 +129,16 @@ class ResponseCache:
         self.store = store
         self.seconds = seconds
 
-    def _key(self, generation: int, request_key: str) -> str:
-        return f"{generation}:{request_key}"
+    def lookup(self, key: str) -> tuple[int, CachedResponse | None]:
+        """The current generation and the entry of this generation, if any.
 
-    def lookup(self, request_key: str) -> dict | None:
-        try:
-            raw = self.store.get(self._key(self.store.generation(), request_key))
-        except Exception:  # a cache outage must not fail reads
-            current_app.logger.warning("response cache unavailable", exc_info=True)
-            return None
-        return orjson.loads(raw) if raw else None
+        Raises when the store is unreachable (the caller falls through to the app)."""
+        generation, entry = self.store.lookup(key)
+        if entry is not None and entry.generation != generation:
+            entry = None  # made before the latest content change
+        return generation, entry
 
-    def store_response(self, request_key: str, entry: dict) -> None:
+    def store_response(self, key: str, entry: CachedResponse) -> None:
         ttl = self.seconds
         upcoming = next_scheduled_publication()
         if upcoming is not None:
@@ -113,17 +146,15 @@ class ResponseCache:
         if ttl < 1:
             return
         try:
-            self.store.set(
-                self._key(self.store.generation(), request_key), orjson.dumps(entry), ttl
-            )
+            self.store.set(key, entry, ttl)
         except Exception:
-            current_app.logger.warning("response cache unavailable", exc_info=True)
+            _log.warning("response cache unavailable", exc_info=True)
 
     def invalidate(self) -> None:
         try:
             self.store.bump()
         except Exception:
-            current_app.logger.error("could not invalidate the response cache", exc_info=True)
+            _log.error("could not invalidate the response cache", exc_info=True)
 
 
 def next_scheduled_publication() -> datetime | None:

@@ -25,14 +25,18 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+def request_id(sent: str) -> str:
+    """The id of a request: the client's ``X-Request-ID`` when well-formed, else a new one."""
+    return sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+
+
 def install_request_hooks(app: Flask) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(_RequestIdFilter())
 
     @app.before_request
     def _start():
-        sent = request.headers.get("X-Request-ID", "")
-        g.request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+        g.request_id = request_id(request.headers.get("X-Request-ID", ""))
         g.client_ip = request.remote_addr
         if "\x00" in request.path or b"%00" in request.query_string:
             # never meaningful, and PostgreSQL text cannot hold it

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,8 +61,9 @@ def _call(method, url, body=None, headers=None):
         return error.code, dict(error.headers), json.loads(raw) if raw else None
 
 
-@pytest.fixture
-def two_processes(app, tmp_path):
+@contextmanager
+def _processes(app, tmp_path, **settings):
+    """Two gunicorn processes of the app sharing the test database and Redis."""
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
@@ -73,6 +75,7 @@ def two_processes(app, tmp_path):
         "CMS_REDIS_URL": REDIS_URL,
         "CMS_INSTANCE_PATH": str(tmp_path),
         "CMS_LOGIN_LIMIT_ACCOUNT": "3 per 15 minutes",
+        **settings,
     }
     servers, urls = [], []
     for _ in range(2):
@@ -96,22 +99,36 @@ def two_processes(app, tmp_path):
             )
         )
         urls.append(f"http://127.0.0.1:{port}")
-    deadline = time.time() + 30
-    for url in urls:
-        while True:
-            try:
-                if _call("GET", f"{url}/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError("app processes did not start")
-            time.sleep(0.2)
-    yield urls
-    for server in servers:
-        server.terminate()
-        server.wait(timeout=10)
-    db.session.remove()
+    try:
+        deadline = time.time() + 30
+        for url in urls:
+            while True:
+                try:
+                    if _call("GET", f"{url}/healthz")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                if time.time() > deadline:
+                    raise RuntimeError("app processes did not start")
+                time.sleep(0.2)
+        yield urls
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
+        db.session.remove()
+
+
+@pytest.fixture
+def two_processes(app, tmp_path):
+    with _processes(app, tmp_path) as urls:
+        yield urls
+
+
+@pytest.fixture
+def two_rate_limited_processes(app, tmp_path):
+    with _processes(app, tmp_path, CMS_PUBLIC_RATE_LIMIT="5 per minute") as urls:
+        yield urls
 
 
 def _login(url, email):
@@ -138,7 +155,10 @@ def test_revocation_cache_and_rate_limits_hold_across_processes(users, two_proce
     path = f"/api/v1/articles/{article.slug}"
     first = _call("GET", f"{b}{path}")
     assert first[0] == 200
-    assert _call("GET", f"{b}{path}")[2]["title"] == "Harbour ferry timetable changes"
+    cached = _call("GET", f"{b}{path}")
+    assert cached[2]["title"] == "Harbour ferry timetable changes"
+    etag = first[1]["ETag"]
+    assert _call("GET", f"{a}{path}", headers={"If-None-Match": etag})[0] == 304
     auth = _login(a, editor.email)
     status, headers, _ = _call("GET", f"{a}/api/v1/editor/articles/{article.id}", headers=auth)
     new_title = f"Ferry timetable changes {uuid.uuid4().hex[:6]}"
@@ -151,6 +171,8 @@ def test_revocation_cache_and_rate_limits_hold_across_processes(users, two_proce
     assert status == 200, body
     status, _, body = _call("GET", f"{b}{path}")
     assert status == 200 and body["title"] == new_title
+    status, _, body = _call("GET", f"{a}{path}", headers={"If-None-Match": etag})
+    assert status == 200 and body["title"] == new_title
 
     # Failed logins count against one shared limit, whichever process sees them.
     victim = make_user("writer")
@@ -159,5 +181,21 @@ def test_revocation_cache_and_rate_limits_hold_across_processes(users, two_proce
     assert _call("POST", f"{b}/api/v1/editor/auth/login", wrong)[0] == 401
     assert _call("POST", f"{a}/api/v1/editor/auth/login", wrong)[0] == 401
     status, headers, body = _call("POST", f"{b}/api/v1/editor/auth/login", wrong)
+    assert status == 429, body
+    assert int(headers["Retry-After"]) > 0
+
+
+def test_answers_from_the_shared_cache_count_against_one_public_limit(
+    users, two_rate_limited_processes
+):
+    a, b = two_rate_limited_processes
+    make_article("Harbour ferry timetable changes")
+    db.session.commit()
+    path = "/api/v1/articles"
+    answers = [_call("GET", f"{url}{path}") for url in (a, b, a, b, a)]
+    assert [status for status, _, _ in answers] == [200] * 5
+    assert [h["X-RateLimit-Remaining"] for _, h, _ in answers] == ["4", "3", "2", "1", "0"]
+    assert answers[1][2] == answers[0][2]
+    status, headers, body = _call("GET", f"{b}{path}")
     assert status == 429, body
     assert int(headers["Retry-After"]) > 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request_finished
 
 from cms.extensions import api
 
@@ -20,7 +20,7 @@ def register_api(app: Flask) -> None:
     from cms.api.public import preview as public_preview
     from cms.api.public import search as public_search
     from cms.api.public import taxonomies as public_taxonomies
-    from cms.api.public.caching import public_cache_headers, public_rate_limit, serve_from_cache
+    from cms.api.public.caching import public_cache_headers, public_rate_limit, store_in_cache
 
     public = [
         public_articles,
@@ -47,8 +47,8 @@ def register_api(app: Flask) -> None:
         public_rate_limit(module.blp)
         api.register_blueprint(module.blp)
         # Bound to this app, not to the shared blueprint object: create_app can run twice.
-        app.before_request_funcs.setdefault(module.blp.name, []).append(serve_from_cache)
         app.after_request_funcs.setdefault(module.blp.name, []).append(public_cache_headers)
+    request_finished.connect(store_in_cache, app)
     for module in previews:
         public_rate_limit(module.blp)
         api.register_blueprint(module.blp)

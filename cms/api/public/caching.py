@@ -1,13 +1,18 @@
-"""HTTP caching of public responses: ETag, Cache-Control, 304 on conditional requests."""
+"""HTTP caching of public responses: ETag, Cache-Control, 304 on conditional requests, and
+what goes into the shared response cache (answered from by ``cms.cache_middleware``)."""
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+import time
 
-from cms.cache import response_cache
+from flask import current_app, g, request
+from flask_limiter import HeaderNames, RequestLimit
+from limits import parse_many
+
+from cms.cache import MISSED, CachedResponse, response_cache
 from cms.extensions import limiter
 
-_KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Location", "Link")
+PUBLIC_LIMIT_SCOPE = "public-api"
 
 
 def public_rate_limit(blueprint) -> None:
@@ -20,39 +25,38 @@ def public_rate_limit(blueprint) -> None:
     blueprint._public_rate_limited = True
     limiter.shared_limit(
         lambda: current_app.config["CMS_PUBLIC_RATE_LIMIT"] or "1 per second",
-        scope="public-api",
+        scope=PUBLIC_LIMIT_SCOPE,
         exempt_when=lambda: not current_app.config["CMS_PUBLIC_RATE_LIMIT"],
     )(blueprint)
 
 
-def serve_from_cache():
-    """before_request hook of the public blueprints: answer from the shared response cache."""
-    cache = response_cache()
-    if cache is None or request.method not in ("GET", "HEAD"):
-        return None
-    entry = cache.lookup(request.full_path)
-    if entry is None:
-        return None
-    g.served_from_cache = True
-    response = current_app.response_class(
-        entry["body"], status=entry["status"], headers=entry["headers"]
-    )
-    response.autocorrect_location_header = False
-    return response
+def public_limit_headers(app, remote_addr: str | None) -> list[tuple[str, str]] | None:
+    """Count a request answered from the response cache against the public limit.
 
-
-def _remember(response) -> None:
-    cache = response_cache()
-    if cache is None or g.get("served_from_cache") or response.status_code not in (200, 301):
-        return
-    cache.store_response(
-        request.full_path,
-        {
-            "status": response.status_code,
-            "body": response.get_data(as_text=True),
-            "headers": {k: response.headers[k] for k in _KEPT_HEADERS if k in response.headers},
-        },
-    )
+    The same storage, keys and order as Flask-Limiter's check of the shared limit above; the
+    rate-limit headers it would have added, or ``None`` when the request is over the limit
+    (then Flask answers it: the 429 with its problem document; a refused request costs
+    nothing more). With several limits (``10/second;600/minute``) a request refused by a longer
+    one has counted against the shorter ones twice.
+    """
+    value = app.config["CMS_PUBLIC_RATE_LIMIT"]
+    if not value or not limiter.enabled:
+        return []
+    args = [remote_addr or "127.0.0.1", PUBLIC_LIMIT_SCOPE]
+    if app.config.get("RATELIMIT_KEY_PREFIX"):
+        args.insert(0, app.config["RATELIMIT_KEY_PREFIX"])
+    items = sorted(parse_many(value))
+    for item in items:
+        if not limiter.limiter.hit(item, *args):
+            return None
+    shown = RequestLimit(limiter, items[0], args, breached=False, shared=True)
+    reset_at = shown.reset_at
+    return [
+        (HeaderNames.LIMIT.value, str(shown.limit.amount)),
+        (HeaderNames.REMAINING.value, str(shown.remaining)),
+        (HeaderNames.RESET.value, str(reset_at)),
+        (HeaderNames.RETRY_AFTER.value, str(int(reset_at - time.time()))),
+    ]
 
 
 def public_cache_headers(response):
@@ -69,6 +73,8 @@ def public_cache_headers(response):
             response.add_etag()
         _remember(response)
         response.make_conditional(request)
+        # make_conditional adds a Date; the server sends its own (a second one is invalid).
+        response.headers.pop("Date", None)
     elif response.status_code == 301:
         response.headers["Cache-Control"] = (
             f"public, max-age={current_app.config['CMS_CACHE_MAX_AGE']}"
@@ -78,3 +84,21 @@ def public_cache_headers(response):
         response.headers["Cache-Control"] = "no-store"
     response.vary.add("Origin")
     return response
+
+
+def _remember(response) -> None:
+    """Mark the response for the cache if the middleware looked the request up and missed."""
+    if MISSED in request.environ:
+        g.response_cache_candidate = (response, response.status_code)
+
+
+def store_in_cache(app, response, **_extra) -> None:
+    """``request_finished`` receiver: store the response as sent, after every hook ran."""
+    candidate = g.pop("response_cache_candidate", None)
+    cache = response_cache()
+    if candidate is None or candidate[0] is not response or cache is None:
+        return  # not cacheable, or replaced (by an error) after the public hooks
+    if "Set-Cookie" in response.headers or not response.vary.as_set() <= {"origin"}:
+        return  # the cache key covers the Origin only
+    key, generation = request.environ[MISSED]
+    cache.store_response(key, CachedResponse.capture(generation, candidate[1], response))
