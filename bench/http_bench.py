@@ -8,7 +8,11 @@ Starts the app (``gunicorn -c gunicorn.conf.py wsgi:app``) and the ceiling app
 configuration) on two ports, loads each endpoint and its same-size ceiling with ``wrk`` for the
 same duration and connections, and prints requests/second, p50 and p99 latency and the ratio
 ours/ceiling. The conditional request (``If-None-Match`` → 304) is compared with the ceiling
-serving the list's document. Nothing is cached between requests except by the database.
+serving the list's document. The plain rows run with the response cache off. The "cached" rows
+run against a second app with the response cache on (per process, in memory), the "cached
+redis" rows against a third whose cache is in Redis (``--redis-url``, flushed first); each of
+those is preceded by one unmeasured wrk pass over the same URLs, so that every worker process
+has the entries.
 """
 
 from __future__ import annotations
@@ -32,8 +36,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from cms.config import sqlalchemy_url  # noqa: E402
 
-TARGETS = {"list": 0.50, "detail": 0.60, "304": 0.90, "list, cached": 0.90,
-           "detail, cached": 0.90, "304, cached": 0.90}
+TARGETS = {
+    "list": 0.50,
+    "detail": 0.60,
+    "304": 0.90,
+    "list cached": 0.90,
+    "detail cached": 0.90,
+    "304 cached": 0.90,
+    "list cached redis": 0.90,
+    "detail cached redis": 0.90,
+    "304 cached redis": 0.90,
+}
 
 
 def pick_paths(app, rotate: int) -> dict:
@@ -99,8 +112,9 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def run_wrk(base: str, paths: list[str], *, duration: int, connections: int,
-            headers: dict | None = None) -> dict:
+def run_wrk(
+    base: str, paths: list[str], *, duration: int, connections: int, headers: dict | None = None
+) -> dict:
     """One wrk run rotating over ``paths``; requests/s, p50/p99 in ms, non-2xx/3xx count."""
     lua_paths = ", ".join(json.dumps(p) for p in paths)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -118,13 +132,24 @@ def run_wrk(base: str, paths: list[str], *, duration: int, connections: int,
     p99 = _ms(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
-    return {"rps": rps, "p50": p50, "p99": p99, "non_2xx_3xx": int(bad.group(1)) if bad else 0,
-            "socket_errors": errors.group(0) if errors else ""}
+    return {
+        "rps": rps,
+        "p50": p50,
+        "p99": p99,
+        "non_2xx_3xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(0) if errors else "",
+    }
 
 
 def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -143,14 +168,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--port", type=int, default=8700)
     parser.add_argument("--ceiling-port", type=int, default=8701)
-    parser.add_argument("--rotate", type=int, default=500,
-                        help="distinct articles the detail/summary/related runs cycle through")
+    parser.add_argument(
+        "--rotate",
+        type=int,
+        default=500,
+        help="distinct articles the detail/summary/related runs cycle through",
+    )
     parser.add_argument("--only", help="comma-separated subset of endpoint names")
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/15",
+        help="Redis database for the 'cached redis' rows (flushed first)",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("give --database-url or set CMS_DATABASE_URL")
     url = sqlalchemy_url(args.database_url)
+    load_at_start = os.getloadavg()[0]
 
     from cms import create_app
 
@@ -165,11 +200,11 @@ def main(argv: list[str] | None = None) -> None:
         "related": [f"{api}/articles/{s}/related" for s in slugs],
         "taxonomy": [f"{api}/tags"],
         "304": [f"{api}/articles"],
-        # The same app with its response cache on (CMS_RESPONSE_CACHE_SECONDS=30).
-        "list, cached": [f"{api}/articles"],
-        "detail, cached": [f"{api}/articles/{s}" for s in slugs],
-        "304, cached": [f"{api}/articles"],
     }
+    # The same app with its response cache on (CMS_RESPONSE_CACHE_SECONDS=60), in memory / Redis.
+    for suffix in (" cached", " cached redis"):
+        for name in ("list", "detail", "304"):
+            endpoints[name + suffix] = endpoints[name]
     if args.only:
         wanted = set(args.only.split(","))
         endpoints = {k: v for k, v in endpoints.items() if k in wanted}
@@ -185,28 +220,56 @@ def main(argv: list[str] | None = None) -> None:
         "GUNICORN_MAX_REQUESTS": os.environ.get("GUNICORN_MAX_REQUESTS", "0"),
     }
     logs = Path(tempfile.mkdtemp(prefix="cms-bench-logs-"))
-    ours = start(["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                 {**env, "PORT": str(args.port)}, logs / "app.log")
-    cached = start(["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                   {**env, "PORT": str(args.port + 2), "CMS_RESPONSE_CACHE_SECONDS": "30"},
-                   logs / "app-cached.log")
-    ceiling = start(["gunicorn", "-c", "gunicorn.conf.py", "bench.ceiling_app:app"],
-                    {**env, "PORT": str(args.ceiling_port)}, logs / "ceiling.log")
-    uncached_base = f"http://127.0.0.1:{args.port}"
-    cached_base = f"http://127.0.0.1:{args.port + 2}"
+    # Only the servers the chosen rows need: "" (cache off), " cached", " cached redis".
+    kinds = {
+        next(k for k in (" cached redis", " cached", "") if name.endswith(k)) for name in endpoints
+    }
+    settings = {
+        "": {},
+        " cached": {"CMS_RESPONSE_CACHE_SECONDS": "60"},
+        " cached redis": {"CMS_RESPONSE_CACHE_SECONDS": "60", "CMS_REDIS_URL": args.redis_url},
+    }
+    if " cached redis" in kinds:
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()
+    servers, bases = [], {}
+    for offset, kind in enumerate(("", " cached", " cached redis")):
+        if kind in kinds:
+            port = args.port + 2 * (offset + 1) if offset else args.port
+            servers.append(
+                start(
+                    ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                    {**env, "PORT": str(port), **settings[kind]},
+                    logs / f"app{kind.replace(' ', '-')}.log",
+                )
+            )
+            bases[kind] = f"http://127.0.0.1:{port}"
+    servers.append(
+        start(
+            ["gunicorn", "-c", "gunicorn.conf.py", "bench.ceiling_app:app"],
+            {**env, "PORT": str(args.ceiling_port)},
+            logs / "ceiling.log",
+        )
+    )
     ceiling_base = f"http://127.0.0.1:{args.ceiling_port}"
     results = {}
     try:
-        wait_up(f"{uncached_base}/healthz")
-        wait_up(f"{cached_base}/healthz")
+        for base in bases.values():
+            wait_up(f"{base}/healthz")
         wait_up(f"{ceiling_base}/doc/100")
-        # Warm both: imports, connection pools, database cache.
-        for base in (uncached_base, cached_base):
-            run_wrk(base, endpoints.get("detail", [f"{api}/articles"]), duration=3,
-                    connections=args.connections)
+        # Warm all: imports, connection pools, database cache.
+        for base in bases.values():
+            run_wrk(
+                base,
+                endpoints.get("detail", [f"{api}/articles"]),
+                duration=3,
+                connections=args.connections,
+            )
         run_wrk(ceiling_base, ["/doc/1000"], duration=2, connections=args.connections)
         for name, paths in endpoints.items():
-            ours_base = cached_base if name.endswith("cached") else uncached_base
+            kind = next(k for k in (" cached redis", " cached", "") if name.endswith(k))
+            ours_base = bases[kind]
             headers = None
             status, body, resp_headers = fetch(ours_base + paths[0])
             if status != 200:
@@ -218,39 +281,71 @@ def main(argv: list[str] | None = None) -> None:
                 if check != 304:
                     raise SystemExit(f"304: conditional request answered {check}")
                 size = len(body)
-            mine = run_wrk(ours_base, paths, duration=args.duration,
-                           connections=args.connections, headers=headers)
-            ceil = run_wrk(ceiling_base, [f"/doc/{size}"], duration=args.duration,
-                           connections=args.connections)
-            results[name] = {"bytes": size, "ours": mine, "ceiling": ceil,
-                             "ratio": round(mine["rps"] / ceil["rps"], 3)}
-            print(f"{name:12s} {size:>7,} B  ours {mine['rps']:>8,.0f} req/s "
-                  f"p50 {mine['p50']:6.2f} ms p99 {mine['p99']:7.2f} ms | ceiling "
-                  f"{ceil['rps']:>8,.0f} req/s p50 {ceil['p50']:6.2f} ms p99 {ceil['p99']:7.2f}"
-                  f" ms | ratio {mine['rps'] / ceil['rps']:5.1%}"
-                  + (f"  [{mine['non_2xx_3xx']} non-2xx/3xx]" if mine["non_2xx_3xx"] else ""),
-                  flush=True)
+            if kind:
+                # Fill the response cache of every worker process (each has its own in memory):
+                # a wrk connection stays with one worker, so many connections, and long enough
+                # for every worker to see every path. Entries live 60 s, longer than both runs.
+                run_wrk(
+                    ours_base,
+                    paths,
+                    duration=3 if len(paths) == 1 else 2 * args.duration,
+                    connections=64,
+                    headers=headers,
+                )
+            mine = run_wrk(
+                ours_base,
+                paths,
+                duration=args.duration,
+                connections=args.connections,
+                headers=headers,
+            )
+            ceil = run_wrk(
+                ceiling_base, [f"/doc/{size}"], duration=args.duration, connections=args.connections
+            )
+            results[name] = {
+                "bytes": size,
+                "ours": mine,
+                "ceiling": ceil,
+                "ratio": round(mine["rps"] / ceil["rps"], 3),
+            }
+            print(
+                f"{name:19s} {size:>7,} B  ours {mine['rps']:>8,.0f} req/s "
+                f"p50 {mine['p50']:6.2f} ms p99 {mine['p99']:7.2f} ms | ceiling "
+                f"{ceil['rps']:>8,.0f} req/s p50 {ceil['p50']:6.2f} ms p99 {ceil['p99']:7.2f}"
+                f" ms | ratio {mine['rps'] / ceil['rps']:5.1%}"
+                + (f"  [{mine['non_2xx_3xx']} non-2xx/3xx]" if mine["non_2xx_3xx"] else ""),
+                flush=True,
+            )
     finally:
-        stop(ours)
-        stop(cached)
-        stop(ceiling)
+        for server in servers:
+            stop(server)
     dialect = sa.make_url(url).get_backend_name()
-    print(f"\n{dialect}, {picked['total']:,} visible articles, wrk -t1 -c{args.connections} "
-          f"-d{args.duration}s, load average {os.getloadavg()[0]:.1f}, logs in {logs}")
-    print("| endpoint | bytes | ours req/s | p50 ms | p99 ms | ceiling req/s | ceiling p50 ms "
-          "| ceiling p99 ms | ours/ceiling | target |")
+    print(
+        f"\n{dialect}, {picked['total']:,} visible articles, wrk -t1 -c{args.connections} "
+        f"-d{args.duration}s, load average {load_at_start:.1f} at start, "
+        f"{os.getloadavg()[0]:.1f} at the end, logs in {logs}"
+    )
+    print(
+        "| endpoint | bytes | ours req/s | p50 ms | p99 ms | ceiling req/s | ceiling p50 ms "
+        "| ceiling p99 ms | ours/ceiling | target |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, r in results.items():
         target = TARGETS.get(name)
         verdict = ""
         if target is not None:
             verdict = f"≥ {target:.0%} {'met' if r['ratio'] >= target else 'MISSED'}"
-        print(f"| {name} | {r['bytes']:,} | {r['ours']['rps']:,.0f} | {r['ours']['p50']:.2f} | "
-              f"{r['ours']['p99']:.2f} | {r['ceiling']['rps']:,.0f} | {r['ceiling']['p50']:.2f} "
-              f"| {r['ceiling']['p99']:.2f} | {r['ratio']:.0%} | {verdict} |")
+        print(
+            f"| {name} | {r['bytes']:,} | {r['ours']['rps']:,.0f} | {r['ours']['p50']:.2f} | "
+            f"{r['ours']['p99']:.2f} | {r['ceiling']['rps']:,.0f} | {r['ceiling']['p50']:.2f} "
+            f"| {r['ceiling']['p99']:.2f} | {r['ratio']:.0%} | {verdict} |"
+        )
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"dialect": dialect, "articles": picked["total"], "results": results}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {"dialect": dialect, "articles": picked["total"], "results": results}, indent=2
+            )
+        )
 
 
 if __name__ == "__main__":
