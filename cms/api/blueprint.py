@@ -59,6 +59,10 @@ class StrictParser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = StrictParser()
 
+    def arguments(self, schema, *args, **kwargs):
+        # An instance, made once: given a class, webargs instantiates it on every request.
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+
     def query(self, schema=EmptyQuery, **kwargs):
         """Query-string arguments: unknown or invalid parameters answer 400."""
         return self.arguments(schema, location="query", error_status_code=400, **kwargs)
