@@ -25,10 +25,10 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
         if "SQLALCHEMY_DATABASE_URI" in config and "SQLALCHEMY_ENGINE_OPTIONS" not in config:
-            from cms.config import _engine_options
+            from cms.config import engine_options
 
-            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(
-                config["SQLALCHEMY_DATABASE_URI"]
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+                config["SQLALCHEMY_DATABASE_URI"], pre_ping=app.config["CMS_DATABASE_PRE_PING"]
             )
     logging.basicConfig(
         level=app.config["CMS_LOG_LEVEL"],

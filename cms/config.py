@@ -63,6 +63,13 @@ SETTINGS = [
         "Lifetime of public responses in the shared response cache (0: off; capped at "
         "`CMS_CACHE_MAX_AGE`).",
     ),
+    Setting(
+        "CMS_DATABASE_PRE_PING",
+        "0",
+        "`1`: test each pooled PostgreSQL connection with a round trip before use. Off: a "
+        "connection broken by a database restart fails one request (503), then the pool "
+        "reconnects.",
+    ),
     Setting("CMS_MAX_BODY_BYTES", "1048576", "Largest accepted request body (413 beyond)."),
     Setting("CMS_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes", "Failed logins allowed per account."),
     Setting("CMS_LOGIN_LIMIT_IP", "20 per minute", "Failed logins allowed per client IP."),
@@ -129,6 +136,7 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         environ.get("CMS_DATABASE_URL") or f"sqlite:///{instance / 'cms.sqlite3'}"
     )
 
+    pre_ping = _env("CMS_DATABASE_PRE_PING", environ) == "1"
     origins = [o.strip() for o in _env("CMS_CORS_ORIGINS", environ).split(",") if o.strip()]
 
     return {
@@ -136,7 +144,8 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "DEBUG": False,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": db_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(db_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(db_url, pre_ping=pre_ping),
+        "CMS_DATABASE_PRE_PING": pre_ping,
         "CMS_REDIS_URL": environ.get("CMS_REDIS_URL") or None,
         "CMS_CORS_ORIGINS": origins,
         "CMS_CACHE_MAX_AGE": int(_env("CMS_CACHE_MAX_AGE", environ)),
@@ -174,10 +183,12 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
     }
 
 
-def _engine_options(url: str) -> dict:
+def engine_options(url: str, *, pre_ping: bool = False) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5, "pool_recycle": 1800}
+    # Without the ping, a connection cut by a database restart fails the request using it; on
+    # that error SQLAlchemy discards every pooled connection, so the next requests reconnect.
+    return {"pool_pre_ping": pre_ping, "pool_size": 5, "max_overflow": 5, "pool_recycle": 1800}
 
 
 def _related_backend(value: str) -> str:
