@@ -108,3 +108,7 @@ def _init_extensions(app: Flask) -> None:
     from cms.cache import init_cache
 
     init_cache(app, db.session)
+
+    from cms.services import documents
+
+    documents.listen(db.session)

@@ -17,6 +17,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(related_group)
     app.cli.add_command(search_group)
+    app.cli.add_command(documents_group)
 
 
 @click.group("user", help="Manage logins.")
@@ -88,3 +89,19 @@ def search_reindex():
     count = rebuild_index()
     db.session.commit()
     click.echo(f"Indexed {count} articles.")
+
+
+@click.group("documents", help="The stored JSON of article cards (list items).")
+def documents_group():
+    pass
+
+
+@documents_group.command("rebuild")
+@click.option("--missing", is_flag=True, help="Only cards that are missing or outdated.")
+def documents_rebuild(missing: bool):
+    """Store the card of every article (after an upgrade or a bulk import)."""
+    from cms.services.documents import rebuild_all
+
+    count = rebuild_all(only_missing=missing)
+    db.session.commit()
+    click.echo(f"Stored {count} article cards.")

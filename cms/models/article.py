@@ -227,11 +227,11 @@ class SlugRedirect(db.Model):
 
 
 class ArticleDocument(db.Model):
-    """The public JSON of an article, built when it changes (``cms.services.documents``).
+    """An article's public card (list item) as JSON, built when the article or what its card
+    shows changes (``cms.services.documents``).
 
-    ``card`` is the list item, ``detail`` the detail page without previous/next (those depend
-    on other articles and are read per request). Valid while ``article_version`` equals the
-    article's ``version``; reads fall back to building the JSON when it does not.
+    Valid while ``article_version`` equals the article's ``version``; reads build the card
+    themselves when it is missing or stale.
     """
 
     __tablename__ = "article_documents"
@@ -240,5 +240,3 @@ class ArticleDocument(db.Model):
     )
     article_version: Mapped[int] = mapped_column()
     card: Mapped[str] = mapped_column(sa.Text)
-    detail: Mapped[str] = mapped_column(sa.Text)
-    last_modified: Mapped[datetime] = mapped_column(UTCDateTime)

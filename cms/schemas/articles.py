@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import marshmallow as ma
+import orjson
 from marshmallow import fields, validate
 
 from cms.clock import utcnow
@@ -208,11 +209,9 @@ def neighbor_data(article) -> dict | None:
     }
 
 
-def detail_data(view, formats: tuple[str, ...] = FORMATS) -> dict:
-    """What ``ArticleDetail(exclude=<formats not asked for>).dump(view)`` gives."""
-    out = card_data(view)
-    out["status"] = "published"
-    out["created_at"] = _time(view.created_at)
+def _detail_rest(view, formats: tuple[str, ...]) -> dict:
+    """What the detail page shows after the card's fields."""
+    out = {"status": "published", "created_at": _time(view.created_at)}
     if "blocks" in formats:
         out["body"] = None if view.body is None else list(view.body)
     if "html" in formats:
@@ -223,6 +222,20 @@ def detail_data(view, formats: tuple[str, ...] = FORMATS) -> dict:
     out["previous"] = neighbor_data(view.previous)
     out["next"] = neighbor_data(view.next)
     return out
+
+
+def detail_data(view, formats: tuple[str, ...] = FORMATS) -> dict:
+    """What ``ArticleDetail(exclude=<formats not asked for>).dump(view)`` gives."""
+    return {**card_data(view), **_detail_rest(view, formats)}
+
+
+def detail_json(view, formats: tuple[str, ...] = FORMATS) -> bytes:
+    """``detail_data`` as JSON; the card part copied from the stored card when there is one."""
+    card = getattr(view, "card_json", None)
+    if card is None:
+        return orjson.dumps(detail_data(view, formats))
+    rest = orjson.dumps(_detail_rest(view, formats))
+    return card.encode()[:-1] + b"," + rest[1:]
 
 
 def related_data(view) -> dict:
@@ -258,6 +271,15 @@ class CardDumper:
         if self.only is not None:
             out = {key: value for key, value in out.items() if key in self.only}
         return out
+
+
+class StoredCardDumper:
+    """``dump(items, many=True)`` of cards stored as JSON (``documents.StoredCard``)."""
+
+    def dump(self, obj, *, many: bool = False):
+        if many:
+            return [orjson.Fragment(item.json) for item in obj]
+        return orjson.Fragment(obj.json)
 
 
 # --- public queries ---------------------------------------------------------------------------

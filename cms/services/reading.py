@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from cms.extensions import db
 from cms.models import (
     Article,
     ArticleAuthor,
+    ArticleDocument,
     ArticleSource,
     Author,
     RelatedLink,
@@ -105,6 +107,7 @@ _DETAIL_COLUMNS = (
     Article.body_text,
     Summary.article_id,
     *_SUMMARY_COLUMNS,
+    ArticleDocument.card,
 )
 
 
@@ -129,6 +132,7 @@ class ArticleCardView(Card):
         "body_html",
         "body_text",
         "summary",
+        "card_json",
         "previous",
         "next",
     )
@@ -137,8 +141,17 @@ class ArticleCardView(Card):
         super().__init__(row)
         extra = row[_SECTION + 2 :]
         self.created_at, self.section_id, self.body, self.body_html, self.body_text = extra[:5]
-        self.summary = None if extra[5] is None else SummaryRow(extra[6:])
+        self.summary = None if extra[5] is None else SummaryRow(extra[6:-1])
+        self.card_json = extra[-1]  # the stored card (cms.services.documents), if current
         self.previous = self.next = None
+
+
+def current_document() -> sa.ColumnElement[bool]:
+    """Join condition: the article's stored card, if it is current (``cms.services.documents``)."""
+    return sa.and_(
+        ArticleDocument.article_id == Article.id,
+        ArticleDocument.article_version == Article.version,
+    )
 
 
 def _with_section(query: sa.Select, *columns) -> sa.Select:
@@ -210,39 +223,6 @@ def _with_relations(cards: list[Card]) -> list[Card]:
     for row in db.session.execute(_RELATIONS, {"ids": list(by_id)}):
         card = by_id[row.article_id]
         (card.tags, card.authors, card.sources)[row.relation].append(row)
-    return cards
-    by_id = {card.id: card for card in cards}
-    params = {"ids": list(by_id)}
-    for name, statement in _RELATIONS:
-        for row in db.session.execute(statement, params):
-            getattr(by_id[row.article_id], name).append(row)
-    return cards
-    by_id = {card.id: card for card in cards}
-    ids = list(by_id)
-    tags = (
-        sa.select(article_tags.c.article_id, Tag.slug, Tag.name)
-        .join(Tag, Tag.id == article_tags.c.tag_id)
-        .where(article_tags.c.article_id.in_(ids))
-        .order_by(article_tags.c.article_id, Tag.slug)
-    )
-    for row in db.session.execute(tags):
-        by_id[row.article_id].tags.append(row)
-    authors = (
-        sa.select(ArticleAuthor.article_id, Author.slug, Author.name)
-        .join(Author, Author.id == ArticleAuthor.author_id)
-        .where(ArticleAuthor.article_id.in_(ids))
-        .order_by(ArticleAuthor.article_id, ArticleAuthor.position, ArticleAuthor.author_id)
-    )
-    for row in db.session.execute(authors):
-        by_id[row.article_id].authors.append(row)
-    sources = (
-        sa.select(ArticleSource.article_id, Source.slug, Source.name, Source.url, Source.kind)
-        .join(Source, Source.id == ArticleSource.source_id)
-        .where(ArticleSource.article_id.in_(ids))
-        .order_by(ArticleSource.article_id, ArticleSource.position, ArticleSource.source_id)
-    )
-    for row in db.session.execute(sources):
-        by_id[row.article_id].sources.append(row)
     return cards
 
 
@@ -349,8 +329,13 @@ def list_articles(
     cursor: list | None = None,
     count: bool = False,
     now: datetime | None = None,
+    reader=read_cards,
 ) -> Page:
-    """Newest first, keyset-paginated on ``(published_at, id)``."""
+    """Newest first, keyset-paginated on ``(published_at, id)``.
+
+    ``reader`` turns the query into items with ``id`` and ``published_at``: ``read_cards``
+    (card objects) or ``documents.read_cards`` (the stored JSON of each card).
+    """
     now = now or utcnow()
     # Visible before the cursor = visible as of the cursor's time: a single upper bound on
     # published_at, where the index scan starts (given two bounds, or only the row-value
@@ -365,7 +350,7 @@ def list_articles(
     if cursor:
         query = query.where(sa.tuple_(Article.published_at, Article.id) < sa.tuple_(*cursor))
     query = query.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit + 1)
-    rows = read_cards(query)
+    rows = reader(query)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -378,11 +363,15 @@ def read_article(slug: str, now: datetime | None = None) -> ArticleCardView | Mo
     now = now or utcnow()
     query = _with_section(public_articles(now).where(Article.slug == slug), *_DETAIL_COLUMNS)
     row = db.session.execute(
-        query.outerjoin_from(Article, Summary, Summary.article_id == Article.id)
+        query.outerjoin_from(Article, Summary, Summary.article_id == Article.id).outerjoin_from(
+            Article, ArticleDocument, current_document()
+        )
     ).first()
     if row is None:
         return _moved_or_missing(slug, now)
-    view = _with_relations([ArticleCardView(row)])[0]
+    view = ArticleCardView(row)
+    if view.card_json is None:  # no current stored card: its tags, authors and sources
+        _with_relations([view])
     view.previous, view.next = neighbours(view, now=now)
     return view
 
@@ -418,30 +407,48 @@ def neighbours(article, *, scope: str = "site", now: datetime | None = None):
     used: SQLite walks the index from the newest article down to it.
     """
     now = now or utcnow()
-    when, ident = article.published_at, article.id
+    when = article.published_at
     if when is None:
         return None, None
-    visible = [Article.status.in_(PUBLIC_STATUSES)]
+    params = {"when": when, "ident": article.id, "now": now}
     if scope == "section":
         if article.section_id is None:
             return None, None
-        visible.append(Article.section_id == article.section_id)
-    same = Article.published_at == when
+        params["section_id"] = article.section_id
+    # Built once per shape; per request only the parameters change.
+    statement = _neighbours_statement(scope == "section", future=when > now)
+    rows = {row.side: row for row in db.session.execute(statement, params)}
+    return rows.get(0), rows.get(1)
+
+
+@functools.cache
+def _neighbours_statement(in_section: bool, *, future: bool) -> sa.CompoundSelect:
+    """Previous and next in one round trip (``side`` 0 and 1); parameters ``when``, ``ident``,
+    ``now`` and, ``in_section``, ``section_id``. ``future``: the article itself is not visible
+    yet (a scheduled article in preview), so nothing at its time or after it counts."""
+    when = sa.bindparam("when", type_=UTCDateTime)
+    ident = sa.bindparam("ident", type_=sa.Integer)
+    now = sa.bindparam("now", type_=UTCDateTime)
+    visible = [Article.status.in_(PUBLIC_STATUSES)]
+    if in_section:
+        visible.append(Article.section_id == sa.bindparam("section_id", type_=sa.Integer))
+    same = sa.false() if future else Article.published_at == when
     earlier = [Article.published_at < when]
-    if when > now:  # e.g. a scheduled article in preview: nothing from the future
+    if future:
         earlier.append(Article.published_at <= now)
     later = [Article.published_at > when, Article.published_at <= now]
-    if when > now:
-        same = sa.false()
     previous = _first_of([[same, Article.id < ident], earlier], visible, descending=True)
     following = _first_of([[same, Article.id > ident], later], visible, descending=False)
-    return previous, following
+    return sa.union_all(
+        sa.select(sa.literal(0).label("side"), previous),
+        sa.select(sa.literal(1).label("side"), following),
+    )
 
 
 _NEIGHBOUR_COLUMNS = (Article.id, Article.slug, Article.title, Article.published_at)
 
 
-def _first_of(branches: list[list], visible: list, *, descending: bool):
+def _first_of(branches: list[list], visible: list, *, descending: bool) -> sa.Subquery:
     """The first row in publication order (or reverse) of the best row of each branch."""
 
     def order(published_at, ident):
@@ -458,8 +465,7 @@ def _first_of(branches: list[list], visible: list, *, descending: bool):
         for conditions in branches
     ]
     rows = sa.union_all(*parts).subquery()
-    query = sa.select(rows).order_by(*order(rows.c.published_at, rows.c.id)).limit(1)
-    return db.session.execute(query).first()
+    return sa.select(rows).order_by(*order(rows.c.published_at, rows.c.id)).limit(1).subquery()
 
 
 def article_page(article: Article, now: datetime | None = None) -> ArticleView:

@@ -1,4 +1,4 @@
-"""article documents: the public JSON of each article, built on write
+"""article documents: the public card JSON of each article, built on write
 
 Revision ID: b8d4e0f2a3c5
 Revises: f9f54682a2af
@@ -10,7 +10,6 @@ Starts empty: reads build what is missing on the fly until
 from alembic import op
 import sqlalchemy as sa
 
-import cms.models.types
 
 # revision identifiers, used by Alembic.
 revision = 'b8d4e0f2a3c5'
@@ -24,8 +23,6 @@ def upgrade():
     sa.Column('article_id', sa.Integer(), nullable=False),
     sa.Column('article_version', sa.Integer(), nullable=False),
     sa.Column('card', sa.Text(), nullable=False),
-    sa.Column('detail', sa.Text(), nullable=False),
-    sa.Column('last_modified', cms.models.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['article_id'], ['articles.id'], name=op.f('fk_article_documents_article_id_articles'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('article_id', name=op.f('pk_article_documents'))
     )

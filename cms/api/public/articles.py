@@ -17,13 +17,14 @@ from cms.schemas.articles import (
     DetailQuery,
     RelatedOut,
     RelatedQuery,
+    StoredCardDumper,
     SummaryOut,
-    detail_data,
+    detail_json,
     related_data,
     summary_data,
 )
 from cms.schemas.common import page_schema
-from cms.services import reading
+from cms.services import documents, reading
 
 blp = Blueprint(
     "public_articles",
@@ -35,7 +36,7 @@ blp = Blueprint(
 ArticlePage = page_schema(ArticleCard, "ArticlePage")
 # The schemas document the responses; the hand-written dumpers beside them build the same
 # documents faster (see cms/schemas/articles.py).
-_card = CardDumper()
+_stored_card = StoredCardDumper()
 
 
 def _moved(slug: str, suffix: str = ""):
@@ -59,8 +60,13 @@ class Articles(MethodView):
         the fields of each item; follow `meta.next_cursor` (or the `Link` header) for more.
         """
         with reading.without_transaction():
-            page = reading.list_articles(filters, limit=limit, cursor=cursor, count=count)
-            return page_response(page, CardDumper(fields) if fields else _card)
+            if fields:  # a subset of each card: built from the rows
+                page = reading.list_articles(filters, limit=limit, cursor=cursor, count=count)
+                return page_response(page, CardDumper(fields))
+            page = reading.list_articles(
+                filters, limit=limit, cursor=cursor, count=count, reader=documents.read_cards
+            )
+            return page_response(page, _stored_card)
 
 
 def _last_modified(page):
@@ -84,8 +90,7 @@ class ArticleBySlug(MethodView):
             found = reading.read_article(slug)
         if isinstance(found, reading.Moved):
             return _moved(found.slug)
-        data = detail_data(found, tuple(formats) if formats else FORMATS)
-        response = json_response(data)
+        response = json_response(detail_json(found, tuple(formats) if formats else FORMATS))
         response.last_modified = _last_modified(found)
         return response
 
