@@ -11,7 +11,8 @@ are computed once per body template with the application's own renderer and summ
 reused. Every article has a section, 1–4 tags, 1–2 authors, explicit and cited sources, an
 automatic summary, a few suggested related articles; ~3% are drafts or scheduled for later,
 ~1% archived; ``published_at`` spreads over eight years. Deterministic for a given ``--seed``.
-Link rows get their ``listed_at``; the taxonomies' ``listed_count`` is recounted at the end.
+Link rows get their ``listed_at``; the taxonomies' ``listed_count`` is recounted at the end,
+and each new article's public card is stored (``cms.services.documents``, as a save would).
 
 Use a dedicated database (never the test database): ``--reset`` deletes all content first.
 """
@@ -291,6 +292,9 @@ def generate(url: str, count: int, *, seed: int, reset: bool, batch: int) -> dic
             taxonomy_counts.recount(conn, links=False)
         timings["recount_s"] = round(time.perf_counter() - t0, 1)
         t0 = time.perf_counter()
+        timings["cards"] = store_cards(start_id)
+        timings["cards_s"] = round(time.perf_counter() - t0, 1)
+        t0 = time.perf_counter()
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("VACUUM ANALYZE" if postgres else "ANALYZE"))
         timings["analyze_s"] = round(time.perf_counter() - t0, 1)
@@ -298,6 +302,22 @@ def generate(url: str, count: int, *, seed: int, reset: bool, batch: int) -> dic
             total = conn.scalar(sa.text("SELECT count(*) FROM articles"))
         timings["articles_total"] = total
     return timings
+
+
+def store_cards(first_id: int, chunk: int = 5000) -> int:
+    """The stored JSON card of each new article, built by the app's own code (what a save
+    would store; see cms/services/documents.py), committed chunk by chunk."""
+    from cms.extensions import db
+    from cms.models import Article
+    from cms.services import documents
+
+    ids = db.session.scalars(
+        sa.select(Article.id).where(Article.id >= first_id).order_by(Article.id)
+    ).all()
+    for start in range(0, len(ids), chunk):
+        documents.build(ids[start : start + chunk])
+        db.session.commit()
+    return len(ids)
 
 
 def main(argv: list[str] | None = None) -> None:
