@@ -63,22 +63,26 @@ class StoredCard:
         self.id, self.published_at, self.json = ident, published_at, json
 
 
-def read_cards(query: sa.Select) -> list[StoredCard]:
+def read_cards(query: sa.Select, params: dict | None = None) -> list[StoredCard]:
     """The cards of the articles ``query`` selects (WHERE, ORDER BY, LIMIT kept), as JSON.
 
     One statement when every card is stored and current; the others are built as before.
     """
-    rows = db.session.connection().execute(  # Core rows: no ORM result processing
-        query.with_only_columns(
-            Article.id, Article.published_at, ArticleDocument.card, maintain_column_froms=True
-        ).outerjoin_from(Article, ArticleDocument, reading.current_document())
-    ).all()
+    statement = reading.card_statement(query, _with_stored_card)
+    # Core rows: no ORM result processing
+    rows = db.session.connection().execute(statement, params).all()
     cards = [StoredCard(row.id, row.published_at, row.card) for row in rows]
     missing = {card.id: card for card in cards if card.json is None}
     if missing:
         for built in reading.read_cards(sa.select(Article).where(Article.id.in_(missing))):
             missing[built.id].json = orjson.dumps(card_data(built))
     return cards
+
+
+def _with_stored_card(query: sa.Select) -> sa.Select:
+    return query.with_only_columns(
+        Article.id, Article.published_at, ArticleDocument.card, maintain_column_froms=True
+    ).outerjoin_from(Article, ArticleDocument, reading.current_document())
 
 
 def build(article_ids: Iterable[int]) -> int:

@@ -160,10 +160,16 @@ def _with_section(query: sa.Select, *columns) -> sa.Select:
     ).outerjoin_from(Article, Section, Section.id == Article.section_id)
 
 
-def read_cards(query: sa.Select) -> list[Card]:
+def read_cards(query: sa.Select, params: dict | None = None) -> list[Card]:
     """The cards of the articles ``query`` selects (its WHERE, ORDER BY and LIMIT are kept)."""
-    cards = [Card(row) for row in db.session.execute(_with_section(query))]
+    cards = [Card(row) for row in db.session.execute(card_statement(query, _with_section), params)]
     return _with_relations(cards)
+
+
+@functools.lru_cache(maxsize=32)
+def card_statement(query: sa.Select, shape) -> sa.Select:
+    """``shape(query)``, remembered for the statements built once (``_plain_list``)."""
+    return shape(query)
 
 
 # Built once: per request only the ids change (an expanding parameter). The three relations
@@ -340,7 +346,13 @@ def list_articles(
     # Visible before the cursor = visible as of the cursor's time: a single upper bound on
     # published_at, where the index scan starts (given two bounds, or only the row-value
     # comparison, SQLite walks the index from the newest article down to the cursor).
-    query = apply_filters(public_articles(min(now, cursor[0]) if cursor else now), filters)
+    bound = min(now, cursor[0]) if cursor else now
+    if not filters and not count:  # the front page and its next pages: a statement built once
+        params = {"now": bound, "limit": limit + 1}
+        if cursor:
+            params["cursor_at"], params["cursor_id"] = cursor
+        return _page(reader(_plain_list(bool(cursor)), params), limit)
+    query = apply_filters(public_articles(bound), filters)
     if query is None:
         return Page(items=[], limit=limit, total=0 if count else None)
     total = None
@@ -350,7 +362,10 @@ def list_articles(
     if cursor:
         query = query.where(sa.tuple_(Article.published_at, Article.id) < sa.tuple_(*cursor))
     query = query.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit + 1)
-    rows = reader(query)
+    return _page(reader(query), limit, total)
+
+
+def _page(rows: list, limit: int, total: int | None = None) -> Page:
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -358,15 +373,26 @@ def list_articles(
     return Page(items=rows, limit=limit, next_cursor=next_cursor, total=total)
 
 
+@functools.cache
+def _plain_list(after_cursor: bool) -> sa.Select:
+    """The unfiltered list with parameters ``now``, ``limit`` and (after a cursor)
+    ``cursor_at`` and ``cursor_id``."""
+    query = public_articles(sa.bindparam("now", type_=UTCDateTime))
+    if after_cursor:
+        cursor = (
+            sa.bindparam("cursor_at", type_=UTCDateTime),
+            sa.bindparam("cursor_id", type_=sa.Integer),
+        )
+        query = query.where(sa.tuple_(Article.published_at, Article.id) < sa.tuple_(*cursor))
+    return query.order_by(Article.published_at.desc(), Article.id.desc()).limit(
+        sa.bindparam("limit", type_=sa.Integer)
+    )
+
+
 def read_article(slug: str, now: datetime | None = None) -> ArticleCardView | Moved:
     """What the detail page shows (read as rows, like the cards); else Moved or NotFound."""
     now = now or utcnow()
-    query = _with_section(public_articles(now).where(Article.slug == slug), *_DETAIL_COLUMNS)
-    row = db.session.execute(
-        query.outerjoin_from(Article, Summary, Summary.article_id == Article.id).outerjoin_from(
-            Article, ArticleDocument, current_document()
-        )
-    ).first()
+    row = db.session.execute(_detail_statement(), {"now": now, "slug": slug}).first()
     if row is None:
         return _moved_or_missing(slug, now)
     view = ArticleCardView(row)
@@ -374,6 +400,18 @@ def read_article(slug: str, now: datetime | None = None) -> ArticleCardView | Mo
         _with_relations([view])
     view.previous, view.next = neighbours(view, now=now)
     return view
+
+
+@functools.cache
+def _detail_statement() -> sa.Select:
+    """The detail row of the visible article ``slug`` at ``now`` (parameters), built once."""
+    now = sa.bindparam("now", type_=UTCDateTime)
+    query = public_articles(now).where(Article.slug == sa.bindparam("slug", type_=sa.String))
+    return (
+        _with_section(query, *_DETAIL_COLUMNS)
+        .outerjoin_from(Article, Summary, Summary.article_id == Article.id)
+        .outerjoin_from(Article, ArticleDocument, current_document())
+    )
 
 
 def _moved_or_missing(slug: str, now: datetime) -> Moved:

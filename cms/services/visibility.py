@@ -25,14 +25,15 @@ from cms.models import Article
 PUBLIC_STATUSES = ("published", "scheduled")
 
 
-def public_condition(now: datetime | None = None) -> sa.ColumnElement[bool]:
+def public_condition(now: datetime | sa.BindParameter | None = None) -> sa.ColumnElement[bool]:
+    """``now`` may be a bound parameter, for statements built once and run with a time."""
     return sa.and_(
         Article.status.in_(PUBLIC_STATUSES),
-        Article.published_at <= (now or utcnow()),
+        Article.published_at <= (utcnow() if now is None else now),
     )
 
 
-def public_articles(now: datetime | None = None) -> sa.Select:
+def public_articles(now: datetime | sa.BindParameter | None = None) -> sa.Select:
     """``SELECT`` of the articles the public may see right now."""
     return sa.select(Article).where(public_condition(now))
 
