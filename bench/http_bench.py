@@ -4,17 +4,17 @@
         python bench/http_bench.py --duration 10 --connections 16
 
 Starts the app (``gunicorn -c gunicorn.conf.py wsgi:app``) and the ceiling app
-(``bench/ceiling_app.py``: a fixed JSON document of the same size, same gunicorn
-configuration) on two ports, loads each endpoint and its same-size ceiling with ``wrk`` for the
-same duration and connections, and prints requests/second, p50 and p99 latency and the ratio
-ours/ceiling. "list floor" is not the app: the ceiling app's ``/floor/articles`` reads the same
-page of stored cards with one hand-written query on a plain DB-API connection, the least a
-database-backed list can cost here. The conditional request (``If-None-Match`` → 304) is compared with the ceiling
-serving the list's document. The plain rows run with the response cache off. The "cached" rows
-run against a second app with the response cache on (per process, in memory), the "cached
-redis" rows against a third whose cache is in Redis (``--redis-url``, flushed first); each of
-those is preceded by one unmeasured wrk pass over the same URLs, so that every worker process
-has the entries.
+(``bench/ceiling_app.py``: a fixed JSON document of the same size, same gunicorn configuration)
+on two ports, loads each endpoint and its same-size ceiling with ``wrk`` for the same duration
+and connections, and prints requests/second, p50 and p99 latency and the ratio ours/ceiling.
+"list floor" is not the app: the ceiling app's ``/floor/articles`` reads the same page of
+stored cards with one hand-written query on a plain DB-API connection, the least a database-
+backed list can cost here. The conditional request (``If-None-Match`` → 304) is compared with
+the ceiling serving the list's document. The plain rows run with the response cache off. The
+"cached" rows run against a second app with the response cache on (per process, in memory), the
+"cached redis" rows against a third whose cache is in Redis (``--redis-url``, flushed first);
+each of those is preceded by one unmeasured wrk pass over the same URLs, so that every worker
+process has the entries.
 """
 
 from __future__ import annotations
