@@ -1,4 +1,4 @@
-"""Flask commands: ``user create``, ``seed-demo``."""
+"""Flask commands: users, demo content, and rebuilding what saves keep current."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(related_group)
     app.cli.add_command(search_group)
     app.cli.add_command(documents_group)
+    app.cli.add_command(taxonomy_group)
 
 
 @click.group("user", help="Manage logins.")
@@ -105,3 +106,18 @@ def documents_rebuild(missing: bool):
     count = rebuild_all(only_missing=missing)
     db.session.commit()
     click.echo(f"Stored {count} article cards.")
+
+
+@click.group("taxonomy", help="Sections, tags, authors and sources.")
+def taxonomy_group():
+    pass
+
+
+@taxonomy_group.command("recount")
+def taxonomy_recount():
+    """Recount the articles of every section, tag, author and source (after bulk SQL)."""
+    from cms.services.taxonomy_counts import recount
+
+    recount(db.session.connection())
+    db.session.commit()
+    click.echo("Recounted the articles of every section, tag, author and source.")
