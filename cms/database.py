@@ -1,4 +1,4 @@
-"""Database engine tweaks that make SQLite behave like PostgreSQL where it matters."""
+"""What makes SQLite and PostgreSQL behave alike where it matters: engine settings, upserts."""
 
 import sqlalchemy as sa
 
@@ -15,3 +15,12 @@ def enable_sqlite_foreign_keys(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+
+def upsert(session, model):
+    """``INSERT`` for ``model`` with ``on_conflict_do_update``, in the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model)

@@ -21,6 +21,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from cms.database import upsert
 from cms.extensions import db
 from cms.models import (
     Article,
@@ -107,7 +108,7 @@ def build(article_ids: Iterable[int]) -> int:
             }
             for card in cards
         ]
-        insert = _insert_for(db.session)(ArticleDocument).values(rows)
+        insert = upsert(db.session, ArticleDocument).values(rows)
         db.session.execute(
             insert.on_conflict_do_update(
                 index_elements=[ArticleDocument.article_id],
@@ -130,14 +131,6 @@ def rebuild_all(*, only_missing: bool = False) -> int:
         )
     ids = db.session.scalars(query).all()
     return build(ids)
-
-
-def _insert_for(session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 def _refresh_taxonomy(model, ident: int) -> None:
@@ -172,22 +165,17 @@ def listen(session_factory) -> None:
 
     @sa.event.listens_for(session_factory, "before_flush")
     def _note_taxonomies(session: Session, _context, _instances):
-        # Before the flush: a deleted tag's links are still there to say whose card shows it.
         changed = session.info.setdefault(_TAXONOMY_PENDING, set())
-        for obj in (*session.dirty, *session.deleted):
-            if (
-                isinstance(obj, _TAXONOMIES)
-                and obj.id is not None
-                and (obj in session.deleted or session.is_modified(obj))
-            ):
+        for obj in session.dirty:
+            if isinstance(obj, _TAXONOMIES) and session.is_modified(obj):
                 changed.add((type(obj), obj.id))
-        deleted = [(model, ident) for model, ident in changed if _is_deleted(session, model, ident)]
+        deleted = [obj for obj in session.deleted if isinstance(obj, _TAXONOMIES)]
         if deleted:
+            # Before the flush: a deleted tag's links are still there to say whose card shows it.
+            pending = session.info.setdefault(_PENDING, set())
             with session.no_autoflush:
-                pending = session.info.setdefault(_PENDING, set())
-                for model, ident in deleted:
-                    pending.update(session.scalars(_ARTICLES_OF[model](ident)))
-                    changed.discard((model, ident))
+                for obj in deleted:
+                    pending.update(session.scalars(_ARTICLES_OF[type(obj)](obj.id)))
 
     @sa.event.listens_for(session_factory, "after_flush")
     def _note_articles(session: Session, _context):
@@ -204,15 +192,9 @@ def listen(session_factory) -> None:
         taxonomies = session.info.pop(_TAXONOMY_PENDING, set())
         for model, ident in sorted(taxonomies, key=lambda item: (item[0].__name__, item[1])):
             _refresh_taxonomy(model, ident)
-        pending = session.info.pop(_PENDING, set())
-        if pending:
-            build(session.scalars(sa.select(Article.id).where(Article.id.in_(pending))).all())
+        build(session.info.pop(_PENDING, ()))  # ids of articles deleted since are skipped
 
     @sa.event.listens_for(session_factory, "after_rollback")
     def _forget(session: Session):
         session.info.pop(_PENDING, None)
         session.info.pop(_TAXONOMY_PENDING, None)
-
-
-def _is_deleted(session: Session, model, ident: int) -> bool:
-    return any(isinstance(obj, model) and obj.id == ident for obj in session.deleted)

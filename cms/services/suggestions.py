@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
+from cms.database import upsert
 from cms.extensions import db
 from cms.models import Article, ArticleFeatures, FeatureKey, Suggestion, TermStat
 from cms.services import embeddings, similarity
@@ -108,9 +109,7 @@ def _adjust_df(keys: Iterable[str], delta: int) -> None:
             # One upsert, not select-then-insert: two articles saved at the same moment that
             # share a new term would otherwise both insert it (a unique violation, a 500).
             # Keys are sorted, so concurrent upserts lock rows in the same order.
-            insert = _upsert_for(db.session)(TermStat).values(
-                [{"term": k, "df": delta} for k in chunk]
-            )
+            insert = upsert(db.session, TermStat).values([{"term": k, "df": delta} for k in chunk])
             db.session.execute(
                 insert.on_conflict_do_update(
                     index_elements=[TermStat.term], set_={"df": TermStat.df + insert.excluded.df}
@@ -128,14 +127,6 @@ def _adjust_df(keys: Iterable[str], delta: int) -> None:
             db.session.execute(
                 sa.update(TermStat).where(TermStat.term.in_(chunk)).values(df=TermStat.df + delta)
             )
-
-
-def _upsert_for(session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 def _store_features(article: Article, features: similarity.ArticleFeatures) -> bool:
