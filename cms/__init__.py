@@ -106,9 +106,10 @@ def _init_extensions(app: Flask) -> None:
     api.init_app(app)
 
     from cms.cache import init_cache
+    from cms.services import documents, generation
 
-    init_cache(app, db.session)
-
-    from cms.services import documents
-
+    # Write-time hooks, in order: cards, then the content generation (last: it takes the
+    # row lock that orders content commits), then the response cache hears of the commit.
     documents.listen(db.session)
+    generation.listen(db.session)
+    init_cache(app, db.session)

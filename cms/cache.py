@@ -1,13 +1,14 @@
 """Shared response cache for the public API, invalidated by every content change.
 
 Entries are keyed by the request (scheme, ``Origin``, path and query string) and stamped with
-the *content generation*, a counter bumped after every commit that changed content; an entry of
-an older generation is never served. With ``CMS_REDIS_URL`` the counter and the entries live in
-Redis, so a change made through one app process is seen by all of them at once. Without Redis
-each process keeps its own entries and counter; a change made in another process then shows
-after at most ``CMS_RESPONSE_CACHE_SECONDS`` (never more than the public ``max-age``). An entry
-also never outlives the next scheduled publication time, so a scheduled article appears on
-time.
+the *content generation* read before the response was built (``cms.services.generation``: a
+counter bumped in the same transaction as every commit that changes content); an entry of an
+older generation is never served. Without Redis each process keeps its own entries and reads
+the generation from the database on every lookup (one primary-key read), so a change committed
+through any process is seen by all of them at once. With ``CMS_REDIS_URL`` the entries and a
+copy of the generation (bumped after each such commit) live in Redis, shared by every process,
+one round trip per lookup. An entry also never outlives the next scheduled publication time, so
+a scheduled article appears on time.
 
 An entry is the complete response as the app sent it (status, headers, body) minus what belongs
 to one request only (``X-Request-ID``, ``Content-Length``, ``Date``, rate-limit headers);
@@ -29,9 +30,9 @@ from flask_limiter import HeaderNames
 from sqlalchemy.orm import Session
 
 from cms.clock import utcnow
+from cms.services.generation import COMMITTED
+from cms.services.generation import current as current_generation
 
-# Writes to these tables do not change public responses.
-IGNORED_TABLES = frozenset({"login_sessions", "audit_events"})
 GENERATION_KEY = "cms:content-generation"
 ENTRY_PREFIX = "cms:response:"
 # WSGI environ key of a request the cache was asked for and did not have: (key, generation).
@@ -70,32 +71,35 @@ class CachedResponse:
 
 
 class MemoryStore:
-    """A bounded in-process LRU of ``key -> (expires_at, entry)`` and a local generation.
+    """A bounded in-process LRU of ``key -> (expires_at, entry)``; the generation is read from
+    the database on every lookup, so entries made before another process's write are stale.
 
     Expiry follows the application clock (``cms.clock``), so tests that move time see entries
     expire as a scheduled publication arrives."""
 
-    def __init__(self, max_entries: int = 2048):
+    def __init__(self, engine: sa.Engine, max_entries: int = 2048):
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._entries: OrderedDict[str, tuple[float, CachedResponse]] = OrderedDict()
         self._lock = threading.Lock()
-        self._generation = 0
         self.max_entries = max_entries
 
     def bump(self) -> None:
+        """This process wrote: its entries are stale (frees them at once)."""
         with self._lock:
-            self._generation += 1
             self._entries.clear()
 
     def lookup(self, key: str) -> tuple[int, CachedResponse | None]:
+        with self._engine.connect() as connection:
+            generation = current_generation(connection)
         with self._lock:
             item = self._entries.get(key)
             if item is None:
-                return self._generation, None
+                return generation, None
             if item[0] <= utcnow().timestamp():
                 del self._entries[key]
-                return self._generation, None
+                return generation, None
             self._entries.move_to_end(key)
-            return self._generation, item[1]
+            return generation, item[1]
 
     def set(self, key: str, entry: CachedResponse, ttl: float) -> None:
         with self._lock:
@@ -173,12 +177,18 @@ def response_cache() -> ResponseCache | None:
 
 
 def init_cache(app: Flask, session_factory) -> None:
-    """Create the app's cache; the session hooks below invalidate it after writing commits."""
+    """Create the app's cache; a session hook below tells Redis after content commits."""
     seconds = min(app.config["CMS_RESPONSE_CACHE_SECONDS"], app.config["CMS_CACHE_MAX_AGE"])
     if seconds <= 0:
         return
     url = app.config.get("CMS_REDIS_URL")
-    store = RedisStore(url) if url else MemoryStore()
+    if url:
+        store = RedisStore(url)
+    else:
+        from cms.extensions import db
+
+        with app.app_context():
+            store = MemoryStore(db.engine)
     app.extensions["cms_response_cache"] = ResponseCache(store, seconds)
     _listen_once(session_factory)
 
@@ -187,32 +197,15 @@ _listening: set[int] = set()
 
 
 def _listen_once(session_factory) -> None:
-    """Hook the session once per process; each commit invalidates its own app's cache."""
+    """Hook the session once per process: after a commit that bumped the content generation,
+    the app's cache store hears of it (Redis: the shared copy of the generation)."""
     if id(session_factory) in _listening:
         return
     _listening.add(id(session_factory))
 
-    @sa.event.listens_for(session_factory, "after_flush")
-    def _mark(session: Session, _context):
-        for obj in (*session.new, *session.dirty, *session.deleted):
-            if getattr(obj, "__tablename__", None) not in IGNORED_TABLES:
-                session.info["content_changed"] = True
-                return
-
-    @sa.event.listens_for(session_factory, "do_orm_execute")
-    def _mark_bulk(state):
-        if state.is_insert or state.is_update or state.is_delete:
-            table = getattr(state.statement, "table", None)
-            if getattr(table, "name", None) not in IGNORED_TABLES:
-                state.session.info["content_changed"] = True
-
     @sa.event.listens_for(session_factory, "after_commit")
     def _bump(session: Session):
-        if session.info.pop("content_changed", False) and has_app_context():
+        if session.info.pop(COMMITTED, None) is not None and has_app_context():
             cache = response_cache()
             if cache is not None:
                 cache.invalidate()
-
-    @sa.event.listens_for(session_factory, "after_rollback")
-    def _forget(session: Session):
-        session.info.pop("content_changed", None)

@@ -79,7 +79,8 @@ def _clean(app):
     set_clock(None)
     db.session.rollback()
     for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
+        if table.name != "content_generation":  # a counter: emptying it would reuse values
+            db.session.execute(table.delete())
     db.session.commit()
     db.session.remove()
     ctx.pop()
@@ -109,6 +110,7 @@ def clock():
 
 # --- content helpers --------------------------------------------------------------------------
 
+
 @pytest.fixture
 def taxonomy():
     """A small vocabulary: sections news/sport, tags, sources, authors."""
@@ -116,18 +118,26 @@ def taxonomy():
         db.session.add(Section(slug=slug, name=name, description=""))
     for slug in ("energy", "port", "secret-merger"):
         db.session.add(Tag(slug=slug, name=slug.title()))
-    db.session.add(Source(slug="handelsblatt", name="Handelsblatt",
-                          url="https://www.handelsblatt.com", kind="newspaper"))
-    db.session.add(Source(slug="reuters", name="Reuters", url="https://www.reuters.com",
-                          kind="agency"))
+    db.session.add(
+        Source(
+            slug="handelsblatt",
+            name="Handelsblatt",
+            url="https://www.handelsblatt.com",
+            kind="newspaper",
+        )
+    )
+    db.session.add(
+        Source(slug="reuters", name="Reuters", url="https://www.reuters.com", kind="agency")
+    )
     for slug, name in (("ana-writer", "Ana Writer"), ("ed-itor", "Ed Itor")):
         db.session.add(Author(slug=slug, name=name, bio="Reporter."))
     db.session.commit()
 
 
 def make_user(role: str, email: str | None = None, author: str | None = None) -> User:
-    user = create_user(email or f"{role}-{uuid.uuid4().hex[:6]}@example.org", PASSWORD, role,
-                       author=author)
+    user = create_user(
+        email or f"{role}-{uuid.uuid4().hex[:6]}@example.org", PASSWORD, role, author=author
+    )
     db.session.commit()
     return user
 
@@ -159,23 +169,37 @@ def headers(client, users):
 
 
 BODY = [
-    {"type": "paragraph",
-     "text": "The port of Westerhaven handled a record 4.2 million containers last year, "
-             "the port authority said on Monday. Officials expect further growth.",
-     "attribution": {"source": "handelsblatt"}},
+    {
+        "type": "paragraph",
+        "text": "The port of Westerhaven handled a record 4.2 million containers last year, "
+        "the port authority said on Monday. Officials expect further growth.",
+        "attribution": {"source": "handelsblatt"},
+    },
     {"type": "heading", "text": "Why it matters", "level": 2},
-    {"type": "paragraph",
-     "text": "Dockworkers warned that the <b>pace of automation</b> threatens jobs. "
-             "Their union plans a ballot in spring. Talks resume next week.",
-     "attribution": {"source": "reuters"}},
-    {"type": "quote", "text": "We will not be left behind.", "cite": "Union leader",
-     "attribution": None},
-    {"type": "list", "ordered": False, "items": ["Record volume", "Automation plans"],
-     "attribution": None},
-    {"type": "paragraph",
-     "text": "Shipping lines have added three new routes to Asia. Analysts see more traffic. "
-             "The city plans to dredge the channel by 2028.",
-     "attribution": None},
+    {
+        "type": "paragraph",
+        "text": "Dockworkers warned that the <b>pace of automation</b> threatens jobs. "
+        "Their union plans a ballot in spring. Talks resume next week.",
+        "attribution": {"source": "reuters"},
+    },
+    {
+        "type": "quote",
+        "text": "We will not be left behind.",
+        "cite": "Union leader",
+        "attribution": None,
+    },
+    {
+        "type": "list",
+        "ordered": False,
+        "items": ["Record volume", "Automation plans"],
+        "attribution": None,
+    },
+    {
+        "type": "paragraph",
+        "text": "Shipping lines have added three new routes to Asia. Analysts see more traffic. "
+        "The city plans to dredge the channel by 2028.",
+        "attribution": None,
+    },
 ]
 
 
@@ -191,8 +215,14 @@ def make_article(
     actor = author or db.session.scalar(sa.select(User).where(User.role == "admin"))
     if actor is None:
         actor = make_user("admin")
-    data = {"title": title, "body": fields.pop("body", BODY), "section": "news",
-            "tags": ["energy"], "sources": ["handelsblatt"], **fields}
+    data = {
+        "title": title,
+        "body": fields.pop("body", BODY),
+        "section": "news",
+        "tags": ["energy"],
+        "sources": ["handelsblatt"],
+        **fields,
+    }
     article = article_service.create_article(data, actor=actor)
     db.session.flush()
     editor = actor if actor.role != "writer" else make_user("editor")
@@ -200,8 +230,9 @@ def make_article(
         publishing.perform(article, "submit", actor=actor, expected_version=article.version)
     elif status in ("published", "scheduled", "archived"):
         when = published_at or datetime.now(UTC) - timedelta(hours=1)
-        publishing.perform(article, "publish", actor=editor, expected_version=article.version,
-                           publish_at=when)
+        publishing.perform(
+            article, "publish", actor=editor, expected_version=article.version, publish_at=when
+        )
         if when <= datetime.now(UTC):
             article.published_at = article.first_published_at = when
         if status == "archived":

@@ -1,6 +1,7 @@
-"""Two app processes sharing one PostgreSQL and one Redis agree on revocation, cache and limits.
+"""Two app processes sharing one database agree on revocation, cache and limits.
 
-Runs when the suite runs on PostgreSQL (``CMS_TEST_DATABASE_URL``) and Redis answers.
+Every write is seen by every process at once, with and without Redis, on SQLite and
+PostgreSQL (Redis variants run when Redis answers).
 """
 
 from __future__ import annotations
@@ -35,10 +36,7 @@ def _redis_up() -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("CMS_TEST_DATABASE_URL") or not _redis_up(),
-    reason="needs PostgreSQL (CMS_TEST_DATABASE_URL) and Redis",
-)
+needs_redis = pytest.mark.skipif(not _redis_up(), reason=f"needs Redis at {REDIS_URL}")
 
 
 def _free_port() -> int:
@@ -62,21 +60,23 @@ def _call(method, url, body=None, headers=None):
 
 
 @contextmanager
-def _processes(app, tmp_path, **settings):
-    """Two gunicorn processes of the app sharing the test database and Redis."""
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
+def _processes(app, tmp_path, *, redis_url: str | None = REDIS_URL, **settings):
+    """Two gunicorn processes of the app sharing the test database (and Redis, if given)."""
     env = {
         **os.environ,
         "CMS_ENV": "production",
         "CMS_SECRET_KEY": app.config["SECRET_KEY"],
         "CMS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "CMS_REDIS_URL": REDIS_URL,
         "CMS_INSTANCE_PATH": str(tmp_path),
         "CMS_LOGIN_LIMIT_ACCOUNT": "3 per 15 minutes",
         **settings,
     }
+    env.pop("CMS_REDIS_URL", None)
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+        env["CMS_REDIS_URL"] = redis_url
     servers, urls = [], []
     for _ in range(2):
         port = _free_port()
@@ -139,6 +139,7 @@ def _login(url, email):
     return {"Authorization": f"Bearer {body['access_token']}"}
 
 
+@needs_redis
 def test_revocation_cache_and_rate_limits_hold_across_processes(users, two_processes):
     a, b = two_processes
     editor = users["editor"]
@@ -185,6 +186,7 @@ def test_revocation_cache_and_rate_limits_hold_across_processes(users, two_proce
     assert int(headers["Retry-After"]) > 0
 
 
+@needs_redis
 def test_answers_from_the_shared_cache_count_against_one_public_limit(
     users, two_rate_limited_processes
 ):
@@ -199,3 +201,168 @@ def test_answers_from_the_shared_cache_count_against_one_public_limit(
     status, headers, body = _call("GET", f"{b}{path}")
     assert status == 429, body
     assert int(headers["Retry-After"]) > 0
+
+
+# --- every write is seen by every process at once -------------------------------------------
+
+
+class _Site:
+    """Two processes (``a`` takes the writes, both are read) and an editor's login on ``a``."""
+
+    def __init__(self, urls, editor_email):
+        self.urls = urls
+        self.a = urls[0]
+        self.auth = _login(self.a, editor_email)
+
+    def read_everywhere(self, path, times=2):
+        """Read ``path`` from every process (twice: the second answer may come from a cache)."""
+        answers = []
+        for url in self.urls:
+            for _ in range(times):
+                status, _, body = _call("GET", f"{url}{path}")
+                answers.append((status, body))
+        return answers
+
+    def write(self, method, path, body=None, article_id=None):
+        headers = dict(self.auth)
+        if article_id is not None:
+            url = f"{self.a}/api/v1/editor/articles/{article_id}"
+            headers["If-Match"] = _call("GET", url, headers=self.auth)[1]["ETag"]
+        status, _, answer = _call(method, f"{self.a}{path}", body, headers)
+        assert status in (200, 201, 204), (path, status, answer)
+        return answer
+
+
+PUBLIC_PATHS = (
+    "/api/v1/articles",
+    "/api/v1/articles/{slug}",
+    "/api/v1/articles/{slug}/summary",
+    "/api/v1/articles/{slug}/related",
+    "/api/v1/articles/{slug}/related?scope=section",
+    "/api/v1/articles/{other}",
+    "/api/v1/search?q=ferry",
+    "/api/v1/sections",
+    "/api/v1/sections/news",
+    "/api/v1/tags/energy",
+    "/api/v1/sources",
+)
+
+
+@pytest.mark.parametrize("with_redis", [False, pytest.param(True, marks=needs_redis)])
+def test_every_write_is_seen_by_every_process_at_once(app, users, tmp_path, with_redis):
+    ferry = make_article("Harbour ferry timetable changes")
+    other = make_article("Tram depot opens on the east bank")
+    draft = make_article("Ferry crews vote on a new contract", status="draft")
+    db.session.commit()
+    slugs = {"slug": ferry.slug, "other": other.slug}
+    paths = [p.format(**slugs) for p in PUBLIC_PATHS]
+
+    def warm():
+        for path in paths:
+            for status, _ in _site.read_everywhere(path):
+                assert status in (200, 404), path
+
+    def everywhere(path):
+        return _site.read_everywhere(path.format(**slugs))
+
+    redis_url = REDIS_URL if with_redis else None
+    with _processes(app, tmp_path, redis_url=redis_url) as urls:
+        _site = _Site(urls, users["editor"].email)
+
+        warm()
+        _site.write(
+            "PATCH",
+            f"/api/v1/editor/articles/{ferry.id}",
+            {"title": "Ferry timetable changes again"},
+            article_id=ferry.id,
+        )
+        assert {b["title"] for _, b in everywhere("/api/v1/articles/{slug}")} == {
+            "Ferry timetable changes again"
+        }
+        assert all(
+            "Ferry timetable changes again" in [i["title"] for i in b["data"]]
+            for _, b in everywhere("/api/v1/articles")
+        )
+
+        warm()
+        _site.write(
+            "PUT",
+            f"/api/v1/editor/articles/{ferry.id}/related",
+            {
+                "links": [
+                    {
+                        "url": "https://example.org/timetable",
+                        "title": "Timetable",
+                        "label": "Background",
+                    }
+                ]
+            },
+        )
+        for status, body in everywhere("/api/v1/articles/{slug}/related"):
+            assert status == 200 and body["related"][0]["label"] == "Background"
+
+        warm()
+        _site.write(
+            "PUT",
+            f"/api/v1/editor/articles/{ferry.id}/summary",
+            {"tldr": "The ferry runs later on Sundays."},
+        )
+        for status, body in everywhere("/api/v1/articles/{slug}/summary"):
+            assert status == 200 and body["tldr"] == "The ferry runs later on Sundays."
+
+        warm()
+        _site.write("PATCH", "/api/v1/editor/sections/news", {"name": "City news"})
+        for _, body in everywhere("/api/v1/articles/{slug}"):
+            assert body["section"]["name"] == "City news"
+        for _, body in everywhere("/api/v1/sections"):
+            assert "City news" in [s["name"] for s in body["data"]]
+
+        warm()
+        _site.write("POST", f"/api/v1/editor/articles/{draft.id}/publish", {}, article_id=draft.id)
+        slugs["draft"] = draft.slug
+        for status, _ in everywhere("/api/v1/articles/{draft}"):
+            assert status == 200
+        for _, body in everywhere("/api/v1/search?q=ferry"):
+            assert draft.slug in [i["slug"] for i in body["data"]]
+
+        warm()
+        _site.write(
+            "POST", f"/api/v1/editor/articles/{draft.id}/unpublish", {}, article_id=draft.id
+        )
+        for status, _ in everywhere("/api/v1/articles/{draft}"):
+            assert status == 404
+        for _, body in everywhere("/api/v1/search?q=ferry"):
+            assert draft.slug not in [i["slug"] for i in body["data"]]
+
+        warm()
+        _site.write("POST", f"/api/v1/editor/articles/{ferry.id}/archive", {}, article_id=ferry.id)
+        for path in (
+            "/api/v1/articles/{slug}",
+            "/api/v1/articles/{slug}/summary",
+            "/api/v1/articles/{slug}/related",
+        ):
+            assert {status for status, _ in everywhere(path)} == {404}, path
+        for _, body in everywhere("/api/v1/articles"):
+            assert ferry.slug not in [i["slug"] for i in body["data"]]
+        for _, body in everywhere("/api/v1/articles/{other}"):
+            neighbours = [body.get("previous"), body.get("next")]
+            assert ferry.slug not in [n["slug"] for n in neighbours if n]
+        for _, body in everywhere("/api/v1/sections/news"):
+            assert body["article_count"] == 1
+
+        # A scheduled publication appears on time, though every process cached the lists.
+        soon = time.time() + 3
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(soon + 1))
+        _site.write(
+            "POST",
+            f"/api/v1/editor/articles/{draft.id}/publish",
+            {"publish_at": when},
+            article_id=draft.id,
+        )
+        warm()
+        for _, body in everywhere("/api/v1/articles"):
+            assert draft.slug not in [i["slug"] for i in body["data"]]
+        time.sleep(max(0.0, soon + 1.5 - time.time()))
+        for _, body in everywhere("/api/v1/articles"):
+            assert body["data"][0]["slug"] == draft.slug
+        assert {status for status, _ in everywhere("/api/v1/articles/{draft}")} == {200}

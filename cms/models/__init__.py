@@ -13,6 +13,7 @@ from cms.models.article import (
     article_tags,
 )
 from cms.models.audit import AuditEvent
+from cms.models.generation import ContentGeneration
 from cms.models.idempotency import IdempotencyKey
 from cms.models.preview import PreviewKey
 from cms.models.revision import Revision
@@ -35,6 +36,7 @@ __all__ = [
     "TermStat",
     "ArticleSource",
     "AuditEvent",
+    "ContentGeneration",
     "Author",
     "LoginSession",
     "PreviewKey",
