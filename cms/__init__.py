@@ -76,6 +76,11 @@ def _init_extensions(app: Flask) -> None:
     jwt.init_app(app)
     import cms.auth.tokens  # noqa: F401  (registers the JWT callbacks)
 
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("cms+database:"):
+        import cms.rate_limits  # noqa: F401  (registers the storage scheme)
+
+        with app.app_context():
+            app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": db.engine}
     limiter.init_app(app)
     cors.init_app(
         app,

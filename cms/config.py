@@ -44,7 +44,8 @@ SETTINGS = [
     Setting(
         "CMS_REDIS_URL",
         None,
-        "Optional Redis URL: rate limits and the response cache shared by all processes.",
+        "Optional Redis URL for the rate-limit counters and the response cache (without it: "
+        "counters in the database, cache entries per process; both agree across processes).",
     ),
     Setting(
         "CMS_CORS_ORIGINS", "*", "Comma-separated origins allowed to call the API from a browser."
@@ -177,7 +178,9 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
         # Flask-Limiter
-        "RATELIMIT_STORAGE_URI": environ.get("CMS_REDIS_URL") or "memory://",
+        # Without Redis the counters live in the app's database (cms.rate_limits), so every
+        # process counts against the same limits.
+        "RATELIMIT_STORAGE_URI": environ.get("CMS_REDIS_URL") or "cms+database://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": "cms-limits",
     }

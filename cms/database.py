@@ -17,9 +17,11 @@ def enable_sqlite_foreign_keys(engine: sa.Engine) -> None:
         cursor.close()
 
 
-def upsert(session, model):
-    """``INSERT`` for ``model`` with ``on_conflict_do_update``, in the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
+def upsert(bind, model):
+    """``INSERT`` for ``model`` with ``on_conflict_do_update``, in the dialect of ``bind`` (a
+    session, connection or engine)."""
+    dialect = bind.dialect if hasattr(bind, "dialect") else bind.get_bind().dialect
+    if dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert

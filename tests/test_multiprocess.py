@@ -119,15 +119,21 @@ def _processes(app, tmp_path, *, redis_url: str | None = REDIS_URL, **settings):
         db.session.remove()
 
 
-@pytest.fixture
-def two_processes(app, tmp_path):
-    with _processes(app, tmp_path) as urls:
+# Each test using these runs twice: without Redis (the default) and with it.
+REDIS_OR_NOT = [None, pytest.param(REDIS_URL, marks=needs_redis)]
+
+
+@pytest.fixture(params=REDIS_OR_NOT, ids=["no-redis", "redis"])
+def two_processes(app, tmp_path, request):
+    with _processes(app, tmp_path, redis_url=request.param) as urls:
         yield urls
 
 
-@pytest.fixture
-def two_rate_limited_processes(app, tmp_path):
-    with _processes(app, tmp_path, CMS_PUBLIC_RATE_LIMIT="5 per minute") as urls:
+@pytest.fixture(params=REDIS_OR_NOT, ids=["no-redis", "redis"])
+def two_rate_limited_processes(app, tmp_path, request):
+    with _processes(
+        app, tmp_path, redis_url=request.param, CMS_PUBLIC_RATE_LIMIT="5 per minute"
+    ) as urls:
         yield urls
 
 
@@ -139,7 +145,6 @@ def _login(url, email):
     return {"Authorization": f"Bearer {body['access_token']}"}
 
 
-@needs_redis
 def test_revocation_cache_and_rate_limits_hold_across_processes(users, two_processes):
     a, b = two_processes
     editor = users["editor"]
@@ -186,7 +191,6 @@ def test_revocation_cache_and_rate_limits_hold_across_processes(users, two_proce
     assert int(headers["Retry-After"]) > 0
 
 
-@needs_redis
 def test_answers_from_the_shared_cache_count_against_one_public_limit(
     users, two_rate_limited_processes
 ):

@@ -16,6 +16,7 @@ from cms.models.audit import AuditEvent
 from cms.models.generation import ContentGeneration
 from cms.models.idempotency import IdempotencyKey
 from cms.models.preview import PreviewKey
+from cms.models.rate_limit import RateLimitCounter
 from cms.models.revision import Revision
 from cms.models.suggestion import ArticleFeatures, FeatureKey, Suggestion, TermStat
 from cms.models.taxonomy import SOURCE_KINDS, Author, Section, Source, Tag
@@ -40,6 +41,7 @@ __all__ = [
     "Author",
     "LoginSession",
     "PreviewKey",
+    "RateLimitCounter",
     "RelatedLink",
     "Revision",
     "Section",

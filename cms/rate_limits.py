@@ -1,0 +1,88 @@
+"""Rate-limit counters in the app's database: the default storage of Flask-Limiter when no
+``CMS_REDIS_URL`` is set, so every app process counts against the same limits (failed logins
+above all). A ``limits`` storage backend for its fixed-window strategy; with Redis configured,
+Flask-Limiter uses Redis instead.
+
+Each hit is one upsert in its own short transaction, outside the request's session.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import sqlalchemy as sa
+from limits.storage import Storage
+
+from cms.database import upsert
+from cms.models.rate_limit import RateLimitCounter
+
+SCHEME = "cms+database"
+_table = RateLimitCounter.__table__
+
+
+class DatabaseStorage(Storage):
+    """``cms+database://``; needs the option ``engine`` (the app's SQLAlchemy engine)."""
+
+    STORAGE_SCHEME = [SCHEME]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions)
+        self.engine: sa.Engine = options["engine"]
+
+    @property
+    def base_exceptions(self):
+        return sa.exc.SQLAlchemyError
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        now = time.time()
+        expired = _table.c.expires_at <= now
+        with self.engine.begin() as connection:
+            statement = (
+                upsert(connection, RateLimitCounter)
+                .values(key=key, count=amount, expires_at=now + expiry)
+                .on_conflict_do_update(
+                    index_elements=[_table.c.key],
+                    set_={
+                        "count": sa.case((expired, amount), else_=_table.c.count + amount),
+                        "expires_at": sa.case((expired, now + expiry), else_=_table.c.expires_at),
+                    },
+                )
+                .returning(_table.c.count)
+            )
+            count = connection.execute(statement).scalar_one()
+            if random.random() < 0.01:  # now and then, forget windows long over
+                connection.execute(sa.delete(_table).where(_table.c.expires_at < now - 60))
+        return count
+
+    def get(self, key: str) -> int:
+        with self.engine.connect() as connection:
+            count = connection.execute(
+                sa.select(_table.c.count).where(
+                    _table.c.key == key, _table.c.expires_at > time.time()
+                )
+            ).scalar()
+        return count or 0
+
+    def get_expiry(self, key: str) -> float:
+        with self.engine.connect() as connection:
+            expires_at = connection.execute(
+                sa.select(_table.c.expires_at).where(_table.c.key == key)
+            ).scalar()
+        return expires_at if expires_at is not None else time.time()
+
+    def check(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(sa.select(1))
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
+
+    def reset(self) -> int | None:
+        with self.engine.begin() as connection:
+            return connection.execute(sa.delete(_table)).rowcount
+
+    def clear(self, key: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(_table).where(_table.c.key == key))
