@@ -17,6 +17,7 @@ to one request only (``X-Request-ID``, ``Content-Length``, ``Date``, rate-limit 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
@@ -31,7 +32,6 @@ from sqlalchemy.orm import Session
 
 from cms.clock import utcnow
 from cms.services.generation import COMMITTED
-from cms.services.generation import current as current_generation
 
 GENERATION_KEY = "cms:content-generation"
 ENTRY_PREFIX = "cms:response:"
@@ -70,6 +70,45 @@ class CachedResponse:
         return cls(generation, status, tuple(map(tuple, headers)), body)
 
 
+class GenerationReader:
+    """Reads the content generation on a connection of each thread's own, in autocommit mode:
+    no pool checkout and no transaction per lookup, one short statement (no round trip at all
+    on SQLite). A connection that failed is dropped; the next lookup opens a new one."""
+
+    SQL = "SELECT value FROM content_generation WHERE id = 1"
+
+    def __init__(self, engine: sa.Engine):
+        # Its own engine without a pool: these connections never take the app's pool slots.
+        self._engine = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+        self._local = threading.local()
+
+    def __call__(self) -> int:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._connect()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(self.SQL)
+            row = cursor.fetchone()
+            cursor.close()
+        except Exception:
+            self._local.connection = None
+            with contextlib.suppress(Exception):
+                connection.close()
+            raise
+        return row[0] if row else 0
+
+    def _connect(self):
+        # Kept checked out for the thread's life (the pool would close it on check-in).
+        connection = self._engine.raw_connection()
+        if self._engine.dialect.name == "sqlite":
+            connection.driver_connection.isolation_level = None  # autocommit: no snapshot held
+        else:
+            connection.driver_connection.autocommit = True
+        self._local.connection = connection
+        return connection
+
+
 class MemoryStore:
     """A bounded in-process LRU of ``key -> (expires_at, entry)``; the generation is read from
     the database on every lookup, so entries made before another process's write are stale.
@@ -78,7 +117,7 @@ class MemoryStore:
     expire as a scheduled publication arrives."""
 
     def __init__(self, engine: sa.Engine, max_entries: int = 2048):
-        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._generation = GenerationReader(engine)
         self._entries: OrderedDict[str, tuple[float, CachedResponse]] = OrderedDict()
         self._lock = threading.Lock()
         self.max_entries = max_entries
@@ -89,8 +128,7 @@ class MemoryStore:
             self._entries.clear()
 
     def lookup(self, key: str) -> tuple[int, CachedResponse | None]:
-        with self._engine.connect() as connection:
-            generation = current_generation(connection)
+        generation = self._generation()
         with self._lock:
             item = self._entries.get(key)
             if item is None:

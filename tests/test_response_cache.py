@@ -11,11 +11,6 @@ from cms.extensions import db
 from tests.conftest import make_article
 
 
-def _only_the_generation(statements) -> bool:
-    """Answered from the cache: the only statements are reads of the content generation."""
-    return all(s.startswith("SELECT content_generation.value") for s in statements)
-
-
 def _etag(client, article_id, headers):
     return client.get(f"/api/v1/editor/articles/{article_id}", headers=headers).headers["ETag"]
 
@@ -121,7 +116,7 @@ def test_a_cached_answer_is_the_first_answer_again(client, users, headers, state
         with statements() as issued:
             again = client.get(path, headers={**ORIGIN, "X-Request-ID": "second-read"})
             new_id = client.get(path, headers={**ORIGIN, "X-Request-ID": "not valid!"})
-        assert _only_the_generation(issued), path  # answered from the cache
+        assert issued == [], path  # answered from the cache
         assert first.status_code in (200, 301)
         assert again.status_code == first.status_code, path
         assert again.data == first.data, path
@@ -150,7 +145,7 @@ def test_a_conditional_request_answered_from_the_cache_is_a_304(client, users, s
             assert _headers(cached) == _headers(made)
         by_date = client.get(path, headers={"If-Modified-Since": first.headers["Last-Modified"]})
         changed = client.get(path, headers={"If-None-Match": '"other"'})
-    assert _only_the_generation(issued)
+    assert issued == []
     assert made.status_code == 304
     assert by_date.status_code == 304
     assert changed.status_code == 200 and changed.data == first.data
@@ -163,7 +158,7 @@ def test_head_is_answered_from_the_cache(client, users, statements):
     with statements() as issued:
         get = client.get(path)
         head = client.head(path)
-    assert _only_the_generation(issued)
+    assert issued == []
     assert get.status_code == head.status_code == first_head.status_code == 200
     assert head.data == b"" and get.data
     assert head.headers["Content-Length"] == str(len(get.data))
