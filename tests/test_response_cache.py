@@ -47,9 +47,9 @@ def test_a_cached_list_does_not_hide_a_scheduled_article_past_its_time(client, u
     scheduled = make_article(
         "Goes live soon", status="scheduled", published_at=clock.now + timedelta(seconds=10)
     )
-    assert [a["slug"] for a in client.get("/api/v1/articles").get_json()["data"]] != [
-        scheduled.slug
-    ]
+    slugs = [a["slug"] for a in client.get("/api/v1/articles").get_json()["data"]]
+    assert scheduled.slug not in slugs  # not yet public, and now in the cache
+    assert client.get(f"/api/v1/articles/{scheduled.slug}").status_code == 404
     clock.advance(seconds=11)
     slugs = [a["slug"] for a in client.get("/api/v1/articles").get_json()["data"]]
     assert slugs[0] == scheduled.slug
