@@ -19,8 +19,9 @@ from werkzeug.datastructures import Headers
 from werkzeug.http import is_resource_modified, remove_entity_headers
 
 from cms.api.public.caching import public_limit_headers
+from cms.availability import DATABASE, unavailable_service
 from cms.cache import MISSED
-from cms.web import request_id
+from cms.web import DATABASE_UNAVAILABLE, request_id
 
 _STATUS_LINES = {200: "200 OK", 301: "301 MOVED PERMANENTLY"}  # as werkzeug writes them
 _NOT_MODIFIED = "304 NOT MODIFIED"
@@ -65,8 +66,13 @@ class CachedResponses:
             return self.wsgi_app(environ, start_response)
         try:
             generation, entry = cache.lookup(key)
-        except Exception:  # a cache outage must not fail reads
-            _log.warning("response cache unavailable", exc_info=True)
+        except Exception as error:
+            if unavailable_service(error) == DATABASE:
+                # The generation could not be read: the database is out (a restart). Flask
+                # answers the 503 problem with Retry-After (``cms.web``), with every header.
+                environ[DATABASE_UNAVAILABLE] = error
+            else:  # Redis out: a cache outage must not fail reads
+                _log.warning("response cache unavailable", exc_info=True)
             return self.wsgi_app(environ, start_response)
         if entry is None:
             environ[MISSED] = (key, generation)

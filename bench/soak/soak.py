@@ -271,9 +271,35 @@ def _workers(master_pid: int) -> list[int]:
     return pids
 
 
-def restart_postgres() -> None:
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+def clusters() -> list[tuple[str, str, int]]:
+    """The local PostgreSQL clusters as ``(version, name, port)`` (``pg_lsclusters``)."""
+    out = subprocess.run(["pg_lsclusters", "--no-header"], check=True, capture_output=True,
+                         text=True).stdout
+    return [(ver, name, int(port)) for ver, name, port, *_ in map(str.split, out.splitlines())]
+
+
+def cluster_of(db: str, name: str | None = None) -> tuple[str, str]:
+    """``(version, name)`` of the cluster to restart: ``name`` (``NAME`` or ``VERSION/NAME``),
+    else the one listening on the port of ``db``. Restarting a cluster the app does not use
+    would prove nothing, so the cluster's port must be the one ``db`` names."""
+    port = sa.make_url(db).port or 5432
+    if name is None:
+        found = [(v, n) for v, n, p in clusters() if p == port]
+        if not found:
+            raise SystemExit(f"no local PostgreSQL cluster listens on port {port}")
+        return found[0]
+    version, _, name = name.rpartition("/")
+    for v, n, p in clusters():
+        if n == name and (not version or v == version):
+            if p != port:
+                raise SystemExit(f"cluster {v}/{n} listens on {p}, but --db names port {port}")
+            return v, n
+    raise SystemExit(f"no PostgreSQL cluster named {name!r} (see pg_lsclusters)")
+
+
+def restart_postgres(cluster: tuple[str, str]) -> None:
+    version, name = cluster
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "restart"],
                    check=True, capture_output=True)
 
 
@@ -296,12 +322,16 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.wrong_title or self.duplicates or self.half_written)
+        """Nothing lost, nothing doubled, and no request answered 500."""
+        return not (self.missing or self.wrong_title or self.duplicates or self.half_written
+                    or self.statuses.get(500))
 
 
 def run(db: str, *, duration: float, workers: int, readers: int, editors: int,
         kill_worker_at: float | None = None, restart_db_at: float | None = None,
-        outage_at: float | None = None, log: Path | None = None) -> Result:
+        pg_cluster: str | None = None, outage_at: float | None = None,
+        log: Path | None = None) -> Result:
+    cluster = cluster_of(db, pg_cluster) if restart_db_at is not None else None
     url, drop, outage = create_database(db)
     instance = tempfile.mkdtemp(prefix="cms-soak-")
     port = _free_port()
@@ -381,8 +411,9 @@ def run(db: str, *, duration: float, workers: int, readers: int, editors: int,
                 killed = True
             if restart_db_at is not None and not restarted and elapsed >= restart_db_at:
                 t0 = time.time()
-                restart_postgres()
-                events.append(f"{elapsed:.1f}s: PostgreSQL restarted ({time.time() - t0:.1f}s)")
+                restart_postgres(cluster)
+                events.append(f"{elapsed:.1f}s: PostgreSQL cluster {'/'.join(cluster)} "
+                              f"restarted ({time.time() - t0:.1f}s)")
                 restarted = True
             if outage_at is not None and not cut and elapsed >= outage_at:
                 outage(3.0)
@@ -469,21 +500,38 @@ def main() -> int:
     parser.add_argument("--kill-worker-at", type=float)
     parser.add_argument("--restart-db-at", type=float,
                         help="restart the PostgreSQL cluster (disturbs every database on it)")
+    parser.add_argument("--pg-cluster", metavar="[VERSION/]NAME",
+                        help="the cluster --restart-db-at restarts (default: the local cluster "
+                             "on the port of --db); give the soak a cluster of its own")
     parser.add_argument("--outage-at", type=float,
                         help="cut this database's connections and refuse new ones for 3 s")
     parser.add_argument("--log", type=Path, help="gunicorn output (default: discarded)")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="run the soak this many times in a row, one summary line each")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run(args.db, duration=args.duration, workers=args.workers, readers=args.readers,
-                 editors=args.editors, kill_worker_at=args.kill_worker_at,
-                 restart_db_at=args.restart_db_at, outage_at=args.outage_at, log=args.log)
-    figures = {k: v for k, v in vars(result).items()}
-    if args.json:
-        print(json.dumps(figures, indent=2, default=str))
-    else:
-        for key, value in figures.items():
-            print(f"{key:>22}: {value}")
-    return 0 if result.ok else 1
+    results = []
+    for n in range(1, args.runs + 1):
+        result = run(args.db, duration=args.duration, workers=args.workers,
+                     readers=args.readers, editors=args.editors,
+                     kill_worker_at=args.kill_worker_at, restart_db_at=args.restart_db_at,
+                     pg_cluster=args.pg_cluster, outage_at=args.outage_at, log=args.log)
+        results.append(result)
+        figures = {k: v for k, v in vars(result).items()}
+        if args.json:
+            print(json.dumps(figures, indent=2, default=str), flush=True)
+        else:
+            print(f"--- run {n} of {args.runs}")
+            for key, value in figures.items():
+                print(f"{key:>22}: {value}", flush=True)
+    if args.runs > 1 and not args.json:
+        print("\nrun  requests  503  500  acked creates+patches  found  missing  duplicates")
+        for n, r in enumerate(results, 1):
+            print(f"{n:>3}  {r.requests:>8}  {r.statuses.get(503, 0):>3}  "
+                  f"{r.statuses.get(500, 0):>3}  {r.acknowledged_creates:>13} + "
+                  f"{r.acknowledged_patches:<7}  {r.found:>5}  {len(r.missing):>7}  "
+                  f"{len(r.duplicates):>10}")
+    return 0 if all(r.ok for r in results) else 1
 
 
 if __name__ == "__main__":
