@@ -3,7 +3,8 @@ touching the database server (shared with other work) at all.
 
 ``cut()`` closes every open connection at once (an in-flight query sees the server go away)
 and, until ``restore()``, accepts new connections only to close them straight away (as a
-server that is shutting down or starting up does).
+server that is shutting down or starting up does). ``cut(hang=True)`` instead holds new
+connections open without a word (a host that went away without a trace: a failover).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._cut = False
+        self._hang = False
+        self._held: list[socket.socket] = []
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def cut(self) -> None:
+    def cut(self, *, hang: bool = False) -> None:
         with self._lock:
-            self._cut = True
+            self._cut, self._hang = True, hang
             sockets, self._open = self._open, set()
         for sock in sockets:
             _close(sock)
@@ -34,10 +37,14 @@ class TcpProxy:
     def restore(self) -> None:
         with self._lock:
             self._cut = False
+            held, self._held = self._held, []
+        for sock in held:
+            _close(sock)
 
     def close(self) -> None:
         self._closed = True
         self.cut()
+        self.restore()  # lets go of held connections
         _close(self._listener)
 
     def _accept(self) -> None:
@@ -47,7 +54,10 @@ class TcpProxy:
             except OSError:
                 return
             with self._lock:
-                refused = self._cut
+                refused, hang = self._cut, self._hang
+                if refused and hang:
+                    self._held.append(client)
+                    continue
             if refused:
                 _close(client)
                 continue

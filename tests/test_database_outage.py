@@ -14,6 +14,7 @@ too.
 from __future__ import annotations
 
 import socket
+import time
 import uuid
 
 import pytest
@@ -214,6 +215,39 @@ def test_readyz_answers_503_until_the_database_is_back(proxied):
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.headers["Cache-Control"] == "no-store"
+
+
+def test_a_database_host_that_does_not_answer_costs_a_503_not_a_hung_worker(app, users):
+    """``CMS_DATABASE_CONNECT_TIMEOUT``: a new connection that gets no answer at all (a failover
+    in progress) gives up after that many seconds, and the request is a 503."""
+    url = db.engine.url
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("a PostgreSQL connection timeout (set CMS_TEST_DATABASE_URL)")
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    silent_app = create_app(
+        _config(
+            app,
+            SQLALCHEMY_DATABASE_URI=url.set(host="127.0.0.1", port=proxy.port).render_as_string(
+                hide_password=False
+            ),
+            CMS_DATABASE_CONNECT_TIMEOUT=2,
+        )
+    )
+    client = silent_app.test_client()
+    try:
+        assert client.get("/readyz").status_code == 200
+        proxy.cut(hang=True)
+        started = time.monotonic()
+        _assert_outage(client.get("/api/v1/sections"))  # the pooled connection: cut
+        _assert_outage(client.get("/api/v1/sections"))  # a new one: no answer, gives up
+        assert time.monotonic() - started < 10
+        proxy.restore()
+        assert client.get("/api/v1/sections").status_code == 200
+    finally:
+        proxy.close()
+        with silent_app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_a_locked_sqlite_database_answers_503_with_retry_after(app, users, tmp_path):
