@@ -38,7 +38,7 @@ def test_short_soak_through_a_database_outage_answers_503_never_500():
     3 seconds (only that database: the shared server is not restarted)."""
     from bench.soak.soak import BARE_503, run
 
-    result = run(BASE, duration=8, workers=2, readers=3, editors=2, outage_at=2)
+    result = run(BASE, duration=6, workers=2, readers=3, editors=2, outage_at=1.5)
 
     assert result.events and "unreachable" in result.events[0]
     assert result.statuses.get(503), result.statuses  # the outage was felt
