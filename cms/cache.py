@@ -136,7 +136,8 @@ class ResponseCache:
     def lookup(self, key: str) -> tuple[int, CachedResponse | None]:
         """The current generation and the entry of this generation, if any.
 
-        Raises when the store is unreachable (the caller falls through to the app)."""
+        Raises when the store is unreachable: the middleware then answers 503 if that is the
+        database (the generation is unknown), or lets the app build the answer if it is Redis."""
         generation, entry = self.store.lookup(key)
         if entry is not None and entry.generation != generation:
             entry = None  # made before the latest content change

@@ -8,6 +8,8 @@ rate limit is set, the rate-limit headers, after counting the request against th
 200 becomes a 304 when the request's validators match, as ``make_conditional`` decides. On a
 miss the request goes to Flask carrying its key and the content generation read *before* the
 content, and ``cms.api.public.caching`` stores what the public endpoints answered (200 and 301).
+When the lookup cannot reach the database (a restart), Flask answers the 503 problem with
+``Retry-After``; when it cannot reach Redis, Flask builds the answer from the database.
 """
 
 from __future__ import annotations
