@@ -28,7 +28,9 @@ def create_app(config: dict | None = None) -> Flask:
             from cms.config import engine_options
 
             app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
-                config["SQLALCHEMY_DATABASE_URI"], pre_ping=app.config["CMS_DATABASE_PRE_PING"]
+                config["SQLALCHEMY_DATABASE_URI"],
+                pre_ping=app.config["CMS_DATABASE_PRE_PING"],
+                connect_timeout=app.config["CMS_DATABASE_CONNECT_TIMEOUT"],
             )
     logging.basicConfig(
         level=app.config["CMS_LOG_LEVEL"],

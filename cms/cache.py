@@ -174,23 +174,30 @@ class ResponseCache:
     def lookup(self, key: str) -> tuple[int, CachedResponse | None]:
         """The current generation and the entry of this generation, if any.
 
-        Raises when the store is unreachable (the caller falls through to the app)."""
+        Raises when the store is unreachable: the middleware then answers 503 if that is the
+        database (the generation is unknown), or lets the app build the answer if it is Redis."""
         generation, entry = self.store.lookup(key)
         if entry is not None and entry.generation != generation:
             entry = None  # made before the latest content change
         return generation, entry
 
     def store_response(self, key: str, entry: CachedResponse) -> None:
-        ttl = self.seconds
-        upcoming = next_scheduled_publication()
-        if upcoming is not None:
-            ttl = min(ttl, max(0.0, (upcoming - utcnow()).total_seconds()))
-        if ttl < 1:
-            return
+        """Keep ``entry``; a failure (the database or Redis went away after the response was
+        made) only leaves it out of the cache: the response itself is sent as it is."""
         try:
-            self.store.set(key, entry, ttl)
-        except Exception:
-            _log.warning("response cache unavailable", exc_info=True)
+            ttl = self.seconds
+            upcoming = next_scheduled_publication()
+            if upcoming is not None:
+                ttl = min(ttl, max(0.0, (upcoming - utcnow()).total_seconds()))
+            if ttl >= 1:
+                self.store.set(key, entry, ttl)
+        except Exception as error:
+            _log.warning(
+                "response not cached (%s.%s: %s)",
+                type(error).__module__,
+                type(error).__qualname__,
+                error,
+            )
 
     def invalidate(self) -> None:
         try:

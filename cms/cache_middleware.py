@@ -8,6 +8,8 @@ rate limit is set, the rate-limit headers, after counting the request against th
 200 becomes a 304 when the request's validators match, as ``make_conditional`` decides. On a
 miss the request goes to Flask carrying its key and the content generation read *before* the
 content, and ``cms.api.public.caching`` stores what the public endpoints answered (200 and 301).
+When the lookup cannot reach the database (a restart), Flask answers the 503 problem with
+``Retry-After``; when it cannot reach Redis, Flask builds the answer from the database.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from werkzeug.datastructures import Headers
 from werkzeug.http import is_resource_modified, remove_entity_headers
 
 from cms.api.public.caching import public_limit_headers
+from cms.availability import DATABASE, unavailable_service
 from cms.cache import MISSED
-from cms.web import request_id
+from cms.web import DATABASE_UNAVAILABLE, request_id
 
 _STATUS_LINES = {200: "200 OK", 301: "301 MOVED PERMANENTLY"}  # as werkzeug writes them
 _NOT_MODIFIED = "304 NOT MODIFIED"
@@ -65,8 +68,13 @@ class CachedResponses:
             return self.wsgi_app(environ, start_response)
         try:
             generation, entry = cache.lookup(key)
-        except Exception:  # a cache outage must not fail reads
-            _log.warning("response cache unavailable", exc_info=True)
+        except Exception as error:
+            if unavailable_service(error) == DATABASE:
+                # The generation could not be read: the database is out (a restart). Flask
+                # answers the 503 problem with Retry-After (``cms.web``), with every header.
+                environ[DATABASE_UNAVAILABLE] = error
+            else:  # Redis out: a cache outage must not fail reads
+                _log.warning("response cache unavailable", exc_info=True)
             return self.wsgi_app(environ, start_response)
         if entry is None:
             environ[MISSED] = (key, generation)

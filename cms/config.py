@@ -71,6 +71,12 @@ SETTINGS = [
         "connection broken by a database restart fails one request (503), then the pool "
         "reconnects.",
     ),
+    Setting(
+        "CMS_DATABASE_CONNECT_TIMEOUT",
+        "5",
+        "Seconds to wait for a new PostgreSQL connection; a database host that does not answer "
+        "at all (a failover in progress) then costs a 503 with `Retry-After`, not a hung worker.",
+    ),
     Setting("CMS_MAX_BODY_BYTES", "1048576", "Largest accepted request body (413 beyond)."),
     Setting("CMS_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes", "Failed logins allowed per account."),
     Setting("CMS_LOGIN_LIMIT_IP", "20 per minute", "Failed logins allowed per client IP."),
@@ -138,6 +144,7 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
     )
 
     pre_ping = _env("CMS_DATABASE_PRE_PING", environ) == "1"
+    connect_timeout = int(_env("CMS_DATABASE_CONNECT_TIMEOUT", environ))
     origins = [o.strip() for o in _env("CMS_CORS_ORIGINS", environ).split(",") if o.strip()]
 
     return {
@@ -145,8 +152,11 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "DEBUG": False,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": db_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(db_url, pre_ping=pre_ping),
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(
+            db_url, pre_ping=pre_ping, connect_timeout=connect_timeout
+        ),
         "CMS_DATABASE_PRE_PING": pre_ping,
+        "CMS_DATABASE_CONNECT_TIMEOUT": connect_timeout,
         "CMS_REDIS_URL": environ.get("CMS_REDIS_URL") or None,
         "CMS_CORS_ORIGINS": origins,
         "CMS_CACHE_MAX_AGE": int(_env("CMS_CACHE_MAX_AGE", environ)),
@@ -186,12 +196,18 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
     }
 
 
-def engine_options(url: str, *, pre_ping: bool = False) -> dict:
+def engine_options(url: str, *, pre_ping: bool = False, connect_timeout: int = 5) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"check_same_thread": False, "timeout": 30}}
     # Without the ping, a connection cut by a database restart fails the request using it; on
     # that error SQLAlchemy discards every pooled connection, so the next requests reconnect.
-    return {"pool_pre_ping": pre_ping, "pool_size": 5, "max_overflow": 5, "pool_recycle": 1800}
+    return {
+        "pool_pre_ping": pre_ping,
+        "pool_size": 5,
+        "max_overflow": 5,
+        "pool_recycle": 1800,
+        "connect_args": {"connect_timeout": connect_timeout},
+    }
 
 
 def _related_backend(value: str) -> str:

@@ -7,11 +7,18 @@ Services raise :class:`CmsError` subclasses (no HTTP inside them); views let the
 from __future__ import annotations
 
 import logging
+import sqlite3
 from http import HTTPStatus
 
+import limits.errors
 import marshmallow as ma
+import psycopg
+import redis.exceptions
+import sqlalchemy as sa
 from flask import Flask, g, json
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from cms.availability import DATABASE, REDIS, RETRY_AFTER_SECONDS, unavailable_service
 
 log = logging.getLogger("cms.errors")
 
@@ -205,12 +212,58 @@ def _rollback() -> None:
         log.warning("rollback after an error failed", exc_info=True)
 
 
+_UNAVAILABLE_DETAIL = {
+    DATABASE: "The database is unavailable; retry shortly.",
+    REDIS: "A shared store (Redis) is unavailable; retry shortly.",
+}
+
+
 def _server_error(error: Exception):
+    """A 500, unless the error (also one raised in a request hook) is an outage: a 503."""
+    original = getattr(error, "original_exception", None) or error
+    service = unavailable_service(original)
+    if service is not None:
+        return _unavailable(original, service)
     _rollback()
     request_id = g.get("request_id", "-")
-    original = getattr(error, "original_exception", None) or error
-    log.error("request %s failed", request_id, exc_info=original)
+    log.error(
+        "request %s failed with %s",
+        request_id,
+        _class_name(original),
+        exc_info=original if isinstance(original, BaseException) else None,
+    )
     return problem(500, "An unexpected error occurred. Quote the request id when reporting it.")
+
+
+def _unavailable(error: BaseException, service: str):
+    """503 with ``Retry-After``: a backing service is out for a moment (a restart, a failover)."""
+    _rollback()
+    log.warning(
+        "request %s: the %s is unavailable (%s: %s)",
+        g.get("request_id", "-"),
+        service,
+        _class_name(error),
+        str(error).strip().splitlines()[0] if str(error).strip() else "",
+    )
+    return problem(
+        503, _UNAVAILABLE_DETAIL[service], headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
+def _class_name(error) -> str:
+    cls = type(error)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+# Where an outage surfaces as an exception: SQLAlchemy (wrapping the drivers), the drivers
+# themselves, Redis and the rate limiter's storage.
+OUTAGE_CANDIDATES = (
+    sa.exc.SQLAlchemyError,
+    sqlite3.Error,
+    psycopg.Error,
+    redis.exceptions.RedisError,
+    limits.errors.StorageError,
+)
 
 
 _PROBLEM_MEMBERS = {"type", "type_", "title", "status", "detail", "errors", "headers"}
@@ -239,15 +292,14 @@ def register_error_handlers(app: Flask) -> None:
     def handle_500(error):
         return _server_error(error)
 
-    from sqlalchemy.exc import OperationalError
+    def handle_outage(error: Exception):
+        service = unavailable_service(error)
+        if service is None:
+            raise error  # not an outage: Flask answers it as any unhandled error (a 500)
+        return _unavailable(error, service)
 
-    @app.errorhandler(OperationalError)
-    def handle_db_down(error):
-        _rollback()
-        log.error("database error in request %s: %s", g.get("request_id", "-"), error)
-        return problem(
-            503, "The database is unavailable; retry shortly.", headers={"Retry-After": "5"}
-        )
+    for cls in OUTAGE_CANDIDATES:
+        app.register_error_handler(cls, handle_outage)
 
     from sqlalchemy.orm.exc import StaleDataError
 

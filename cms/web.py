@@ -9,9 +9,12 @@ import uuid
 
 from flask import Flask, g, request
 
+from cms.availability import unavailable_service
 from cms.errors import problem
 
 _log = logging.getLogger("cms.web")
+# WSGI environ key: the database error the response cache middleware met before Flask ran.
+DATABASE_UNAVAILABLE = "cms.database_unavailable"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -38,6 +41,10 @@ def install_request_hooks(app: Flask) -> None:
     def _start():
         g.request_id = request_id(request.headers.get("X-Request-ID", ""))
         g.client_ip = request.remote_addr
+        if DATABASE_UNAVAILABLE in request.environ:
+            # The response cache could not read the content generation: the database is out.
+            # Raised here, it is answered like any outage (a 503 with Retry-After).
+            raise request.environ.pop(DATABASE_UNAVAILABLE)
         if "\x00" in request.path or b"%00" in request.query_string:
             # never meaningful, and PostgreSQL text cannot hold it
             errors = {
@@ -61,15 +68,20 @@ def install_request_hooks(app: Flask) -> None:
         # the request (a restart), the ROLLBACK on releasing the connection fails; raised
         # from teardown, that would replace an answer already made with the server's bare
         # 500. Drop the dead connection instead; the pool reconnects on the next request.
-        from sqlalchemy.exc import DBAPIError
-
+        # Nothing raised here can reach the client as a problem document, so nothing is.
         from cms.extensions import db
 
         try:
             db.session.remove()
-        except DBAPIError as error:
-            _log.warning("releasing the database session failed: %s", error)
-            with contextlib.suppress(DBAPIError):
+        except Exception as error:
+            log = _log.warning if unavailable_service(error) else _log.error
+            log(
+                "releasing the database session failed (%s.%s: %s)",
+                type(error).__module__,
+                type(error).__qualname__,
+                error,
+            )
+            with contextlib.suppress(Exception):
                 db.session.registry().invalidate()
             db.session.registry.clear()
 

@@ -1,9 +1,12 @@
 """``/healthz`` (the process answers) and ``/readyz`` (the database answers)."""
 
+import contextlib
+
 import sqlalchemy as sa
 from flask import Blueprint
 
 from cms.api.responses import json_response
+from cms.availability import RETRY_AFTER_SECONDS
 from cms.errors import problem
 from cms.extensions import db
 
@@ -17,9 +20,20 @@ def healthz():
 
 @blp.get("/readyz")
 def readyz():
-    try:
-        db.session.execute(sa.text("SELECT 1"))
-    except sa.exc.SQLAlchemyError:
-        db.session.rollback()
-        return problem(503, "The database is not reachable.", headers={"Retry-After": "5"})
+    """200 once the database answers a query, 503 with ``Retry-After`` until then."""
+    # A pooled connection cut by a restart fails once and makes the pool reconnect: then the
+    # question is asked again on a fresh connection, so a database that is back reads as back.
+    for attempt in range(2):
+        try:
+            db.session.execute(sa.text("SELECT 1"))
+            break
+        except sa.exc.SQLAlchemyError as error:
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                db.session.rollback()
+            if attempt or not getattr(error, "connection_invalidated", False):
+                return problem(
+                    503,
+                    "The database is not reachable.",
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
+                )
     return json_response({"status": "ready"}, headers={"Cache-Control": "no-store"})
