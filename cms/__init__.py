@@ -79,10 +79,10 @@ def _init_extensions(app: Flask) -> None:
     import cms.auth.tokens  # noqa: F401  (registers the JWT callbacks)
 
     if app.config["RATELIMIT_STORAGE_URI"].startswith("cms+database:"):
-        import cms.rate_limits  # noqa: F401  (registers the storage scheme)
+        from cms.rate_limits import storage_uri
 
         with app.app_context():
-            app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": db.engine}
+            app.config["RATELIMIT_STORAGE_URI"] = storage_uri(db.engine)
     limiter.init_app(app)
     cors.init_app(
         app,

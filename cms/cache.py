@@ -30,6 +30,7 @@ from flask import Flask, current_app, has_app_context
 from flask_limiter import HeaderNames
 from sqlalchemy.orm import Session
 
+from cms.availability import DATABASE, unavailable_service
 from cms.clock import utcnow
 from cms.services.generation import COMMITTED
 
@@ -77,15 +78,34 @@ class GenerationReader:
 
     SQL = "SELECT value FROM content_generation WHERE id = 1"
 
-    def __init__(self, engine: sa.Engine):
+    def __init__(self, engine: sa.Engine, connect_args: dict | None = None):
+        self._app_engine = engine
         # Its own engine without a pool: these connections never take the app's pool slots.
-        self._engine = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+        # The app's connect arguments (timeouts) hold for it too.
+        self._engine = sa.create_engine(
+            engine.url, poolclass=sa.pool.NullPool, connect_args=connect_args or {}
+        )
         self._local = threading.local()
 
     def __call__(self) -> int:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._connect()
+        try:
+            connection = getattr(self._local, "connection", None)
+            if connection is not None:
+                try:
+                    return self._read(connection)
+                except Exception as error:
+                    if unavailable_service(error) != DATABASE:
+                        raise
+                    # Cut while idle (a restart): try once more on a new connection.
+            return self._read(self._connect())
+        except Exception as error:
+            if unavailable_service(error) == DATABASE:
+                # The server went away (a restart): the app's pooled connections are cut too.
+                # Let the pool open new ones, as it does when a statement of its own fails.
+                self._app_engine.dispose(close=False)
+            raise
+
+    def _read(self, connection) -> int:
         try:
             cursor = connection.cursor()
             cursor.execute(self.SQL)
@@ -116,8 +136,8 @@ class MemoryStore:
     Expiry follows the application clock (``cms.clock``), so tests that move time see entries
     expire as a scheduled publication arrives."""
 
-    def __init__(self, engine: sa.Engine, max_entries: int = 2048):
-        self._generation = GenerationReader(engine)
+    def __init__(self, engine: sa.Engine, connect_args: dict | None = None, max_entries=2048):
+        self._generation = GenerationReader(engine, connect_args)
         self._entries: OrderedDict[str, tuple[float, CachedResponse]] = OrderedDict()
         self._lock = threading.Lock()
         self.max_entries = max_entries
@@ -232,8 +252,9 @@ def init_cache(app: Flask, session_factory) -> None:
     else:
         from cms.extensions import db
 
+        options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
         with app.app_context():
-            store = MemoryStore(db.engine)
+            store = MemoryStore(db.engine, options.get("connect_args"))
     app.extensions["cms_response_cache"] = ResponseCache(store, seconds)
     _listen_once(session_factory)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from limits.storage import Storage
@@ -21,14 +22,26 @@ SCHEME = "cms+database"
 _table = RateLimitCounter.__table__
 
 
+# Engines by the key in their storage URI (``cms+database://<key>``): Flask-Limiter builds the
+# storage from the URI string alone.
+_engines: dict[str, sa.Engine] = {}
+
+
+def storage_uri(engine: sa.Engine) -> str:
+    """The Flask-Limiter storage URI that keeps counters in ``engine``'s database."""
+    key = str(id(engine))
+    _engines[key] = engine
+    return f"{SCHEME}://{key}"
+
+
 class DatabaseStorage(Storage):
-    """``cms+database://``; needs the option ``engine`` (the app's SQLAlchemy engine)."""
+    """``cms+database://<key>``, made by ``storage_uri``."""
 
     STORAGE_SCHEME = [SCHEME]
 
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **_options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions)
-        self.engine: sa.Engine = options["engine"]
+        self.engine = _engines[urlsplit(uri).netloc]
 
     @property
     def base_exceptions(self):
