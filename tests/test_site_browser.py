@@ -219,6 +219,7 @@ def test_a_reader_goes_through_the_site(browser, server, demo, axe_source):
 
     # Front page: the newest articles, each with its tldr.
     goto(page, server + "/")
+    front_api_calls = sorted(watch.api_calls)
     newest = api_json(page, "/api/v1/articles?limit=10")["data"]
     cards = page.locator("main .card")
     expect(cards).to_have_count(len(newest))
@@ -365,7 +366,11 @@ def test_a_reader_goes_through_the_site(browser, server, demo, axe_source):
         watch.check()
     assert accessibility_violations(page, axe_source) == []
 
-    # The request count of one article page, for the README.
+    # The request counts of the front page and of an article page, for the README.
+    assert front_api_calls == [
+        "/api/v1/articles?limit=10&include=summary",
+        "/api/v1/sections?limit=100",
+    ]
     assert article_api_calls == [
         f"/api/v1/articles/{slug}",
         f"/api/v1/articles/{slug}/related",

@@ -3,25 +3,13 @@ import { api, articleList, el, moreLink, renderSectionsNav, setTitle, show, show
 
 const PAGE_SIZE = 10;
 
-async function tldrs(cards) {
-  // One summary request per article (the list items carry no summary).
-  const entries = await Promise.all(
-    cards.map((card) =>
-      api(`articles/${encodeURIComponent(card.slug)}/summary`).then(
-        (summary) => [card.slug, summary.tldr],
-        () => [card.slug, null], // an article without a summary still gets listed
-      ),
-    ),
-  );
-  return Object.fromEntries(entries);
-}
-
 async function render() {
   renderSectionsNav(null);
   const cursor = new URLSearchParams(window.location.search).get("cursor");
   try {
-    const page = await api("articles", { limit: PAGE_SIZE, cursor });
-    const tldr = await tldrs(page.data);
+    // include=summary: the cards come with their summaries, so this is one request.
+    const page = await api("articles", { limit: PAGE_SIZE, cursor, include: "summary" });
+    const tldr = Object.fromEntries(page.data.map((card) => [card.slug, card.summary?.tldr]));
     setTitle(cursor ? "More articles" : null);
     show(
       el("h1", {}, cursor ? "More articles" : "Latest news"),
