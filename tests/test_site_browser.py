@@ -439,3 +439,30 @@ def test_a_preview_link_opens_in_the_article_template(browser, server, demo, axe
     expect(page.locator(".problem-detail")).to_have_text("This preview link has been revoked.")
     watch.check()
     page.context.close()
+
+
+def test_a_gone_article_gets_the_friendly_page_with_the_problems_title(browser, server):
+    """410 Gone (a takedown, PRODUCT.md §8) is rendered like 404, with the API's own title
+    and detail. The demo has no taken-down article, so the API's answer is given here."""
+    page, watch = open_page(browser, server)
+    problem = {
+        "type": "about:blank",
+        "title": "Gone",
+        "status": 410,
+        "detail": "This article was removed for legal reasons.",
+    }
+    for endpoint in ("taken-down", "taken-down/related"):
+        page.route(
+            f"{server}/api/v1/articles/{endpoint}?*",
+            lambda route: route.fulfill(
+                status=410, content_type="application/problem+json", json=problem
+            ),
+        )
+    watch.expect_refusal(410)
+    goto(page, f"{server}/articles/taken-down")
+    expect(page.locator(".problem")).to_have_attribute("data-status", "410")
+    expect(page.locator(".problem h1")).to_have_text("Gone")
+    expect(page.locator(".problem")).to_contain_text("has been removed")
+    expect(page.locator(".problem-detail")).to_have_text(problem["detail"])
+    watch.check()
+    page.context.close()

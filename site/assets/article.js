@@ -147,7 +147,7 @@ function summaryContent(summary) {
           ),
         )
       : null,
-    seconds ? el("p", { class: "meta" }, `Reading the whole article takes about ${Math.max(1, Math.round(seconds / 60))} min.`) : null,
+    seconds ? el("p", { class: "meta" }, `This summary is a ${seconds}-second read.`) : null,
   ];
 }
 
