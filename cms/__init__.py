@@ -49,6 +49,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.url_map.converters["int"] = IdConverter
     register_api(app)
+    if app.config.get("CMS_SERVE_SITE"):
+        _register_site(app)
     register_error_handlers(app)
     install_request_hooks(app)
 
@@ -61,6 +63,19 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _register_site(app: Flask) -> None:
+    """The reference news site at ``/`` (``CMS_SERVE_SITE``): static pages on the public API."""
+    from cms import site
+    from cms.config import ConfigError
+
+    if not (site.SITE_DIR / "index.html").is_file():
+        raise ConfigError(
+            f"CMS_SERVE_SITE=1 needs the site's files in {site.SITE_DIR} (a checkout of the "
+            "repository, installed with pip install -e .)"
+        )
+    app.register_blueprint(site.blp)
 
 
 def _init_extensions(app: Flask) -> None:

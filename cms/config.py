@@ -93,6 +93,12 @@ SETTINGS = [
         "`lexical` (default) or `semantic`: blend in MiniLM sentence embeddings for related "
         "articles (needs `pip install -e .[semantic]`).",
     ),
+    Setting(
+        "CMS_SERVE_SITE",
+        "",
+        "`1`: serve the reference news site (`site/`) at `/`; `0`: don't. Empty: on in "
+        "development, off in production.",
+    ),
 ]
 
 MIN_SECRET_LENGTH = 32
@@ -147,6 +153,10 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
     connect_timeout = int(_env("CMS_DATABASE_CONNECT_TIMEOUT", environ))
     origins = [o.strip() for o in _env("CMS_CORS_ORIGINS", environ).split(",") if o.strip()]
 
+    serve_site = _env("CMS_SERVE_SITE", environ)
+    if serve_site not in {"", "0", "1"}:
+        raise ConfigError(f"CMS_SERVE_SITE must be 0 or 1, not {serve_site!r}")
+
     return {
         "CMS_ENV": env,
         "DEBUG": False,
@@ -169,6 +179,7 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "CMS_PREVIEW_TOKEN_TTL": timedelta(hours=int(_env("CMS_PREVIEW_TOKEN_HOURS", environ))),
         "CMS_LOG_LEVEL": _env("CMS_LOG_LEVEL", environ),
         "CMS_RELATED_BACKEND": _related_backend(_env("CMS_RELATED_BACKEND", environ)),
+        "CMS_SERVE_SITE": serve_site == "1" or (serve_site == "" and env == "development"),
         # flask-jwt-extended
         "JWT_SECRET_KEY": secret,
         "JWT_ALGORITHM": "HS256",

@@ -113,6 +113,16 @@ class ArticleDetail(ArticleCard):
     next = fields.Nested(Neighbor, allow_none=True)
 
 
+class ArticleListItem(ArticleCard):
+    """A list item; with ``include=summary`` also the article's summary."""
+
+    summary = fields.Nested(
+        SummaryOut,
+        allow_none=True,
+        metadata={"description": "Only with `include=summary`; null for an article without one."},
+    )
+
+
 class RelatedItem(ma.Schema):
     kind = fields.String(validate=validate.OneOf(["curated", "suggested"]))
     article = fields.Nested(ArticleCard, allow_none=True)
@@ -273,6 +283,25 @@ class CardDumper:
         return out
 
 
+class SummaryIncluder:
+    """``include=summary``: what ``base`` dumps for each item, plus its ``summary``."""
+
+    def __init__(self, base, summaries: dict):
+        self.base = base
+        self.summaries = summaries
+
+    def dump(self, obj, *, many: bool = False):
+        if many:
+            return [self.dump(item) for item in obj]
+        summary = self.summaries.get(obj.id)
+        data = None if summary is None else summary_data(summary)
+        out = self.base.dump(obj)
+        if isinstance(out, orjson.Fragment):  # a stored card: append to its JSON object
+            card = obj.json if isinstance(obj.json, bytes) else obj.json.encode()
+            return orjson.Fragment(card[:-1] + b',"summary":' + orjson.dumps(data) + b"}")
+        return {**out, "summary": data}
+
+
 class StoredCardDumper:
     """``dump(items, many=True)`` of cards stored as JSON (``documents.StoredCard``)."""
 
@@ -320,6 +349,14 @@ class ArticleListQuery(PageQuery, ArticleFilters):
         CARD_FIELDS,
         data_key="fields",
         metadata={"description": "Sparse fieldset, comma-separated: " + ", ".join(CARD_FIELDS)},
+    )
+    include = _CommaList(
+        ("summary",),
+        metadata={
+            "description": "`summary`: each item also carries its article's summary (as "
+            "`/articles/{slug}/summary` gives it), so a front page of cards with their `tldr` "
+            "is one request."
+        },
     )
 
 

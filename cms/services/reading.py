@@ -365,6 +365,15 @@ def list_articles(
     return _page(reader(query), limit, total)
 
 
+def summaries_of(article_ids: list[int]) -> dict[int, Summary]:
+    """The summaries of articles already read from a visible list (``include=summary``), in
+    one query whatever the page size."""
+    if not article_ids:
+        return {}
+    rows = db.session.scalars(sa.select(Summary).where(Summary.article_id.in_(article_ids)))
+    return {summary.article_id: summary for summary in rows}
+
+
 def _page(rows: list, limit: int, total: int | None = None) -> Page:
     next_cursor = None
     if len(rows) > limit:

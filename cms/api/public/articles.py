@@ -10,14 +10,15 @@ from cms.api.responses import json_response, page_response
 from cms.errors import NotFound
 from cms.schemas.articles import (
     FORMATS,
-    ArticleCard,
     ArticleDetail,
+    ArticleListItem,
     ArticleListQuery,
     CardDumper,
     DetailQuery,
     RelatedOut,
     RelatedQuery,
     StoredCardDumper,
+    SummaryIncluder,
     SummaryOut,
     detail_json,
     related_data,
@@ -33,7 +34,7 @@ blp = Blueprint(
     description="Published articles, their summaries and related links.",
 )
 
-ArticlePage = page_schema(ArticleCard, "ArticlePage")
+ArticlePage = page_schema(ArticleListItem, "ArticlePage")
 # The schemas document the responses; the hand-written dumpers beside them build the same
 # documents faster (see cms/schemas/articles.py).
 _stored_card = StoredCardDumper()
@@ -53,20 +54,26 @@ def _moved(slug: str, suffix: str = ""):
 class Articles(MethodView):
     @blp.query(ArticleListQuery, as_kwargs=True)
     @blp.response(200, ArticlePage)
-    def get(self, limit, count, cursor=None, fields=None, **filters):
+    def get(self, limit, count, cursor=None, fields=None, include=None, **filters):
         """Published articles, newest first.
 
         Filter by section, tag, author, source, language and publication time; `fields=` picks
-        the fields of each item; follow `meta.next_cursor` (or the `Link` header) for more.
+        the fields of each item; `include=summary` adds each article's summary; follow
+        `meta.next_cursor` (or the `Link` header) for more.
         """
         with reading.without_transaction():
             if fields:  # a subset of each card: built from the rows
                 page = reading.list_articles(filters, limit=limit, cursor=cursor, count=count)
-                return page_response(page, CardDumper(fields))
-            page = reading.list_articles(
-                filters, limit=limit, cursor=cursor, count=count, reader=documents.read_cards
-            )
-            return page_response(page, _stored_card)
+                dumper = CardDumper(fields)
+            else:
+                page = reading.list_articles(
+                    filters, limit=limit, cursor=cursor, count=count, reader=documents.read_cards
+                )
+                dumper = _stored_card
+            if include:
+                summaries = reading.summaries_of([item.id for item in page.items])
+                dumper = SummaryIncluder(dumper, summaries)
+            return page_response(page, dumper)
 
 
 def _last_modified(page):
