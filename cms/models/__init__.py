@@ -16,7 +16,13 @@ from cms.models.audit import AuditEvent
 from cms.models.idempotency import IdempotencyKey
 from cms.models.preview import PreviewKey
 from cms.models.revision import Revision
-from cms.models.suggestion import ArticleFeatures, FeatureKey, Suggestion, TermStat
+from cms.models.suggestion import (
+    ArticleEmbedding,
+    ArticleFeatures,
+    FeatureKey,
+    Suggestion,
+    TermStat,
+)
 from cms.models.taxonomy import SOURCE_KINDS, Author, Section, Source, Tag
 from cms.models.user import ROLES, LoginSession, User
 
@@ -28,6 +34,7 @@ __all__ = [
     "Article",
     "ArticleAuthor",
     "ArticleDocument",
+    "ArticleEmbedding",
     "ArticleFeatures",
     "FeatureKey",
     "IdempotencyKey",
