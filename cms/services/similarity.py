@@ -9,8 +9,9 @@ Pipeline
    * ``terms``: weighted term frequencies of title + subtitle + body. Text is tokenised with a
      regex, lower-cased, English/German stop words and newsroom boiler-plate ("said",
      weekday names ...) are dropped and every token is stemmed with the Snowball stemmer of
-     the article's language. A title occurrence counts 3, a subtitle occurrence 2 and a body
-     occurrence 1. Only the 200 heaviest terms are kept.
+     the article's language. Title, subtitle and body occurrences count alike (the title's
+     words usually recur in the body; weighting headlines 3x made short wire copy match on
+     headline vocabulary, see eval/related/README.md). Only the 200 heaviest terms are kept.
    * ``entities``: proper names (people, places, organisations, acronyms) found as runs of
      capitalised words in subtitle + body, with sentence-initial common words, honorifics
      ("Mayor", "Dr") and calendar words removed; "Okafor" is folded into "Amara Okafor".
@@ -92,8 +93,8 @@ IdfFn = Callable[[str], float]
 MAX_TERMS = 200
 MAX_ENTITIES = 30
 CANDIDATE_TERMS = 40
-TITLE_WEIGHT = 3.0
-SUBTITLE_WEIGHT = 2.0
+TITLE_WEIGHT = 1.0
+SUBTITLE_WEIGHT = 1.0
 BODY_WEIGHT = 1.0
 
 # Topical signals (weighted mean over the signals available on both sides).
