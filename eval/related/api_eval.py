@@ -99,7 +99,8 @@ def publish_all(arts, backend: str):
 
     upgrade()
     create_user("eval@example.org", PASSWORD, "editor")
-    for model, key in ((Section, "section"), (Tag, "tags"), (Source, "sources"), (Author, "authors")):
+    taxonomy = ((Section, "section"), (Tag, "tags"), (Source, "sources"), (Author, "authors"))
+    for model, key in taxonomy:
         names = set()
         for a in arts:
             value = a.get(key)
@@ -150,7 +151,7 @@ def publish_all(arts, backend: str):
 
 def evaluate(arts, grade, ranked_of) -> dict:
     ids = [a["id"] for a in arts]
-    ndcgs, precisions = [], []
+    ndcgs, precisions, per_query = [], [], {}
     for q in ids:
         grades = {d: grade(q, d) for d in ids if d != q}
         if not any(grades.values()):
@@ -158,7 +159,9 @@ def evaluate(arts, grade, ranked_of) -> dict:
         ranked = ranked_of(q)
         ndcgs.append(ndcg_at_k(ranked, grades))
         precisions.append(precision_at_k(ranked, grades))
+        per_query[q] = ndcgs[-1]
     return {
+        "per_query": per_query,
         "queries": len(ndcgs),
         "ndcg": sum(ndcgs) / len(ndcgs),
         "ndcg_ci": bootstrap(ndcgs),
@@ -172,6 +175,10 @@ def main() -> None:
     parser.add_argument("--set", choices=["wire", "corpus"], default="wire")
     parser.add_argument("--backend", choices=["lexical", "semantic"], default="lexical")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--save", help="write the per-query nDCG@5 to this JSON file")
+    parser.add_argument(
+        "--against", help="a --save file of another run: paired nDCG@5 difference with a 95%% CI"
+    )
     args = parser.parse_args()
     arts, grade = load(args.set)
     client, slugs, elapsed = publish_all(arts, args.backend)
@@ -198,6 +205,18 @@ def main() -> None:
             f"| {r['p']:.3f} [{r['p_ci'][0]:.3f}, {r['p_ci'][1]:.3f}] |"
         )
     print(f"coverage: {full}/{len(arts)} articles have {K} suggestions")
+    if args.save:
+        Path(args.save).write_text(json.dumps(ours["per_query"]))
+    if args.against:
+        other = {int(k): v for k, v in json.loads(Path(args.against).read_text()).items()}
+        diffs = [ours["per_query"][q] - other[q] for q in ours["per_query"]]
+        wins = sum(d > 1e-9 for d in diffs)
+        losses = sum(d < -1e-9 for d in diffs)
+        low, high = bootstrap(diffs)
+        print(
+            f"vs {args.against}: W/T/L {wins}/{len(diffs) - wins - losses}/{losses}, "
+            f"nDCG@5 {sum(diffs) / len(diffs):+.3f} [{low:+.3f}, {high:+.3f}]"
+        )
     if args.verbose:
         titles = {a["id"]: a["title"] for a in arts}
         for q, ranked in sorted(suggested.items()):
