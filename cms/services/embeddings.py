@@ -143,18 +143,20 @@ def to_bytes(vector: Sequence[float]) -> bytes:
     return np.asarray(vector, dtype="<f4").tobytes()
 
 
-def from_bytes(data: bytes) -> list[float]:
+def from_bytes(data: bytes) -> Any:
+    """The stored vector as a float32 numpy array."""
     import numpy as np
 
-    return np.frombuffer(data, dtype="<f4").astype(float).tolist()
+    return np.frombuffer(data, dtype="<f4")
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     """Cosine similarity of two vectors (embeddings from ``embed`` are already unit length)."""
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    na = math.sqrt(sum(x * x for x in a))
-    nb = math.sqrt(sum(y * y for y in b))
-    return dot / (na * nb) if na and nb else 0.0
+    import numpy as np
+
+    va, vb = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    norms = math.sqrt(float(va @ va) * float(vb @ vb))
+    return float(va @ vb) / norms if norms else 0.0
 
 
 def nearest(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import orjson
@@ -241,7 +241,7 @@ def _recent_ids(article_id: int, now: datetime) -> list[int]:
     ).all()
 
 
-def _neighbour_ids(article_id: int, embedding: list[float] | None) -> list[int]:
+def _neighbour_ids(article_id: int, embedding: Sequence[float] | None) -> list[int]:
     """Nearest stored embeddings among the newest ``EMBEDDING_WINDOW`` (semantic backend)."""
     if embedding is None:
         return []
@@ -257,7 +257,7 @@ def _neighbour_ids(article_id: int, embedding: list[float] | None) -> list[int]:
     return [aid for aid, _ in embeddings.nearest(embedding, rows, NEIGHBOURS)]
 
 
-def _stored_embeddings(ids: Iterable[int]) -> dict[int, list[float]]:
+def _stored_embeddings(ids: Iterable[int]) -> dict[int, Sequence[float]]:
     ids = sorted(set(ids))
     found: dict[int, list[float]] = {}
     for i in range(0, len(ids), _CHUNK):
@@ -275,7 +275,7 @@ def _candidates(
     article_id: int,
     features: similarity.ArticleFeatures,
     n_docs: int,
-    embedding: list[float] | None = None,
+    embedding: Sequence[float] | None = None,
 ):
     """``[(id, features, embedding or None)]`` of every article worth scoring against this one.
 
@@ -309,7 +309,7 @@ def _semantic() -> bool:
     return current_app.config.get("CMS_RELATED_BACKEND") == "semantic"
 
 
-def _embedding_of(article_id: int) -> list[float] | None:
+def _embedding_of(article_id: int) -> Sequence[float] | None:
     if not _semantic():
         return None
     row = db.session.get(ArticleEmbedding, article_id)
