@@ -221,11 +221,44 @@ def test_every_article_gets_five_suggestions_once_five_others_are_public(client,
         json={"title": "Draft about bread", "body": [_para("Rye bread and a bakery prize.")]},
         headers=headers["editor"],
     ).get_json()
+    later = make_article(
+        "Scheduled: bakery prize for rye bread",
+        body=[_para("A bakery won the rye bread prize.")],
+        status="scheduled",
+        published_at=datetime.now(UTC) + timedelta(days=1),
+    )
+    archived = make_article(
+        "Archived: goalkeeper joins Rovers",
+        body=[_para("The club signed a keeper from Norway.")],
+        status="archived",
+    )
+    hidden = {draft["slug"], later.slug, archived.slug}
     for article in published:
         slugs = _suggested(client, article["slug"])
         assert len(slugs) >= 5, (article["slug"], slugs)
         assert article["slug"] not in slugs
-        assert draft["slug"] not in slugs
+        assert not hidden & set(slugs)
+
+
+def test_refresh_is_a_plain_function_of_the_article_id(client, headers):
+    """What a background job calls: recompute one article's list and its offers by id."""
+    import sqlalchemy as sa
+
+    from cms.extensions import db
+    from cms.models import Suggestion
+    from cms.services import suggestions
+
+    articles = [_publish(client, headers["editor"], title, text) for title, text in UNRELATED]
+    first = articles[0]
+    expected = _suggested(client, first["slug"])
+    db.session.execute(sa.delete(Suggestion).where(Suggestion.article_id == first["id"]))
+    db.session.commit()
+    assert _suggested(client, first["slug"]) == []
+    ranked = suggestions.refresh_suggestions(first["id"])
+    db.session.commit()
+    assert len(ranked) == 5
+    assert _suggested(client, first["slug"]) == expected
+    assert suggestions.refresh_suggestions(10**9) is None
 
 
 def test_an_article_with_fewer_than_five_public_others_lists_what_there_is(client, headers):
