@@ -341,6 +341,11 @@ def test_semantic_backend_stores_embeddings_and_finds_a_pair_without_shared_word
     assert related[0]["reason"] == "similar subject"
     assert _suggested(client, borrowing["slug"])[0] == rates["slug"]
 
+    # Rebuilding with the semantic backend keeps the stored embeddings and the ranking.
+    result = semantic_app.test_cli_runner().invoke(args=["related", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert _suggested(client, rates["slug"])[0] == borrowing["slug"]
+
     # The same articles ranked by the default lexical backend: the pair is not found first.
     with app.app_context():
         result = app.test_cli_runner().invoke(args=["related", "rebuild"])
