@@ -1,17 +1,23 @@
 """Suggested related articles: computed when an article is written, read with one query.
 
-On every save that changes what an article is about, :func:`update_article_suggestions`
+On every save that changes what an article is about (and on publish, when the publication
+time moves to another hour), :func:`update_article_suggestions` stores the article's
+similarity features (``cms.services.similarity``) with their inverted-index keys and document
+frequencies. If they changed, :func:`refresh_suggestions` -- a plain function of the article
+id, which a background job can run after the save's commit instead -- then
 
-1. extracts the article's similarity features once (``cms.services.similarity``) and stores
-   them with the inverted-index keys and document frequencies;
-2. finds candidates that share a key (a tag, a name, a distinctive term), scores them, and
-   stores the article's best suggestions;
-3. offers the article to each candidate's own list, so the suggestions that involve it are
+1. with ``CMS_RELATED_BACKEND=semantic``, embeds the article's text unless that exact text is
+   stored already (:func:`store_embedding`, table ``article_embeddings``);
+2. gathers candidates: articles sharing an index key (tags, names, the 40 heaviest terms, keys
+   held by too many articles skipped), the nearest stored embeddings among the newest
+   ``EMBEDDING_WINDOW`` (semantic backend) and the ``RECENT_CANDIDATES`` newest public articles;
+3. scores them and stores the article's best ``STORED_PER_ARTICLE`` suggestions;
+4. offers the article to each candidate's own list, so the suggestions that involve it are
    current too.
 
 Suggestions are stored regardless of visibility; :func:`suggested` filters them through
-``visibility.public_condition`` at read time, so publishing, unpublishing or a scheduled time
-arriving needs no recomputation.
+``visibility.public_condition`` at read time, so unpublishing or a scheduled time arriving
+needs no recomputation, and reading stays one indexed query.
 """
 
 from __future__ import annotations
