@@ -90,8 +90,8 @@ SETTINGS = [
     Setting(
         "CMS_RELATED_BACKEND",
         "lexical",
-        "`lexical` (default) or `semantic`: blend in MiniLM sentence embeddings for related "
-        "articles (needs `pip install -e .[semantic]`).",
+        "`lexical` (default) or `semantic`: also compute, store and compare MiniLM sentence "
+        "embeddings for related articles (needs `pip install -e .[semantic]`; runs offline).",
     ),
     Setting(
         "CMS_SERVE_SITE",

@@ -176,3 +176,216 @@ def test_stored_lists_keep_only_the_best_suggestions(users, monkeypatch):
         lists.setdefault(article_id, []).append(score)
     assert len(lists) == 5
     assert all(len(scores) == 2 for scores in lists.values())
+
+
+# --- coverage: every article gets suggestions once a few others are public ----------------------
+
+UNRELATED = [
+    ("Bakery wins regional bread prize", "A family bakery baked the best rye loaf, judges ruled."),
+    ("Goalkeeper joins Rovers from Norway", "The club signed a keeper to shore up its defence."),
+    ("Museum opens on Friday evenings", "Visitors may now see the paintings until ten at night."),
+    ("Storm fells trees along the coast", "Gales uprooted oaks and cut power to three villages."),
+    ("Choir celebrates its centenary", "Singers marked one hundred years with a gala concert."),
+    ("New cycle lane on the ring road", "Commuters on bikes get a protected lane from spring."),
+]
+
+
+def _publish(client, headers, title, text, **fields):
+    created = client.post(
+        "/api/v1/editor/articles",
+        json={"title": title, "body": [_para(text)], **fields},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.get_json()
+    article = created.get_json()
+    published = client.post(
+        f"/api/v1/editor/articles/{article['id']}/publish",
+        headers={**headers, "If-Match": created.headers["ETag"]},
+    )
+    assert published.status_code == 200, published.get_json()
+    return article
+
+
+def _suggested(client, slug, limit=20):
+    response = client.get(f"/api/v1/articles/{slug}/related?limit={limit}")
+    assert response.status_code == 200
+    related = response.get_json()["related"]
+    return [r["article"]["slug"] for r in related if r["kind"] == "suggested"]
+
+
+def test_every_article_gets_five_suggestions_once_five_others_are_public(client, headers):
+    """Stories with no word, tag or name in common still fill each other's lists."""
+    published = [_publish(client, headers["editor"], title, text) for title, text in UNRELATED]
+    draft = client.post(
+        "/api/v1/editor/articles",
+        json={"title": "Draft about bread", "body": [_para("Rye bread and a bakery prize.")]},
+        headers=headers["editor"],
+    ).get_json()
+    later = make_article(
+        "Scheduled: bakery prize for rye bread",
+        body=[_para("A bakery won the rye bread prize.")],
+        status="scheduled",
+        published_at=datetime.now(UTC) + timedelta(days=1),
+    )
+    archived = make_article(
+        "Archived: goalkeeper joins Rovers",
+        body=[_para("The club signed a keeper from Norway.")],
+        status="archived",
+    )
+    hidden = {draft["slug"], later.slug, archived.slug}
+    for article in published:
+        slugs = _suggested(client, article["slug"])
+        assert len(slugs) >= 5, (article["slug"], slugs)
+        assert article["slug"] not in slugs
+        assert not hidden & set(slugs)
+
+
+def test_refresh_is_a_plain_function_of_the_article_id(client, headers):
+    """What a background job calls: recompute one article's list and its offers by id."""
+    import sqlalchemy as sa
+
+    from cms.extensions import db
+    from cms.models import Suggestion
+    from cms.services import suggestions
+
+    articles = [_publish(client, headers["editor"], title, text) for title, text in UNRELATED]
+    first = articles[0]
+    expected = _suggested(client, first["slug"])
+    db.session.execute(sa.delete(Suggestion).where(Suggestion.article_id == first["id"]))
+    db.session.commit()
+    assert _suggested(client, first["slug"]) == []
+    ranked = suggestions.refresh_suggestions(first["id"])
+    db.session.commit()
+    assert len(ranked) == 5
+    assert _suggested(client, first["slug"]) == expected
+    assert suggestions.refresh_suggestions(10**9) is None
+
+
+def test_an_article_with_fewer_than_five_public_others_lists_what_there_is(client, headers):
+    first = _publish(client, headers["editor"], *UNRELATED[0])
+    second = _publish(client, headers["editor"], *UNRELATED[1])
+    assert _suggested(client, first["slug"]) == [second["slug"]]
+    assert _suggested(client, second["slug"]) == [first["slug"]]
+
+
+# --- the semantic backend (CMS_RELATED_BACKEND=semantic) ---------------------------------------
+
+RATES = (
+    "Central bank raises interest rates again",
+    "The central bank lifted its key interest rate by a quarter point on Thursday to fight "
+    "inflation across the city.",
+)
+# Same subject, not one word (stem) in common with RATES.
+BORROWING = (
+    "Borrowing costs climb as monetary policy tightens",
+    "Lenders passed the higher cost of credit on to homebuyers after policymakers tightened "
+    "monetary policy to tame soaring prices.",
+)
+# Share an ordinary word with RATES ("city", "quarter", "point", "Thursday"), not its subject.
+NEAR_WORDS = [
+    ("City marathon moves its finish", "The city marathon will finish in the old quarter."),
+    ("Bakery wins the city bread award", "A bakery in the eastern quarter won the city prize."),
+    ("Museum opens late across the city", "The city museum stays open until ten on Thursday."),
+    ("Ferry timetable changes at the point", "Ferries to the point leave later from Thursday."),
+]
+
+
+@pytest.fixture
+def semantic_app(app, monkeypatch):
+    """A second app on the same database, configured from the environment like production."""
+    from cms import create_app
+
+    monkeypatch.setenv("CMS_RELATED_BACKEND", "semantic")
+    overrides = {
+        key: app.config[key]
+        for key in (
+            "CMS_ENV",
+            "TESTING",
+            "CMS_PASSWORD_HASH_PROFILE",
+            "SECRET_KEY",
+            "JWT_SECRET_KEY",
+            "SQLALCHEMY_DATABASE_URI",
+        )
+    }
+    semantic = create_app(overrides)
+    assert semantic.config["CMS_RELATED_BACKEND"] == "semantic"
+    with semantic.app_context():
+        yield semantic
+        from cms.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_semantic_backend_stores_embeddings_and_finds_a_pair_without_shared_words(
+    app, semantic_app, headers
+):
+    import sqlalchemy as sa
+
+    from cms.extensions import db
+    from cms.models import ArticleEmbedding
+
+    client = semantic_app.test_client()
+    rates = _publish(client, headers["editor"], *RATES)
+    for title, text in NEAR_WORDS:
+        _publish(client, headers["editor"], title, text)
+    borrowing = _publish(client, headers["editor"], *BORROWING)
+
+    rows = db.session.execute(sa.select(ArticleEmbedding)).scalars().all()
+    assert len(rows) == 6
+    assert {row.dim for row in rows} == {384}
+    assert all(len(row.vector) == 384 * 4 for row in rows)
+
+    related = client.get(f"/api/v1/articles/{rates['slug']}/related").get_json()["related"]
+    assert related[0]["article"]["slug"] == borrowing["slug"]
+    assert related[0]["reason"] == "similar subject"
+    assert _suggested(client, borrowing["slug"])[0] == rates["slug"]
+
+    # Rebuilding with the semantic backend keeps the stored embeddings and the ranking.
+    result = semantic_app.test_cli_runner().invoke(args=["related", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert _suggested(client, rates["slug"])[0] == borrowing["slug"]
+
+    # The same articles ranked by the default lexical backend: the pair is not found first.
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["related", "rebuild"])
+        assert result.exit_code == 0, result.output
+        assert _suggested(app.test_client(), rates["slug"])[0] != borrowing["slug"]
+
+
+def test_semantic_backend_reembeds_only_when_the_text_changes(semantic_app, headers):
+    from cms.extensions import db
+    from cms.models import ArticleEmbedding
+
+    client = semantic_app.test_client()
+    rates = _publish(client, headers["editor"], *RATES)
+    before = db.session.get(ArticleEmbedding, rates["id"])
+    fingerprint, vector = before.fingerprint, before.vector
+    db.session.expire_all()
+
+    def patch(body):
+        etag = client.get(
+            f"/api/v1/editor/articles/{rates['id']}", headers=headers["editor"]
+        ).headers["ETag"]
+        response = client.patch(
+            f"/api/v1/editor/articles/{rates['id']}",
+            json=body,
+            headers={**headers["editor"], "If-Match": etag},
+        )
+        assert response.status_code == 200, response.get_json()
+        db.session.expire_all()
+        return db.session.get(ArticleEmbedding, rates["id"])
+
+    assert patch({"tags": ["energy"]}).vector == vector  # not embedded text
+    after = patch({"title": "Central bank raises interest rates for a fifth time"})
+    assert after.fingerprint != fingerprint
+    assert after.vector != vector
+
+
+def test_semantic_backend_without_its_runtime_refuses_to_start(monkeypatch, tmp_path):
+    from cms.config import ConfigError, load_config
+    from cms.services import embeddings
+
+    monkeypatch.setattr(embeddings, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="semantic"):
+        load_config(str(tmp_path), {"CMS_RELATED_BACKEND": "semantic"})

@@ -18,7 +18,13 @@ from cms.models.idempotency import IdempotencyKey
 from cms.models.preview import PreviewKey
 from cms.models.rate_limit import RateLimitCounter
 from cms.models.revision import Revision
-from cms.models.suggestion import ArticleFeatures, FeatureKey, Suggestion, TermStat
+from cms.models.suggestion import (
+    ArticleEmbedding,
+    ArticleFeatures,
+    FeatureKey,
+    Suggestion,
+    TermStat,
+)
 from cms.models.taxonomy import SOURCE_KINDS, Author, Section, Source, Tag
 from cms.models.user import ROLES, LoginSession, User
 
@@ -30,6 +36,7 @@ __all__ = [
     "Article",
     "ArticleAuthor",
     "ArticleDocument",
+    "ArticleEmbedding",
     "ArticleFeatures",
     "FeatureKey",
     "IdempotencyKey",

@@ -42,6 +42,24 @@ class TermStat(db.Model):
     df: Mapped[int] = mapped_column(default=0)
 
 
+class ArticleEmbedding(db.Model):
+    """An article's sentence embedding (semantic backend), computed once per text revision.
+
+    ``vector`` holds ``dim`` little-endian float32 values, L2-normalised; ``fingerprint`` is a
+    hash of the model name and the embedded text, so an unchanged text is never re-embedded.
+    """
+
+    __tablename__ = "article_embeddings"
+    article_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(sa.String(80))
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    dim: Mapped[int]
+    vector: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Suggestion(db.Model):
     """A precomputed "related article" suggestion from ``article_id`` to ``target_id``."""
 

@@ -13,7 +13,7 @@ from cms.auth.permissions import authorize
 from cms.clock import utcnow
 from cms.errors import InvalidTransition
 from cms.models import Article, User
-from cms.services import audit, revisions
+from cms.services import audit, revisions, suggestions
 from cms.services.articles import check_version, flush_guarded
 
 
@@ -76,6 +76,8 @@ def perform(
     elif name == "restore-draft":
         article.status = "draft"
     flush_guarded(article, expected_version)
+    if article.published_at != before[1]:
+        suggestions.update_article_suggestions(article)  # recency; no-op within the hour
     changed = ["status"] + (["published_at"] if article.published_at != before[1] else [])
     detail = {
         "from": before[0],

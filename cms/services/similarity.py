@@ -9,8 +9,9 @@ Pipeline
    * ``terms``: weighted term frequencies of title + subtitle + body. Text is tokenised with a
      regex, lower-cased, English/German stop words and newsroom boiler-plate ("said",
      weekday names ...) are dropped and every token is stemmed with the Snowball stemmer of
-     the article's language. A title occurrence counts 3, a subtitle occurrence 2 and a body
-     occurrence 1. Only the 200 heaviest terms are kept.
+     the article's language. Title, subtitle and body occurrences count alike (the title's
+     words usually recur in the body; weighting headlines 3x made short wire copy match on
+     headline vocabulary, see eval/related/README.md). Only the 200 heaviest terms are kept.
    * ``entities``: proper names (people, places, organisations, acronyms) found as runs of
      capitalised words in subtitle + body, with sentence-initial common words, honorifics
      ("Mayor", "Dr") and calendar words removed; "Okafor" is folded into "Amara Okafor".
@@ -32,7 +33,7 @@ Pipeline
    times within days (recency, ``exp(-ln 2 * days / 7)``, 0.35), shared sources (0.15) and
    shared authors (0.15) -- form a second weighted mean ``context``. The final score is::
 
-       score = topical * (0.8 + 0.2 * context)
+       score = topical * (0.8 + 0.2 * context) + 0.001 * context
 
    so context re-orders articles that are already topically related but can never make an
    unrelated article look related (two unrelated stories from the same section on the same
@@ -77,6 +78,7 @@ __all__ = [
     "ArticleFeatures",
     "Idf",
     "candidate_keys",
+    "df_key",
     "df_keys",
     "extract_entities",
     "extract_features",
@@ -90,9 +92,9 @@ IdfFn = Callable[[str], float]
 
 MAX_TERMS = 200
 MAX_ENTITIES = 30
-CANDIDATE_TERMS = 12
-TITLE_WEIGHT = 3.0
-SUBTITLE_WEIGHT = 2.0
+CANDIDATE_TERMS = 40
+TITLE_WEIGHT = 1.0
+SUBTITLE_WEIGHT = 1.0
 BODY_WEIGHT = 1.0
 
 # Topical signals (weighted mean over the signals available on both sides).
@@ -105,6 +107,9 @@ W_RECENCY = 0.35
 W_SOURCES = 0.15
 W_AUTHORS = 0.15
 CONTEXT_SHARE = 0.2
+# Context alone gives an unrelated article a tiny score (at most 0.001), so the newest articles
+# fill a list in a stable order when nothing topical is there.
+CONTEXT_FLOOR = 0.001
 RECENCY_HALF_LIFE_DAYS = 7.0
 
 # Thresholds used only to word the reason.
@@ -546,12 +551,19 @@ def df_keys(f: ArticleFeatures) -> set[str]:
     return keys
 
 
+def df_key(key: str) -> str:
+    """The document-frequency key of an index key (``term:<stem>`` is counted as ``<stem>``)."""
+    return key[5:] if key.startswith("term:") else key
+
+
 def candidate_keys(f: ArticleFeatures) -> list[str]:
     """Inverted-index keys used to fetch candidates cheaply (sorted, deduplicated).
 
     ``tag:<tag>``, ``ent:<name>`` and ``term:<stem>`` for the :data:`CANDIDATE_TERMS`
-    heaviest terms (title words and repeated words). The DB layer should skip keys whose
-    posting list is very long (e.g. df > 20% of the corpus) and cap candidates per key.
+    heaviest terms: title and standfirst words, repeated words, then body words, so short
+    untagged wire copy is found through its ordinary vocabulary too. The DB layer skips keys
+    whose document frequency is high (:func:`df_key` names the counter) when it looks up
+    candidates.
     """
     keys = {"tag:" + t.casefold() for t in f.tags}
     keys.update("ent:" + e.casefold() for e in f.entities)
@@ -715,7 +727,7 @@ def _score_prepared(
         ctx_den += W_AUTHORS
     context = ctx_num / ctx_den if ctx_den else 0.0
 
-    value = topical * ((1.0 - CONTEXT_SHARE) + CONTEXT_SHARE * context)
+    value = topical * ((1.0 - CONTEXT_SHARE) + CONTEXT_SHARE * context) + CONTEXT_FLOOR * context
     value = round(min(max(value, 0.0), 1.0), 6)
 
     # --- reason ------------------------------------------------------------------------------

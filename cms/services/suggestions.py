@@ -1,24 +1,30 @@
 """Suggested related articles: computed when an article is written, read with one query.
 
-On every save that changes what an article is about, :func:`update_article_suggestions`
+On every save that changes what an article is about (and on publish, when the publication
+time moves to another hour), :func:`update_article_suggestions` stores the article's
+similarity features (``cms.services.similarity``) with their inverted-index keys and document
+frequencies. If they changed, :func:`refresh_suggestions` -- a plain function of the article
+id, which a background job can run after the save's commit instead -- then
 
-1. extracts the article's similarity features once (``cms.services.similarity``) and stores
-   them with the inverted-index keys and document frequencies;
-2. finds candidates that share a key (a tag, a name, a distinctive term), scores them, and
-   stores the article's best suggestions;
-3. offers the article to each candidate's own list, so the suggestions that involve it are
+1. with ``CMS_RELATED_BACKEND=semantic``, embeds the article's text unless that exact text is
+   stored already (:func:`store_embedding`, table ``article_embeddings``);
+2. gathers candidates: articles sharing an index key (tags, names, the 40 heaviest terms, keys
+   held by too many articles skipped), the nearest stored embeddings among the newest
+   ``EMBEDDING_WINDOW`` (semantic backend) and the ``RECENT_CANDIDATES`` newest public articles;
+3. scores them and stores the article's best ``STORED_PER_ARTICLE`` suggestions;
+4. offers the article to each candidate's own list, so the suggestions that involve it are
    current too.
 
 Suggestions are stored regardless of visibility; :func:`suggested` filters them through
-``visibility.public_condition`` at read time, so publishing, unpublishing or a scheduled time
-arriving needs no recomputation.
+``visibility.public_condition`` at read time, so unpublishing or a scheduled time arriving
+needs no recomputation, and reading stays one indexed query.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import orjson
@@ -26,9 +32,17 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
+from cms.clock import utcnow
 from cms.database import upsert
 from cms.extensions import db
-from cms.models import Article, ArticleFeatures, FeatureKey, Suggestion, TermStat
+from cms.models import (
+    Article,
+    ArticleEmbedding,
+    ArticleFeatures,
+    FeatureKey,
+    Suggestion,
+    TermStat,
+)
 from cms.services import embeddings, similarity
 from cms.services.loaders import CARD_LOADERS
 from cms.services.visibility import public_condition
@@ -37,9 +51,17 @@ log = logging.getLogger(__name__)
 
 STORED_PER_ARTICLE = 40
 MAX_CANDIDATES = 400
-# A key shared by more than this share of all articles says little; it is not used to find
-# candidates (it still counts in the score).
+# A key shared by more than this share of all articles (and more than COMMON_KEY_MIN_DF) says
+# little; it is not used to find candidates (it still counts in the score).
 COMMON_KEY_SHARE = 0.05
+COMMON_KEY_MIN_DF = 20
+# The newest public articles are always scored, so every article has suggestions once a few
+# others are public, even when it shares no key with them.
+RECENT_CANDIDATES = 20
+# Semantic backend: the nearest stored embeddings among the newest EMBEDDING_WINDOW are
+# candidates too, so a pair with no shared word can be found.
+NEIGHBOURS = 50
+EMBEDDING_WINDOW = 5000
 _CHUNK = 500
 
 
@@ -89,9 +111,14 @@ def _features_of(article: Article) -> similarity.ArticleFeatures:
         section=article.section.slug if article.section else None,
         sources=[s.slug for s in article.sources],
         authors=[a.slug for a in article.authors],
-        published_at=article.published_at or article.created_at,
+        published_at=_to_the_hour(article.published_at or article.created_at),
         language=article.language or "en",
     )
+
+
+def _to_the_hour(value: datetime | None) -> datetime | None:
+    """Recency works in days: publishing a fresh draft within the hour changes no feature."""
+    return value.replace(minute=0, second=0, microsecond=0) if value is not None else None
 
 
 def _fingerprint(features: similarity.ArticleFeatures) -> str:
@@ -173,36 +200,114 @@ def _idf_for(features_list: list[similarity.ArticleFeatures]) -> tuple[similarit
     return similarity.make_idf(df, n_docs), n_docs
 
 
-def _candidates(article_id: int, features: similarity.ArticleFeatures, n_docs: int):
+def _common_keys(keys: list[str], n_docs: int) -> set[str]:
+    """Keys held by too many articles to find candidates with (they still count in the score)."""
+    limit = max(COMMON_KEY_MIN_DF, n_docs * COMMON_KEY_SHARE)
+    stat_of = {similarity.df_key(k): k for k in keys}
+    common: set[str] = set()
+    ordered = sorted(stat_of)
+    for i in range(0, len(ordered), _CHUNK):
+        common.update(
+            stat_of[term]
+            for term in db.session.scalars(
+                sa.select(TermStat.term).where(
+                    TermStat.term.in_(ordered[i : i + _CHUNK]), TermStat.df > limit
+                )
+            )
+        )
+    return common
+
+
+def _candidate_ids(article_id: int, features: similarity.ArticleFeatures, n_docs: int):
+    """Articles sharing the most index keys (tags, names, the article's distinctive terms)."""
     keys = similarity.candidate_keys(features)
     if not keys:
         return []
-    common = set(
-        db.session.scalars(
-            sa.select(TermStat.term).where(
-                TermStat.term.in_(keys), TermStat.df > max(20, n_docs * COMMON_KEY_SHARE)
-            )
-        )
-    )
+    common = _common_keys(keys, n_docs)
     keys = [k for k in keys if k not in common]
     if not keys:
         return []
     shared = sa.func.count(FeatureKey.key)
-    ids = db.session.scalars(
+    return db.session.scalars(
         sa.select(FeatureKey.article_id)
         .where(FeatureKey.key.in_(keys), FeatureKey.article_id != article_id)
         .group_by(FeatureKey.article_id)
         .order_by(shared.desc(), FeatureKey.article_id.desc())
         .limit(MAX_CANDIDATES)
     ).all()
-    rows = db.session.execute(
-        sa.select(ArticleFeatures.article_id, ArticleFeatures.features).where(
-            ArticleFeatures.article_id.in_(ids)
-        )
+
+
+def _recent_ids(article_id: int, now: datetime) -> list[int]:
+    """The newest public articles: always scored, so a young site fills every list."""
+    return db.session.scalars(
+        sa.select(Article.id)
+        .where(public_condition(now), Article.id != article_id)
+        .order_by(Article.published_at.desc(), Article.id.desc())
+        .limit(RECENT_CANDIDATES)
     ).all()
+
+
+def _neighbour_ids(article_id: int, embedding: Sequence[float] | None) -> list[int]:
+    """Nearest stored embeddings among the newest ``EMBEDDING_WINDOW`` (semantic backend)."""
+    if embedding is None:
+        return []
+    rows = db.session.execute(
+        sa.select(ArticleEmbedding.article_id, ArticleEmbedding.vector)
+        .where(
+            ArticleEmbedding.model == embeddings.MODEL_NAME,
+            ArticleEmbedding.article_id != article_id,
+        )
+        .order_by(ArticleEmbedding.article_id.desc())
+        .limit(EMBEDDING_WINDOW)
+    ).all()
+    return [aid for aid, _ in embeddings.nearest(embedding, rows, NEIGHBOURS)]
+
+
+def _stored_embeddings(ids: Iterable[int]) -> dict[int, Sequence[float]]:
+    ids = sorted(set(ids))
+    found: dict[int, list[float]] = {}
+    for i in range(0, len(ids), _CHUNK):
+        rows = db.session.execute(
+            sa.select(ArticleEmbedding.article_id, ArticleEmbedding.vector).where(
+                ArticleEmbedding.article_id.in_(ids[i : i + _CHUNK]),
+                ArticleEmbedding.model == embeddings.MODEL_NAME,
+            )
+        )
+        found.update((aid, embeddings.from_bytes(vector)) for aid, vector in rows)
+    return found
+
+
+def _candidates(
+    article_id: int,
+    features: similarity.ArticleFeatures,
+    n_docs: int,
+    embedding: Sequence[float] | None = None,
+):
+    """``[(id, features, embedding or None)]`` of every article worth scoring against this one.
+
+    The union of three cheap lookups: articles sharing index keys, the nearest stored
+    embeddings (semantic backend) and the newest public articles.
+    """
+    ids = list(
+        dict.fromkeys(
+            [
+                *_candidate_ids(article_id, features, n_docs),
+                *_neighbour_ids(article_id, embedding),
+                *_recent_ids(article_id, utcnow()),
+            ]
+        )
+    )
+    rows = []
+    for i in range(0, len(ids), _CHUNK):
+        rows += db.session.execute(
+            sa.select(ArticleFeatures.article_id, ArticleFeatures.features).where(
+                ArticleFeatures.article_id.in_(ids[i : i + _CHUNK])
+            )
+        ).all()
+    vectors = _stored_embeddings(aid for aid, _ in rows) if embedding is not None else {}
+    rows.sort(key=lambda row: row[0])
     return [
-        (aid, similarity.ArticleFeatures.from_dict(data), data.get("embedding"))
-        for aid, data in rows
+        (aid, similarity.ArticleFeatures.from_dict(data), vectors.get(aid)) for aid, data in rows
     ]
 
 
@@ -210,11 +315,39 @@ def _semantic() -> bool:
     return current_app.config.get("CMS_RELATED_BACKEND") == "semantic"
 
 
-def _embedding(article: Article) -> list[float] | None:
+def _embedding_of(article_id: int) -> Sequence[float] | None:
     if not _semantic():
         return None
+    row = db.session.get(ArticleEmbedding, article_id)
+    if row is None or row.model != embeddings.MODEL_NAME:
+        return None
+    return embeddings.from_bytes(row.vector)
+
+
+def store_embedding(article_id: int) -> bool:
+    """Embed the article's text and store it unless that exact text is stored; True if stored.
+
+    Plain service function (semantic backend only): the save calls it today, a background job
+    can call it with the id alone.
+    """
+    if not _semantic():
+        return False
+    article = db.session.get(Article, article_id)
+    if article is None:
+        return False
     text = embeddings.article_text(article.title, article.subtitle or "", article.body_text or "")
-    return embeddings.embed([text])[0]
+    fingerprint = embeddings.fingerprint(text)
+    row = db.session.get(ArticleEmbedding, article_id)
+    if row is not None and row.fingerprint == fingerprint:
+        return False
+    vector = embeddings.embed([text])[0]
+    if row is None:
+        row = ArticleEmbedding(article_id=article_id)
+        db.session.add(row)
+    row.model, row.fingerprint, row.dim = embeddings.MODEL_NAME, fingerprint, len(vector)
+    row.vector, row.computed_at = embeddings.to_bytes(vector), utcnow()
+    db.session.flush()
+    return True
 
 
 def _rank(features, embedding, candidates, embedding_of, idf) -> list[tuple[int, float, str]]:
@@ -236,7 +369,6 @@ def _replace_stored(article_id: int, ranked: list[tuple[int, float, str]]) -> No
     rows = [
         {"article_id": article_id, "target_id": t, "score": s, "reason": r[:300]}
         for t, s, r in ranked
-        if s > 0
     ]
     if rows:
         db.session.execute(sa.insert(Suggestion), rows)
@@ -268,7 +400,7 @@ def _offer(article_id: int, offers: list[tuple[int, float, str]]) -> None:
     rows = []
     for candidate_id, score, reason in offers:
         size, weakest = lists.get(candidate_id, (0, 0.0))
-        if score > 0 and (size < STORED_PER_ARTICLE or score > weakest):
+        if size < STORED_PER_ARTICLE or score > weakest:
             rows.append(
                 {
                     "article_id": candidate_id,
@@ -307,30 +439,52 @@ def _offer(article_id: int, offers: list[tuple[int, float, str]]) -> None:
 def _suggest_for(article_id: int, stored: dict, n_docs: int):
     """Rank the candidates of one article; returns the ranking and what it was made from."""
     features = similarity.ArticleFeatures.from_dict(stored)
-    found = _candidates(article_id, features, n_docs)
+    embedding = _embedding_of(article_id)
+    found = _candidates(article_id, features, n_docs, embedding)
     candidates = [(aid, f) for aid, f, _ in found]
     embedding_of = {aid: emb for aid, _, emb in found}
     idf, _ = _idf_for([features] + [f for _, f in candidates])
-    ranked = _rank(features, stored.get("embedding"), candidates, embedding_of, idf)
-    return ranked, features, found, idf
+    ranked = _rank(features, embedding, candidates, embedding_of, idf)
+    return ranked, features, embedding, found, idf
 
 
-def update_article_suggestions(article: Article) -> None:
-    """Refresh the stored features and suggestions involving ``article`` (after a flush)."""
-    if not _store_features(article, _features_of(article)):
-        return
-    stored = db.session.get(ArticleFeatures, article.id).features
-    n_docs = db.session.scalar(sa.select(sa.func.count()).select_from(ArticleFeatures)) or 1
-    ranked, features, found, idf = _suggest_for(article.id, stored, n_docs)
-    _replace_stored(article.id, ranked)
-    mine = stored.get("embedding")
+def _n_docs() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(ArticleFeatures)) or 1
+
+
+def refresh_suggestions(article_id: int) -> list[tuple[int, float, str]] | None:
+    """Recompute the article's own stored suggestions; None if it has no features.
+
+    With the semantic backend its embedding is stored first (:func:`store_embedding`). Then it
+    offers itself to the lists of the articles it was compared with, so theirs are current
+    too. Plain service function of the article id: the save calls it today; a background job
+    can call it after the save's commit instead.
+    """
+    row = db.session.get(ArticleFeatures, article_id)
+    if row is None:
+        return None
+    store_embedding(article_id)
+    ranked, features, embedding, found, idf = _suggest_for(article_id, row.features, _n_docs())
+    _replace_stored(article_id, ranked)
     offers = []
     for candidate_id, other, other_embedding in found:
         value, reason = _rank(
-            other, other_embedding, [(article.id, features)], {article.id: mine}, idf
+            other, other_embedding, [(article_id, features)], {article_id: embedding}, idf
         )[0][1:]
         offers.append((candidate_id, value, reason))
-    _offer_guarded(article.id, offers)
+    _offer_guarded(article_id, offers)
+    return ranked
+
+
+def update_article_suggestions(article: Article) -> None:
+    """On save (after a flush): store the article's features; if they changed, refresh.
+
+    Features are cheap (a few milliseconds) and decide whether anything is recomputed; the
+    rest is :func:`refresh_suggestions`, which needs only the article id.
+    """
+    changed = _store_features(article, _features_of(article))
+    if changed or (_semantic() and db.session.get(ArticleEmbedding, article.id) is None):
+        refresh_suggestions(article.id)
 
 
 def _offer_guarded(article_id: int, offers: list[tuple[int, float, str]]) -> None:
@@ -353,13 +507,17 @@ def _offer_guarded(article_id: int, offers: list[tuple[int, float, str]]) -> Non
 
 
 def rebuild_all() -> int:
-    """Recompute everything (CLI ``related rebuild``); returns the number of articles."""
+    """Recompute everything (CLI ``related rebuild``); returns the number of articles.
+
+    With the semantic backend, embeddings whose text did not change are kept, not recomputed.
+    """
     for model in (Suggestion, FeatureKey, TermStat, ArticleFeatures):
         db.session.execute(sa.delete(model))
     ids = db.session.scalars(sa.select(Article.id).order_by(Article.id)).all()
     for article_id in ids:
         article = db.session.get(Article, article_id)
         _store_features(article, _features_of(article))
+        store_embedding(article_id)
     for article_id in ids:
         stored = db.session.get(ArticleFeatures, article_id).features
         ranked, *_ = _suggest_for(article_id, stored, len(ids))

@@ -1,0 +1,229 @@
+"""Evaluate suggested related articles through the public API, as an outside check would.
+
+For one labelled set (``wire.json`` or ``corpus.json``) and one backend, the script
+
+1. creates a fresh SQLite database with the app's migrations, an editor login and the
+   taxonomy the set names (sections, tags, sources, authors; the wire set names none);
+2. publishes every article through the editor API (``POST /api/v1/editor/articles``, then
+   ``POST .../publish``), in publication order, with the app's clock set to the article's
+   ``published_at`` when the set has one (so recency is as in the set);
+3. reads ``GET /api/v1/articles/<slug>/related?limit=5`` for every article and scores the
+   suggested items against the grades: nDCG@5 (gain ``2^grade - 1``) and P@5 (grade >= 1) over
+   the articles that have at least one relevant other article, with 95% bootstrap intervals over
+   those queries; coverage is the share of articles with 5 suggestions.
+
+A plain TF-IDF cosine over all articles (``run.py``'s baseline, no API) is reported beside it.
+
+    python eval/related/api_eval.py --set wire --backend lexical
+    python eval/related/api_eval.py --set wire --backend semantic
+    python eval/related/api_eval.py --set corpus --backend lexical
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from run import K, ndcg_at_k, precision_at_k, tfidf_ranker  # noqa: E402
+from slugify import slugify  # noqa: E402
+
+PASSWORD = "evaluation-password-0123456789"
+
+
+def load(name: str):
+    data = json.loads((HERE / f"{name}.json").read_text(encoding="utf-8"))
+    arts = data["articles"]
+    for a in arts:
+        a.setdefault("subtitle", "")
+    by_id = {a["id"]: a for a in arts}
+    overrides = {frozenset((o["a"], o["b"])): int(o["grade"]) for o in data.get("overrides", [])}
+
+    def grade(q: int, d: int) -> int:
+        key = frozenset((q, d))
+        if key in overrides:
+            return overrides[key]
+        if by_id[q]["story"] == by_id[d]["story"]:
+            return 2
+        if by_id[q]["topic"] == by_id[d]["topic"] and by_id[q]["topic"] != "misc":
+            return 1
+        return 0
+
+    return arts, grade
+
+
+def bootstrap(values: list[float], n: int = 2000, seed: int = 7) -> tuple[float, float]:
+    rng = random.Random(seed)
+    means = sorted(sum(rng.choices(values, k=len(values))) / len(values) for _ in range(n))
+    return means[int(0.025 * n)], means[int(0.975 * n) - 1]
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def publish_all(arts, backend: str):
+    """Publish the set through a fresh app; returns the test client and ``{id: slug}``."""
+    tmp = tempfile.mkdtemp(prefix="cms-related-eval-")
+    os.environ["CMS_INSTANCE_PATH"] = tmp
+    os.environ["CMS_RELATED_BACKEND"] = backend
+    from cms import create_app
+    from cms.clock import set_clock
+    from cms.extensions import db
+    from cms.models import Author, Section, Source, Tag
+    from cms.services.users import create_user
+
+    app = create_app(
+        {
+            "CMS_ENV": "testing",
+            "TESTING": True,
+            "CMS_PASSWORD_HASH_PROFILE": "test",
+            "CMS_RESPONSE_CACHE_SECONDS": 0,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/eval.sqlite3",
+        }
+    )
+    ctx = app.app_context()
+    ctx.push()
+    from flask_migrate import upgrade
+
+    upgrade()
+    create_user("eval@example.org", PASSWORD, "editor")
+    taxonomy = ((Section, "section"), (Tag, "tags"), (Source, "sources"), (Author, "authors"))
+    for model, key in taxonomy:
+        names = set()
+        for a in arts:
+            value = a.get(key)
+            names.update([value] if isinstance(value, str) else value or [])
+        for name in sorted(names):
+            extra = {"kind": "newspaper", "url": None} if model is Source else {}
+            db.session.add(model(slug=slugify(name), name=name, **extra))
+    db.session.commit()
+    client = app.test_client()
+    token = client.post(
+        "/api/v1/editor/auth/login", json={"email": "eval@example.org", "password": PASSWORD}
+    ).get_json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    slugs = {}
+    order = sorted(arts, key=lambda a: (a.get("published_at") or "", a["id"]))
+    started = time.perf_counter()
+    for a in order:
+        when = _when(a.get("published_at"))
+        set_clock((lambda t=when: t) if when else None)
+        body = {
+            "title": a["title"],
+            "body": [
+                {"type": "paragraph", "text": p, "attribution": None}
+                for p in a["text"].split("\n\n")
+                if p.strip()
+            ],
+            "language": a.get("language", "en"),
+        }
+        if a.get("subtitle"):
+            body["subtitle"] = a["subtitle"]
+        if a.get("section"):
+            body["section"] = slugify(a["section"])
+        for key in ("tags", "sources", "authors"):
+            if a.get(key):
+                body[key] = [slugify(v) for v in a[key]]
+        created = client.post("/api/v1/editor/articles", json=body, headers=auth)
+        assert created.status_code == 201, created.get_json()
+        published = client.post(
+            f"/api/v1/editor/articles/{created.get_json()['id']}/publish",
+            headers={**auth, "If-Match": created.headers["ETag"]},
+        )
+        assert published.status_code == 200, published.get_json()
+        slugs[a["id"]] = created.get_json()["slug"]
+    elapsed = time.perf_counter() - started
+    set_clock(None)
+    return client, slugs, elapsed
+
+
+def evaluate(arts, grade, ranked_of) -> dict:
+    ids = [a["id"] for a in arts]
+    ndcgs, precisions, per_query = [], [], {}
+    for q in ids:
+        grades = {d: grade(q, d) for d in ids if d != q}
+        if not any(grades.values()):
+            continue
+        ranked = ranked_of(q)
+        ndcgs.append(ndcg_at_k(ranked, grades))
+        precisions.append(precision_at_k(ranked, grades))
+        per_query[q] = ndcgs[-1]
+    return {
+        "per_query": per_query,
+        "queries": len(ndcgs),
+        "ndcg": sum(ndcgs) / len(ndcgs),
+        "ndcg_ci": bootstrap(ndcgs),
+        "p": sum(precisions) / len(precisions),
+        "p_ci": bootstrap(precisions),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--set", choices=["wire", "corpus"], default="wire")
+    parser.add_argument("--backend", choices=["lexical", "semantic"], default="lexical")
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--save", help="write the per-query nDCG@5 to this JSON file")
+    parser.add_argument(
+        "--against", help="a --save file of another run: paired nDCG@5 difference with a 95%% CI"
+    )
+    args = parser.parse_args()
+    arts, grade = load(args.set)
+    client, slugs, elapsed = publish_all(arts, args.backend)
+    id_of = {slug: aid for aid, slug in slugs.items()}
+    suggested: dict[int, list[int]] = {}
+    for aid, slug in slugs.items():
+        response = client.get(f"/api/v1/articles/{slug}/related?limit={K}")
+        assert response.status_code == 200, response.get_json()
+        items = response.get_json()["related"]
+        suggested[aid] = [id_of[r["article"]["slug"]] for r in items if r["kind"] == "suggested"]
+    ours = evaluate(arts, grade, lambda q: suggested[q])
+    tfidf = tfidf_ranker(arts)
+    base = evaluate(arts, grade, lambda q: [d for d, _, _ in tfidf(q)])
+    full = sum(1 for ranked in suggested.values() if len(ranked) >= K)
+    print(
+        f"set={args.set} articles={len(arts)} queries={ours['queries']} backend={args.backend} "
+        f"publish={elapsed / len(arts) * 1000:.0f} ms/article"
+    )
+    print("| method | nDCG@5 [95% CI] | P@5 [95% CI] |")
+    print("|---|---|---|")
+    for name, r in ((f"/related, {args.backend}", ours), ("TF-IDF cosine (offline)", base)):
+        print(
+            f"| {name} | {r['ndcg']:.3f} [{r['ndcg_ci'][0]:.3f}, {r['ndcg_ci'][1]:.3f}] "
+            f"| {r['p']:.3f} [{r['p_ci'][0]:.3f}, {r['p_ci'][1]:.3f}] |"
+        )
+    print(f"coverage: {full}/{len(arts)} articles have {K} suggestions")
+    if args.save:
+        Path(args.save).write_text(json.dumps(ours["per_query"]))
+    if args.against:
+        other = {int(k): v for k, v in json.loads(Path(args.against).read_text()).items()}
+        diffs = [ours["per_query"][q] - other[q] for q in ours["per_query"]]
+        wins = sum(d > 1e-9 for d in diffs)
+        losses = sum(d < -1e-9 for d in diffs)
+        low, high = bootstrap(diffs)
+        print(
+            f"vs {args.against}: W/T/L {wins}/{len(diffs) - wins - losses}/{losses}, "
+            f"nDCG@5 {sum(diffs) / len(diffs):+.3f} [{low:+.3f}, {high:+.3f}]"
+        )
+    if args.verbose:
+        titles = {a["id"]: a["title"] for a in arts}
+        for q, ranked in sorted(suggested.items()):
+            marks = " ".join(f"{d}:{grade(q, d)}" for d in ranked)
+            print(f"{q:3d} {titles[q][:50]:50s} -> {marks}")
+    print(f"(run at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
+
+
+if __name__ == "__main__":
+    main()
