@@ -109,6 +109,7 @@ def _init_extensions(app: Flask) -> None:
 
     init_cache(app, db.session)
 
-    from cms.services import documents
+    from cms.services import corrections, documents
 
     documents.listen(db.session)
+    corrections.guard(db.session)

@@ -1,0 +1,146 @@
+"""Sitemaps: an index, article pages by id range, and the Google News sitemap.
+
+Article page ``n`` lists the visible articles with ids ``(n-1)*size+1 … n*size``
+(``CMS_SITEMAP_PAGE_SIZE``, at most 50,000): an article stays on its page for good, and a page
+is one primary-key range scan of at most ``size`` rows, whatever the size of the archive. The
+index names the pages that have a visible article: one primary-key lookup for the highest
+visible id, then one short range probe per page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from lxml import etree
+
+from cms.clock import utcnow
+from cms.extensions import db
+from cms.models import Article, Section, Tag, article_tags
+from cms.services.distribution.site import Site
+from cms.services.visibility import public_condition
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+NEWS_WINDOW = timedelta(hours=48)
+NEWS_LIMIT = 1000
+
+
+def _time(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _xml(root) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def article_pages(page_size: int, now: datetime | None = None) -> list[int]:
+    """The numbers of the article pages that list at least one visible article."""
+    now = now or utcnow()
+    highest = db.session.scalar(
+        sa.select(Article.id).where(public_condition(now)).order_by(Article.id.desc()).limit(1)
+    )
+    if highest is None:
+        return []
+    pages = []
+    for number in range(1, (highest - 1) // page_size + 2):
+        low, high = _bounds(number, page_size)
+        found = db.session.scalar(
+            sa.select(Article.id)
+            .where(Article.id.between(low, high), public_condition(now))
+            .order_by(Article.id)
+            .limit(1)
+        )
+        if found is not None:
+            pages.append(number)
+    return pages
+
+
+def _bounds(number: int, page_size: int) -> tuple[int, int]:
+    return (number - 1) * page_size + 1, number * page_size
+
+
+def index(base_url: str, page_size: int, now: datetime | None = None) -> bytes:
+    """The sitemap index: every article page, and the news sitemap."""
+    root = etree.Element(f"{{{SITEMAP_NS}}}sitemapindex", nsmap={None: SITEMAP_NS})
+    for number in article_pages(page_size, now):
+        entry = etree.SubElement(root, f"{{{SITEMAP_NS}}}sitemap")
+        etree.SubElement(entry, f"{{{SITEMAP_NS}}}loc").text = f"{base_url}/articles-{number}.xml"
+    entry = etree.SubElement(root, f"{{{SITEMAP_NS}}}sitemap")
+    etree.SubElement(entry, f"{{{SITEMAP_NS}}}loc").text = f"{base_url}/news.xml"
+    return _xml(root)
+
+
+def article_page(site: Site, number: int, page_size: int, now: datetime | None = None):
+    """The ``urlset`` of page ``number``, or ``None`` when it lists nothing."""
+    now = now or utcnow()
+    low, high = _bounds(number, page_size)
+    rows = db.session.execute(
+        sa.select(Article.id, Article.slug, Article.updated_at, Article.published_at, Section.slug)
+        .outerjoin(Section, Section.id == Article.section_id)
+        .where(Article.id.between(low, high), public_condition(now))
+        .order_by(Article.id)
+    ).all()
+    if not rows:
+        return None
+    root = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS})
+    for ident, slug, updated_at, published_at, section in rows:
+        url = etree.SubElement(root, f"{{{SITEMAP_NS}}}url")
+        etree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = site.article_url(
+            id=ident, slug=slug, section=section
+        )
+        etree.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = _time(
+            max(updated_at, published_at)
+        )
+    return _xml(root)
+
+
+def news_language(language: str) -> str:
+    """Google News wants an ISO 639 code (``zh-cn`` and ``zh-tw`` for Chinese)."""
+    primary, _, region = language.lower().partition("-")
+    if primary == "zh" and region in ("cn", "tw"):
+        return f"zh-{region}"
+    return primary
+
+
+def news(site: Site, now: datetime | None = None) -> bytes:
+    """Articles published in the last 48 hours, newest first, at most 1,000."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        sa.select(
+            Article.id,
+            Article.slug,
+            Article.title,
+            Article.language,
+            Article.published_at,
+            Section.slug,
+        )
+        .outerjoin(Section, Section.id == Article.section_id)
+        .where(public_condition(now), Article.published_at > now - NEWS_WINDOW)
+        .order_by(Article.published_at.desc(), Article.id.desc())
+        .limit(NEWS_LIMIT)
+    ).all()
+    keywords: dict[int, list[str]] = {}
+    if rows:
+        for article_id, name in db.session.execute(
+            sa.select(article_tags.c.article_id, Tag.name)
+            .join(Tag, Tag.id == article_tags.c.tag_id)
+            .where(article_tags.c.article_id.in_([row[0] for row in rows]))
+            .order_by(article_tags.c.article_id, Tag.slug)
+        ):
+            keywords.setdefault(article_id, []).append(name)
+    root = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS, "news": NEWS_NS})
+    for ident, slug, title, language, published_at, section in rows:
+        url = etree.SubElement(root, f"{{{SITEMAP_NS}}}url")
+        etree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = site.article_url(
+            id=ident, slug=slug, section=section
+        )
+        item = etree.SubElement(url, f"{{{NEWS_NS}}}news")
+        publication = etree.SubElement(item, f"{{{NEWS_NS}}}publication")
+        etree.SubElement(publication, f"{{{NEWS_NS}}}name").text = site.name
+        etree.SubElement(publication, f"{{{NEWS_NS}}}language").text = news_language(language)
+        etree.SubElement(item, f"{{{NEWS_NS}}}publication_date").text = _time(published_at)
+        etree.SubElement(item, f"{{{NEWS_NS}}}title").text = title
+        if keywords.get(ident):
+            etree.SubElement(item, f"{{{NEWS_NS}}}keywords").text = ", ".join(keywords[ident])
+    return _xml(root)
