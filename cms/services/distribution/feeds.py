@@ -135,8 +135,9 @@ def _generator(feed: Feed, self_format: str) -> FeedGenerator:
     generator.id(feed.self_urls[self_format])
     generator.title(feed.title)
     generator.subtitle(feed.description)
-    generator.link(href=feed.home_url, rel="alternate")
+    # feedgen makes the last link the RSS channel's <link>: the site, not the feed itself.
     generator.link(href=feed.self_urls[self_format], rel="self")
+    generator.link(href=feed.home_url, rel="alternate")
     generator.language(feed.language)
     generator.generator("Newsroom content API")
     generator.updated(feed.updated or utcnow())
