@@ -5,11 +5,12 @@
         1m=postgresql://postgres@127.0.0.1:5432/cms_bench_1m
 
 Each database is filled by ``bench/generate.py``. Requests go through the Flask test client in
-this process (no HTTP, one at a time, response cache off), as in ``bench/scale_bench.py``. The
+this process (no HTTP, one at a time, response cache off), as in ``bench/scale_bench.py``: the
 sitemap index, the first and the last article page (each up to ``CMS_SITEMAP_PAGE_SIZE`` =
-50,000 URLs), the Google News sitemap, and the RSS and JSON feeds (newest 50). Prints p50 per endpoint and size, how many entries each answer holds, and the
-ratio of the largest size to the smallest. A page lists a fixed id range, so its cost follows
-its 50,000 URLs, not the archive; the index grows by one entry per 50,000 articles.
+50,000 URLs), the Google News sitemap, and the RSS and JSON feeds (newest 50). Prints p50 per
+endpoint and size, how many entries each answer holds, and the ratio of the largest size to the
+smallest. A page lists a fixed id range, so its cost follows its 50,000 URLs, not the archive;
+the index grows by one entry per 50,000 articles.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ def measure(app, requests: int, max_seconds: float) -> dict:
         assert response.status_code == 200, (path, response.status_code)
         body = response.get_data()
         out[f"{name} entries"] = (
-            body.count(b"<url>") + body.count(b"<sitemap>") + body.count(b"<item>")
+            body.count(b"<url>")
+            + body.count(b"<sitemap>")
+            + body.count(b"<item>")
             + body.count(b'"id":')
         )
         times = []
@@ -102,16 +105,25 @@ def main(argv: list[str] | None = None) -> None:
     results = {}
     for spec in args.databases:
         label = spec.split("=", 1)[0]
-        cmd = [sys.executable, __file__, "--one", f"--requests={args.requests}",
-               f"--max-seconds={args.max_seconds}", spec]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--one",
+            f"--requests={args.requests}",
+            f"--max-seconds={args.max_seconds}",
+            spec,
+        ]
         done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
         results[label] = json.loads(done.stdout.strip().splitlines()[-1])
         print(f"{label}: {results[label]}", file=sys.stderr, flush=True)
     labels = list(results)
     first, last = labels[0], labels[-1]
     print(f"p50 latency in ms (load average {os.getloadavg()[0]:.1f}); entries in the answer")
-    print("| endpoint | " + " | ".join(
-        f"{lb} ({results[lb]['articles']:,} articles)" for lb in labels) + f" | {last}/{first} |")
+    print(
+        "| endpoint | "
+        + " | ".join(f"{lb} ({results[lb]['articles']:,} articles)" for lb in labels)
+        + f" | {last}/{first} |"
+    )
     print("|---|" + "---:|" * (len(labels) + 1))
     for name in ENDPOINTS:
         ratio = results[last][name] / results[first][name]

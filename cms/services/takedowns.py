@@ -56,7 +56,7 @@ def take_down(
     if status not in TAKEDOWN_FROM:
         raise InvalidTransition(
             f"Only a published or scheduled article can be taken down; this one is {status}."
-            + (" A draft is not public: there is nothing to take down." if status == "draft" else ""),
+            + (" A draft is not public: nothing to take down." if status == "draft" else ""),
             current_status=article.effective_status(utcnow()),
             allowed_actions=[],
         )
