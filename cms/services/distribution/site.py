@@ -28,6 +28,8 @@ class Site:
         url = self.article_url_template.format(
             site_url=self.url, slug=slug, section=section or "", id=id
         )
+        if section:
+            return url
         scheme, _, rest = url.partition("://")
         return f"{scheme}://{_DOUBLE_SLASH.sub('/', rest)}"
 

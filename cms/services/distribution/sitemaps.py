@@ -10,6 +10,7 @@ visible id, then one short range probe per page.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from xml.sax.saxutils import escape
 
 import sqlalchemy as sa
 from lxml import etree
@@ -24,6 +25,7 @@ SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 NEWS_WINDOW = timedelta(hours=48)
 NEWS_LIMIT = 1000
+_URLSET_OPEN = f"<?xml version='1.0' encoding='UTF-8'?>\n<urlset xmlns=\"{SITEMAP_NS}\">"
 
 
 def _time(value: datetime) -> str:
@@ -75,24 +77,35 @@ def article_page(site: Site, number: int, page_size: int, now: datetime | None =
     """The ``urlset`` of page ``number``, or ``None`` when it lists nothing."""
     now = now or utcnow()
     low, high = _bounds(number, page_size)
-    rows = db.session.execute(
-        sa.select(Article.id, Article.slug, Article.updated_at, Article.published_at, Section.slug)
-        .outerjoin(Section, Section.id == Article.section_id)
-        .where(Article.id.between(low, high), public_condition(now))
-        .order_by(Article.id)
-    ).all()
+    # The later of updated_at and published_at, read as the stored naive UTC value: 50,000
+    # rows skip the ORM and the time-zone conversion.
+    lastmod = sa.case(
+        (Article.updated_at > Article.published_at, Article.updated_at),
+        else_=Article.published_at,
+    )
+    rows = (
+        db.session.connection()
+        .execute(
+            sa.select(Article.id, Article.slug, sa.type_coerce(lastmod, sa.DateTime), Section.slug)
+            .outerjoin(Section, Section.id == Article.section_id)
+            .where(Article.id.between(low, high), public_condition(now))
+            .order_by(Article.id)
+        )
+        .all()
+    )
     if not rows:
         return None
-    root = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS})
-    for ident, slug, updated_at, published_at, section in rows:
-        url = etree.SubElement(root, f"{{{SITEMAP_NS}}}url")
-        etree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = site.article_url(
-            id=ident, slug=slug, section=section
+    # Up to 50,000 entries of two fields: written as text (each value escaped), which costs a
+    # fifth of building the same tree with lxml; the small documents here use lxml.
+    article_url = site.article_url
+    parts = [_URLSET_OPEN]
+    for ident, slug, modified, section in rows:
+        parts.append(
+            f"<url><loc>{escape(article_url(id=ident, slug=slug, section=section))}</loc>"
+            f"<lastmod>{modified.isoformat(timespec='seconds')}Z</lastmod></url>"
         )
-        etree.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = _time(
-            max(updated_at, published_at)
-        )
-    return _xml(root)
+    parts.append("</urlset>")
+    return "".join(parts).encode()
 
 
 def news_language(language: str) -> str:
