@@ -88,7 +88,11 @@ def get_correction(article: Article, correction_id: int) -> Correction:
 
 
 def hide(entry: Correction, *, reason: str, actor: User) -> Correction:
-    """Hide ``entry`` from readers (admins only, with a reason, audited). It stays in the log."""
+    """Hide ``entry`` from readers (admins only, with a reason, audited). It stays in the log.
+
+    The article's public content changes: ``article.updated`` (§7) belongs here, in this
+    transaction, once the event log exists.
+    """
     authorize(actor, "correction:hide")
     if entry.hidden:
         raise Conflict("This correction is already hidden.")

@@ -88,7 +88,6 @@ class ArticleBySlug(MethodView):
     @blp.alt_response(301, description="The article moved to a new slug (see Location).")
     @blp.alt_response(404, description="No published article has this slug.")
     @blp.alt_response(410, description="The article was taken down (see `reason`).")
-    @blp.doc(operationId="getArticle")
     def get(self, slug, formats=None):
         """One published article with its summary, sources, corrections, previous and next.
 
