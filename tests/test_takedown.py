@@ -182,3 +182,18 @@ def test_old_slug_of_a_taken_down_article_answers_410(client, headers, world):
     _take_down(client, headers["admin"], target.id)
     assert client.get(f"/api/v1/articles/{target.slug}").status_code == 410
     assert client.get("/api/v1/articles/renamed-story").status_code == 410
+
+
+def test_curated_links_to_a_taken_down_article_disappear(client, headers, world):
+    older, target, newer = world
+    linked = client.put(f"/api/v1/editor/articles/{older.id}/related",
+                        json={"links": [{"article_id": target.id, "label": "Background"}]},
+                        headers=headers["editor"])
+    assert linked.status_code == 200
+    url = f"/api/v1/articles/{older.slug}/related?limit=20"
+    curated = [i for i in client.get(url).get_json()["related"] if i["kind"] == "curated"]
+    assert [i["article"]["slug"] for i in curated] == [target.slug]
+    _take_down(client, headers["admin"], target.id)
+    related = client.get(url).get_json()
+    assert target.slug not in str(related)
+    assert all(i["kind"] != "curated" for i in related["related"])
