@@ -97,6 +97,8 @@ def test_takedown_is_admin_only_audited_and_reversible_by_an_admin(client, heade
     assert body["reason"] == "legal" and body["previous_status"] == "published"
     assert _take_down(client, headers["admin"], target.id).status_code == 409  # already down
 
+    state = client.get(f"/api/v1/editor/articles/{target.id}/takedown", headers=headers["editor"])
+    assert state.status_code == 200 and state.get_json()["note"] == "Court order 12/26"
     editor_view = client.get(f"/api/v1/editor/articles/{target.id}", headers=headers["editor"])
     assert editor_view.get_json()["status"] == "taken_down"
     # No workflow action or delete brings it back or removes it; only the admin's revoke.
@@ -120,6 +122,8 @@ def test_takedown_is_admin_only_audited_and_reversible_by_an_admin(client, heade
     assert undone.get_json()["revoked_at"] is not None
     assert client.get(f"/api/v1/articles/{target.slug}").status_code == 200
     assert client.post(revoke, headers=headers["admin"]).status_code == 409
+    assert client.get(f"/api/v1/editor/articles/{target.id}/takedown",
+                      headers=headers["editor"]).status_code == 404
 
     audit = client.get(
         f"/api/v1/editor/audit?resource_type=article&resource_id={target.id}",

@@ -10,6 +10,7 @@ from cms.api.blueprint import Blueprint
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import article_etag, json_response
 from cms.auth.permissions import authorize
+from cms.errors import NotFound
 from cms.extensions import db
 from cms.schemas.corrections import CorrectionIn, EditorCorrectionOut, HideIn
 from cms.schemas.distribution import RevokeIn, TakedownIn, TakedownOut
@@ -98,6 +99,18 @@ class HideCorrection(MethodView):
 
 @blp.route("/<int:article_id>/takedown")
 class Takedown(MethodView):
+    @blp.query()
+    @blp.response(200, TakedownOut)
+    @blp.alt_response(404, description="No such article, or it is not taken down.")
+    @blp.doc(operationId="getTakedown")
+    @role_required("editor")
+    def get(self, _query, article_id):
+        """The takedown in force: reason, note, who and when."""
+        takedown = takedowns.active_takedown(_readable(article_id))
+        if takedown is None:
+            raise NotFound("This article is not taken down.")
+        return takedown
+
     @blp.query()
     @blp.arguments(TakedownIn)
     @blp.response(201, TakedownOut)
