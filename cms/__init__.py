@@ -109,7 +109,8 @@ def _init_extensions(app: Flask) -> None:
 
     init_cache(app, db.session)
 
-    from cms.services import corrections, documents
+    from cms.services import documents
+    from cms.services.distribution import corrections
 
     documents.listen(db.session)
     corrections.guard(db.session)

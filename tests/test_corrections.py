@@ -176,7 +176,7 @@ def test_no_write_path_changes_history(client, headers, article, app):
     assert restored.status_code == 200, restored.get_json()
 
     # Below the API: the session refuses edits and deletes; the database refuses to cascade.
-    from cms.services.corrections import AppendOnly
+    from cms.services.distribution.corrections import AppendOnly
 
     stored = db.session.get(Correction, entry["id"])
     stored.text = "rewritten"

@@ -95,7 +95,7 @@ def world_with_corrections(world, users):
     """Every article, hidden or not, has a correction in the log, and one more is taken down."""
     from cms.extensions import db
     from cms.models import Correction
-    from cms.services import takedowns
+    from cms.services.distribution import takedowns
 
     visible, hidden = world
     down = make_article("Hidden taken_down story", tags=["secret-merger"])

@@ -12,8 +12,8 @@ from cms.extensions import db
 from cms.models.taxonomy import Author, Section, Source, Tag
 from cms.models.types import JSONType, UTCDateTime
 
-# ``taken_down``: removed from public view by an admin (``cms.services.takedowns``); only an
-# admin's revoke leaves it, back to the status it had.
+# ``taken_down``: removed from public view by an admin (``cms.services.distribution.takedowns``);
+# only an admin's revoke leaves it, back to the status it had.
 STATUSES = ("draft", "in_review", "scheduled", "published", "archived", "taken_down")
 # What an editor writes (and a revision snapshots); everything else is derived or workflow.
 CONTENT_FIELDS = (

@@ -18,9 +18,10 @@ TAKEDOWN_REASONS = ("legal", "expired", "other")
 class Correction(db.Model):
     """One entry of an article's corrections log: appended, never edited or deleted.
 
-    Only the ``hidden_*`` columns may be set, once, by an admin (``cms.services.corrections``
-    refuses any other change at flush time). The foreign key is ``RESTRICT``: an article with
-    corrections cannot be deleted, so the log cannot vanish with it.
+    Only the ``hidden_*`` columns may be set, once, by an admin
+    (``cms.services.distribution.corrections`` refuses any other change at flush time). The
+    foreign key is ``RESTRICT``: an article with corrections cannot be deleted, so the log
+    cannot vanish with it.
     """
 
     __tablename__ = "corrections"
