@@ -18,6 +18,7 @@ from lxml import etree
 from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import Article, Section, Tag, article_tags
+from cms.schemas.common import MAX_INT
 from cms.services.distribution.site import Site
 from cms.services.visibility import public_condition
 
@@ -77,6 +78,9 @@ def article_page(site: Site, number: int, page_size: int, now: datetime | None =
     """The ``urlset`` of page ``number``, or ``None`` when it lists nothing."""
     now = now or utcnow()
     low, high = _bounds(number, page_size)
+    if low > MAX_INT:
+        return None  # past any id an article can have
+    high = min(high, MAX_INT)
     # The later of updated_at and published_at, read as the stored naive UTC value: 50,000
     # rows skip the ORM and the time-zone conversion.
     lastmod = sa.case(
