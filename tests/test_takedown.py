@@ -122,8 +122,12 @@ def test_takedown_is_admin_only_audited_and_reversible_by_an_admin(client, heade
     assert undone.get_json()["revoked_at"] is not None
     assert client.get(f"/api/v1/articles/{target.slug}").status_code == 200
     assert client.post(revoke, headers=headers["admin"]).status_code == 409
-    assert client.get(f"/api/v1/editor/articles/{target.id}/takedown",
-                      headers=headers["editor"]).status_code == 404
+    assert (
+        client.get(
+            f"/api/v1/editor/articles/{target.id}/takedown", headers=headers["editor"]
+        ).status_code
+        == 404
+    )
 
     audit = client.get(
         f"/api/v1/editor/audit?resource_type=article&resource_id={target.id}",
@@ -190,9 +194,11 @@ def test_old_slug_of_a_taken_down_article_answers_410(client, headers, world):
 
 def test_curated_links_to_a_taken_down_article_disappear(client, headers, world):
     older, target, newer = world
-    linked = client.put(f"/api/v1/editor/articles/{older.id}/related",
-                        json={"links": [{"article_id": target.id, "label": "Background"}]},
-                        headers=headers["editor"])
+    linked = client.put(
+        f"/api/v1/editor/articles/{older.id}/related",
+        json={"links": [{"article_id": target.id, "label": "Background"}]},
+        headers=headers["editor"],
+    )
     assert linked.status_code == 200
     url = f"/api/v1/articles/{older.slug}/related?limit=20"
     curated = [i for i in client.get(url).get_json()["related"] if i["kind"] == "curated"]
