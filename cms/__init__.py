@@ -129,9 +129,12 @@ def _init_extensions(app: Flask) -> None:
 
     from cms.cache import init_cache
     from cms.services import documents, generation
+    from cms.services.distribution import corrections
 
-    # Write-time hooks, in order: cards, then the content generation (last: it takes the
-    # row lock that orders content commits), then the response cache hears of the commit.
+    # Write-time hooks, in order: cards, the corrections guard (append-only), then the content
+    # generation (last: it takes the row lock that orders content commits), then the response
+    # cache hears of the commit.
     documents.listen(db.session)
+    corrections.guard(db.session)
     generation.listen(db.session)
     init_cache(app, db.session)

@@ -7,10 +7,13 @@ Nothing here runs at import time: :func:`load_config` is called by ``create_app`
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from string import Formatter
+from urllib.parse import urlsplit
 
 
 class ConfigError(RuntimeError):
@@ -99,6 +102,34 @@ SETTINGS = [
         "`1`: serve the reference news site (`site/`) at `/`; `0`: don't. Empty: on in "
         "development, off in production.",
     ),
+    Setting(
+        "CMS_SITE_URL",
+        "http://127.0.0.1:8000",
+        "Public address of the front end (no trailing slash): article links in feeds, sitemaps "
+        "and structured data.",
+    ),
+    Setting(
+        "CMS_SITE_NAME",
+        "Newsroom",
+        "The publication's name: feed titles, the Google News sitemap, structured data.",
+    ),
+    Setting(
+        "CMS_SITE_LANGUAGE",
+        "en",
+        "The publication's main language (a tag like `en` or `de-AT`): feeds, structured data.",
+    ),
+    Setting(
+        "CMS_ARTICLE_URL_TEMPLATE",
+        "{site_url}/articles/{slug}",
+        "The canonical front-end URL of an article; may use `{site_url}`, `{slug}`, "
+        "`{section}` (the section's slug) and `{id}`.",
+    ),
+    Setting(
+        "CMS_SITEMAP_PAGE_SIZE",
+        "50000",
+        "Article ids per article sitemap page (`articles-{n}.xml` holds ids "
+        "`(n-1)*size+1 … n*size`), at most 50,000.",
+    ),
 ]
 
 MIN_SECRET_LENGTH = 32
@@ -180,6 +211,7 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "CMS_LOG_LEVEL": _env("CMS_LOG_LEVEL", environ),
         "CMS_RELATED_BACKEND": _related_backend(_env("CMS_RELATED_BACKEND", environ)),
         "CMS_SERVE_SITE": serve_site == "1" or (serve_site == "" and env == "development"),
+        **_site_settings(environ),
         # flask-jwt-extended
         "JWT_SECRET_KEY": secret,
         "JWT_ALGORITHM": "HS256",
@@ -218,6 +250,47 @@ def engine_options(url: str, *, pre_ping: bool = False, connect_timeout: int = 5
         "max_overflow": 5,
         "pool_recycle": 1800,
         "connect_args": {"connect_timeout": connect_timeout},
+    }
+
+
+_URL_FIELDS = {"site_url", "slug", "section", "id"}
+_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+
+
+def _site_settings(environ: dict) -> dict:
+    """``CMS_SITE_*``, ``CMS_ARTICLE_URL_TEMPLATE`` and ``CMS_SITEMAP_PAGE_SIZE``, checked."""
+    site_url = _env("CMS_SITE_URL", environ).strip().rstrip("/")
+    parts = urlsplit(site_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"CMS_SITE_URL must be an absolute http(s) URL, not {site_url!r}")
+    language = _env("CMS_SITE_LANGUAGE", environ).strip()
+    if not _LANGUAGE_RE.match(language):
+        raise ConfigError(
+            f"CMS_SITE_LANGUAGE must be a language tag like en or de-AT, not {language!r}"
+        )
+    template = _env("CMS_ARTICLE_URL_TEMPLATE", environ).strip()
+    try:
+        names = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise ConfigError(f"CMS_ARTICLE_URL_TEMPLATE is not a valid template: {exc}") from None
+    unknown = names - _URL_FIELDS
+    if unknown or "slug" not in names and "id" not in names:
+        raise ConfigError(
+            "CMS_ARTICLE_URL_TEMPLATE may use {site_url}, {slug}, {section} and {id}, and needs "
+            f"{{slug}} or {{id}}; got {template!r}"
+        )
+    example = urlsplit(template.format(site_url=site_url, slug="a", section="s", id=1))
+    if example.scheme not in ("http", "https") or not example.netloc:
+        raise ConfigError(f"CMS_ARTICLE_URL_TEMPLATE must give absolute http(s) URLs: {template!r}")
+    page_size = int(_env("CMS_SITEMAP_PAGE_SIZE", environ))
+    if not 1 <= page_size <= 50000:
+        raise ConfigError("CMS_SITEMAP_PAGE_SIZE must be between 1 and 50000")
+    return {
+        "CMS_SITE_URL": site_url,
+        "CMS_SITE_NAME": _env("CMS_SITE_NAME", environ).strip(),
+        "CMS_SITE_LANGUAGE": language,
+        "CMS_ARTICLE_URL_TEMPLATE": template,
+        "CMS_SITEMAP_PAGE_SIZE": page_size,
     }
 
 

@@ -54,6 +54,13 @@ class InvalidTransition(Conflict):
     type = "urn:cms:problem:invalid-transition"
 
 
+class Gone(CmsError):
+    """A public URL of an article an admin took down: 410 with the ``reason``."""
+
+    status = 410
+    type = "urn:cms:problem:taken-down"
+
+
 class PreconditionFailed(CmsError):
     status = 412
     type = "urn:cms:problem:stale-version"
@@ -101,6 +108,9 @@ class ProblemSchema(ma.Schema):
         metadata={"description": "412: who changed which field since the version you sent"},
     )
     current_status = ma.fields.String(metadata={"description": "409: the article's status"})
+    reason = ma.fields.String(
+        metadata={"description": "410: why the article was taken down (legal, expired, other)"}
+    )
     allowed_actions = ma.fields.List(
         ma.fields.String(), metadata={"description": "409: the actions allowed from it"}
     )

@@ -73,3 +73,67 @@ def test_scheduled_article_goes_live_on_time_without_a_job(client, users, clock)
     assert response.status_code == 200
     assert response.get_json()["status"] == "published"
     assert _slugs(client.get("/api/v1/articles").get_json()) == {article.slug}
+
+
+# --- distribution: feeds, sitemaps, corrections ------------------------------------------------
+
+DISTRIBUTION_SURFACES = (
+    "/api/v1/feeds/rss.xml",
+    "/api/v1/feeds/atom.xml",
+    "/api/v1/feeds/feed.json",
+    "/api/v1/feeds/rss.xml?tag=secret-merger",
+    "/api/v1/feeds/feed.json?section=news",
+    "/api/v1/sitemaps/index.xml",
+    "/api/v1/sitemaps/articles-1.xml",
+    "/api/v1/sitemaps/news.xml",
+    "/api/v1/corrections",
+)
+
+
+@pytest.fixture
+def world_with_corrections(world, users):
+    """Every article, hidden or not, has a correction in the log, and one more is taken down."""
+    from cms.extensions import db
+    from cms.models import Correction
+    from cms.services.distribution import takedowns
+
+    visible, hidden = world
+    down = make_article("Hidden taken_down story", tags=["secret-merger"])
+    takedowns.take_down(down, reason="legal", note="", actor=users["admin"])
+    hidden = {**hidden, "taken_down": down}
+    for article in (visible, *hidden.values()):
+        db.session.add(Correction(article_id=article.id, kind="update",
+                                  text=f"Correction of {article.slug}"))
+    db.session.commit()
+    return visible, hidden
+
+
+@pytest.mark.parametrize("url", DISTRIBUTION_SURFACES)
+def test_feeds_sitemaps_and_corrections_show_only_visible(client, world_with_corrections, url):
+    visible, hidden = world_with_corrections
+    response = client.get(url)
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    for status, article in hidden.items():
+        assert article.slug not in text, status
+        assert f"Hidden {status} story" not in text
+    if "secret-merger" not in url and "index" not in url:
+        assert visible.slug in text
+
+
+@pytest.mark.parametrize("status", HIDDEN)
+def test_hidden_article_corrections_answer_404(client, world_with_corrections, status):
+    _, hidden = world_with_corrections
+    response = client.get(f"/api/v1/articles/{hidden[status].slug}/corrections")
+    assert response.status_code == 404
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_no_sitemap_page_exists_for_hidden_articles_only(client, app, world, monkeypatch):
+    visible, hidden = world  # ids: visible first, then the hidden ones
+    monkeypatch.setitem(app.config, "CMS_SITEMAP_PAGE_SIZE", 1)
+    index = client.get("/api/v1/sitemaps/index.xml").get_data(as_text=True)
+    assert f"articles-{visible.id}.xml" in index
+    for article in hidden.values():
+        assert f"articles-{article.id}.xml" not in index
+        assert client.get(f"/api/v1/sitemaps/articles-{article.id}.xml").status_code == 404

@@ -12,11 +12,13 @@ def register_api(app: Flask) -> None:
     from cms.api.editor import articles as editor_articles
     from cms.api.editor import audit as editor_audit
     from cms.api.editor import auth as editor_auth
+    from cms.api.editor import distribution as editor_distribution
     from cms.api.editor import preview as editor_preview
     from cms.api.editor import revisions as editor_revisions
     from cms.api.editor import taxonomies as editor_taxonomies
     from cms.api.editor import users as editor_users
     from cms.api.public import articles as public_articles
+    from cms.api.public import distribution as public_distribution
     from cms.api.public import preview as public_preview
     from cms.api.public import search as public_search
     from cms.api.public import taxonomies as public_taxonomies
@@ -26,10 +28,12 @@ def register_api(app: Flask) -> None:
         public_articles,
         public_taxonomies,
         public_search,
+        public_distribution,
     ]
     editor = [
         editor_auth,
         editor_articles,
+        editor_distribution,
         editor_taxonomies,
         editor_users,
         editor_revisions,

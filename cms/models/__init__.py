@@ -13,6 +13,7 @@ from cms.models.article import (
     article_tags,
 )
 from cms.models.audit import AuditEvent
+from cms.models.distribution import CORRECTION_KINDS, TAKEDOWN_REASONS, Correction, Takedown
 from cms.models.generation import ContentGeneration
 from cms.models.idempotency import IdempotencyKey
 from cms.models.preview import PreviewKey
@@ -30,6 +31,10 @@ from cms.models.user import ROLES, LoginSession, User
 
 __all__ = [
     "CONTENT_FIELDS",
+    "CORRECTION_KINDS",
+    "TAKEDOWN_REASONS",
+    "Correction",
+    "Takedown",
     "ROLES",
     "SOURCE_KINDS",
     "STATUSES",

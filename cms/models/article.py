@@ -12,7 +12,9 @@ from cms.extensions import db
 from cms.models.taxonomy import Author, Section, Source, Tag
 from cms.models.types import JSONType, UTCDateTime
 
-STATUSES = ("draft", "in_review", "scheduled", "published", "archived")
+# ``taken_down``: removed from public view by an admin (``cms.services.distribution.takedowns``);
+# only an admin's revoke leaves it, back to the status it had.
+STATUSES = ("draft", "in_review", "scheduled", "published", "archived", "taken_down")
 # What an editor writes (and a revision snapshots); everything else is derived or workflow.
 CONTENT_FIELDS = (
     "title",
@@ -138,6 +140,15 @@ class Article(db.Model):
         foreign_keys="RelatedLink.article_id",
         order_by="RelatedLink.position",
         cascade="all, delete-orphan",
+        lazy="select",
+    )
+
+    # What readers see of the corrections log (``cms.models.distribution.Correction``).
+    corrections: Mapped[list[Correction]] = relationship(  # noqa: F821
+        "Correction",
+        primaryjoin="and_(Correction.article_id == Article.id, Correction.hidden_at.is_(None))",
+        order_by="Correction.id",
+        viewonly=True,
         lazy="select",
     )
 

@@ -23,10 +23,13 @@ from cms.schemas.common import (
     UtcDateTime,
     db_int_range,
 )
+from cms.schemas.corrections import CorrectionOut, correction_data
 from cms.schemas.taxonomy import Ref, SourceRef
 
 API_PREFIX = "/api/v1"
 FORMATS = ("blocks", "html", "text")
+# ``jsonld`` adds ``structured_data`` (schema.org NewsArticle); not in the default set.
+DETAIL_FORMATS = (*FORMATS, "jsonld")
 
 
 # --- shared pieces ----------------------------------------------------------------------------
@@ -109,8 +112,15 @@ class ArticleDetail(ArticleCard):
     body_html = fields.String()
     body_text = fields.String()
     summary = fields.Nested(SummaryOut, allow_none=True)
+    corrections = fields.List(
+        fields.Nested(CorrectionOut),
+        metadata={"description": "The corrections log, oldest first."},
+    )
     previous = fields.Nested(Neighbor, allow_none=True)
     next = fields.Nested(Neighbor, allow_none=True)
+    structured_data = fields.Dict(
+        metadata={"description": "schema.org NewsArticle JSON-LD; only with `formats=jsonld`."}
+    )
 
 
 class ArticleListItem(ArticleCard):
@@ -229,6 +239,7 @@ def _detail_rest(view, formats: tuple[str, ...]) -> dict:
     if "text" in formats:
         out["body_text"] = view.body_text
     out["summary"] = None if view.summary is None else summary_data(view.summary)
+    out["corrections"] = [correction_data(entry) for entry in view.corrections]
     out["previous"] = neighbor_data(view.previous)
     out["next"] = neighbor_data(view.next)
     return out
@@ -362,7 +373,11 @@ class ArticleListQuery(PageQuery, ArticleFilters):
 
 class DetailQuery(StrictSchema):
     formats = _CommaList(
-        FORMATS, metadata={"description": "Body formats to include: blocks, html, text."}
+        DETAIL_FORMATS,
+        metadata={
+            "description": "Body formats to include: blocks, html, text (the default: all "
+            "three); jsonld adds `structured_data`, a schema.org NewsArticle."
+        },
     )
 
 
@@ -464,7 +479,7 @@ class EditorArticleOut(ArticleDetail):
     summary = fields.Nested(EditorSummaryOut, allow_none=True)
 
     class Meta:
-        exclude = ("previous", "next")
+        exclude = ("previous", "next", "corrections", "structured_data")
 
 
 class EditorArticleItem(ArticleCard):

@@ -19,7 +19,7 @@ class RevisionOut(ma.Schema):
         required=True,
         metadata={
             "description": "create, edit, restore, summary, related, or a workflow action "
-            "(submit, publish, unpublish, archive, restore-draft)."
+            "(submit, publish, unpublish, archive, restore-draft, takedown, takedown-revoke)."
         },
     )
     changed = fields.List(fields.String(), required=True)

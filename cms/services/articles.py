@@ -21,6 +21,7 @@ from cms.models import (
     ArticleAuthor,
     ArticleSource,
     Author,
+    Correction,
     Section,
     SlugRedirect,
     Source,
@@ -335,7 +336,22 @@ def change_slug(article: Article, new_slug: str) -> None:
 
 
 def delete_article(article: Article, *, actor: User) -> None:
+    """Delete an article; not one with corrections (the log is kept) or one taken down (its
+    URLs keep answering 410)."""
     authorize(actor, "article:delete", article)
+    if article.status == "taken_down":
+        raise Conflict(
+            "A taken-down article is kept so that its URLs keep answering 410 Gone.",
+            current_status=article.status,
+        )
+    has_corrections = db.session.scalar(
+        sa.select(sa.exists().where(Correction.article_id == article.id))
+    )
+    if has_corrections:
+        raise Conflict(
+            "This article has corrections, which are never deleted; take it down instead.",
+            current_status=article.status,
+        )
     audit.log("article.delete", "article", article.id, actor, {"slug": article.slug})
     db.session.delete(article)
 

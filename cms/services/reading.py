@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, lazyload, load_only
 
 from cms.clock import utcnow
-from cms.errors import NotFound
+from cms.errors import Gone, NotFound
 from cms.extensions import db
 from cms.models import (
     Article,
@@ -20,6 +20,7 @@ from cms.models import (
     ArticleDocument,
     ArticleSource,
     Author,
+    Correction,
     RelatedLink,
     Section,
     SlugRedirect,
@@ -37,7 +38,9 @@ from cms.services.visibility import (
     link_condition,
     link_scheduled_later,
     public_articles,
+    public_condition,
     scheduled_later,
+    takedown_of,
 )
 
 # What each public read loads: only the columns and relations its response shows, each
@@ -135,6 +138,7 @@ class ArticleCardView(Card):
         "card_json",
         "previous",
         "next",
+        "corrections",
     )
 
     def __init__(self, row):
@@ -144,6 +148,7 @@ class ArticleCardView(Card):
         self.summary = None if extra[5] is None else SummaryRow(extra[6:-1])
         self.card_json = extra[-1]  # the stored card (cms.services.documents), if current
         self.previous = self.next = None
+        self.corrections = []
 
 
 def current_document() -> sa.ColumnElement[bool]:
@@ -408,6 +413,7 @@ def read_article(slug: str, now: datetime | None = None) -> ArticleCardView | Mo
     if view.card_json is None:  # no current stored card: its tags, authors and sources
         _with_relations([view])
     view.previous, view.next = neighbours(view, now=now)
+    view.corrections = visible_corrections([view.id]).get(view.id, [])
     return view
 
 
@@ -429,6 +435,12 @@ def _moved_or_missing(slug: str, now: datetime) -> Moved:
         target = db.session.get(Article, redirect.article_id)
         if target is not None and is_public(target, now):
             return Moved(target.slug)
+    takedown = takedown_of(slug)
+    if takedown is not None:
+        raise Gone(
+            f"This article was taken down ({takedown.reason}).",
+            reason=takedown.reason,
+        )
     raise NotFound("There is no published article with this slug.")
 
 
@@ -588,6 +600,96 @@ def related(
     # After the cards: an article that is both a card and a neighbour is then loaded as a card.
     previous, following = neighbours(article, scope=scope, now=now)
     return RelatedView(previous=previous, next=following, related=items)
+
+
+# --- corrections ------------------------------------------------------------------------------
+
+
+class CorrectionView(NamedTuple):
+    """A correction as readers see it."""
+
+    id: int
+    article_id: int
+    kind: str
+    text: str
+    block_index: int | None
+    block_source: str | None
+    created_at: datetime
+
+
+_CORRECTION_COLUMNS = tuple(getattr(Correction, name) for name in CorrectionView._fields)
+
+
+def visible_corrections(article_ids: list[int]) -> dict[int, list[CorrectionView]]:
+    """The corrections readers see on these articles (not hidden), oldest first, by article.
+
+    The articles' own visibility is the caller's: they come from a public query."""
+    out: dict[int, list[CorrectionView]] = {}
+    if not article_ids:
+        return out
+    rows = db.session.execute(
+        sa.select(*_CORRECTION_COLUMNS)
+        .where(Correction.article_id.in_(article_ids), Correction.hidden_at.is_(None))
+        .order_by(Correction.id)
+    )
+    for row in rows:
+        out.setdefault(row.article_id, []).append(CorrectionView(*row))
+    return out
+
+
+def article_corrections(slug: str, now: datetime | None = None) -> list[CorrectionView] | Moved:
+    """The visible corrections of the visible article ``slug`` (else Moved, Gone, NotFound)."""
+    found = find_article(slug, now, load=KEYS_ONLY)
+    if isinstance(found, Moved):
+        return found
+    return visible_corrections([found.id]).get(found.id, [])
+
+
+class CorrectionRow(NamedTuple):
+    """An entry of the site-wide log with the article it belongs to."""
+
+    correction: CorrectionView
+    article: ArticleRef
+
+
+class ArticleRef(NamedTuple):
+    id: int
+    slug: str
+    title: str
+    published_at: datetime
+    section: str | None
+
+
+def list_corrections(
+    *, limit: int, cursor: list | None = None, count: bool = False, now: datetime | None = None
+) -> Page:
+    """Site-wide, newest first: visible corrections of visible articles (keyset on id)."""
+    query = (
+        sa.select(
+            *_CORRECTION_COLUMNS,
+            Article.id,
+            Article.slug,
+            Article.title,
+            Article.published_at,
+            Section.slug,
+        )
+        .join(Article, Article.id == Correction.article_id)
+        .outerjoin(Section, Section.id == Article.section_id)
+        .where(Correction.hidden_at.is_(None), public_condition(now or utcnow()))
+    )
+    total = None
+    if count:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    if cursor:
+        query = query.where(Correction.id < cursor[0])
+    rows = db.session.execute(query.order_by(Correction.id.desc()).limit(limit + 1)).all()
+    next_cursor = encode_cursor([rows[limit - 1][0]]) if len(rows) > limit else None
+    width = len(_CORRECTION_COLUMNS)
+    items = [
+        CorrectionRow(CorrectionView(*row[:width]), ArticleRef(*row[width:]))
+        for row in rows[:limit]
+    ]
+    return Page(items=items, limit=limit, next_cursor=next_cursor, total=total)
 
 
 # --- taxonomies -------------------------------------------------------------------------------

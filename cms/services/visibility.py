@@ -20,9 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.sql import operators
 
 from cms.clock import utcnow
-from cms.models import Article
+from cms.models import Article, SlugRedirect, Takedown
 
 PUBLIC_STATUSES = ("published", "scheduled")
+# Removed from public view by an admin: invisible like a draft, but its own public URLs answer
+# 410 Gone with the reason (:func:`takedown_of`), never 404 and never the content.
+TAKEN_DOWN = "taken_down"
 
 
 def public_condition(now: datetime | sa.BindParameter | None = None) -> sa.ColumnElement[bool]:
@@ -114,4 +117,30 @@ def is_public(article: Article, now: datetime | None = None) -> bool:
         article.status in PUBLIC_STATUSES
         and article.published_at is not None
         and article.published_at <= (now or utcnow())
+    )
+
+
+def takedown_of(slug: str) -> Takedown | None:
+    """The takedown in force of the article that has (or had) ``slug``, if it is taken down."""
+    from cms.extensions import db
+
+    article_id = db.session.scalar(
+        sa.select(Article.id).where(Article.slug == slug, Article.status == TAKEN_DOWN)
+    )
+    if article_id is None:
+        redirect = db.session.get(SlugRedirect, slug)
+        if redirect is None:
+            return None
+        article_id = db.session.scalar(
+            sa.select(Article.id).where(
+                Article.id == redirect.article_id, Article.status == TAKEN_DOWN
+            )
+        )
+        if article_id is None:
+            return None
+    return db.session.scalar(
+        sa.select(Takedown)
+        .where(Takedown.article_id == article_id, Takedown.revoked_at.is_(None))
+        .order_by(Takedown.id.desc())
+        .limit(1)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from flask import redirect, request
 from flask.views import MethodView
 
@@ -25,7 +26,9 @@ from cms.schemas.articles import (
     summary_data,
 )
 from cms.schemas.common import page_schema
+from cms.schemas.corrections import CorrectionOut, correction_data
 from cms.services import documents, reading
+from cms.services.distribution import site, structured_data
 
 blp = Blueprint(
     "public_articles",
@@ -91,15 +94,35 @@ class ArticleBySlug(MethodView):
     @blp.response(200, ArticleDetail)
     @blp.alt_response(301, description="The article moved to a new slug (see Location).")
     @blp.alt_response(404, description="No published article has this slug.")
+    @blp.alt_response(410, description="The article was taken down (see `reason`).")
     def get(self, slug, formats=None):
-        """One published article with its summary, sources, previous and next."""
+        """One published article with its summary, sources, corrections, previous and next.
+
+        `formats=jsonld` adds `structured_data`: the schema.org NewsArticle of the article.
+        """
+        formats = tuple(formats) if formats else FORMATS
         with reading.without_transaction():
             found = reading.read_article(slug)
         if isinstance(found, reading.Moved):
             return _moved(found.slug)
-        response = json_response(detail_json(found, tuple(formats) if formats else FORMATS))
+        body = detail_json(found, formats)
+        if "jsonld" in formats:
+            body = _with_structured_data(body, found)
+        response = json_response(body)
         response.last_modified = _last_modified(found)
         return response
+
+
+def _with_structured_data(body: bytes, view) -> bytes:
+    detail = orjson.loads(body)
+    detail["structured_data"] = structured_data.news_article(
+        site.current(),
+        detail,
+        description=view.summary.tldr if view.summary is not None else None,
+        modified=_last_modified(view),
+        corrections=view.corrections,
+    )
+    return orjson.dumps(detail)
 
 
 @blp.route("/<slug>/summary")
@@ -108,6 +131,7 @@ class ArticleSummary(MethodView):
     @blp.response(200, SummaryOut)
     @blp.alt_response(301, description="The article moved to a new slug.")
     @blp.alt_response(404, description="No published article (or no summary) for this slug.")
+    @blp.alt_response(410, description="The article was taken down (see `reason`).")
     def get(self, _query, slug):
         """The "No time to read?" summary."""
         with reading.without_transaction():
@@ -125,6 +149,7 @@ class ArticleRelated(MethodView):
     @blp.response(200, RelatedOut)
     @blp.alt_response(301, description="The article moved to a new slug.")
     @blp.alt_response(404, description="No published article has this slug.")
+    @blp.alt_response(410, description="The article was taken down (see `reason`).")
     def get(self, slug, limit, scope):
         """Previous/next and related articles: curated links first, then suggestions."""
         with reading.without_transaction():
@@ -132,3 +157,20 @@ class ArticleRelated(MethodView):
             if isinstance(found, reading.Moved):
                 return _moved(found.slug, "/related")
             return json_response(related_data(reading.related(found, limit=limit, scope=scope)))
+
+
+@blp.route("/<slug>/corrections")
+class ArticleCorrections(MethodView):
+    @blp.query()
+    @blp.response(200, CorrectionOut(many=True))
+    @blp.alt_response(301, description="The article moved to a new slug.")
+    @blp.alt_response(404, description="No published article has this slug.")
+    @blp.alt_response(410, description="The article was taken down (see `reason`).")
+    @blp.doc(operationId="listArticleCorrections")
+    def get(self, _query, slug):
+        """The article's corrections log, oldest first (also `corrections` on the detail)."""
+        with reading.without_transaction():
+            found = reading.article_corrections(slug)
+            if isinstance(found, reading.Moved):
+                return _moved(found.slug, "/corrections")
+            return json_response([correction_data(entry) for entry in found])

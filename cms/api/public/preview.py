@@ -39,6 +39,9 @@ class PreviewArticle(MethodView):
         article = preview.article_for(token)
         wanted = tuple(formats) if formats else FORMATS
         schema = PreviewArticleOut(
-            exclude=tuple(_FORMAT_FIELDS[f] for f in FORMATS if f not in wanted)
+            exclude=(
+                "structured_data",
+                *(_FORMAT_FIELDS[f] for f in FORMATS if f not in wanted),
+            )
         )
         return json_response(schema.dump(reading.article_page(article)))
