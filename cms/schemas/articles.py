@@ -16,6 +16,7 @@ from cms.schemas.common import (
     MAX_INT,
     Cursor,
     HttpUrl,
+    NamedChoice,
     PageQuery,
     PlainText,
     Slug,
@@ -26,6 +27,7 @@ from cms.schemas.common import (
 from cms.schemas.taxonomy import Ref, SourceRef
 
 API_PREFIX = "/api/v1"
+ARTICLE_STATUS = NamedChoice("ArticleStatus", STATUSES)
 FORMATS = ("blocks", "html", "text")
 
 
@@ -48,7 +50,7 @@ class KeyPoint(ma.Schema):
 class SummaryOut(ma.Schema):
     tldr = fields.String(required=True)
     key_points = fields.List(fields.Nested(KeyPoint), required=True)
-    origin = fields.String(required=True, validate=validate.OneOf(["editor", "auto"]))
+    origin = fields.String(required=True, validate=NamedChoice("SummaryOrigin", ["editor", "auto"]))
     source_revision = fields.Integer(required=True)
     updated_at = UtcDateTime(required=True)
     reading_time_seconds = fields.Integer(required=True)
@@ -114,7 +116,7 @@ class ArticleDetail(ArticleCard):
 
 
 class RelatedItem(ma.Schema):
-    kind = fields.String(validate=validate.OneOf(["curated", "suggested"]))
+    kind = fields.String(validate=NamedChoice("RelatedKind", ["curated", "suggested"]))
     article = fields.Nested(ArticleCard, allow_none=True)
     url = fields.String(allow_none=True)
     title = fields.String()
@@ -331,7 +333,9 @@ class DetailQuery(StrictSchema):
 
 class RelatedQuery(StrictSchema):
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_LIMIT))
-    scope = fields.String(load_default="site", validate=validate.OneOf(["site", "section"]))
+    scope = fields.String(
+        load_default="site", validate=NamedChoice("RelatedScope", ["site", "section"])
+    )
 
 
 # --- editor input -----------------------------------------------------------------------------
@@ -383,7 +387,7 @@ class ActionIn(StrictSchema):
 
 class EditorArticleQuery(PageQuery):
     cursor = Cursor(kinds=(int,))
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    status = fields.String(validate=ARTICLE_STATUS)
     author = Slug()
     section = Slug()
     created_by = fields.Integer(validate=db_int_range)
@@ -410,13 +414,13 @@ class _ScheduledFor(UtcDateTime):
 class PreviewArticleOut(ArticleDetail):
     """The public detail shape, with the article's real status (a preview is usually a draft)."""
 
-    status = _EffectiveStatus(validate=validate.OneOf(STATUSES))
+    status = _EffectiveStatus(validate=ARTICLE_STATUS)
     published_at = UtcDateTime(allow_none=True)
     first_published_at = UtcDateTime(allow_none=True)
 
 
 class EditorArticleOut(ArticleDetail):
-    status = _EffectiveStatus(validate=validate.OneOf(STATUSES))
+    status = _EffectiveStatus(validate=ARTICLE_STATUS)
     published_at = UtcDateTime(allow_none=True)  # null until first published
     first_published_at = UtcDateTime(allow_none=True)
     version = fields.Integer()
@@ -431,7 +435,7 @@ class EditorArticleOut(ArticleDetail):
 
 
 class EditorArticleItem(ArticleCard):
-    status = _EffectiveStatus(validate=validate.OneOf(STATUSES))
+    status = _EffectiveStatus(validate=ARTICLE_STATUS)
     published_at = UtcDateTime(allow_none=True)  # null until first published
     first_published_at = UtcDateTime(allow_none=True)
     version = fields.Integer()
@@ -493,7 +497,7 @@ class SuggestionQuery(StrictSchema):
 
 class EditorSuggestion(ma.Schema):
     article = fields.Nested(Neighbor)
-    status = fields.String()
+    status = fields.String(validate=ARTICLE_STATUS)
     score = fields.Float()
     reason = fields.String()
 

@@ -3,8 +3,10 @@
 from marshmallow import fields, validate
 
 from cms.models import ROLES
-from cms.schemas.common import Slug, StrictSchema, UtcDateTime
+from cms.schemas.common import NamedChoice, Slug, StrictSchema, UtcDateTime
 from cms.schemas.taxonomy import Ref
+
+ROLE = NamedChoice("Role", ROLES)
 
 
 class LoginIn(StrictSchema):
@@ -24,7 +26,7 @@ class TokensOut(StrictSchema):
 class UserOut(StrictSchema):
     id = fields.Integer()
     email = fields.String()
-    role = fields.String()
+    role = fields.String(validate=ROLE)
     is_active = fields.Boolean()
     author = fields.Nested(Ref, allow_none=True)
     created_at = UtcDateTime()
@@ -33,13 +35,13 @@ class UserOut(StrictSchema):
 class UserIn(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=320))
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=1000))
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    role = fields.String(required=True, validate=ROLE)
     author = Slug(allow_none=True, load_default=None)
 
 
 class UserPatch(StrictSchema):
     email = fields.Email(validate=validate.Length(max=320))
     password = fields.String(load_only=True, validate=validate.Length(max=1000))
-    role = fields.String(validate=validate.OneOf(ROLES))
+    role = fields.String(validate=ROLE)
     is_active = fields.Boolean()
     author = Slug(allow_none=True)

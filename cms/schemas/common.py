@@ -22,6 +22,15 @@ slug_validator = validate.And(
 )
 
 
+class NamedChoice(validate.OneOf):
+    """One of ``choices``, documented once as the enum schema ``name`` (``ArticleStatus``), so
+    that every field holding it refers to one type in the OpenAPI document and its clients."""
+
+    def __init__(self, name: str, choices, **kwargs):
+        super().__init__(choices, **kwargs)
+        self.name = name
+
+
 class StrictSchema(ma.Schema):
     """Unknown fields are an error, never silently dropped."""
 

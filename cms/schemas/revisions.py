@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from cms.schemas.articles import ARTICLE_STATUS
 from cms.schemas.common import MAX_INT, Cursor, PageQuery, StrictSchema, UtcDateTime
 
 
@@ -23,7 +24,11 @@ class RevisionOut(ma.Schema):
         },
     )
     changed = fields.List(fields.String(), required=True)
-    status = fields.String(required=True, metadata={"description": "Status after the change."})
+    status = fields.String(
+        required=True,
+        validate=ARTICLE_STATUS,
+        metadata={"description": "Status after the change."},
+    )
     article_version = fields.Integer(
         required=True, metadata={"description": "The article's version after the change."}
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from cms.models import SOURCE_KINDS
-from cms.schemas.common import HttpUrl, Slug, StrictSchema
+from cms.schemas.common import HttpUrl, NamedChoice, Slug, StrictSchema
+
+SOURCE_KIND = NamedChoice("SourceKind", SOURCE_KINDS)
 
 
 class Ref(StrictSchema):
@@ -15,7 +17,7 @@ class Ref(StrictSchema):
 
 class SourceRef(Ref):
     url = fields.String(allow_none=True)
-    kind = fields.String()
+    kind = fields.String(validate=SOURCE_KIND)
 
 
 class SectionOut(Ref):
@@ -62,7 +64,7 @@ class SourceIn(StrictSchema):
     slug = Slug()
     name = fields.String(required=True, **_name)
     url = HttpUrl(allow_none=True, load_default=None)
-    kind = fields.String(load_default="newspaper", validate=validate.OneOf(SOURCE_KINDS))
+    kind = fields.String(load_default="newspaper", validate=SOURCE_KIND)
 
 
 TAXONOMY_IN = {"sections": SectionIn, "tags": TagIn, "authors": AuthorIn, "sources": SourceIn}

@@ -29,6 +29,7 @@ class Preview(MethodView):
     @blp.response(201, PreviewOut)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
+    @blp.operation("createPreviewLink")
     def post(self, _query, article_id):
         """A signed link to the current draft, valid without login until `expires_at`.
 
@@ -43,6 +44,7 @@ class Preview(MethodView):
     @blp.response(204)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
+    @blp.operation("revokePreviewLinks")
     def delete(self, _query, article_id):
         """Revoke every preview link of this article issued so far."""
         preview.revoke(articles.get_article(article_id), actor=current_user)

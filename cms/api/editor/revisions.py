@@ -39,6 +39,7 @@ class Revisions(MethodView):
     @blp.response(200, RevisionPage)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
+    @blp.operation("listRevisions")
     def get(self, article_id, limit, count, cursor=None):
         """The article's revisions, newest first: who, when, what changed."""
         article = articles.get_article(article_id)
@@ -54,6 +55,7 @@ class RevisionItem(MethodView):
     @blp.response(200, RevisionDetailOut)
     @blp.alt_response(404, description="No such article or revision.")
     @role_required("writer")
+    @blp.operation("getRevision")
     def get(self, _query, article_id, number):
         """One revision, with the article's content as it was right after it."""
         article = articles.get_article(article_id)
@@ -66,6 +68,7 @@ class RevisionDiff(MethodView):
     @blp.response(200, RevisionDiffOut)
     @blp.alt_response(404, description="No such article or revision.")
     @role_required("writer")
+    @blp.operation("diffRevisions")
     def get(self, query, article_id):
         """What differs between revisions `from` and `to`: fields, and the body as a text diff."""
         article = articles.get_article(article_id)
@@ -81,6 +84,7 @@ class RevisionRestore(MethodView):
     @blp.alt_response(412, description="The article changed since the version you sent.")
     @blp.alt_response(428, description="Send If-Match (or version).")
     @role_required("writer")
+    @blp.operation("restoreRevision")
     def post(self, _query, data, article_id, number):
         """Bring back that revision's content (not its status); recorded as a new revision.
 

@@ -38,6 +38,7 @@ def _register(kind: str) -> None:
         @blp.query(TaxonomyQuery, as_kwargs=True)
         @blp.response(200, page_cls)
         @role_required("writer")
+        @blp.operation(f"listEditor{kind.title()}")
         def get(self, limit, count, cursor=None):
             page = reading.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
             return page_response(page, out)
@@ -47,6 +48,7 @@ def _register(kind: str) -> None:
         @blp.response(201, out_cls)
         @blp.alt_response(409, description="The slug is taken.")
         @role_required("editor")
+        @blp.operation(f"create{noun.title()}")
         def post(self, _query, data):
             obj = taxonomy.create(kind, data, actor=current_user)
             db.session.commit()
@@ -58,6 +60,7 @@ def _register(kind: str) -> None:
         @blp.response(200, out_cls)
         @blp.alt_response(404, description=f"No such {noun}.")
         @role_required("writer")
+        @blp.operation(f"getEditor{noun.title()}")
         def get(self, _query, slug):
             return reading.get_taxonomy(kind, slug)
 
@@ -67,6 +70,7 @@ def _register(kind: str) -> None:
         @blp.alt_response(404, description=f"No such {noun}.")
         @blp.alt_response(409, description="The slug is taken.")
         @role_required("editor")
+        @blp.operation(f"update{noun.title()}")
         def patch(self, _query, data, slug):
             obj = taxonomy.update(kind, taxonomy.get(kind, slug), data, actor=current_user)
             db.session.commit()
@@ -77,6 +81,7 @@ def _register(kind: str) -> None:
         @blp.alt_response(404, description=f"No such {noun}.")
         @blp.alt_response(409, description=f"The {noun} is still in use.")
         @role_required("editor")
+        @blp.operation(f"delete{noun.title()}")
         def delete(self, _query, slug):
             taxonomy.delete(kind, taxonomy.get(kind, slug), actor=current_user)
             db.session.commit()

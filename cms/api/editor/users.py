@@ -34,6 +34,7 @@ class Users(MethodView):
     @blp.query(UserQuery, as_kwargs=True)
     @blp.response(200, UserPage)
     @role_required("admin")
+    @blp.operation("listUsers")
     def get(self, limit, count, cursor=None):
         """All users, by id."""
         page = users.list_users(current_user, limit=limit, cursor=cursor, count=count)
@@ -44,6 +45,7 @@ class Users(MethodView):
     @blp.response(201, UserOut)
     @blp.alt_response(409, description="The email is taken.")
     @role_required("admin")
+    @blp.operation("createUser")
     def post(self, _query, data):
         """Create a login."""
         user = users.create_user(
@@ -63,6 +65,7 @@ class UserItem(MethodView):
     @blp.response(200, UserOut)
     @blp.alt_response(404, description="No such user.")
     @role_required("admin")
+    @blp.operation("getUser")
     def get(self, _query, user_id):
         """One user."""
         return users.get_user(user_id)
@@ -72,6 +75,7 @@ class UserItem(MethodView):
     @blp.response(200, UserOut)
     @blp.alt_response(404, description="No such user.")
     @role_required("admin")
+    @blp.operation("updateUser")
     def patch(self, _query, data, user_id):
         """Change email, password, role, active flag or author profile."""
         user = users.update_user(users.get_user(user_id), data, actor=current_user)
@@ -82,6 +86,7 @@ class UserItem(MethodView):
     @blp.response(204)
     @blp.alt_response(404, description="No such user.")
     @role_required("admin")
+    @blp.operation("deleteUser")
     def delete(self, _query, user_id):
         """Delete a login (its articles stay)."""
         users.delete_user(users.get_user(user_id), actor=current_user)

@@ -53,6 +53,7 @@ def _moved(slug: str, suffix: str = ""):
 class Articles(MethodView):
     @blp.query(ArticleListQuery, as_kwargs=True)
     @blp.response(200, ArticlePage)
+    @blp.operation("listArticles")
     def get(self, limit, count, cursor=None, fields=None, **filters):
         """Published articles, newest first.
 
@@ -84,6 +85,7 @@ class ArticleBySlug(MethodView):
     @blp.response(200, ArticleDetail)
     @blp.alt_response(301, description="The article moved to a new slug (see Location).")
     @blp.alt_response(404, description="No published article has this slug.")
+    @blp.operation("getArticle")
     def get(self, slug, formats=None):
         """One published article with its summary, sources, previous and next."""
         with reading.without_transaction():
@@ -101,6 +103,7 @@ class ArticleSummary(MethodView):
     @blp.response(200, SummaryOut)
     @blp.alt_response(301, description="The article moved to a new slug.")
     @blp.alt_response(404, description="No published article (or no summary) for this slug.")
+    @blp.operation("getArticleSummary")
     def get(self, _query, slug):
         """The "No time to read?" summary."""
         with reading.without_transaction():
@@ -118,6 +121,7 @@ class ArticleRelated(MethodView):
     @blp.response(200, RelatedOut)
     @blp.alt_response(301, description="The article moved to a new slug.")
     @blp.alt_response(404, description="No published article has this slug.")
+    @blp.operation("getRelatedArticles")
     def get(self, slug, limit, scope):
         """Previous/next and related articles: curated links first, then suggestions."""
         with reading.without_transaction():

@@ -25,6 +25,7 @@ _hit = SearchHit()
 class Search(MethodView):
     @blp.query(SearchQuery, as_kwargs=True)
     @blp.response(200, SearchPage)
+    @blp.operation("searchArticles")
     def get(self, q, limit, count, cursor=None, **filters):
         """Published articles matching `q`, best match first.
 
