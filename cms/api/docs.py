@@ -74,7 +74,7 @@ _IF_MATCH = {
 }
 
 
-def _generic_statuses(path: str, operation: dict) -> dict[int, str]:
+def _generic_statuses(path: str, method: str, operation: dict) -> dict[int, str]:
     """The statuses any operation of this kind can answer, besides its own documented ones."""
     statuses = {400: "BAD_REQUEST", 503: "SERVICE_UNAVAILABLE"}
     if "{" in path:
@@ -87,6 +87,9 @@ def _generic_statuses(path: str, operation: dict) -> dict[int, str]:
                 422: "UNPROCESSABLE_ENTITY",
             }
         )
+    if "{article_id}" in path and method != "get":
+        # A write that lost a race to another writer of the article (``StaleDataError``)
+        statuses[409] = "CONFLICT"
     if operation.get("security"):
         statuses.update({401: "UNAUTHORIZED", 403: "FORBIDDEN"})
     elif not path.startswith("/api/v1/editor/"):
@@ -109,7 +112,7 @@ def document_error_responses(api) -> None:
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
-            for status, name in _generic_statuses(path, operation).items():
+            for status, name in _generic_statuses(path, method, operation).items():
                 responses.setdefault(str(status), components.get_ref("response", name))
             for status, response in responses.items():
                 if int(status) >= 400 and "$ref" not in response:

@@ -81,6 +81,7 @@ class RevisionRestore(MethodView):
     @blp.arguments(ActionIn, required=False)
     @blp.response(200, EditorArticleOut)
     @blp.alt_response(404, description="No such article or revision.")
+    @blp.alt_response(409, description="The restored slug is now another article's.")
     @blp.alt_response(412, description="The article changed since the version you sent.")
     @blp.alt_response(428, description="Send If-Match (or version).")
     @role_required("writer")

@@ -74,6 +74,7 @@ class UserItem(MethodView):
     @blp.arguments(UserPatch)
     @blp.response(200, UserOut)
     @blp.alt_response(404, description="No such user.")
+    @blp.alt_response(409, description="The email is taken.")
     @role_required("admin")
     @blp.operation("updateUser")
     def patch(self, _query, data, user_id):
