@@ -193,3 +193,33 @@ def test_generated_clients_meet_named_types(document):
         if "enum" in node and len(node["enum"]) > 1 and node is not schema
     ]
     assert not inline
+
+
+def test_links_lead_to_existing_operations_and_parameters(document):
+    operations = {op["operationId"]: (path, op) for path, _, op in _operations(document)}
+    broken, count = [], 0
+    for _, _, operation in _operations(document):
+        for status, response in operation["responses"].items():
+            for name, link in response.get("links", {}).items():
+                count += 1
+                where = f"{operation['operationId']} {status} -> {name}"
+                if link["operationId"] not in operations:
+                    broken.append(f"{where}: no operation {link['operationId']}")
+                    continue
+                target_path, target = operations[link["operationId"]]
+                known = set(re.findall(r"{([^}]+)}", target_path))
+                known |= {p["name"] for p in target.get("parameters", [])}
+                for parameter in link["parameters"]:
+                    if parameter.split(".", 1)[-1] not in known:
+                        broken.append(f"{where}: {link['operationId']} has no {parameter}")
+    assert not broken
+    assert count > 100
+    create = document["paths"]["/api/v1/editor/articles"]["post"]["responses"]["201"]["links"]
+    assert create["publish"] == {
+        "operationId": "publishArticle",
+        "parameters": {
+            "article_id": "$response.body#/id",
+            "header.If-Match": "$response.header.ETag",
+        },
+    }
+    assert {"read", "revisions", "summary", "public_article", "public_related"} <= set(create)

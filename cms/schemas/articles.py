@@ -14,6 +14,7 @@ from cms.pagination import MAX_LIMIT
 from cms.schemas.blocks import Attribution, body_field
 from cms.schemas.common import (
     MAX_INT,
+    PLAIN_TEXT_PATTERN,
     Cursor,
     HttpUrl,
     NamedChoice,
@@ -291,6 +292,8 @@ class _CommaList(fields.String):
     """``a,b,c`` in a query string, each item from ``choices``."""
 
     def __init__(self, choices, **kwargs):
+        one = "(?:" + "|".join(choices) + ")"
+        kwargs["metadata"] = {"pattern": f"^{one}(?:,{one})*$", **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
         self.choices = tuple(choices)
 
@@ -342,7 +345,11 @@ class RelatedQuery(StrictSchema):
 
 
 class ArticleIn(StrictSchema):
-    title = PlainText(required=True, validate=validate.Length(min=1, max=500))
+    title = PlainText(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"pattern": PLAIN_TEXT_PATTERN},
+    )
     slug = Slug()
     subtitle = PlainText(load_default="", validate=validate.Length(max=2000))
     section = Slug(allow_none=True, load_default=None)
@@ -444,14 +451,22 @@ class EditorArticleItem(ArticleCard):
 
 
 class KeyPointIn(StrictSchema):
-    text = PlainText(required=True, validate=validate.Length(min=1, max=1000))
+    text = PlainText(
+        required=True,
+        validate=validate.Length(min=1, max=1000),
+        metadata={"pattern": PLAIN_TEXT_PATTERN},
+    )
     block_index = fields.Integer(
         allow_none=True, load_default=None, validate=validate.Range(min=0, max=MAX_INT)
     )
 
 
 class SummaryIn(StrictSchema):
-    tldr = PlainText(required=True, validate=validate.Length(min=1, max=2000))
+    tldr = PlainText(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={"pattern": PLAIN_TEXT_PATTERN},
+    )
     key_points = fields.List(
         fields.Nested(KeyPointIn), load_default=list, validate=validate.Length(max=10)
     )

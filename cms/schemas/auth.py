@@ -2,11 +2,15 @@
 
 from marshmallow import fields, validate
 
+from cms.auth.passwords import MIN_PASSWORD_LENGTH
 from cms.models import ROLES
 from cms.schemas.common import NamedChoice, Slug, StrictSchema, UtcDateTime
 from cms.schemas.taxonomy import Ref
 
 ROLE = NamedChoice("Role", ROLES)
+PASSWORD_LENGTH = validate.Length(
+    min=MIN_PASSWORD_LENGTH, max=1000, error="Use at least {min} and at most {max} characters."
+)
 
 
 class LoginIn(StrictSchema):
@@ -34,14 +38,14 @@ class UserOut(StrictSchema):
 
 class UserIn(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=320))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1000))
+    password = fields.String(required=True, load_only=True, validate=PASSWORD_LENGTH)
     role = fields.String(required=True, validate=ROLE)
     author = Slug(allow_none=True, load_default=None)
 
 
 class UserPatch(StrictSchema):
     email = fields.Email(validate=validate.Length(max=320))
-    password = fields.String(load_only=True, validate=validate.Length(max=1000))
+    password = fields.String(load_only=True, validate=PASSWORD_LENGTH)
     role = fields.String(validate=ROLE)
     is_active = fields.Boolean()
     author = Slug(allow_none=True)

@@ -7,7 +7,14 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 from sqlalchemy.exc import IntegrityError
 
-from cms.api.blueprint import Blueprint
+from cms.api.blueprint import (
+    ARTICLE_ID,
+    ARTICLE_SLUG,
+    ARTICLE_VERSION,
+    Blueprint,
+    link,
+    public_article_links,
+)
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import article_etag, expected_version, json_response, page_response
 from cms.auth.permissions import authorize
@@ -52,6 +59,27 @@ IDEMPOTENCY_KEY = {
 _out = EditorArticleOut()
 _item = EditorArticleItem()
 
+# Where an article the editor API returns leads: its id, ETag and slug feed these operations.
+ARTICLE_LINKS = {
+    "read": link("getEditorArticle", ARTICLE_ID),
+    "update": link("updateArticle", ARTICLE_VERSION),
+    "delete": link("deleteArticle", ARTICLE_ID),
+    "submit": link("submitArticle", ARTICLE_VERSION),
+    "publish": link("publishArticle", ARTICLE_VERSION),
+    "unpublish": link("unpublishArticle", ARTICLE_VERSION),
+    "archive": link("archiveArticle", ARTICLE_VERSION),
+    "restoreDraft": link("restoreArticleDraft", ARTICLE_VERSION),
+    "revisions": link("listRevisions", ARTICLE_ID),
+    "summary": link("getEditorArticleSummary", ARTICLE_ID),
+    "writeSummary": link("writeArticleSummary", ARTICLE_ID),
+    "generateSummary": link("generateArticleSummary", ARTICLE_ID),
+    "relatedLinks": link("listRelatedLinks", ARTICLE_ID),
+    "replaceRelatedLinks": link("replaceRelatedLinks", ARTICLE_ID),
+    "suggestions": link("listRelatedSuggestions", ARTICLE_ID),
+    "preview": link("createPreviewLink", ARTICLE_ID),
+    **{f"public_{name}": value for name, value in public_article_links(ARTICLE_SLUG).items()},
+}
+
 
 def _article_response(article, status: int = 200):
     headers = {"ETag": article_etag(article)}
@@ -93,6 +121,7 @@ class Articles(MethodView):
     @blp.query()
     @blp.arguments(ArticleIn)
     @blp.response(201, EditorArticleOut)
+    @blp.links(201, **ARTICLE_LINKS)
     @blp.alt_response(409, description="The slug is taken.")
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
     @role_required("writer")
@@ -133,6 +162,7 @@ class Articles(MethodView):
 class Article(MethodView):
     @blp.query()
     @blp.response(200, EditorArticleOut)
+    @blp.links(200, **ARTICLE_LINKS)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
     @blp.operation("getEditorArticle")
@@ -143,6 +173,7 @@ class Article(MethodView):
     @blp.query()
     @blp.arguments(ArticlePatch(partial=True))
     @blp.response(200, EditorArticleOut)
+    @blp.links(200, **ARTICLE_LINKS)
     @blp.alt_response(404, description="No such article.")
     @blp.alt_response(409, description="The slug is taken.")
     @blp.alt_response(412, description="The article changed since the version you sent.")
@@ -190,6 +221,7 @@ def _action_view(name: str, operation_id: str, schema, doc: str):
     post = blp.alt_response(412, description="The article changed since that version.")(post)
     post = blp.alt_response(409, description="Not allowed from the current status.")(post)
     post = blp.alt_response(404, description="No such article.")(post)
+    post = blp.links(200, **ARTICLE_LINKS)(post)
     post = blp.response(200, EditorArticleOut)(post)
     post = blp.arguments(schema(), required=False)(post)
     view = type(f"{name.title().replace('-', '')}Action", (MethodView,), {"post": post})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from cms.api.blueprint import Blueprint
+from cms.api.blueprint import Blueprint, link
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import json_response
 from cms.extensions import db
@@ -27,6 +27,7 @@ _out = PreviewOut()
 class Preview(MethodView):
     @blp.query()
     @blp.response(201, PreviewOut)
+    @blp.links(201, read=link("getArticlePreview", {"token": "$response.body#/token"}))
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
     @blp.operation("createPreviewLink")

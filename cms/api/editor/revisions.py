@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from cms.api.blueprint import Blueprint
+from cms.api.blueprint import Blueprint, link
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import article_etag, expected_version, json_response, page_response
 from cms.extensions import db
@@ -30,6 +30,8 @@ blp.after_request(no_store)
 
 RevisionPage = page_schema(RevisionOut, "RevisionPage")
 _item = RevisionOut()
+# The newest revision on the page just read
+_NEWEST = {"article_id": "$request.path.article_id", "number": "$response.body#/data/0/number"}
 _article = EditorArticleOut()
 
 
@@ -37,6 +39,19 @@ _article = EditorArticleOut()
 class Revisions(MethodView):
     @blp.query(RevisionQuery, as_kwargs=True)
     @blp.response(200, RevisionPage)
+    @blp.links(
+        200,
+        revision=link("getRevision", _NEWEST),
+        restore=link("restoreRevision", _NEWEST),
+        diff=link(
+            "diffRevisions",
+            {
+                "article_id": "$request.path.article_id",
+                "from": "$response.body#/data/0/number",
+                "to": "$response.body#/data/0/number",
+            },
+        ),
+    )
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
     @blp.operation("listRevisions")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from cms.api.blueprint import Blueprint
+from cms.api.blueprint import Blueprint, link
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import json_response, page_response
 from cms.extensions import db
@@ -32,6 +32,7 @@ def _register(kind: str) -> None:
     patch_cls = type(f"{in_cls.__name__[:-2]}Patch", (in_cls,), {})
     out = out_cls()
     noun = kind[:-1]
+    by_slug = {"slug": "$response.body#/slug"}
     page_cls = page_schema(out_cls, f"Editor{out_cls.__name__[:-3]}Page")
 
     class Collection(MethodView):
@@ -46,6 +47,13 @@ def _register(kind: str) -> None:
         @blp.query()
         @blp.arguments(in_cls)
         @blp.response(201, out_cls)
+        @blp.links(
+            201,
+            read=link(f"getEditor{noun.title()}", by_slug),
+            update=link(f"update{noun.title()}", by_slug),
+            delete=link(f"delete{noun.title()}", by_slug),
+            public=link(f"get{noun.title()}", by_slug),
+        )
         @blp.alt_response(409, description="The slug is taken.")
         @role_required("editor")
         @blp.operation(f"create{noun.title()}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from cms.api.blueprint import Blueprint
+from cms.api.blueprint import Blueprint, link
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import json_response, page_response
 from cms.extensions import db
@@ -23,6 +23,7 @@ blp.after_request(no_store)
 
 UserPage = page_schema(UserOut, "UserPage")
 _out = UserOut()
+_BY_ID = {"user_id": "$response.body#/id"}
 
 
 class UserQuery(PageQuery):
@@ -43,6 +44,12 @@ class Users(MethodView):
     @blp.query()
     @blp.arguments(UserIn)
     @blp.response(201, UserOut)
+    @blp.links(
+        201,
+        read=link("getUser", _BY_ID),
+        update=link("updateUser", _BY_ID),
+        delete=link("deleteUser", _BY_ID),
+    )
     @blp.alt_response(409, description="The email is taken.")
     @role_required("admin")
     @blp.operation("createUser")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import redirect, request
 from flask.views import MethodView
 
-from cms.api.blueprint import Blueprint
+from cms.api.blueprint import ARTICLE_SLUG, FIRST_SLUG, Blueprint, public_article_links
 from cms.api.responses import json_response, page_response
 from cms.errors import NotFound
 from cms.schemas.articles import (
@@ -53,6 +53,7 @@ def _moved(slug: str, suffix: str = ""):
 class Articles(MethodView):
     @blp.query(ArticleListQuery, as_kwargs=True)
     @blp.response(200, ArticlePage)
+    @blp.links(200, **public_article_links(FIRST_SLUG))
     @blp.operation("listArticles")
     def get(self, limit, count, cursor=None, fields=None, **filters):
         """Published articles, newest first.
@@ -83,6 +84,7 @@ def _last_modified(page):
 class ArticleBySlug(MethodView):
     @blp.query(DetailQuery, as_kwargs=True)
     @blp.response(200, ArticleDetail)
+    @blp.links(200, **public_article_links(ARTICLE_SLUG))
     @blp.alt_response(301, description="The article moved to a new slug (see Location).")
     @blp.alt_response(404, description="No published article has this slug.")
     @blp.operation("getArticle")
