@@ -74,7 +74,7 @@ class Blueprint(flask_smorest.Blueprint):
     def links(self, status: int, **links: dict):
         """OpenAPI links of a response: which operations its values lead to, so that clients
         and stateful fuzzers know where an id comes from. Build each with :func:`link`."""
-        return self.doc(responses={str(status): {"links": links}})
+        return self.doc(responses={status: {"links": links}})
 
     def query(self, schema=EmptyQuery, **kwargs):
         """Query-string arguments: unknown or invalid parameters answer 400."""

@@ -34,7 +34,10 @@ class RevisionOut(ma.Schema):
     )
     created_at = UtcDateTime(required=True)
     actor = fields.Nested(Actor, allow_none=True)
-    detail = fields.Dict(allow_none=True)
+    detail = fields.Dict(
+        allow_none=True,
+        metadata={"title": "RevisionDetail", "description": "What else the change recorded."},
+    )
     content_stored = fields.Function(
         lambda r: r.snapshot is not None,
         metadata={"description": "Whether this revision stored a copy of the content."},
