@@ -148,3 +148,41 @@ def _sends_current_etag(case) -> bool:
         return False
     # deterministic: the same generated case always makes the same choice
     return zlib.crc32(repr((case.path_parameters, case.body)).encode()) % 2 == 0
+
+
+STATEFUL_EXAMPLES = int(os.environ.get("CMS_FUZZ_STATEFUL_EXAMPLES", "15"))
+
+
+def test_stateful_sequences_follow_the_links(app, seeded, headers, quiet_logs):
+    """Sequences of calls that follow the document's links (create an article, then read,
+    update, publish it with the ETag just returned, list its revisions, read it publicly, ...)
+    answer only documented statuses, types and bodies, and never a 5xx."""
+
+    # The test's own logins stay usable: a generated delete or demotion of them would turn
+    # every later step into a 401.
+    logins = set(KNOWN["user_id"])
+
+    class Workflow(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            role = _role_for(case.path)
+            case.headers = {k: v for k, v in (case.headers or {}).items()
+                            if k.lower() != "authorization"}
+            if role:
+                case.headers.update(headers[role])
+            if case.method != "GET" and (case.path_parameters or {}).get("user_id") in logins:
+                case.path_parameters["user_id"] = 2**31 - 1
+            return {"app": app}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
