@@ -80,5 +80,6 @@ def test_generated_client_reads_writes_and_types_problems(live_server, users, cl
         timeout=120,
         env={**os.environ, "PYTHONPATH": str(tmp_path)},
     )
+    print(run.stdout)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "stale: 412 Precondition Failed" in run.stdout, run.stdout
