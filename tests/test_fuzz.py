@@ -76,6 +76,33 @@ def flatmap_path_parameters(context, path_parameters):
     return st.one_of(seeded, st.just(path_parameters))
 
 
+# Slugs the seeded taxonomy has: half of the generated article bodies name these instead of
+# random ones, so that creates and updates get past "no such section" and reach the write.
+TAXONOMY = {
+    "section": ["news", "sport"],
+    "tags": ["energy", "port"],
+    "authors": ["ana-writer", "ed-itor"],
+    "sources": ["handelsblatt", "reuters"],
+}
+
+
+@schema.hook
+def map_body(context, body):
+    if not isinstance(body, dict) or not context.operation.path.startswith(
+        "/api/v1/editor/articles"
+    ):
+        return body
+    if zlib.crc32(repr(sorted(body.items(), key=str)).encode()) % 2:
+        return body
+    body = dict(body)
+    for key, known in TAXONOMY.items():
+        if isinstance(body.get(key), str):
+            body[key] = known[0]
+        elif isinstance(body.get(key), list):
+            body[key] = known[: len(body[key])]
+    return body
+
+
 def _role_for(path: str) -> str | None:
     if not path.startswith("/api/v1/editor/") or path == "/api/v1/editor/auth/login":
         return None
