@@ -16,11 +16,9 @@ MAX_INT = 2**31 - 1
 db_int_range = validate.Range(min=0, max=MAX_INT)
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-# A list, not ``validate.And``: the OpenAPI document then shows the length and the pattern.
-slug_validator = [
-    validate.Length(min=1, max=200),
-    validate.Regexp(SLUG_RE, error="Use lowercase letters, digits and single hyphens."),
-]
+SLUG_PATTERN = validate.Regexp(SLUG_RE, error="Use lowercase letters, digits and single hyphens.")
+# Sections, tags, authors and sources keep their slugs in VARCHAR(100) columns
+TAXONOMY_SLUG_LENGTH = 100
 
 # Documented for URL fields: a sufficient form of what ``fields.Url`` accepts (an http(s) host
 # name with a top-level domain, an optional port, path and query of visible ASCII), so that a
@@ -50,8 +48,8 @@ class StrictSchema(ma.Schema):
 
 
 class Slug(fields.String):
-    def __init__(self, **kwargs):
-        super().__init__(validate=slug_validator, **kwargs)
+    def __init__(self, max_length: int = 200, **kwargs):
+        super().__init__(validate=[validate.Length(min=1, max=max_length), SLUG_PATTERN], **kwargs)
 
 
 class PlainText(fields.String):
