@@ -7,12 +7,17 @@ import re
 
 import pytest
 from flask_jwt_extended.exceptions import JWTExtendedException
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jwt.exceptions import PyJWTError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from cms.errors import CmsError
+from cms.schemas.articles import ArticleIn
+from cms.schemas.common import HTTP_URL_PATTERN, PLAIN_TEXT_PATTERN, SLUG_RE, HttpUrl
+from cms.schemas.taxonomy import SectionIn
 from tests.openapi_statuses import statuses_raised
 
 METHODS = ("get", "put", "post", "patch", "delete")
@@ -223,3 +228,22 @@ def test_links_lead_to_existing_operations_and_parameters(document):
         },
     }
     assert {"read", "revisions", "summary", "public_article", "public_related"} <= set(create)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(url=st.from_regex(HTTP_URL_PATTERN, fullmatch=True).filter(lambda u: len(u) <= 2000))
+def test_a_url_the_document_allows_is_accepted(url):
+    assert HttpUrl().deserialize(url)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(text=st.from_regex(PLAIN_TEXT_PATTERN).filter(lambda t: len(t) <= 500))
+def test_plain_text_the_document_allows_is_accepted(text):
+    """Titles, summaries: markup is removed on input, and something must be left."""
+    assert ArticleIn(partial=True).load({"title": text})["title"]
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(slug=st.from_regex(SLUG_RE, fullmatch=True).filter(lambda s: 1 <= len(s) <= 100))
+def test_a_taxonomy_slug_the_document_allows_is_accepted(slug):
+    assert SectionIn().load({"slug": slug, "name": "Section"})["slug"] == slug
