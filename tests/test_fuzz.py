@@ -51,9 +51,14 @@ def _document() -> dict:
     """The OpenAPI document (needed at collection time, before the test app exists), from an
     app in a process of its own, so that this process keeps exactly one app."""
     env = {**os.environ, "CMS_INSTANCE_PATH": tempfile.mkdtemp(prefix="cms-fuzz-")}
-    out = subprocess.run([sys.executable, "-W", "ignore", "-c", _DOCUMENT], env=env,
-                         cwd=Path(__file__).resolve().parent.parent, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", _DOCUMENT],
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -115,16 +120,23 @@ def _role_for(path: str) -> str | None:
 def seeded(client, users, headers, clock):
     """A few articles in several states, with revisions, a summary and curated links."""
     published = [
-        make_article(f"Port story number {n}", status="published", author=users["editor"],
-                     tags=["energy", "port"], authors=["ed-itor"],
-                     published_at=clock.now.replace(hour=n % 24))
+        make_article(
+            f"Port story number {n}",
+            status="published",
+            author=users["editor"],
+            tags=["energy", "port"],
+            authors=["ed-itor"],
+            published_at=clock.now.replace(hour=n % 24),
+        )
         for n in range(3)
     ]
-    draft = make_article("Draft about the harbour", status="draft", author=users["writer"],
-                         body=BODY[:2])
+    draft = make_article(
+        "Draft about the harbour", status="draft", author=users["writer"], body=BODY[:2]
+    )
     review = make_article("Waiting for review", status="in_review", author=users["writer"])
-    scheduled = make_article("Scheduled for later", status="scheduled",
-                             published_at=clock.advance(days=2))
+    scheduled = make_article(
+        "Scheduled for later", status="scheduled", published_at=clock.advance(days=2)
+    )
     clock.advance(days=-2)
     articles = [*published, draft, review, scheduled]
     KNOWN.clear()
@@ -163,8 +175,10 @@ def test_api_conforms_to_its_openapi_document(case, app, client, seeded, headers
     if _sends_current_etag(case):
         # Half of the writes guarded by If-Match are sent with the ETag just read, so that
         # they get past the precondition and exercise the write itself.
-        current = client.get(f"/api/v1/editor/articles/{case.path_parameters['article_id']}",
-                             headers=headers["editor"])
+        current = client.get(
+            f"/api/v1/editor/articles/{case.path_parameters['article_id']}",
+            headers=headers["editor"],
+        )
         if current.status_code == 200:
             extra["If-Match"] = current.headers["ETag"]
     case.call_and_validate(app=app, headers=extra, checks=CHECKS)
@@ -192,8 +206,9 @@ def test_stateful_sequences_follow_the_links(app, seeded, headers, quiet_logs):
     class Workflow(schema.as_state_machine()):
         def get_call_kwargs(self, case):
             role = _role_for(case.path)
-            case.headers = {k: v for k, v in (case.headers or {}).items()
-                            if k.lower() != "authorization"}
+            case.headers = {
+                k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"
+            }
             if role:
                 case.headers.update(headers[role])
             if case.method != "GET" and (case.path_parameters or {}).get("user_id") in logins:
