@@ -45,6 +45,7 @@ def register_api(app: Flask) -> None:
         public_preview,
     ]
 
+    docs.name_enums_and_nullable_refs(api)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)
     for module in public:

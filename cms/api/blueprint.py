@@ -63,9 +63,48 @@ class Blueprint(flask_smorest.Blueprint):
         # An instance, made once: given a class, webargs instantiates it on every request.
         return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
 
+    def operation(self, operation_id: str):
+        """Name the operation: its ``operationId``, what generated clients call the function.
+
+        camelCase, verb first, unique in the document (tests/test_openapi.py checks):
+        ``listArticles``, ``getArticle``, ``publishArticle``.
+        """
+        return self.doc(operationId=operation_id)
+
+    def links(self, status: int, **links: dict):
+        """OpenAPI links of a response: which operations its values lead to, so that clients
+        and stateful fuzzers know where an id comes from. Build each with :func:`link`."""
+        return self.doc(responses={status: {"links": links}})
+
     def query(self, schema=EmptyQuery, **kwargs):
         """Query-string arguments: unknown or invalid parameters answer 400."""
         return self.arguments(schema, location="query", error_status_code=400, **kwargs)
+
+
+def link(operation_id: str, parameters: dict[str, str], description: str = "") -> dict:
+    """A link to ``operation_id``; ``parameters`` maps its parameters (``article_id``, or
+    ``header.If-Match``) to runtime expressions such as ``$response.body#/id``."""
+    out = {"operationId": operation_id, "parameters": parameters}
+    if description:
+        out["description"] = description
+    return out
+
+
+# Parameters of links, by where the value comes from.
+ARTICLE_ID = {"article_id": "$response.body#/id"}
+# ...and the ETag just returned, for the writes guarded by ``If-Match``
+ARTICLE_VERSION = {**ARTICLE_ID, "header.If-Match": "$response.header.ETag"}
+ARTICLE_SLUG = {"slug": "$response.body#/slug"}
+FIRST_SLUG = {"slug": "$response.body#/data/0/slug"}
+
+
+def public_article_links(parameters: dict[str, str]) -> dict:
+    """The public reads of an article: detail, summary, related."""
+    return {
+        "article": link("getArticle", parameters),
+        "summary": link("getArticleSummary", parameters),
+        "related": link("getRelatedArticles", parameters),
+    }
 
 
 class IdConverter(IntegerConverter):

@@ -3,12 +3,48 @@
 from flask import Blueprint, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
+from cms.schemas.common import NamedChoice
+
 blp = Blueprint("docs_assets", __name__)
 
 
 @blp.get("/api/docs/assets/<path:filename>")
 def swagger_assets(filename: str):
     return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+
+def name_enums_and_nullable_refs(api) -> None:
+    """Teach the schema converter two things generated clients read as types.
+
+    - A field validated by :class:`~cms.schemas.common.NamedChoice` refers to one enum schema
+      of that name (``ArticleStatus``), instead of repeating an anonymous enum per field.
+    - A nullable nested schema is ``allOf: [$ref], nullable: true``: "this schema, or null".
+      (apispec writes OpenAPI 3.0's ``anyOf`` with an empty nullable object, which clients turn
+      into types such as ``ArticleInHeroImageType1Type0`` that accept any object.)
+
+    Runs before the blueprints are registered, which is when their schemas are converted.
+    """
+    converter = api.ma_plugin.converter
+    spec = api.spec
+
+    def named_enum_and_nullable(self, field, ret, **kwargs) -> dict:
+        named = next((v for v in field.validators if isinstance(v, NamedChoice)), None)
+        if named is not None:
+            if named.name not in spec.components.schemas:
+                spec.components.schema(named.name, {"type": "string", "enum": list(named.choices)})
+            ret.pop("type", None)
+            ret.pop("enum", None)
+            ret["$ref"] = f"#/components/schemas/{named.name}"
+        if "$ref" in ret and (field.allow_none or len(ret) > 1):
+            # OpenAPI 3.0 ignores the siblings of a ``$ref`` (default, description, nullable)
+            ret["allOf"] = [{"$ref": ret.pop("$ref")}]
+        if field.allow_none:
+            return {"nullable": True}
+        return {}
+
+    functions = converter.attribute_functions
+    position = next(i for i, f in enumerate(functions) if f.__name__ == "field2nullable")
+    functions[position] = named_enum_and_nullable.__get__(converter)
 
 
 def document_security(api) -> None:
@@ -38,7 +74,7 @@ _IF_MATCH = {
 }
 
 
-def _generic_statuses(path: str, operation: dict) -> dict[int, str]:
+def _generic_statuses(path: str, method: str, operation: dict) -> dict[int, str]:
     """The statuses any operation of this kind can answer, besides its own documented ones."""
     statuses = {400: "BAD_REQUEST", 503: "SERVICE_UNAVAILABLE"}
     if "{" in path:
@@ -51,6 +87,9 @@ def _generic_statuses(path: str, operation: dict) -> dict[int, str]:
                 422: "UNPROCESSABLE_ENTITY",
             }
         )
+    if "{article_id}" in path and method != "get":
+        # A write that lost a race to another writer of the article (``StaleDataError``)
+        statuses[409] = "CONFLICT"
     if operation.get("security"):
         statuses.update({401: "UNAUTHORIZED", 403: "FORBIDDEN"})
     elif not path.startswith("/api/v1/editor/"):
@@ -73,7 +112,7 @@ def document_error_responses(api) -> None:
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
-            for status, name in _generic_statuses(path, operation).items():
+            for status, name in _generic_statuses(path, method, operation).items():
                 responses.setdefault(str(status), components.get_ref("response", name))
             for status, response in responses.items():
                 if int(status) >= 400 and "$ref" not in response:

@@ -38,8 +38,9 @@ def page_response(page: Page, item_schema):
     )
 
 
-def expected_version(body_version: int | None = None) -> int:
-    """The version a write is based on: ``If-Match: "<etag>"`` or ``version`` in the body."""
+def sent_version(body_version: int | None = None) -> int | None:
+    """The version a write says it is based on (``If-Match: "<etag>"`` or ``version`` in the
+    body), or ``None`` when it sent neither."""
     header = request.headers.get("If-Match")
     if header:
         tag = header.strip().removeprefix("W/").strip('"')
@@ -47,8 +48,14 @@ def expected_version(body_version: int | None = None) -> int:
         if version.isdigit() and int(version) <= MAX_INT:
             return int(version)
         return -1  # matches nothing: answered 412
-    if body_version is not None:
-        return body_version
+    return body_version
+
+
+def expected_version(body_version: int | None = None) -> int:
+    """The version a write is based on; 428 when it sent none."""
+    version = sent_version(body_version)
+    if version is not None:
+        return version
     raise PreconditionRequired(
         "Send If-Match with the ETag you read (or the version in the body), so that "
         "concurrent edits cannot overwrite each other."

@@ -14,8 +14,10 @@ from cms.pagination import MAX_LIMIT
 from cms.schemas.blocks import Attribution, body_field
 from cms.schemas.common import (
     MAX_INT,
+    PLAIN_TEXT_PATTERN,
     Cursor,
     HttpUrl,
+    NamedChoice,
     PageQuery,
     PlainText,
     Slug,
@@ -27,6 +29,7 @@ from cms.schemas.corrections import CorrectionOut, correction_data
 from cms.schemas.taxonomy import Ref, SourceRef
 
 API_PREFIX = "/api/v1"
+ARTICLE_STATUS = NamedChoice("ArticleStatus", STATUSES)
 FORMATS = ("blocks", "html", "text")
 # ``jsonld`` adds ``structured_data`` (schema.org NewsArticle); not in the default set.
 DETAIL_FORMATS = (*FORMATS, "jsonld")
@@ -51,7 +54,7 @@ class KeyPoint(ma.Schema):
 class SummaryOut(ma.Schema):
     tldr = fields.String(required=True)
     key_points = fields.List(fields.Nested(KeyPoint), required=True)
-    origin = fields.String(required=True, validate=validate.OneOf(["editor", "auto"]))
+    origin = fields.String(required=True, validate=NamedChoice("SummaryOrigin", ["editor", "auto"]))
     source_revision = fields.Integer(required=True)
     updated_at = UtcDateTime(required=True)
     reading_time_seconds = fields.Integer(required=True)
@@ -134,7 +137,7 @@ class ArticleListItem(ArticleCard):
 
 
 class RelatedItem(ma.Schema):
-    kind = fields.String(validate=validate.OneOf(["curated", "suggested"]))
+    kind = fields.String(validate=NamedChoice("RelatedKind", ["curated", "suggested"]))
     article = fields.Nested(ArticleCard, allow_none=True)
     url = fields.String(allow_none=True)
     title = fields.String()
@@ -329,6 +332,8 @@ class _CommaList(fields.String):
     """``a,b,c`` in a query string, each item from ``choices``."""
 
     def __init__(self, choices, **kwargs):
+        one = "(?:" + "|".join(choices) + ")"
+        kwargs["metadata"] = {"pattern": f"^{one}(?:,{one})*$", **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
         self.choices = tuple(choices)
 
@@ -383,14 +388,20 @@ class DetailQuery(StrictSchema):
 
 class RelatedQuery(StrictSchema):
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_LIMIT))
-    scope = fields.String(load_default="site", validate=validate.OneOf(["site", "section"]))
+    scope = fields.String(
+        load_default="site", validate=NamedChoice("RelatedScope", ["site", "section"])
+    )
 
 
 # --- editor input -----------------------------------------------------------------------------
 
 
 class ArticleIn(StrictSchema):
-    title = PlainText(required=True, validate=validate.Length(min=1, max=500))
+    title = PlainText(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"pattern": PLAIN_TEXT_PATTERN},
+    )
     slug = Slug()
     subtitle = PlainText(load_default="", validate=validate.Length(max=2000))
     section = Slug(allow_none=True, load_default=None)
@@ -435,7 +446,7 @@ class ActionIn(StrictSchema):
 
 class EditorArticleQuery(PageQuery):
     cursor = Cursor(kinds=(int,))
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    status = fields.String(validate=ARTICLE_STATUS)
     author = Slug()
     section = Slug()
     created_by = fields.Integer(validate=db_int_range)
@@ -462,13 +473,13 @@ class _ScheduledFor(UtcDateTime):
 class PreviewArticleOut(ArticleDetail):
     """The public detail shape, with the article's real status (a preview is usually a draft)."""
 
-    status = _EffectiveStatus(validate=validate.OneOf(STATUSES))
+    status = _EffectiveStatus(validate=ARTICLE_STATUS)
     published_at = UtcDateTime(allow_none=True)
     first_published_at = UtcDateTime(allow_none=True)
 
 
 class EditorArticleOut(ArticleDetail):
-    status = _EffectiveStatus(validate=validate.OneOf(STATUSES))
+    status = _EffectiveStatus(validate=ARTICLE_STATUS)
     published_at = UtcDateTime(allow_none=True)  # null until first published
     first_published_at = UtcDateTime(allow_none=True)
     version = fields.Integer()
@@ -483,7 +494,7 @@ class EditorArticleOut(ArticleDetail):
 
 
 class EditorArticleItem(ArticleCard):
-    status = _EffectiveStatus(validate=validate.OneOf(STATUSES))
+    status = _EffectiveStatus(validate=ARTICLE_STATUS)
     published_at = UtcDateTime(allow_none=True)  # null until first published
     first_published_at = UtcDateTime(allow_none=True)
     version = fields.Integer()
@@ -492,14 +503,22 @@ class EditorArticleItem(ArticleCard):
 
 
 class KeyPointIn(StrictSchema):
-    text = PlainText(required=True, validate=validate.Length(min=1, max=1000))
+    text = PlainText(
+        required=True,
+        validate=validate.Length(min=1, max=1000),
+        metadata={"pattern": PLAIN_TEXT_PATTERN},
+    )
     block_index = fields.Integer(
         allow_none=True, load_default=None, validate=validate.Range(min=0, max=MAX_INT)
     )
 
 
 class SummaryIn(StrictSchema):
-    tldr = PlainText(required=True, validate=validate.Length(min=1, max=2000))
+    tldr = PlainText(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={"pattern": PLAIN_TEXT_PATTERN},
+    )
     key_points = fields.List(
         fields.Nested(KeyPointIn), load_default=list, validate=validate.Length(max=10)
     )
@@ -545,7 +564,7 @@ class SuggestionQuery(StrictSchema):
 
 class EditorSuggestion(ma.Schema):
     article = fields.Nested(Neighbor)
-    status = fields.String()
+    status = fields.String(validate=ARTICLE_STATUS)
     score = fields.Float()
     reason = fields.String()
 

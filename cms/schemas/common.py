@@ -16,10 +16,28 @@ MAX_INT = 2**31 - 1
 db_int_range = validate.Range(min=0, max=MAX_INT)
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-slug_validator = validate.And(
-    validate.Length(min=1, max=200),
-    validate.Regexp(SLUG_RE, error="Use lowercase letters, digits and single hyphens."),
+SLUG_PATTERN = validate.Regexp(SLUG_RE, error="Use lowercase letters, digits and single hyphens.")
+# Sections, tags, authors and sources keep their slugs in VARCHAR(100) columns
+TAXONOMY_SLUG_LENGTH = 100
+
+# Documented for URL fields: a sufficient form of what ``fields.Url`` accepts (an http(s) host
+# name with a top-level domain, an optional port, path and query of visible ASCII), so that a
+# client following the pattern is never refused. The server also accepts IP addresses.
+HTTP_URL_PATTERN = (
+    r"^https?://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+    r"(?::[0-9]{1,5})?(?:/|[/?][!-~]+)?$"
 )
+# Text readers see: markup is removed on input, so it must hold a letter or digit outside it.
+PLAIN_TEXT_PATTERN = r"^[^<&]*?[0-9A-Za-z\u00C0-\u024F\u0370-\u03FF\u0400-\u04FF\u4E00-\u9FFF]"
+
+
+class NamedChoice(validate.OneOf):
+    """One of ``choices``, documented once as the enum schema ``name`` (``ArticleStatus``), so
+    that every field holding it refers to one type in the OpenAPI document and its clients."""
+
+    def __init__(self, name: str, choices, **kwargs):
+        super().__init__(choices, **kwargs)
+        self.name = name
 
 
 class StrictSchema(ma.Schema):
@@ -30,8 +48,8 @@ class StrictSchema(ma.Schema):
 
 
 class Slug(fields.String):
-    def __init__(self, **kwargs):
-        super().__init__(validate=slug_validator, **kwargs)
+    def __init__(self, max_length: int = 200, **kwargs):
+        super().__init__(validate=[validate.Length(min=1, max=max_length), SLUG_PATTERN], **kwargs)
 
 
 class PlainText(fields.String):
@@ -45,6 +63,7 @@ class HttpUrl(fields.Url):
     def __init__(self, **kwargs):
         kwargs.setdefault("schemes", {"http", "https"})
         kwargs.setdefault("validate", validate.Length(max=2000))
+        kwargs["metadata"] = {"pattern": HTTP_URL_PATTERN, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
 
 

@@ -6,13 +6,15 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from cms.models import CORRECTION_KINDS
-from cms.schemas.common import MAX_INT, PlainText, StrictSchema, UtcDateTime
+from cms.schemas.common import MAX_INT, NamedChoice, PlainText, StrictSchema, UtcDateTime
 
 MAX_CORRECTION_LENGTH = 2000
 
+CORRECTION_KIND = NamedChoice("CorrectionKind", CORRECTION_KINDS)
+
 
 class CorrectionIn(StrictSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(CORRECTION_KINDS))
+    kind = fields.String(required=True, validate=CORRECTION_KIND)
     text = PlainText(
         required=True,
         validate=validate.Length(min=1, max=MAX_CORRECTION_LENGTH),
@@ -53,7 +55,7 @@ class _Attribution(fields.Function):
 
 class CorrectionOut(ma.Schema):
     id = fields.Integer()
-    kind = fields.String(validate=validate.OneOf(CORRECTION_KINDS))
+    kind = fields.String(validate=CORRECTION_KIND)
     text = fields.String()
     block_index = fields.Integer(allow_none=True)
     attribution = _Attribution(

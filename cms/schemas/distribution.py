@@ -5,9 +5,11 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from cms.models import STATUSES, TAKEDOWN_REASONS
+from cms.models import TAKEDOWN_REASONS
+from cms.schemas.articles import ARTICLE_STATUS
 from cms.schemas.common import (
     Cursor,
+    NamedChoice,
     PageQuery,
     PlainText,
     Slug,
@@ -15,6 +17,8 @@ from cms.schemas.common import (
     UtcDateTime,
     db_int_range,
 )
+
+TAKEDOWN_REASON = NamedChoice("TakedownReason", TAKEDOWN_REASONS)
 
 
 class FeedQuery(StrictSchema):
@@ -62,7 +66,7 @@ class JsonFeed(ma.Schema):
 
 
 class TakedownIn(StrictSchema):
-    reason = fields.String(required=True, validate=validate.OneOf(TAKEDOWN_REASONS))
+    reason = fields.String(required=True, validate=TAKEDOWN_REASON)
     note = PlainText(
         load_default="",
         validate=validate.Length(max=5000),
@@ -81,9 +85,9 @@ class RevokeIn(StrictSchema):
 class TakedownOut(ma.Schema):
     id = fields.Integer()
     article_id = fields.Integer()
-    reason = fields.String(validate=validate.OneOf(TAKEDOWN_REASONS))
+    reason = fields.String(validate=TAKEDOWN_REASON)
     note = fields.String()
-    previous_status = fields.String(validate=validate.OneOf(STATUSES))
+    previous_status = fields.String(validate=ARTICLE_STATUS)
     created_at = UtcDateTime()
     created_by_id = fields.Integer(allow_none=True)
     revoked_at = UtcDateTime(allow_none=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from cms.schemas.articles import ARTICLE_STATUS
 from cms.schemas.common import MAX_INT, Cursor, PageQuery, StrictSchema, UtcDateTime
 
 
@@ -23,13 +24,20 @@ class RevisionOut(ma.Schema):
         },
     )
     changed = fields.List(fields.String(), required=True)
-    status = fields.String(required=True, metadata={"description": "Status after the change."})
+    status = fields.String(
+        required=True,
+        validate=ARTICLE_STATUS,
+        metadata={"description": "Status after the change."},
+    )
     article_version = fields.Integer(
         required=True, metadata={"description": "The article's version after the change."}
     )
     created_at = UtcDateTime(required=True)
     actor = fields.Nested(Actor, allow_none=True)
-    detail = fields.Dict(allow_none=True)
+    detail = fields.Dict(
+        allow_none=True,
+        metadata={"title": "RevisionDetail", "description": "What else the change recorded."},
+    )
     content_stored = fields.Function(
         lambda r: r.snapshot is not None,
         metadata={"description": "Whether this revision stored a copy of the content."},

@@ -5,7 +5,9 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from cms.models import SOURCE_KINDS
-from cms.schemas.common import HttpUrl, Slug, StrictSchema
+from cms.schemas.common import TAXONOMY_SLUG_LENGTH, HttpUrl, NamedChoice, Slug, StrictSchema
+
+SOURCE_KIND = NamedChoice("SourceKind", SOURCE_KINDS)
 
 
 class Ref(StrictSchema):
@@ -15,7 +17,7 @@ class Ref(StrictSchema):
 
 class SourceRef(Ref):
     url = fields.String(allow_none=True)
-    kind = fields.String()
+    kind = fields.String(validate=SOURCE_KIND)
 
 
 class SectionOut(Ref):
@@ -41,28 +43,28 @@ _name = {"validate": validate.Length(min=1, max=200)}
 
 
 class SectionIn(StrictSchema):
-    slug = Slug()
+    slug = Slug(max_length=TAXONOMY_SLUG_LENGTH)
     name = fields.String(required=True, **_name)
     description = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
 class TagIn(StrictSchema):
-    slug = Slug()
+    slug = Slug(max_length=TAXONOMY_SLUG_LENGTH)
     name = fields.String(required=True, **_name)
 
 
 class AuthorIn(StrictSchema):
-    slug = Slug()
+    slug = Slug(max_length=TAXONOMY_SLUG_LENGTH)
     name = fields.String(required=True, **_name)
     bio = fields.String(load_default="", validate=validate.Length(max=5000))
     avatar_url = HttpUrl(allow_none=True, load_default=None)
 
 
 class SourceIn(StrictSchema):
-    slug = Slug()
+    slug = Slug(max_length=TAXONOMY_SLUG_LENGTH)
     name = fields.String(required=True, **_name)
     url = HttpUrl(allow_none=True, load_default=None)
-    kind = fields.String(load_default="newspaper", validate=validate.OneOf(SOURCE_KINDS))
+    kind = fields.String(load_default="newspaper", validate=SOURCE_KIND)
 
 
 TAXONOMY_IN = {"sections": SectionIn, "tags": TagIn, "authors": AuthorIn, "sources": SourceIn}

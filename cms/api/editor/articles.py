@@ -7,7 +7,14 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 from sqlalchemy.exc import IntegrityError
 
-from cms.api.blueprint import Blueprint
+from cms.api.blueprint import (
+    ARTICLE_ID,
+    ARTICLE_SLUG,
+    ARTICLE_VERSION,
+    Blueprint,
+    link,
+    public_article_links,
+)
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import article_etag, expected_version, json_response, page_response
 from cms.auth.permissions import authorize
@@ -52,6 +59,27 @@ IDEMPOTENCY_KEY = {
 _out = EditorArticleOut()
 _item = EditorArticleItem()
 
+# Where an article the editor API returns leads: its id, ETag and slug feed these operations.
+ARTICLE_LINKS = {
+    "read": link("getEditorArticle", ARTICLE_ID),
+    "update": link("updateArticle", ARTICLE_VERSION),
+    "delete": link("deleteArticle", ARTICLE_ID),
+    "submit": link("submitArticle", ARTICLE_VERSION),
+    "publish": link("publishArticle", ARTICLE_VERSION),
+    "unpublish": link("unpublishArticle", ARTICLE_VERSION),
+    "archive": link("archiveArticle", ARTICLE_VERSION),
+    "restoreDraft": link("restoreArticleDraft", ARTICLE_VERSION),
+    "revisions": link("listRevisions", ARTICLE_ID),
+    "summary": link("getEditorArticleSummary", ARTICLE_ID),
+    "writeSummary": link("writeArticleSummary", ARTICLE_ID),
+    "generateSummary": link("generateArticleSummary", ARTICLE_ID),
+    "relatedLinks": link("listRelatedLinks", ARTICLE_ID),
+    "replaceRelatedLinks": link("replaceRelatedLinks", ARTICLE_ID),
+    "suggestions": link("listRelatedSuggestions", ARTICLE_ID),
+    "preview": link("createPreviewLink", ARTICLE_ID),
+    **{f"public_{name}": value for name, value in public_article_links(ARTICLE_SLUG).items()},
+}
+
 
 def _article_response(article, status: int = 200):
     headers = {"ETag": article_etag(article)}
@@ -82,6 +110,7 @@ class Articles(MethodView):
     @blp.query(EditorArticleQuery, as_kwargs=True)
     @blp.response(200, EditorArticlePage)
     @role_required("writer")
+    @blp.operation("listEditorArticles")
     def get(self, limit, count, cursor=None, **filters):
         """Articles in every status, newest first. Writers see their own."""
         page = articles.list_for_editor(
@@ -92,9 +121,11 @@ class Articles(MethodView):
     @blp.query()
     @blp.arguments(ArticleIn)
     @blp.response(201, EditorArticleOut)
+    @blp.links(201, **ARTICLE_LINKS)
     @blp.alt_response(409, description="The slug is taken.")
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
     @role_required("writer")
+    @blp.operation("createArticle")
     def post(self, _query, data):
         """Create a draft. With an `Idempotency-Key`, a retry gets the first answer again."""
         key = request.headers.get("Idempotency-Key")
@@ -131,8 +162,10 @@ class Articles(MethodView):
 class Article(MethodView):
     @blp.query()
     @blp.response(200, EditorArticleOut)
+    @blp.links(200, **ARTICLE_LINKS)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
+    @blp.operation("getEditorArticle")
     def get(self, _query, article_id):
         """One article in any status; the ETag is what `If-Match` expects."""
         return _article_response(_readable(article_id))
@@ -140,11 +173,13 @@ class Article(MethodView):
     @blp.query()
     @blp.arguments(ArticlePatch(partial=True))
     @blp.response(200, EditorArticleOut)
+    @blp.links(200, **ARTICLE_LINKS)
     @blp.alt_response(404, description="No such article.")
     @blp.alt_response(409, description="The slug is taken.")
     @blp.alt_response(412, description="The article changed since the version you sent.")
     @blp.alt_response(428, description="Send If-Match (or version).")
     @role_required("writer")
+    @blp.operation("updateArticle")
     def patch(self, _query, data, article_id):
         """Change some fields. Requires `If-Match: <ETag>` or `version`."""
         article = _readable(article_id)
@@ -157,6 +192,7 @@ class Article(MethodView):
     @blp.response(204)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
+    @blp.operation("deleteArticle")
     def delete(self, _query, article_id):
         """Delete an article (writers: their own drafts)."""
         article = _readable(article_id)
@@ -164,8 +200,9 @@ class Article(MethodView):
         db.session.commit()
 
 
-def _action_view(name: str, schema, doc: str):
+def _action_view(name: str, operation_id: str, schema, doc: str):
     @role_required("writer")
+    @blp.operation(operation_id)
     def post(self, data, article_id):
         article = _readable(article_id)
         version = expected_version(data.get("version"))
@@ -184,6 +221,7 @@ def _action_view(name: str, schema, doc: str):
     post = blp.alt_response(412, description="The article changed since that version.")(post)
     post = blp.alt_response(409, description="Not allowed from the current status.")(post)
     post = blp.alt_response(404, description="No such article.")(post)
+    post = blp.links(200, **ARTICLE_LINKS)(post)
     post = blp.response(200, EditorArticleOut)(post)
     post = blp.arguments(schema(), required=False)(post)
     view = type(f"{name.title().replace('-', '')}Action", (MethodView,), {"post": post})
@@ -191,15 +229,26 @@ def _action_view(name: str, schema, doc: str):
     blp.add_url_rule(f"/<int:article_id>/{name}", f"action_{name}", view)
 
 
-_action_view("submit", ActionIn, "Submit a draft for review.")
+_action_view("submit", "submitArticle", ActionIn, "Submit a draft for review.")
 _action_view(
     "publish",
+    "publishArticle",
     PublishIn,
     "Publish now, or schedule with a future `publish_at` (editors and admins).",
 )
-_action_view("unpublish", ActionIn, "Take a published or scheduled article back to draft.")
-_action_view("archive", ActionIn, "Archive a published article.")
-_action_view("restore-draft", ActionIn, "Return an in-review or archived article to draft.")
+_action_view(
+    "unpublish",
+    "unpublishArticle",
+    ActionIn,
+    "Take a published or scheduled article back to draft.",
+)
+_action_view("archive", "archiveArticle", ActionIn, "Archive a published article.")
+_action_view(
+    "restore-draft",
+    "restoreArticleDraft",
+    ActionIn,
+    "Return an in-review or archived article to draft.",
+)
 
 
 @blp.route("/<int:article_id>/summary")
@@ -208,6 +257,7 @@ class Summary(MethodView):
     @blp.response(200, EditorSummaryOut)
     @blp.alt_response(404, description="No such article or no summary.")
     @role_required("writer")
+    @blp.operation("getEditorArticleSummary")
     def get(self, _query, article_id):
         """The summary, with `stale` when the body changed after an editor wrote it."""
         article = _readable(article_id)
@@ -220,6 +270,7 @@ class Summary(MethodView):
     @blp.response(200, EditorSummaryOut)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
+    @blp.operation("writeArticleSummary")
     def put(self, _query, data, article_id):
         """Write (or confirm) the summary; it then belongs to the current body revision."""
         article = _readable(article_id)
@@ -231,6 +282,7 @@ class Summary(MethodView):
     @blp.response(204)
     @blp.alt_response(404, description="No such article or no summary.")
     @role_required("writer")
+    @blp.operation("deleteArticleSummary")
     def delete(self, _query, article_id):
         """Remove the editor's summary; readers get the automatic one again."""
         article = _readable(article_id)
@@ -244,6 +296,7 @@ class SummaryGenerate(MethodView):
     @blp.response(200, EditorSummaryOut)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
+    @blp.operation("generateArticleSummary")
     def post(self, _query, article_id):
         """A freshly generated summary of the current body, for the editor to edit (not saved)."""
         article = _readable(article_id)
@@ -256,6 +309,7 @@ class Related(MethodView):
     @blp.response(200, EditorRelatedOut)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
+    @blp.operation("listRelatedLinks")
     def get(self, _query, article_id):
         """The curated related links, in order."""
         article = _readable(article_id)
@@ -266,6 +320,7 @@ class Related(MethodView):
     @blp.response(200, EditorRelatedOut)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
+    @blp.operation("replaceRelatedLinks")
     def put(self, _query, data, article_id):
         """Replace the curated links (ordered): other articles or external URLs."""
         article = _readable(article_id)
@@ -280,6 +335,7 @@ class RelatedSuggestions(MethodView):
     @blp.response(200, EditorSuggestionsOut)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
+    @blp.operation("listRelatedSuggestions")
     def get(self, article_id, limit):
         """Suggested related articles with score and reason, to promote to curated links.
 

@@ -29,6 +29,7 @@ class Audit(MethodView):
     @blp.query(AuditQuery, as_kwargs=True)
     @blp.response(200, AuditPage)
     @role_required("admin")
+    @blp.operation("listAuditEvents")
     def get(self, limit, count, cursor=None, **filters):
         """Events newest first. Filter by `actor` (id or email), `action` (e.g.
         `article.publish`, `auth.login_failed`), `resource_type`, `resource_id`, and a time

@@ -54,6 +54,7 @@ class Login(MethodView):
     @blp.response(200, TokensOut)
     @blp.alt_response(401, description="Wrong email or password.")
     @blp.alt_response(429, description="Too many failed logins (see Retry-After).")
+    @blp.operation("login")
     def post(self, _query, credentials):
         """Exchange email and password for an access token and a refresh token."""
         user = tokens.authenticate(credentials["email"], credentials["password"])
@@ -69,6 +70,7 @@ class Refresh(MethodView):
     @blp.alt_response(401, description="Invalid, expired, revoked or reused refresh token.")
     @blp.doc(security=SECURITY)
     @jwt_required(refresh=True)
+    @blp.operation("refreshTokens")
     def post(self, _query):
         """Rotate tokens: send the refresh token as Bearer. A used refresh token stops working."""
         issued = tokens.refresh(current_user, get_jwt())
@@ -83,6 +85,7 @@ class Logout(MethodView):
     @blp.alt_response(401, description="Not signed in.")
     @blp.doc(security=SECURITY)
     @jwt_required(verify_type=False)
+    @blp.operation("logout")
     def post(self, _query):
         """Revoke this login: its access token and its refresh token."""
         tokens.logout(get_jwt())
@@ -96,6 +99,7 @@ class Me(MethodView):
     @blp.alt_response(401, description="Not signed in.")
     @blp.doc(security=SECURITY)
     @jwt_required()
+    @blp.operation("getCurrentUser")
     def get(self, _query):
         """The signed-in user."""
         return current_user

@@ -37,13 +37,9 @@ def _readable(article_id: int):
 
 def _version(header_or_body: int | None) -> int | None:
     """An optional precondition: ``If-Match`` or ``version``, else none."""
-    from flask import request
+    from cms.api.responses import sent_version
 
-    from cms.api.responses import expected_version
-
-    if header_or_body is None and not request.headers.get("If-Match"):
-        return None
-    return expected_version(header_or_body)
+    return sent_version(header_or_body)
 
 
 @blp.route("/<int:article_id>/corrections")
@@ -62,6 +58,7 @@ class ArticleCorrections(MethodView):
     @blp.response(201, EditorCorrectionOut)
     @blp.alt_response(404, description="No such article.")
     @blp.alt_response(409, description="The article is not public.")
+    @blp.alt_response(412, description="The article changed while the correction was saved.")
     @blp.doc(operationId="createCorrection")
     @role_required("editor")
     def post(self, _query, data, article_id):
@@ -87,6 +84,7 @@ class HideCorrection(MethodView):
     @blp.response(200, EditorCorrectionOut)
     @blp.alt_response(404, description="No such article or correction.")
     @blp.alt_response(409, description="Already hidden.")
+    @blp.alt_response(412, description="The article changed while the entry was hidden.")
     @blp.doc(operationId="hideCorrection")
     @role_required("admin")
     def post(self, _query, data, article_id, correction_id):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from cms.api.blueprint import Blueprint
+from cms.api.blueprint import Blueprint, link
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import json_response
 from cms.extensions import db
@@ -27,8 +27,10 @@ _out = PreviewOut()
 class Preview(MethodView):
     @blp.query()
     @blp.response(201, PreviewOut)
+    @blp.links(201, read=link("getArticlePreview", {"token": "$response.body#/token"}))
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
+    @blp.operation("createPreviewLink")
     def post(self, _query, article_id):
         """A signed link to the current draft, valid without login until `expires_at`.
 
@@ -43,6 +45,7 @@ class Preview(MethodView):
     @blp.response(204)
     @blp.alt_response(404, description="No such article.")
     @role_required("writer")
+    @blp.operation("revokePreviewLinks")
     def delete(self, _query, article_id):
         """Revoke every preview link of this article issued so far."""
         preview.revoke(articles.get_article(article_id), actor=current_user)

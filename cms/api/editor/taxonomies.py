@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from cms.api.blueprint import Blueprint
+from cms.api.blueprint import Blueprint, link
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import json_response, page_response
 from cms.extensions import db
@@ -32,12 +32,14 @@ def _register(kind: str) -> None:
     patch_cls = type(f"{in_cls.__name__[:-2]}Patch", (in_cls,), {})
     out = out_cls()
     noun = kind[:-1]
+    by_slug = {"slug": "$response.body#/slug"}
     page_cls = page_schema(out_cls, f"Editor{out_cls.__name__[:-3]}Page")
 
     class Collection(MethodView):
         @blp.query(TaxonomyQuery, as_kwargs=True)
         @blp.response(200, page_cls)
         @role_required("writer")
+        @blp.operation(f"listEditor{kind.title()}")
         def get(self, limit, count, cursor=None):
             page = reading.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
             return page_response(page, out)
@@ -45,8 +47,16 @@ def _register(kind: str) -> None:
         @blp.query()
         @blp.arguments(in_cls)
         @blp.response(201, out_cls)
+        @blp.links(
+            201,
+            read=link(f"getEditor{noun.title()}", by_slug),
+            update=link(f"update{noun.title()}", by_slug),
+            delete=link(f"delete{noun.title()}", by_slug),
+            public=link(f"get{noun.title()}", by_slug),
+        )
         @blp.alt_response(409, description="The slug is taken.")
         @role_required("editor")
+        @blp.operation(f"create{noun.title()}")
         def post(self, _query, data):
             obj = taxonomy.create(kind, data, actor=current_user)
             db.session.commit()
@@ -58,6 +68,7 @@ def _register(kind: str) -> None:
         @blp.response(200, out_cls)
         @blp.alt_response(404, description=f"No such {noun}.")
         @role_required("writer")
+        @blp.operation(f"getEditor{noun.title()}")
         def get(self, _query, slug):
             return reading.get_taxonomy(kind, slug)
 
@@ -67,6 +78,7 @@ def _register(kind: str) -> None:
         @blp.alt_response(404, description=f"No such {noun}.")
         @blp.alt_response(409, description="The slug is taken.")
         @role_required("editor")
+        @blp.operation(f"update{noun.title()}")
         def patch(self, _query, data, slug):
             obj = taxonomy.update(kind, taxonomy.get(kind, slug), data, actor=current_user)
             db.session.commit()
@@ -77,6 +89,7 @@ def _register(kind: str) -> None:
         @blp.alt_response(404, description=f"No such {noun}.")
         @blp.alt_response(409, description=f"The {noun} is still in use.")
         @role_required("editor")
+        @blp.operation(f"delete{noun.title()}")
         def delete(self, _query, slug):
             taxonomy.delete(kind, taxonomy.get(kind, slug), actor=current_user)
             db.session.commit()

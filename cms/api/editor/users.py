@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from cms.api.blueprint import Blueprint
+from cms.api.blueprint import Blueprint, link
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import json_response, page_response
 from cms.extensions import db
@@ -23,6 +23,7 @@ blp.after_request(no_store)
 
 UserPage = page_schema(UserOut, "UserPage")
 _out = UserOut()
+_BY_ID = {"user_id": "$response.body#/id"}
 
 
 class UserQuery(PageQuery):
@@ -34,6 +35,7 @@ class Users(MethodView):
     @blp.query(UserQuery, as_kwargs=True)
     @blp.response(200, UserPage)
     @role_required("admin")
+    @blp.operation("listUsers")
     def get(self, limit, count, cursor=None):
         """All users, by id."""
         page = users.list_users(current_user, limit=limit, cursor=cursor, count=count)
@@ -42,8 +44,15 @@ class Users(MethodView):
     @blp.query()
     @blp.arguments(UserIn)
     @blp.response(201, UserOut)
+    @blp.links(
+        201,
+        read=link("getUser", _BY_ID),
+        update=link("updateUser", _BY_ID),
+        delete=link("deleteUser", _BY_ID),
+    )
     @blp.alt_response(409, description="The email is taken.")
     @role_required("admin")
+    @blp.operation("createUser")
     def post(self, _query, data):
         """Create a login."""
         user = users.create_user(
@@ -63,6 +72,7 @@ class UserItem(MethodView):
     @blp.response(200, UserOut)
     @blp.alt_response(404, description="No such user.")
     @role_required("admin")
+    @blp.operation("getUser")
     def get(self, _query, user_id):
         """One user."""
         return users.get_user(user_id)
@@ -71,7 +81,9 @@ class UserItem(MethodView):
     @blp.arguments(UserPatch)
     @blp.response(200, UserOut)
     @blp.alt_response(404, description="No such user.")
+    @blp.alt_response(409, description="The email is taken.")
     @role_required("admin")
+    @blp.operation("updateUser")
     def patch(self, _query, data, user_id):
         """Change email, password, role, active flag or author profile."""
         user = users.update_user(users.get_user(user_id), data, actor=current_user)
@@ -82,6 +94,7 @@ class UserItem(MethodView):
     @blp.response(204)
     @blp.alt_response(404, description="No such user.")
     @role_required("admin")
+    @blp.operation("deleteUser")
     def delete(self, _query, user_id):
         """Delete a login (its articles stay)."""
         users.delete_user(users.get_user(user_id), actor=current_user)

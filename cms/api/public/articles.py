@@ -6,7 +6,7 @@ import orjson
 from flask import redirect, request
 from flask.views import MethodView
 
-from cms.api.blueprint import Blueprint
+from cms.api.blueprint import ARTICLE_SLUG, FIRST_SLUG, Blueprint, public_article_links
 from cms.api.responses import json_response, page_response
 from cms.errors import NotFound
 from cms.schemas.articles import (
@@ -57,6 +57,8 @@ def _moved(slug: str, suffix: str = ""):
 class Articles(MethodView):
     @blp.query(ArticleListQuery, as_kwargs=True)
     @blp.response(200, ArticlePage)
+    @blp.links(200, **public_article_links(FIRST_SLUG))
+    @blp.operation("listArticles")
     def get(self, limit, count, cursor=None, fields=None, include=None, **filters):
         """Published articles, newest first.
 
@@ -92,9 +94,11 @@ def _last_modified(page):
 class ArticleBySlug(MethodView):
     @blp.query(DetailQuery, as_kwargs=True)
     @blp.response(200, ArticleDetail)
+    @blp.links(200, **public_article_links(ARTICLE_SLUG))
     @blp.alt_response(301, description="The article moved to a new slug (see Location).")
     @blp.alt_response(404, description="No published article has this slug.")
     @blp.alt_response(410, description="The article was taken down (see `reason`).")
+    @blp.operation("getArticle")
     def get(self, slug, formats=None):
         """One published article with its summary, sources, corrections, previous and next.
 
@@ -132,6 +136,7 @@ class ArticleSummary(MethodView):
     @blp.alt_response(301, description="The article moved to a new slug.")
     @blp.alt_response(404, description="No published article (or no summary) for this slug.")
     @blp.alt_response(410, description="The article was taken down (see `reason`).")
+    @blp.operation("getArticleSummary")
     def get(self, _query, slug):
         """The "No time to read?" summary."""
         with reading.without_transaction():
@@ -150,6 +155,7 @@ class ArticleRelated(MethodView):
     @blp.alt_response(301, description="The article moved to a new slug.")
     @blp.alt_response(404, description="No published article has this slug.")
     @blp.alt_response(410, description="The article was taken down (see `reason`).")
+    @blp.operation("getRelatedArticles")
     def get(self, slug, limit, scope):
         """Previous/next and related articles: curated links first, then suggestions."""
         with reading.without_transaction():

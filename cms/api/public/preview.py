@@ -34,6 +34,7 @@ class PreviewArticle(MethodView):
     @blp.query(DetailQuery, as_kwargs=True)
     @blp.response(200, PreviewArticleOut)
     @blp.alt_response(401, description="The link is invalid, expired or revoked.")
+    @blp.operation("getArticlePreview")
     def get(self, token, formats=None):
         """The article's current state, shaped like `GET /api/v1/articles/{slug}`."""
         article = preview.article_for(token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from cms.api.blueprint import Blueprint
+from cms.api.blueprint import FIRST_SLUG, Blueprint, public_article_links
 from cms.api.responses import page_response
 from cms.schemas.common import page_schema
 from cms.schemas.search import SearchHit, SearchQuery
@@ -25,6 +25,8 @@ _hit = SearchHit()
 class Search(MethodView):
     @blp.query(SearchQuery, as_kwargs=True)
     @blp.response(200, SearchPage)
+    @blp.links(200, **public_article_links(FIRST_SLUG))
+    @blp.operation("searchArticles")
     def get(self, q, limit, count, cursor=None, **filters):
         """Published articles matching `q`, best match first.
 

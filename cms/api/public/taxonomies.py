@@ -31,6 +31,7 @@ def _register(kind: str) -> None:
     class Collection(MethodView):
         @blp.query(TaxonomyQuery, as_kwargs=True)
         @blp.response(200, page_cls)
+        @blp.operation(f"list{kind.title()}")
         def get(self, limit, count, cursor=None):
             with reading.without_transaction():
                 page = reading.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
@@ -40,6 +41,7 @@ def _register(kind: str) -> None:
         @blp.query()
         @blp.response(200, schema_cls)
         @blp.alt_response(404, description=f"No such {noun}.")
+        @blp.operation(f"get{noun.title()}")
         def get(self, _query, slug):
             return reading.get_taxonomy(kind, slug)
 
