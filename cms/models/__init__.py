@@ -13,6 +13,14 @@ from cms.models.article import (
     article_tags,
 )
 from cms.models.audit import AuditEvent
+from cms.models.events import (
+    ArticleEventState,
+    Event,
+    EventTopic,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from cms.models.generation import ContentGeneration
 from cms.models.idempotency import IdempotencyKey
 from cms.models.preview import PreviewKey
@@ -29,7 +37,13 @@ __all__ = [
     "Article",
     "ArticleAuthor",
     "ArticleDocument",
+    "ArticleEventState",
     "ArticleFeatures",
+    "Event",
+    "EventTopic",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "FeatureKey",
     "IdempotencyKey",
     "Suggestion",

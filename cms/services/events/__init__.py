@@ -1,0 +1,32 @@
+"""Events: the event log, the change feed, webhook endpoints and their deliveries (§7).
+
+- ``log``: which event a commit produces and writing it, in the same transaction;
+  :func:`record` for what comparison cannot name (``article.corrected``, a takedown's reason).
+- ``feed``: the public change feed and the log's retention.
+- ``webhooks``: the admin's endpoints; ``delivery``: the outbox, signing, sending, retries;
+  ``targets``: which URLs may receive webhooks.
+"""
+
+from cms.services.events.log import (
+    CORRECTED,
+    EVENT_TYPES,
+    PUBLISHED,
+    UNPUBLISHED,
+    UPDATED,
+    listen,
+    publish_due,
+    record,
+    write,
+)
+
+__all__ = [
+    "CORRECTED",
+    "EVENT_TYPES",
+    "PUBLISHED",
+    "UNPUBLISHED",
+    "UPDATED",
+    "listen",
+    "publish_due",
+    "record",
+    "write",
+]
