@@ -253,9 +253,7 @@ def _retry_schedule(value: str) -> str:
     import re
 
     if not re.fullmatch(r"\s*\d+(\.\d+)?[smhd]?(\s*,\s*\d+(\.\d+)?[smhd]?)*\s*", value):
-        raise ConfigError(
-            f"CMS_WEBHOOK_RETRY_SCHEDULE must be waits like 5s,5m,2h, not {value!r}"
-        )
+        raise ConfigError(f"CMS_WEBHOOK_RETRY_SCHEDULE must be waits like 5s,5m,2h, not {value!r}")
     return value
 
 

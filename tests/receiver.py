@@ -66,9 +66,7 @@ class Receiver:
             while len(self.requests) < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(
-                        f"expected {count} requests, got {len(self.requests)}"
-                    )
+                    raise AssertionError(f"expected {count} requests, got {len(self.requests)}")
                 self.arrived.wait(left)
             return list(self.requests)
 

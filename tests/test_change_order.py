@@ -53,8 +53,12 @@ def test_out_of_order_commits_are_each_seen_once(app, client, users, postgres_on
         with app.app_context():
             try:
                 article = db.session.get(Article, first_id)
-                publishing.perform(article, "publish", actor=db.session.get(type(editor), editor.id),
-                                   expected_version=article.version)
+                publishing.perform(
+                    article,
+                    "publish",
+                    actor=db.session.get(type(editor), editor.id),
+                    expected_version=article.version,
+                )
                 db.session.flush()  # the change is written, in an open transaction
                 written.set()
                 release.wait(20)
@@ -72,8 +76,12 @@ def test_out_of_order_commits_are_each_seen_once(app, client, users, postgres_on
 
     with app.app_context():  # the second writer: its own session and connection
         article = db.session.get(Article, second_id)
-        publishing.perform(article, "publish", actor=db.session.get(type(editor), editor.id),
-                           expected_version=article.version)
+        publishing.perform(
+            article,
+            "publish",
+            actor=db.session.get(type(editor), editor.id),
+            expected_version=article.version,
+        )
         db.session.commit()
         db.session.remove()
 

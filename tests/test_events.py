@@ -113,7 +113,9 @@ def test_summary_related_and_taxonomy_rename_are_updates(client, headers):
         headers=editor,
     )
     assert response.status_code == 200, response.get_json()
-    response = client.patch("/api/v1/editor/tags/energy", json={"name": "Energy & power"}, headers=editor)
+    response = client.patch(
+        "/api/v1/editor/tags/energy", json={"name": "Energy & power"}, headers=editor
+    )
     assert response.status_code == 200, response.get_json()
 
     page = client.get(f"/api/v1/changes?cursor={cursor}").get_json()
@@ -187,7 +189,11 @@ def test_edit_of_a_due_scheduled_article_publishes_it_once(client, headers, cloc
     editor = headers["editor"]
     article_id = _create(client, editor)
     _action(
-        client, editor, article_id, "publish", publish_at=(clock.now + timedelta(minutes=5)).isoformat()
+        client,
+        editor,
+        article_id,
+        "publish",
+        publish_at=(clock.now + timedelta(minutes=5)).isoformat(),
     )
     clock.advance(minutes=6)
     _patch(client, editor, article_id, subtitle="Its time came before the worker looked")

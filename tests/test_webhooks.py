@@ -7,7 +7,6 @@ receivers on 127.0.0.1; ``test_worker.py`` runs the worker itself."""
 from __future__ import annotations
 
 import socket
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -95,15 +94,19 @@ def test_create_shows_the_secret_once_and_only_admins_manage(client, headers, re
         headers=headers["admin"],
     ).get_json()
     assert patched["events"] == ["article.published"] and patched["enabled"] is False
-    assert client.delete(
-        f"/api/v1/editor/webhooks/{hook['id']}", headers=headers["admin"]
-    ).status_code == 204
-    assert client.get(
-        f"/api/v1/editor/webhooks/{hook['id']}", headers=headers["admin"]
-    ).status_code == 404
+    assert (
+        client.delete(f"/api/v1/editor/webhooks/{hook['id']}", headers=headers["admin"]).status_code
+        == 204
+    )
+    assert (
+        client.get(f"/api/v1/editor/webhooks/{hook['id']}", headers=headers["admin"]).status_code
+        == 404
+    )
     actions = db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
-    assert ["webhook.create", "webhook.update", "webhook.delete"] == [
-        a for a in actions if a.startswith("webhook.")
+    assert [a for a in actions if a.startswith("webhook.")] == [
+        "webhook.create",
+        "webhook.update",
+        "webhook.delete",
     ]
 
 
@@ -114,10 +117,34 @@ def test_create_shows_the_secret_once_and_only_admins_manage(client, headers, re
         ({"url": "http://127.0.0.1:9/x", "events": []}, "events"),
         ({"url": "ftp://example.org/x", "events": ["article.published"]}, "url"),
         ({"url": "javascript:alert(1)", "events": ["article.published"]}, "url"),
-        ({"url": "http://127.0.0.1:9/x", "events": ["article.published"], "description": "x" * 501}, "description"),
-        ({"url": "http://127.0.0.1:9/x", "events": ["article.published"], "coalesce_seconds": -1}, "coalesce_seconds"),
-        ({"url": "http://127.0.0.1:9/x", "events": ["article.published"], "filters": {"desk": "x"}}, "filters.desk"),
-        ({"url": "http://127.0.0.1:9/x", "events": ["article.published"], "colour": "red"}, "colour"),
+        (
+            {
+                "url": "http://127.0.0.1:9/x",
+                "events": ["article.published"],
+                "description": "x" * 501,
+            },
+            "description",
+        ),
+        (
+            {
+                "url": "http://127.0.0.1:9/x",
+                "events": ["article.published"],
+                "coalesce_seconds": -1,
+            },
+            "coalesce_seconds",
+        ),
+        (
+            {
+                "url": "http://127.0.0.1:9/x",
+                "events": ["article.published"],
+                "filters": {"desk": "x"},
+            },
+            "filters.desk",
+        ),
+        (
+            {"url": "http://127.0.0.1:9/x", "events": ["article.published"], "colour": "red"},
+            "colour",
+        ),
     ],
 )
 def test_bad_input_is_422_naming_the_field(client, headers, body, field):
@@ -215,7 +242,9 @@ def test_every_event_type_arrives_signed(client, headers, receiver):
     assert [p["data"]["type"] for p in payloads] == [p["type"] for p in payloads]
     assert payloads[0]["data"]["article"]["slug"] == "bridge-reopens"
     assert payloads[3]["data"]["reason"] == "unpublished"
-    assert all(r["headers"]["webhook-id"] == p["data"]["id"] for r, p in zip(got, payloads))
+    assert all(
+        r["headers"]["webhook-id"] == p["data"]["id"] for r, p in zip(got, payloads, strict=True)
+    )
     sequences = [p["data"]["sequence"] for p in payloads]
     assert sequences == sorted(sequences)
     # a tampered body or another secret fails verification
@@ -325,7 +354,9 @@ def test_gone_disables_the_endpoint_and_audits(client, headers, receiver):
     ).resource_id == str(hook["id"])
 
 
-def test_failing_for_five_days_disables_and_audits(app, client, headers, receiver, clock, monkeypatch):
+def test_failing_for_five_days_disables_and_audits(
+    app, client, headers, receiver, clock, monkeypatch
+):
     monkeypatch.setitem(app.config, "CMS_WEBHOOK_RETRY_SCHEDULE", "1d,1d,1d,1d,1d,1d,1d")
     hook_receiver = receiver(lambda n, request: 500)
     hook = create_webhook(client, headers["admin"], hook_receiver.url)
@@ -340,9 +371,10 @@ def test_failing_for_five_days_disables_and_audits(app, client, headers, receive
     assert shown["enabled"] is False
     assert "5 days" in shown["disabled_reason"]
     assert shown["failing_since"] is not None
-    assert db.session.scalar(
-        sa.select(sa.func.count()).where(AuditEvent.action == "webhook.disable")
-    ) == 1
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "webhook.disable"))
+        == 1
+    )
 
 
 def test_receiver_faults_are_retried_and_logged(client, headers, receiver, app, monkeypatch):

@@ -114,7 +114,9 @@ def _states() -> list[str]:
     return [d.state for d in db.session.scalars(sa.select(WebhookDelivery))]
 
 
-def test_worker_delivers_and_announces_a_scheduled_article_once(client, headers, workers, receivers):
+def test_worker_delivers_and_announces_a_scheduled_article_once(
+    client, headers, workers, receivers
+):
     receiver = receivers()
     hook = create_webhook(client, headers["admin"], receiver.url, events=ALL)
     group = workers()

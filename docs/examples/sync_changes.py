@@ -31,7 +31,9 @@ def crawl() -> str:
         articles.update({a["id"]: a["slug"] for a in page["data"]})
         if not page["meta"]["next_cursor"]:
             break
-        page = get(f"/api/v1/articles?limit=100&fields=id,slug&cursor={page['meta']['next_cursor']}")
+        page = get(
+            f"/api/v1/articles?limit=100&fields=id,slug&cursor={page['meta']['next_cursor']}"
+        )
     print(f"crawled {len(articles)} articles; following changes from {cursor}", flush=True)
     return cursor
 

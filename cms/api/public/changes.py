@@ -43,7 +43,9 @@ class Changes(MethodView):
         set_cache_tags(["list"])
         meta = {"limit": limit, "next_cursor": page.next_cursor, **page.extra}
         headers = {"Link": next_link(page.next_cursor)} if page.extra["has_more"] else {}
-        return json_response({"data": _event.dump(page.items, many=True), "meta": meta}, headers=headers)
+        return json_response(
+            {"data": _event.dump(page.items, many=True), "meta": meta}, headers=headers
+        )
 
 
 @blp.route("/latest")

@@ -7,6 +7,9 @@
   ``targets``: which URLs may receive webhooks.
 """
 
+from sqlalchemy.orm import Session
+
+from cms.services.events import delivery, log
 from cms.services.events.log import (
     CORRECTED,
     EVENT_TYPES,
@@ -16,8 +19,17 @@ from cms.services.events.log import (
     listen,
     publish_due,
     record,
-    write,
 )
+
+
+def write(session: Session, generation_value: int) -> None:
+    """After the content generation's bump, under its lock (``generation.listen(then=...)``):
+    number and store the commit's events, and queue their webhook deliveries in the same
+    transaction (the outbox)."""
+    written = log.write(session, generation_value)
+    if written:
+        delivery.fan_out(session, written)
+
 
 __all__ = [
     "CORRECTED",

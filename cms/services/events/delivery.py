@@ -35,8 +35,8 @@ from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from cms.services import audit
-from cms.services.events import targets
 from cms.services.events.log import PUBLISHED, UPDATED, as_seen_through
+from cms.services.events.targets import UnsafeTarget, resolve
 
 log = logging.getLogger("cms.webhooks")
 
@@ -87,9 +87,9 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 def signature_header(endpoint: WebhookEndpoint, message_id: str, timestamp: int, body: bytes):
     """Signed by the current secret, and by the previous one while it is still honoured."""
     values = [sign(endpoint.secret, message_id, timestamp, body)]
-    if endpoint.previous_secret and endpoint.previous_secret_until:
-        if endpoint.previous_secret_until > utcnow():
-            values.append(sign(endpoint.previous_secret, message_id, timestamp, body))
+    until = endpoint.previous_secret_until
+    if endpoint.previous_secret and until and until > utcnow():
+        values.append(sign(endpoint.previous_secret, message_id, timestamp, body))
     return " ".join(values)
 
 
@@ -324,8 +324,8 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 def send(url: str, headers: dict, body: bytes, *, timeout: float, allow_private: bool):
     """POST once, following no redirect. ``(status code or None, error or None)``."""
     try:
-        target = targets.resolve(url, allow_private=allow_private)
-    except targets.UnsafeTarget as exc:
+        target = resolve(url, allow_private=allow_private)
+    except UnsafeTarget as exc:
         return None, f"refused: {exc}"
     if target.scheme == "https":
         connection = _PinnedHTTPSConnection(target.address, target.port, target.host, timeout)
@@ -359,7 +359,7 @@ def send(url: str, headers: dict, body: bytes, *, timeout: float, allow_private:
         if not 200 <= status < 300:
             return status, f"answered {status} {response.reason}"[:_RESPONSE_EXCERPT]
         return status, None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return None, f"timed out after {timeout:g} s"
     except (OSError, http.client.HTTPException) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:_RESPONSE_EXCERPT]
@@ -419,9 +419,7 @@ def attempt(delivery_id: int, token: str, *, worker: str = "") -> str | None:
         allow_private=_config("CMS_WEBHOOK_ALLOW_PRIVATE"),
     )
     duration_ms = int((time.monotonic() - clock_start) * 1000)
-    return record_result(
-        delivery_id, token, started, duration_ms, status, error, worker=worker
-    )
+    return record_result(delivery_id, token, started, duration_ms, status, error, worker=worker)
 
 
 def record_result(

@@ -18,7 +18,7 @@ from cms.errors import CmsError
 from cms.extensions import db
 from cms.models import Event, EventTopic, WebhookDelivery
 from cms.pagination import Page, encode_cursor
-from cms.services.events.log import UNPUBLISHED, UPDATED, PUBLISHED, as_seen_through, public_event
+from cms.services.events.log import PUBLISHED, UNPUBLISHED, UPDATED, as_seen_through, public_event
 
 
 class CursorExpired(CmsError):
@@ -115,8 +115,12 @@ def list_changes(
         position = rows[-1][0].sequence
     else:
         position = max(head, rows[-1][0].sequence if rows else after, after)
-    return Page(items=items, limit=limit, next_cursor=encode_cursor([position]),
-                extra={"has_more": has_more})
+    return Page(
+        items=items,
+        limit=limit,
+        next_cursor=encode_cursor([position]),
+        extra={"has_more": has_more},
+    )
 
 
 def purge() -> int:

@@ -132,7 +132,9 @@ def _iso(value: datetime | None) -> str | None:
 def snapshot(article: Article | None, now: datetime) -> Snapshot:
     if article is None or not is_public(article, now):
         return Snapshot(visible=False)
-    section = {"slug": article.section.slug, "name": article.section.name} if article.section else None
+    section = (
+        {"slug": article.section.slug, "name": article.section.name} if article.section else None
+    )
     tags = [{"slug": t.slug, "name": t.name} for t in article.tags]
     summary = article.summary
     content = [
@@ -209,9 +211,7 @@ def decide(session: Session) -> None:
     ids = sorted(touched)
     with session.no_autoflush:
         states = _lock_states(session, ids)
-        articles = {
-            a.id: a for a in session.scalars(sa.select(Article).where(Article.id.in_(ids)))
-        }
+        articles = {a.id: a for a in session.scalars(sa.select(Article).where(Article.id.in_(ids)))}
         snaps = {i: snapshot(articles.get(i), now) for i in ids}
         new_ids = [i for i in ids if i not in states and snaps[i].visible]
         if new_ids:
@@ -280,14 +280,12 @@ def _topics(before: list[str], now: list[str], kind: str) -> list[tuple]:
     return [(kind, slug, slug in before, slug in now) for slug in dict.fromkeys(before + now)]
 
 
-def write(session: Session, generation_value: int) -> None:
-    """Right after the generation bump, under its lock: number and store the decided events,
-    then queue their webhook deliveries (same transaction: the outbox)."""
+def write(session: Session, generation_value: int) -> list[dict]:
+    """Right after the generation bump, under its lock: number and store the decided events;
+    returns them."""
     pending = session.info.pop(_PENDING, None)
     if not pending:
-        return
-    from cms.services.events import delivery
-
+        return []
     last = session.execute(sa.select(sa.func.max(Event.sequence))).scalar() or 0
     recorded = utcnow()
     rows, topics = [], []
@@ -316,7 +314,7 @@ def write(session: Session, generation_value: int) -> None:
     session.execute(sa.insert(Event), rows)
     if topics:
         session.execute(sa.insert(EventTopic), topics)
-    delivery.fan_out(session, pending)
+    return pending
 
 
 def public_event(event: dict | Event) -> dict:
@@ -414,9 +412,8 @@ def listen(session_factory) -> None:
                 ids.add(obj.id)
             elif isinstance(obj, _CHILDREN):
                 ids.add(obj.article_id)
-            elif isinstance(obj, _TAXONOMIES) and obj in session.dirty:
-                if session.is_modified(obj):
-                    ids.update(session.scalars(_ARTICLES_OF[type(obj)](obj.id)))
+            elif isinstance(obj, _TAXONOMIES) and obj in session.dirty and session.is_modified(obj):
+                ids.update(session.scalars(_ARTICLES_OF[type(obj)](obj.id)))
         touch(session, ids)
 
     @sa.event.listens_for(session_factory, "before_commit")

@@ -16,7 +16,8 @@ from cms.extensions import db
 from cms.models import User, WebhookDelivery, WebhookEndpoint
 from cms.pagination import Page
 from cms.services import audit
-from cms.services.events import delivery, targets
+from cms.services.events import delivery
+from cms.services.events.targets import UnsafeTarget, resolve
 from cms.services.paging import keyset_page
 
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -24,9 +25,11 @@ ROTATION_OVERLAP = timedelta(hours=24)
 
 def _check_url(url: str) -> None:
     try:
-        targets.resolve(url, allow_private=current_app.config["CMS_WEBHOOK_ALLOW_PRIVATE"])
-    except targets.UnsafeTarget as exc:
-        raise ValidationFailed(f"This URL cannot receive webhooks: {exc}", errors={"url": [str(exc)]}) from exc
+        resolve(url, allow_private=current_app.config["CMS_WEBHOOK_ALLOW_PRIVATE"])
+    except UnsafeTarget as exc:
+        raise ValidationFailed(
+            f"This URL cannot receive webhooks: {exc}", errors={"url": [str(exc)]}
+        ) from exc
 
 
 def get_endpoint(endpoint_id: int) -> WebhookEndpoint:
@@ -36,10 +39,17 @@ def get_endpoint(endpoint_id: int) -> WebhookEndpoint:
     return endpoint
 
 
-def list_endpoints(actor: User, *, limit: int, cursor: list | None = None, count: bool = False) -> Page:
+def list_endpoints(
+    actor: User, *, limit: int, cursor: list | None = None, count: bool = False
+) -> Page:
     authorize(actor, "webhook:manage")
     return keyset_page(
-        sa.select(WebhookEndpoint), WebhookEndpoint.id, descending=False, limit=limit, cursor=cursor, count=count
+        sa.select(WebhookEndpoint),
+        WebhookEndpoint.id,
+        descending=False,
+        limit=limit,
+        cursor=cursor,
+        count=count,
     )
 
 
