@@ -120,7 +120,7 @@ SETTINGS = [
     ),
     Setting(
         "CMS_WORKER_POLL_SECONDS",
-        "0.5",
+        "0.2",
         "How often a worker looks for due deliveries and scheduled publications.",
     ),
     Setting(

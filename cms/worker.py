@@ -81,8 +81,9 @@ class Worker:
 
         self.deliver = deliver
 
-    def tick(self) -> int:
-        """One round: scheduled publications due, then lease and queue due deliveries."""
+    def tick(self) -> bool:
+        """One round: scheduled publications due, then lease and queue due deliveries. True
+        when it found as much as it had room for (more may be due: go again at once)."""
         from cms.services.events import delivery, publish_due
 
         with self.app.app_context():
@@ -97,19 +98,19 @@ class Worker:
                 db.session.remove()
         for delivery_id, token in claimed:
             self.deliver(delivery_id, token)
-        return len(claimed)
+        return room > 0 and len(claimed) == room
 
     def _dispatch(self) -> None:
         interval = self.app.config["CMS_WORKER_POLL_SECONDS"]
         while not self.stopping.is_set():
             try:
-                self.tick()
+                busy = self.tick()
             except Exception:
                 # e.g. the database restarting: log, wait, try again
                 log.exception("worker tick failed; retrying")
                 self.stopping.wait(min(5.0, interval * 4))
                 continue
-            self.stopping.wait(interval)
+            self.stopping.wait(0.01 if busy else interval)
 
     def run(self) -> None:
         log.info(

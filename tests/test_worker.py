@@ -192,3 +192,34 @@ def test_redis_queue(client, headers, workers, receivers):
     assert got["json"]["data"]["article"]["slug"] == "through-redis"
     group.stop()
     assert "RedisHuey" in group.logs()
+
+
+def test_worker_survives_the_database_dropping_its_connections(client, headers, workers, receivers):
+    """What a database restart does to a running worker: every connection is cut. It logs,
+    reconnects and goes on; nothing is lost."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("cuts PostgreSQL connections")
+    receiver = receivers()
+    create_webhook(client, headers["admin"], receiver.url, events=["article.published"])
+    group = workers()
+    worker = group.start()
+    make_article("Before the restart")
+    receiver.wait_for(1, timeout=30)
+    with db.engine.connect() as connection:
+        connection.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    db.session.remove()
+    db.engine.dispose()
+    time.sleep(1)
+    assert worker.poll() is None, group.logs()  # still running
+    make_article("After the restart")
+    got = receiver.wait_for(2, timeout=30)
+    assert [r["json"]["data"]["article"]["slug"] for r in got] == [
+        "before-the-restart",
+        "after-the-restart",
+    ]
+    assert worker.poll() is None
