@@ -31,6 +31,7 @@ import orjson
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from cms.clock import utcnow
 from cms.database import upsert
@@ -198,6 +199,22 @@ def _lock_states(session: Session, ids: list[int]) -> dict[int, ArticleEventStat
     return {row.article_id: row for row in rows}
 
 
+def _load_articles(session: Session, ids: list[int]) -> dict[int, Article]:
+    """The articles still there; those the session holds already cost no query."""
+    found, missing = {}, []
+    for i in ids:
+        obj = session.identity_map.get(identity_key(Article, i))
+        if obj is not None and obj not in session.deleted and not sa.inspect(obj).deleted:
+            found[i] = obj
+        else:
+            missing.append(i)
+    if missing:
+        found.update(
+            (a.id, a) for a in session.scalars(sa.select(Article).where(Article.id.in_(missing)))
+        )
+    return found
+
+
 def decide(session: Session) -> None:
     """``before_commit``: compare the touched articles with their state; keep the events."""
     if session.in_nested_transaction():
@@ -211,7 +228,7 @@ def decide(session: Session) -> None:
     ids = sorted(touched)
     with session.no_autoflush:
         states = _lock_states(session, ids)
-        articles = {a.id: a for a in session.scalars(sa.select(Article).where(Article.id.in_(ids)))}
+        articles = _load_articles(session, ids)
         snaps = {i: snapshot(articles.get(i), now) for i in ids}
         new_ids = [i for i in ids if i not in states and snaps[i].visible]
         if new_ids:
