@@ -133,7 +133,7 @@ def test_worker_delivers_and_announces_a_scheduled_article_once(
     ]
     assert got[1]["json"]["data"]["article"]["id"] == scheduled.id
     assert got[1]["at"] >= due_monotonic - 0.1  # not before its time
-    assert got[1]["at"] - due_monotonic < 3, group.logs()  # within seconds
+    assert got[1]["at"] - due_monotonic < 5, group.logs()  # within seconds
     time.sleep(1.5)
     assert len(receiver.requests) == 2, group.logs()  # exactly once
     assert hook["id"]
