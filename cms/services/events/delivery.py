@@ -289,6 +289,9 @@ def claim(limit: int) -> list[tuple[int, str]]:
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
     )
+    if db.session.execute(due.limit(1)).first() is None:
+        db.session.rollback()
+        return []  # nothing due: no write (SQLite would take its write lock for nothing)
     if db.session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(of=WebhookDelivery, skip_locked=True)
     lease = timedelta(seconds=_config("CMS_WEBHOOK_LEASE_SECONDS"))
