@@ -231,14 +231,23 @@ def decide(session: Session) -> None:
         articles = _load_articles(session, ids)
         snaps = {i: snapshot(articles.get(i), now) for i in ids}
         new_ids = [i for i in ids if i not in states and snaps[i].visible]
+        fresh: set[int] = set()
         if new_ids:
-            # A placeholder row to lock; a concurrent transaction that inserts it first makes
-            # this one wait and then read what that one announced.
+            # First announcement: insert the new state at once. A concurrent transaction that
+            # inserted it first makes this one wait, insert nothing, and read what it said.
             insert = upsert(session, ArticleEventState).values(
-                [{"article_id": i, "visible": False, "tags": []} for i in new_ids]
+                [_state_row(i, snaps[i]) for i in new_ids]
             )
-            session.execute(insert.on_conflict_do_nothing(index_elements=["article_id"]))
-            states.update(_lock_states(session, new_ids))
+            fresh = set(
+                session.scalars(
+                    insert.on_conflict_do_nothing(index_elements=["article_id"]).returning(
+                        ArticleEventState.article_id
+                    )
+                )
+            )
+            taken = [i for i in new_ids if i not in fresh]
+            if taken:
+                states.update(_lock_states(session, taken))
     pending = session.info.setdefault(_PENDING, [])
     for i in ids:
         state = states.get(i)
@@ -278,7 +287,7 @@ def decide(session: Session) -> None:
             )
             event["cache_tags"] = cache_tags(i, old_sections + new_sections, old_tags + new_tags)
             pending.append(event)
-        if state is None:
+        if state is None or i in fresh:
             continue
         if articles.get(i) is None:
             session.delete(state)
@@ -291,6 +300,17 @@ def decide(session: Session) -> None:
     if pending:
         session.flush()
         generation.mark_changed(session)
+
+
+def _state_row(article_id: int, snap: Snapshot) -> dict:
+    return {
+        "article_id": article_id,
+        "visible": True,
+        "fingerprint": snap.fingerprint,
+        "slug": snap.slug,
+        "section": snap.section["slug"] if snap.section else None,
+        "tags": [t["slug"] for t in snap.tags],
+    }
 
 
 def _topics(before: list[str], now: list[str], kind: str) -> list[tuple]:
