@@ -128,13 +128,15 @@ def _init_extensions(app: Flask) -> None:
     api.init_app(app)
 
     from cms.cache import init_cache
-    from cms.services import documents, generation
+    from cms.services import documents, events, generation
     from cms.services.distribution import corrections
 
-    # Write-time hooks, in order: cards, the corrections guard (append-only), then the content
-    # generation (last: it takes the row lock that orders content commits), then the response
-    # cache hears of the commit.
+    # Write-time hooks, in order: cards; the corrections guard (append-only); the events the
+    # commit produces (decided before the lock); the content generation (last: its row lock
+    # orders content commits), right after whose bump the events are numbered and written
+    # with their webhook deliveries; then the response cache hears of the commit.
     documents.listen(db.session)
     corrections.guard(db.session)
-    generation.listen(db.session)
+    events.listen(db.session)
+    generation.listen(db.session, then=events.write)
     init_cache(app, db.session)

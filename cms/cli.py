@@ -19,6 +19,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(search_group)
     app.cli.add_command(documents_group)
     app.cli.add_command(taxonomy_group)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(events_group)
 
 
 @click.group("user", help="Manage logins.")
@@ -121,3 +123,29 @@ def taxonomy_recount():
     recount(db.session.connection())
     db.session.commit()
     click.echo("Recounted the articles of every section, tag, author and source.")
+
+
+@click.command("worker")
+@click.option("--threads", type=int, default=None, help="Deliveries at once (CMS_WORKER_THREADS).")
+def worker_command(threads: int | None):
+    """Run webhook deliveries, scheduled-publication events and housekeeping until stopped."""
+    from flask import current_app
+
+    from cms.worker import Worker
+
+    Worker(current_app._get_current_object(), threads=threads).run()
+
+
+@click.group("events", help="The event log behind the change feed and webhooks.")
+def events_group():
+    pass
+
+
+@events_group.command("purge")
+def events_purge():
+    """Delete events older than CMS_CHANGES_RETENTION_DAYS (the worker does this hourly)."""
+    from cms.services.events import feed
+
+    count = feed.purge()
+    db.session.commit()
+    click.echo(f"Purged {count} events.")

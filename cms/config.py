@@ -91,6 +91,55 @@ SETTINGS = [
     Setting("CMS_PREVIEW_TOKEN_HOURS", "24", "Lifetime of draft preview links."),
     Setting("CMS_LOG_LEVEL", "INFO", "Log level."),
     Setting(
+        "CMS_CHANGES_RETENTION_DAYS",
+        "90",
+        "Days the change feed keeps events; an older cursor gets `410 Gone` (re-crawl).",
+    ),
+    Setting(
+        "CMS_WEBHOOK_ALLOW_PRIVATE",
+        "0",
+        "`1`: webhooks may target loopback, private and link-local addresses (development, "
+        "tests). Off: such URLs are refused at creation and at delivery.",
+    ),
+    Setting(
+        "CMS_WEBHOOK_RETRY_SCHEDULE",
+        "5s,5m,30m,2h,5h,10h,10h",
+        "Waits before each retry of a failed webhook delivery (±20 % jitter); after the "
+        "last the delivery fails. The default retries for about 28 hours.",
+    ),
+    Setting(
+        "CMS_WEBHOOK_TIMEOUT_SECONDS",
+        "10",
+        "How long a webhook receiver has to answer before the attempt counts as failed.",
+    ),
+    Setting(
+        "CMS_WEBHOOK_LEASE_SECONDS",
+        "60",
+        "How long a worker holds a claimed delivery; if it dies, another worker retries the "
+        "delivery after this (keep it above the timeout).",
+    ),
+    Setting(
+        "CMS_WEBHOOK_DISABLE_AFTER_DAYS",
+        "5",
+        "An endpoint with no successful delivery for this many days is disabled (audited).",
+    ),
+    Setting(
+        "CMS_WORKER_THREADS",
+        "4",
+        "Deliveries one `flask worker` process runs at once.",
+    ),
+    Setting(
+        "CMS_WORKER_POLL_SECONDS",
+        "0.2",
+        "How often a worker looks for due deliveries and scheduled publications.",
+    ),
+    Setting(
+        "CMS_WORKER_QUEUE",
+        "cms",
+        "Name of the worker's task queue (Redis key prefix with `CMS_REDIS_URL`; else the "
+        "SQLite file `instance/<name>-queue.sqlite3`).",
+    ),
+    Setting(
         "CMS_RELATED_BACKEND",
         "lexical",
         "`lexical` (default) or `semantic`: also compute, store and compare MiniLM sentence "
@@ -209,6 +258,15 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "CMS_PUBLIC_RATE_LIMIT": _env("CMS_PUBLIC_RATE_LIMIT", environ) or None,
         "CMS_PREVIEW_TOKEN_TTL": timedelta(hours=int(_env("CMS_PREVIEW_TOKEN_HOURS", environ))),
         "CMS_LOG_LEVEL": _env("CMS_LOG_LEVEL", environ),
+        "CMS_CHANGES_RETENTION_DAYS": int(_env("CMS_CHANGES_RETENTION_DAYS", environ)),
+        "CMS_WEBHOOK_ALLOW_PRIVATE": _env("CMS_WEBHOOK_ALLOW_PRIVATE", environ) == "1",
+        "CMS_WEBHOOK_RETRY_SCHEDULE": _retry_schedule(_env("CMS_WEBHOOK_RETRY_SCHEDULE", environ)),
+        "CMS_WEBHOOK_TIMEOUT_SECONDS": float(_env("CMS_WEBHOOK_TIMEOUT_SECONDS", environ)),
+        "CMS_WEBHOOK_LEASE_SECONDS": float(_env("CMS_WEBHOOK_LEASE_SECONDS", environ)),
+        "CMS_WEBHOOK_DISABLE_AFTER_DAYS": float(_env("CMS_WEBHOOK_DISABLE_AFTER_DAYS", environ)),
+        "CMS_WORKER_THREADS": int(_env("CMS_WORKER_THREADS", environ)),
+        "CMS_WORKER_POLL_SECONDS": float(_env("CMS_WORKER_POLL_SECONDS", environ)),
+        "CMS_WORKER_QUEUE": _env("CMS_WORKER_QUEUE", environ),
         "CMS_RELATED_BACKEND": _related_backend(_env("CMS_RELATED_BACKEND", environ)),
         "CMS_SERVE_SITE": serve_site == "1" or (serve_site == "" and env == "development"),
         **_site_settings(environ),
@@ -292,6 +350,14 @@ def _site_settings(environ: dict) -> dict:
         "CMS_ARTICLE_URL_TEMPLATE": template,
         "CMS_SITEMAP_PAGE_SIZE": page_size,
     }
+
+
+def _retry_schedule(value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\s*\d+(\.\d+)?[smhd]?(\s*,\s*\d+(\.\d+)?[smhd]?)*\s*", value):
+        raise ConfigError(f"CMS_WEBHOOK_RETRY_SCHEDULE must be waits like 5s,5m,2h, not {value!r}")
+    return value
 
 
 def _related_backend(value: str) -> str:

@@ -17,7 +17,9 @@ def register_api(app: Flask) -> None:
     from cms.api.editor import revisions as editor_revisions
     from cms.api.editor import taxonomies as editor_taxonomies
     from cms.api.editor import users as editor_users
+    from cms.api.editor import webhooks as editor_webhooks
     from cms.api.public import articles as public_articles
+    from cms.api.public import changes as public_changes
     from cms.api.public import distribution as public_distribution
     from cms.api.public import preview as public_preview
     from cms.api.public import search as public_search
@@ -29,6 +31,7 @@ def register_api(app: Flask) -> None:
         public_taxonomies,
         public_search,
         public_distribution,
+        public_changes,
     ]
     editor = [
         editor_auth,
@@ -39,6 +42,7 @@ def register_api(app: Flask) -> None:
         editor_revisions,
         editor_preview,
         editor_audit,
+        editor_webhooks,
     ]
     # Public but private: no login, never cached (the module sets its own headers).
     previews = [

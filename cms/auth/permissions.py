@@ -28,6 +28,7 @@ MINIMUM_ROLE = {
     "taxonomy:write": "editor",
     "user:manage": "admin",
     "audit:read": "admin",
+    "webhook:manage": "admin",
 }
 
 # What a writer may do with an article is also limited to their own, in these statuses.

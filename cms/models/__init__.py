@@ -14,6 +14,14 @@ from cms.models.article import (
 )
 from cms.models.audit import AuditEvent
 from cms.models.distribution import CORRECTION_KINDS, TAKEDOWN_REASONS, Correction, Takedown
+from cms.models.events import (
+    ArticleEventState,
+    Event,
+    EventTopic,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from cms.models.generation import ContentGeneration
 from cms.models.idempotency import IdempotencyKey
 from cms.models.preview import PreviewKey
@@ -42,7 +50,13 @@ __all__ = [
     "ArticleAuthor",
     "ArticleDocument",
     "ArticleEmbedding",
+    "ArticleEventState",
     "ArticleFeatures",
+    "Event",
+    "EventTopic",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "FeatureKey",
     "IdempotencyKey",
     "Suggestion",

@@ -10,6 +10,8 @@ with or without a shared cache store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -17,7 +19,20 @@ from cms.database import upsert
 from cms.models import ContentGeneration
 
 # Writes to these tables do not change what the public API shows.
-IGNORED_TABLES = frozenset({"login_sessions", "audit_events", "content_generation"})
+# The event log and the webhook outbox are written after the bump (or by the worker).
+IGNORED_TABLES = frozenset(
+    {
+        "login_sessions",
+        "audit_events",
+        "content_generation",
+        "events",
+        "event_topics",
+        "article_event_states",
+        "webhook_endpoints",
+        "webhook_deliveries",
+        "webhook_attempts",
+    }
+)
 _CHANGED = "content_changed"
 # session.info key: the generation the last commit of this session produced
 COMMITTED = "content_generation"
@@ -40,14 +55,21 @@ def bump(session: Session) -> int:
     return session.execute(statement).scalar_one()
 
 
+def mark_changed(session: Session) -> None:
+    """Make this transaction's commit bump the generation (e.g. it only records events)."""
+    session.info[_CHANGED] = True
+
+
 _listening: set[int] = set()
 
 
-def listen(session_factory) -> None:
+def listen(session_factory, then: Callable[[Session, int], None] | None = None) -> None:
     """Bump the generation in every commit of ``session_factory`` that changed content.
 
     Install it after every other ``before_commit`` hook that writes (the stored cards): the
-    bump comes last, so the row lock is held for as short a time as possible."""
+    bump comes last, so the row lock is held for as short a time as possible. ``then`` runs
+    right after the bump, under its lock, with the new value (the event log numbers its
+    events there, so their order is the commit order)."""
     if id(session_factory) in _listening:
         return
     _listening.add(id(session_factory))
@@ -73,7 +95,9 @@ def listen(session_factory) -> None:
         session.info.pop(COMMITTED, None)
         session.flush()
         if session.info.pop(_CHANGED, False):
-            session.info[COMMITTED] = bump(session)
+            session.info[COMMITTED] = value = bump(session)
+            if then is not None:
+                then(session, value)
 
     @sa.event.listens_for(session_factory, "after_transaction_end")
     def _forget(session: Session, transaction):

@@ -7,6 +7,7 @@ from flask import redirect, request
 from flask.views import MethodView
 
 from cms.api.blueprint import ARTICLE_SLUG, FIRST_SLUG, Blueprint, public_article_links
+from cms.api.public.caching import set_cache_tags
 from cms.api.responses import json_response, page_response
 from cms.errors import NotFound
 from cms.schemas.articles import (
@@ -66,6 +67,11 @@ class Articles(MethodView):
         the fields of each item; `include=summary` adds each article's summary; follow
         `meta.next_cursor` (or the `Link` header) for more.
         """
+        set_cache_tags(
+            ["list"]
+            + ([f"section:{filters['section']}"] if "section" in filters else [])
+            + ([f"tag:{filters['tag']}"] if "tag" in filters else [])
+        )
         with reading.without_transaction():
             if fields:  # a subset of each card: built from the rows
                 page = reading.list_articles(filters, limit=limit, cursor=cursor, count=count)
@@ -109,6 +115,8 @@ class ArticleBySlug(MethodView):
             found = reading.read_article(slug)
         if isinstance(found, reading.Moved):
             return _moved(found.slug)
+        section = found.section.slug if found.section else None
+        set_cache_tags([f"article:{found.id}", *([f"section:{section}"] if section else [])])
         body = detail_json(found, formats)
         if "jsonld" in formats:
             body = _with_structured_data(body, found)
@@ -145,6 +153,7 @@ class ArticleSummary(MethodView):
                 return _moved(found.slug, "/summary")
             if found.summary is None:
                 raise NotFound("This article has no summary.")
+            set_cache_tags([f"article:{found.id}"])
             return json_response(summary_data(found.summary))
 
 
@@ -162,6 +171,7 @@ class ArticleRelated(MethodView):
             found = reading.find_article(slug, load=reading.KEYS_ONLY)
             if isinstance(found, reading.Moved):
                 return _moved(found.slug, "/related")
+            set_cache_tags([f"article:{found.id}"])
             return json_response(related_data(reading.related(found, limit=limit, scope=scope)))
 
 

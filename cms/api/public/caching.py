@@ -13,6 +13,7 @@ from cms.cache import MISSED, CachedResponse, response_cache
 from cms.extensions import limiter
 
 PUBLIC_LIMIT_SCOPE = "public-api"
+CACHE_TAGS = "cms.cache_tags"  # WSGI environ key: what the response shows
 
 
 def public_rate_limit(blueprint) -> None:
@@ -59,10 +60,24 @@ def public_limit_headers(app, remote_addr: str | None) -> list[tuple[str, str]] 
     ]
 
 
+def set_cache_tags(tags) -> None:
+    """What this response shows, for CDN purges (``Cache-Tag``, ``Surrogate-Key``):
+    ``article:<id>``, ``section:<slug>``, ``tag:<slug>``, ``list``. Events name the same."""
+    request.environ[CACHE_TAGS] = list(dict.fromkeys(tags))
+
+
+def _add_cache_tags(response) -> None:
+    tags = request.environ.get(CACHE_TAGS) or ["list"]
+    response.headers["Cache-Tag"] = ",".join(tags)
+    response.headers["Surrogate-Key"] = " ".join(tags)
+
+
 def public_cache_headers(response):
     """after_request hook of the public blueprints."""
     if request.method not in ("GET", "HEAD"):
         return response
+    if response.status_code in (200, 301):
+        _add_cache_tags(response)
     if response.status_code == 200:
         config = current_app.config
         response.headers["Cache-Control"] = (

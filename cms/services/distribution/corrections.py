@@ -19,7 +19,7 @@ from cms.clock import utcnow
 from cms.errors import Conflict, NotFound, ValidationFailed
 from cms.extensions import db
 from cms.models import Article, Correction, User
-from cms.services import audit
+from cms.services import audit, events
 from cms.services.articles import flush_guarded
 from cms.services.visibility import is_public
 
@@ -33,8 +33,7 @@ class AppendOnly(Conflict):
 def append(article: Article, data: dict, *, actor: User) -> Correction:
     """Append ``{kind, text, block_index?}`` to ``article``'s log (editors and admins).
 
-    Returns the new entry; the event ``article.corrected`` (§7) belongs here, in this
-    transaction, once the event log exists.
+    Returns the new entry; the commit emits ``article.corrected`` (§7).
     """
     authorize(actor, "article:correct", article)
     now = utcnow()
@@ -70,6 +69,7 @@ def append(article: Article, data: dict, *, actor: User) -> Correction:
     db.session.add(entry)
     article.updated_at = now
     flush_guarded(article, version)
+    events.record(db.session, "article.corrected", article)
     audit.log(
         "article.correct",
         "article",
@@ -90,8 +90,7 @@ def get_correction(article: Article, correction_id: int) -> Correction:
 def hide(entry: Correction, *, reason: str, actor: User) -> Correction:
     """Hide ``entry`` from readers (admins only, with a reason, audited). It stays in the log.
 
-    The article's public content changes: ``article.updated`` (§7) belongs here, in this
-    transaction, once the event log exists.
+    The article's public content changes: the commit emits ``article.updated`` (§7).
     """
     authorize(actor, "correction:hide")
     if entry.hidden:

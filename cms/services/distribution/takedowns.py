@@ -17,7 +17,7 @@ from cms.clock import utcnow
 from cms.errors import Conflict, InvalidTransition
 from cms.extensions import db
 from cms.models import Article, Takedown, User
-from cms.services import audit, revisions
+from cms.services import audit, events, revisions
 from cms.services.articles import check_version, flush_guarded
 from cms.services.visibility import TAKEN_DOWN
 
@@ -45,8 +45,7 @@ def take_down(
     """Take ``article`` down. ``expected_version`` (optional: a legal takedown must not wait
     for a reload) refuses with 412 when the article changed since that version.
 
-    Returns the takedown; the event ``article.unpublished`` with ``reason`` (§7) belongs here,
-    in this transaction, once the event log exists.
+    Returns the takedown; the commit emits ``article.unpublished`` with ``reason`` (§7).
     """
     authorize(actor, "article:takedown", article)
     if expected_version is not None:
@@ -63,6 +62,7 @@ def take_down(
     now = utcnow()
     article.status = TAKEN_DOWN
     flush_guarded(article, version)
+    events.record(db.session, "article.unpublished", article, reason=reason)
     takedown = Takedown(
         article_id=article.id,
         reason=reason,
@@ -81,8 +81,8 @@ def take_down(
 def revoke(article: Article, *, actor: User, expected_version: int | None = None) -> Takedown:
     """Undo the takedown in force: the article returns to the status it had.
 
-    Returns the revoked takedown; if the article is public again, the event
-    ``article.published`` (§7) belongs here, in this transaction, once the event log exists.
+    Returns the revoked takedown; if the article is public again, the commit emits
+    ``article.published`` (§7).
     """
     authorize(actor, "article:takedown", article)
     if expected_version is not None:

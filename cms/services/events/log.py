@@ -1,0 +1,464 @@
+"""The event log: each public article event, written in the transaction of its change.
+
+Which event a commit produces is decided by comparison, not by each write path remembering to
+emit one: ``article_event_states`` holds what the log last told the public about each article
+(visible or not, a fingerprint of its public content, slug, section, tags). Before a commit,
+every article the transaction touched (itself, its links, summary, related links, a renamed
+section or tag) is compared with that state:
+
+- not visible before, visible now: ``article.published``;
+- visible before, not now: ``article.unpublished`` with a reason (``unpublished``, ``archived``,
+  ``deleted``, or what a service gave with :func:`record`);
+- visible both times, fingerprint changed: ``article.updated``.
+
+A scheduled article becomes visible when its time comes, with no write: the worker's
+:func:`publish_due` touches every due scheduled article the state does not yet know as
+visible, and the same comparison emits ``article.published`` once (the state row's lock
+makes a second worker find nothing to say).
+
+The events are numbered after the content generation is bumped (``cms.services.generation``),
+under its row lock: ``sequence`` then grows in commit order without gaps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import orjson
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+
+from cms.clock import utcnow
+from cms.database import upsert
+from cms.models import (
+    Article,
+    ArticleAuthor,
+    ArticleEventState,
+    ArticleSource,
+    Author,
+    Event,
+    EventTopic,
+    RelatedLink,
+    Section,
+    Source,
+    Summary,
+    Tag,
+    article_tags,
+)
+from cms.services import generation
+from cms.services.visibility import is_public
+
+PUBLISHED = "article.published"
+UPDATED = "article.updated"
+UNPUBLISHED = "article.unpublished"
+CORRECTED = "article.corrected"
+EVENT_TYPES = (PUBLISHED, UPDATED, UNPUBLISHED, CORRECTED)
+
+_TOUCHED = "cms_events_touched"  # session.info: article ids to compare at commit
+_EXPLICIT = "cms_events_explicit"  # session.info: {article_id: {"corrected": bool, "reason"}}
+_PENDING = "cms_events_pending"  # session.info: events decided, numbered after the bump
+
+_ARTICLES_OF = {
+    Section: lambda ident: sa.select(Article.id).where(Article.section_id == ident),
+    Tag: lambda ident: sa.select(article_tags.c.article_id).where(article_tags.c.tag_id == ident),
+    Author: lambda ident: sa.select(ArticleAuthor.article_id).where(
+        ArticleAuthor.author_id == ident
+    ),
+    Source: lambda ident: sa.select(ArticleSource.article_id).where(
+        ArticleSource.source_id == ident
+    ),
+}
+
+
+def record(session: Session, type_: str, article: Article, reason: str | None = None) -> None:
+    """Tell the log about a change that comparison cannot see or name.
+
+    - ``article.corrected`` (a correction was appended): emitted at commit if the article is
+      public then; it replaces the ``article.updated`` the same commit would give.
+    - ``article.unpublished`` with a ``reason`` (``legal``, ``expired`` ...): the reason of the
+      event, if the article leaves public view in this commit.
+
+    ``article.published`` and ``article.updated`` are never recorded by hand: the commit
+    compares the article with what was last announced.
+    """
+    if type_ not in (CORRECTED, UNPUBLISHED):
+        raise ValueError(f"{type_} is derived at commit; record only corrected or unpublished")
+    explicit = session.info.setdefault(_EXPLICIT, {}).setdefault(
+        article.id, {"corrected": False, "reason": None}
+    )
+    if type_ == CORRECTED:
+        explicit["corrected"] = True
+    else:
+        explicit["reason"] = reason
+    touch(session, [article.id])
+
+
+def touch(session: Session, article_ids) -> None:
+    """Compare these articles with their announced state at the next commit."""
+    session.info.setdefault(_TOUCHED, set()).update(i for i in article_ids if i is not None)
+
+
+# --- what the public sees of an article ----------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    visible: bool
+    slug: str | None = None
+    section: dict | None = None
+    tags: list[dict] = field(default_factory=list)
+    fingerprint: str | None = None
+    data: dict = field(default_factory=dict)
+
+
+def article_url(article: Article) -> str:
+    """The article's front-end URL (``CMS_ARTICLE_URL_TEMPLATE`` when set), else its API path."""
+    template = current_app.config.get("CMS_ARTICLE_URL_TEMPLATE") if has_app_context() else None
+    if template:
+        site = current_app.config.get("CMS_SITE_URL", "").rstrip("/")
+        section = article.section.slug if article.section else ""
+        return template.format(site_url=site, slug=article.slug, section=section)
+    return f"/api/v1/articles/{article.slug}"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def snapshot(article: Article | None, now: datetime) -> Snapshot:
+    if article is None or not is_public(article, now):
+        return Snapshot(visible=False)
+    section = (
+        {"slug": article.section.slug, "name": article.section.name} if article.section else None
+    )
+    tags = [{"slug": t.slug, "name": t.name} for t in article.tags]
+    summary = article.summary
+    content = [
+        article.slug,
+        article.title,
+        article.subtitle,
+        article.excerpt,
+        article.language,
+        article.body,
+        article.hero_image,
+        article.canonical_url,
+        _iso(article.published_at),
+        section,
+        tags,
+        [(a.slug, a.name) for a in article.authors],
+        [(s.slug, s.name) for s in article.sources],
+        [summary.tldr, summary.key_points] if summary is not None else None,
+        [(r.target_id, r.url, r.title, r.label) for r in article.related_links],
+        [c.id for c in article.corrections if c.hidden_at is None],  # shown on the detail
+    ]
+    fingerprint = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)).hexdigest()
+    data = {
+        "id": article.id,
+        "slug": article.slug,
+        "section": section,
+        "tags": tags,
+        "url": article_url(article),
+        "published_at": _iso(article.published_at),
+        "updated_at": _iso(article.updated_at),
+    }
+    return Snapshot(True, article.slug, section, tags, fingerprint, data)
+
+
+def cache_tags(article_id: int, sections, tags) -> list[str]:
+    """What a CDN purges for an event: the article, the sections and tags it was or is in, and
+    every list."""
+    out = [f"article:{article_id}"]
+    out += [f"section:{s}" for s in dict.fromkeys(sections) if s]
+    out += [f"tag:{t}" for t in dict.fromkeys(tags) if t]
+    return [*out, "list"]
+
+
+# --- deciding the events of a commit --------------------------------------------------------
+
+
+def _reason_for(article: Article | None) -> str:
+    if article is None:
+        return "deleted"
+    if article.status == "archived":
+        return "archived"
+    return "unpublished"
+
+
+def _lock_states(session: Session, ids: list[int]) -> dict[int, ArticleEventState]:
+    rows = session.scalars(
+        sa.select(ArticleEventState)
+        .where(ArticleEventState.article_id.in_(ids))
+        .order_by(ArticleEventState.article_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {row.article_id: row for row in rows}
+
+
+def _load_articles(session: Session, ids: list[int]) -> dict[int, Article]:
+    """The articles still there; those the session holds already cost no query."""
+    found, missing = {}, []
+    for i in ids:
+        obj = session.identity_map.get(identity_key(Article, i))
+        if obj is not None and obj not in session.deleted and not sa.inspect(obj).deleted:
+            found[i] = obj
+        else:
+            missing.append(i)
+    if missing:
+        found.update(
+            (a.id, a) for a in session.scalars(sa.select(Article).where(Article.id.in_(missing)))
+        )
+    return found
+
+
+def decide(session: Session) -> None:
+    """``before_commit``: compare the touched articles with their state; keep the events."""
+    if session.in_nested_transaction():
+        return
+    session.flush()
+    touched = session.info.pop(_TOUCHED, set())
+    explicit = session.info.pop(_EXPLICIT, {})
+    if not touched:
+        return
+    now = utcnow()
+    ids = sorted(touched)
+    with session.no_autoflush:
+        states = _lock_states(session, ids)
+        articles = _load_articles(session, ids)
+        snaps = {i: snapshot(articles.get(i), now) for i in ids}
+        new_ids = [i for i in ids if i not in states and snaps[i].visible]
+        fresh: set[int] = set()
+        if new_ids:
+            # First announcement: insert the new state at once. A concurrent transaction that
+            # inserted it first makes this one wait, insert nothing, and read what it said.
+            insert = upsert(session, ArticleEventState).values(
+                [_state_row(i, snaps[i]) for i in new_ids]
+            )
+            fresh = set(
+                session.scalars(
+                    insert.on_conflict_do_nothing(index_elements=["article_id"]).returning(
+                        ArticleEventState.article_id
+                    )
+                )
+            )
+            taken = [i for i in new_ids if i not in fresh]
+            if taken:
+                states.update(_lock_states(session, taken))
+    pending = session.info.setdefault(_PENDING, [])
+    for i in ids:
+        state = states.get(i)
+        snap = snaps[i]
+        was_visible = state is not None and state.visible
+        wanted = explicit.get(i, {})
+        old_sections = [state.section] if was_visible and state.section else []
+        old_tags = list(state.tags or []) if was_visible else []
+        new_sections = [snap.section["slug"]] if snap.visible and snap.section else []
+        new_tags = [t["slug"] for t in snap.tags]
+        event = None
+        if was_visible and not snap.visible:
+            article = articles.get(i)
+            event = {
+                "type": UNPUBLISHED,
+                "article": {"id": i, "slug": article.slug if article else state.slug},
+                "reason": wanted.get("reason") or _reason_for(article),
+            }
+            new_sections, new_tags = [], []
+        elif snap.visible and not was_visible:
+            event = {"type": PUBLISHED, "article": snap.data}
+            old_sections, old_tags = [], []
+            # A scheduled article became visible at its publication time.
+            occurred = articles[i].published_at
+            event["occurred_at"] = occurred if occurred and occurred < now else now
+        elif snap.visible and (wanted.get("corrected") or snap.fingerprint != state.fingerprint):
+            data = dict(snap.data)
+            if state.slug and state.slug != snap.slug:
+                data["previous_slug"] = state.slug
+            event = {"type": CORRECTED if wanted.get("corrected") else UPDATED, "article": data}
+        if event is not None:
+            event.setdefault("occurred_at", now)
+            event.setdefault("reason", None)
+            event["article_id"] = i
+            event["topics"] = _topics(old_sections, new_sections, "section") + _topics(
+                old_tags, new_tags, "tag"
+            )
+            event["cache_tags"] = cache_tags(i, old_sections + new_sections, old_tags + new_tags)
+            pending.append(event)
+        if state is None or i in fresh:
+            continue
+        if articles.get(i) is None:
+            session.delete(state)
+        else:
+            state.visible = snap.visible
+            state.fingerprint = snap.fingerprint if snap.visible else None
+            state.slug = snap.slug or state.slug
+            state.section = snap.section["slug"] if snap.section else None
+            state.tags = [t["slug"] for t in snap.tags]
+    if pending:
+        session.flush()
+        generation.mark_changed(session)
+
+
+def _state_row(article_id: int, snap: Snapshot) -> dict:
+    return {
+        "article_id": article_id,
+        "visible": True,
+        "fingerprint": snap.fingerprint,
+        "slug": snap.slug,
+        "section": snap.section["slug"] if snap.section else None,
+        "tags": [t["slug"] for t in snap.tags],
+    }
+
+
+def _topics(before: list[str], now: list[str], kind: str) -> list[tuple]:
+    return [(kind, slug, slug in before, slug in now) for slug in dict.fromkeys(before + now)]
+
+
+def write(session: Session, generation_value: int) -> list[dict]:
+    """Right after the generation bump, under its lock: number and store the decided events;
+    returns them."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return []
+    last = session.execute(sa.select(sa.func.max(Event.sequence))).scalar() or 0
+    recorded = utcnow()
+    rows, topics = [], []
+    for event in pending:
+        last += 1
+        event["sequence"] = last
+        event["id"] = "evt_" + uuid.uuid4().hex
+        rows.append(
+            {
+                "sequence": last,
+                "event_id": event["id"],
+                "generation": generation_value,
+                "type": event["type"],
+                "article_id": event["article_id"],
+                "occurred_at": event["occurred_at"],
+                "recorded_at": recorded,
+                "article": event["article"],
+                "reason": event["reason"],
+                "cache_tags": event["cache_tags"],
+            }
+        )
+        topics += [
+            {"kind": k, "slug": s, "sequence": last, "in_before": b, "in_now": n}
+            for k, s, b, n in event["topics"]
+        ]
+    session.execute(sa.insert(Event), rows)
+    if topics:
+        session.execute(sa.insert(EventTopic), topics)
+    return pending
+
+
+def public_event(event: dict | Event) -> dict:
+    """The event as the feed and webhooks show it."""
+    if isinstance(event, Event):
+        return {
+            "id": event.event_id,
+            "sequence": event.sequence,
+            "type": event.type,
+            "occurred_at": _iso(event.occurred_at),
+            "article": event.article,
+            "reason": event.reason,
+            "cache_tags": event.cache_tags,
+        }
+    return {
+        "id": event["id"],
+        "sequence": event["sequence"],
+        "type": event["type"],
+        "occurred_at": _iso(event["occurred_at"]),
+        "article": event["article"],
+        "reason": event["reason"],
+        "cache_tags": event["cache_tags"],
+    }
+
+
+def as_seen_through(event: dict, matched_before: bool, matched_now: bool) -> dict | None:
+    """The event as a consumer filtered by a section or tag sees it, or ``None`` (unseen).
+
+    An article that left the filter reads as ``article.unpublished`` (reason ``moved``); one
+    that entered it as ``article.published``. The feed's SQL (``feed.effective_type``) says
+    the same."""
+    if matched_now and event["type"] != UNPUBLISHED:
+        if not matched_before and event["type"] == UPDATED:
+            return {**event, "type": PUBLISHED}
+        return event
+    if matched_before:
+        if event["type"] == UNPUBLISHED:
+            return event
+        return {
+            **event,
+            "type": UNPUBLISHED,
+            "article": {"id": event["article"]["id"], "slug": event["article"]["slug"]},
+            "reason": "moved",
+        }
+    return None
+
+
+# --- scheduled publications ----------------------------------------------------------------
+
+
+def publish_due(session: Session, limit: int = 500) -> int:
+    """Touch every scheduled article whose time has come and whose publication the log has not
+    announced; the commit emits their ``article.published``. Returns how many were due."""
+    now = utcnow()
+    announced = sa.select(ArticleEventState.article_id).where(
+        ArticleEventState.article_id == Article.id, ArticleEventState.visible.is_(True)
+    )
+    ids = session.scalars(
+        sa.select(Article.id)
+        .where(Article.status == "scheduled", Article.published_at <= now)
+        .where(~sa.exists(announced))
+        .order_by(Article.published_at, Article.id)
+        .limit(limit)
+    ).all()
+    touch(session, ids)
+    return len(ids)
+
+
+# --- session hooks ---------------------------------------------------------------------------
+
+_TAXONOMIES = (Section, Tag, Author, Source)
+_CHILDREN = (ArticleAuthor, ArticleSource, Summary, RelatedLink)
+_listening: set[int] = set()
+
+
+def listen(session_factory) -> None:
+    """Note the articles each flush touches; decide their events before commit."""
+    if id(session_factory) in _listening:
+        return
+    _listening.add(id(session_factory))
+
+    @sa.event.listens_for(session_factory, "before_flush")
+    def _note_deleted_taxonomies(session: Session, _context, _instances):
+        deleted = [obj for obj in session.deleted if isinstance(obj, _TAXONOMIES)]
+        if deleted:
+            with session.no_autoflush:
+                for obj in deleted:
+                    touch(session, session.scalars(_ARTICLES_OF[type(obj)](obj.id)))
+
+    @sa.event.listens_for(session_factory, "after_flush")
+    def _note(session: Session, _context):
+        ids = set()
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            if isinstance(obj, Article):
+                ids.add(obj.id)
+            elif isinstance(obj, _CHILDREN):
+                ids.add(obj.article_id)
+            elif isinstance(obj, _TAXONOMIES) and obj in session.dirty and session.is_modified(obj):
+                ids.update(session.scalars(_ARTICLES_OF[type(obj)](obj.id)))
+        touch(session, ids)
+
+    @sa.event.listens_for(session_factory, "before_commit")
+    def _decide(session: Session):
+        decide(session)
+
+    @sa.event.listens_for(session_factory, "after_rollback")
+    def _forget(session: Session):
+        for key in (_TOUCHED, _EXPLICIT, _PENDING):
+            session.info.pop(key, None)
