@@ -87,7 +87,7 @@ def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
 
 # ``sort=relevance`` ranks this many of the newest matches, so a broad query ranks a bounded
 # set (ranking reads each candidate's index entry) instead of every match.
-RANK_WINDOW = 1000
+RANK_WINDOW = 300
 SORTS = ("relevance", "newest")
 # First element of a ``sort=newest`` cursor, in place of a score.
 NEWEST_CURSOR = "newest"
