@@ -5,7 +5,8 @@ One interface, two backends chosen by the SQL dialect:
 * **PostgreSQL**: table ``article_search(article_id, config, document tsvector)`` with a GIN
   index. The document is weighted (title A, subtitle and tags B, body D) and stemmed with the
   text-search configuration of the article's language (``english``, ``german``, else
-  ``simple``). Ranking is ``ts_rank_cd``; snippets come from ``ts_headline``.
+  ``simple``). Ranking is ``ts_rank_cd``; snippets come from ``ts_headline`` over the first
+  :data:`SNIPPET_SOURCE_CHARS` characters of the body, so their cost does not grow with it.
 * **SQLite**: FTS5 table ``article_search(title, subtitle, body, tags)`` whose rowid is the
   article id, tokenizer ``porter unicode61 remove_diacritics 2``. Ranking is ``bm25`` with column
   weights; snippets come from ``snippet()``. FTS5 ships no German stemmer: German text is
@@ -31,8 +32,11 @@ words (:data:`STOP_WORDS`) are ignored outside quoted phrases;
 ``-"a phrase"`` excludes. Every other character is a separator: user input is never passed to
 the engine's own query syntax.
 
-Ranking and paging: results are ordered by ``(score desc, published_at desc, id desc)`` and the
-cursor carries that triple. Paging never repeats or skips a hit while the index is unchanged; a
+Ranking and paging: ``sort=relevance`` takes the :data:`RANK_WINDOW` newest visible matches
+(found through the index, never ranked) and orders them by ``(score desc, published_at desc, id
+desc)``; the cursor carries that triple. Ranking reads each ranked document's index entry, so
+the window keeps a query matching a third of the archive as cheap as a rare one.
+``sort=newest`` orders every match by ``(published_at desc, id desc)`` and scores only the page. Paging never repeats or skips a hit while the index is unchanged; a
 change between two page requests (a new article shifts bm25 statistics, an edit changes a score)
 can move a hit across the page boundary.
 """
