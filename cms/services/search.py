@@ -36,9 +36,10 @@ Ranking and paging: ``sort=relevance`` takes the :data:`RANK_WINDOW` newest visi
 (found through the index, never ranked) and orders them by ``(score desc, published_at desc, id
 desc)``; the cursor carries that triple. Ranking reads each ranked document's index entry, so
 the window keeps a query matching a third of the archive as cheap as a rare one.
-``sort=newest`` orders every match by ``(published_at desc, id desc)`` and scores only the page. Paging never repeats or skips a hit while the index is unchanged; a
-change between two page requests (a new article shifts bm25 statistics, an edit changes a score)
-can move a hit across the page boundary.
+``sort=newest`` orders every match by ``(published_at desc, id desc)`` and scores only the
+page. Paging never repeats or skips a hit while the index is unchanged; a change between two
+page requests (a new article shifts bm25 statistics, an edit changes a score) can move a hit
+across the page boundary.
 """
 
 from __future__ import annotations
