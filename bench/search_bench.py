@@ -319,13 +319,15 @@ CMS_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/cms_search_bench \\
 ```
 
 What the numbers say: both engines find matches through their index in a few milliseconds
-("no hits", "rare name"), but rank *every* match before taking the first page. A word in a third
-of 100,000 articles ("common word") means ranking ~35,000 documents: SQLite's bm25 reads FTS5
-doclists; PostgreSQL detoasts and decompresses each matching tsvector (about 10 µs each), so it
-is the slower of the two on broad queries. The bench ran on a shared 2-CPU machine with a load
-average of 8–10 from other work; treat the numbers as upper bounds. If broad queries on a large
-PostgreSQL corpus must be faster, the usual next steps are the RUM index extension (ranked
-index scans) or a recency cut-off on candidates before ranking.
+("no hits", "rare name"). Before the recency window, both ranked *every* match before taking the
+first page: a word in a third of 100,000 articles ("common word") meant ranking ~35,000
+documents (PostgreSQL detoasts and decompresses each matching tsvector, about 10 µs each).
+`sort=relevance` now ranks only the 300 newest matches (`cms.services.search.RANK_WINDOW`), and
+`sort=newest` scores only the page. What remains on PostgreSQL is finding the newest matches:
+the planner walks articles newest first and tests each one's tsvector, so a word in 5% of the
+archive (German words) tests ~6,000 documents for 300 matches. Next steps if that must be
+faster: `published_at` copied into `article_search` with a RUM index ordered by it (ranked
+index scans without the article join), or a bitmap-scan CTE for mid-frequency words.
 """
 
 

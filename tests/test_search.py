@@ -385,3 +385,59 @@ def test_reindex_command_rebuilds_everything(app, users, ago):
     assert result.exit_code == 0, result.output
     assert "Indexed 2 articles" in result.output
     assert _index_rows() == 2
+
+
+def test_sort_newest_lists_every_match_newest_first_across_pages(client, users, ago):
+    for i in range(5):
+        make_article(f"Ferry story {i}", body=_para("The ferry runs."), published_at=ago(hours=i))
+    make_article("Ferry ferry ferry", body=_para("Ferry news."), published_at=ago(hours=9))
+    make_article("Ferry draft", status="draft", body=_para("Ferry."))
+
+    assert _slugs(client, "ferry")[0] == "ferry-ferry-ferry"  # relevance
+    seen, params = [], {"sort": "newest", "limit": 2}
+    while True:
+        payload = _search(client, "ferry", **params).get_json()
+        seen += [hit["slug"] for hit in payload["data"]]
+        assert all(isinstance(hit["score"], float) for hit in payload["data"])
+        if not payload["meta"]["next_cursor"]:
+            break
+        params = {**params, "cursor": payload["meta"]["next_cursor"]}
+    assert seen == [f"ferry-story-{i}" for i in range(5)] + ["ferry-ferry-ferry"]
+
+
+def test_sort_is_validated_and_a_cursor_keeps_its_sort(client, newsroom):
+    response = client.get("/api/v1/search?q=strike&sort=oldest")
+    assert response.status_code == 400
+    assert "sort" in response.get_json()["errors"]
+    relevance = search.encode_cursor(["1.5", "2026-01-01T00:00:00+00:00", 1])
+    response = client.get(f"/api/v1/search?q=strike&sort=newest&cursor={relevance}")
+    assert response.status_code == 400
+    assert "cursor" in response.get_json()["errors"]
+    newest = search.encode_cursor(["newest", "2026-01-01T00:00:00+00:00", 1])
+    assert client.get(f"/api/v1/search?q=strike&cursor={newest}").status_code == 400
+    assert client.get(f"/api/v1/search?q=strike&sort=newest&cursor={newest}").status_code == 200
+
+
+def test_relevance_ranks_the_newest_matches_only(client, users, ago, monkeypatch):
+    make_article("Harbour harbour harbour", body=_para("Harbour."), published_at=ago(days=30))
+    for i in range(3):
+        make_article(f"Council {i}", body=_para("Near the harbour."), published_at=ago(hours=i))
+    assert _slugs(client, "harbour")[0] == "harbour-harbour-harbour"
+
+    monkeypatch.setattr(search, "RANK_WINDOW", 3)
+    # (another URL than above: the response cache would answer with the first result)
+    assert sorted(_slugs(client, "harbour", limit=10)) == [f"council-{i}" for i in range(3)]
+    # the older best match is still found by date
+    assert "harbour-harbour-harbour" in _slugs(client, "harbour", sort="newest")
+    assert _search(client, "harbour", count="true").get_json()["meta"]["total"] == 4
+
+
+def test_snippet_of_a_long_body_comes_from_its_start(client, users, ago):
+    filler = " ".join(["Calm weather at sea."] * 400)
+    make_article(
+        "Long report",
+        body=[*_para("The lighthouse keeper spoke first."), *_para(filler), *_para("Lighthouse.")],
+        published_at=ago(hours=1),
+    )
+    hit = _search(client, "lighthouse").get_json()["data"][0]
+    assert "<mark>" in hit["snippet"] and len(hit["snippet"]) < 1000

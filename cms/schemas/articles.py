@@ -420,6 +420,20 @@ class ArticleIn(StrictSchema):
     body = body_field(load_default=list)
 
 
+class ArticleImport(ArticleIn):
+    """One line of ``flask --app wsgi import``: a create body plus its status."""
+
+    status = fields.String(load_default="draft", validate=validate.OneOf(["draft", "published"]))
+    published_at = UtcDateTime(allow_none=True, load_default=None)
+
+    @ma.validates_schema
+    def _published_at_needs_published(self, data, **kwargs):
+        if data.get("published_at") is not None and data.get("status") != "published":
+            raise ma.ValidationError(
+                "Only a published article has a publication time.", "published_at"
+            )
+
+
 class ArticlePatch(ArticleIn):
     version = fields.Integer(
         validate=db_int_range,

@@ -6,11 +6,18 @@ import math
 from datetime import datetime
 
 import marshmallow as ma
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from cms.schemas.articles import ArticleCard, ArticleFilters
 from cms.schemas.common import Cursor, PageQuery
-from cms.services.search import MAX_QUERY_CHARS, QueryError, parse_query
+from cms.services.search import (
+    MAX_QUERY_CHARS,
+    NEWEST_CURSOR,
+    RANK_WINDOW,
+    SORTS,
+    QueryError,
+    parse_query,
+)
 
 QUERY_HELP = (
     "What to search for. Words are all required and matched in any inflection the language's "
@@ -37,6 +44,8 @@ class SearchCursor(Cursor):
 
     def _deserialize(self, value, attr, data, **kwargs):
         score, published_at, article_id = super()._deserialize(value, attr, data, **kwargs)
+        if score == NEWEST_CURSOR:
+            return [None, published_at, article_id]
         try:
             number = float(score)
         except ValueError:
@@ -49,6 +58,16 @@ class SearchCursor(Cursor):
 class SearchQuery(PageQuery, ArticleFilters):
     q = SearchText(required=True, metadata={"description": QUERY_HELP})
     cursor = SearchCursor()
+    sort = fields.String(
+        load_default="relevance",
+        validate=validate.OneOf(SORTS),
+        metadata={
+            "description": "`relevance` (default): best match first, ranking the "
+            f"{RANK_WINDOW:,} newest matches (older ones are reached with `sort=newest` or the "
+            "date filters); `newest`: every match, newest first. A cursor continues only the "
+            "sort it came from."
+        },
+    )
 
 
 class SearchHit(ArticleCard):

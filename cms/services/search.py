@@ -5,7 +5,8 @@ One interface, two backends chosen by the SQL dialect:
 * **PostgreSQL**: table ``article_search(article_id, config, document tsvector)`` with a GIN
   index. The document is weighted (title A, subtitle and tags B, body D) and stemmed with the
   text-search configuration of the article's language (``english``, ``german``, else
-  ``simple``). Ranking is ``ts_rank_cd``; snippets come from ``ts_headline``.
+  ``simple``). Ranking is ``ts_rank_cd``; snippets come from ``ts_headline`` over the first
+  :data:`SNIPPET_SOURCE_CHARS` characters of the body, so their cost does not grow with it.
 * **SQLite**: FTS5 table ``article_search(title, subtitle, body, tags)`` whose rowid is the
   article id, tokenizer ``porter unicode61 remove_diacritics 2``. Ranking is ``bm25`` with column
   weights; snippets come from ``snippet()``. FTS5 ships no German stemmer: German text is
@@ -31,10 +32,14 @@ words (:data:`STOP_WORDS`) are ignored outside quoted phrases;
 ``-"a phrase"`` excludes. Every other character is a separator: user input is never passed to
 the engine's own query syntax.
 
-Ranking and paging: results are ordered by ``(score desc, published_at desc, id desc)`` and the
-cursor carries that triple. Paging never repeats or skips a hit while the index is unchanged; a
-change between two page requests (a new article shifts bm25 statistics, an edit changes a score)
-can move a hit across the page boundary.
+Ranking and paging: ``sort=relevance`` takes the :data:`RANK_WINDOW` newest visible matches
+(found through the index, never ranked) and orders them by ``(score desc, published_at desc, id
+desc)``; the cursor carries that triple. Ranking reads each ranked document's index entry, so
+the window keeps a query matching a third of the archive as cheap as a rare one.
+``sort=newest`` orders every match by ``(published_at desc, id desc)`` and scores only the
+page. Paging never repeats or skips a hit while the index is unchanged; a change between two
+page requests (a new article shifts bm25 statistics, an edit changes a score) can move a hit
+across the page boundary.
 """
 
 from __future__ import annotations
@@ -84,6 +89,16 @@ def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic ``include_object`` hook: leave the search index objects out of comparisons."""
     return name not in SEARCH_INDEX_OBJECTS
 
+
+# ``sort=relevance`` ranks this many of the newest matches, so a broad query ranks a bounded
+# set (ranking reads each candidate's index entry) instead of every match.
+RANK_WINDOW = 300
+SORTS = ("relevance", "newest")
+# First element of a ``sort=newest`` cursor, in place of a score.
+NEWEST_CURSOR = "newest"
+# Snippets are cut from at most this much of the start of the body, so their cost does not
+# grow with the body's length.
+SNIPPET_SOURCE_CHARS = 4000
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 32
@@ -289,11 +304,20 @@ class _SQLite:
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         self.score = sa.cast(-sa.literal_column(f"bm25({INDEX_TABLE}, {weights})"), sa.Float)
 
-    def ranked(self) -> sa.Select:
+    def matched(self) -> sa.Select:
         return (
-            sa.select(Article.id, Article.published_at, self.score.label("score"))
+            sa.select(Article.id, Article.published_at)
             .select_from(self.table)
             .join(Article, Article.id == self.table.c.rowid)
+            .where(self.matches)
+        )
+
+    def scored(self, candidates: sa.Subquery) -> sa.Select:
+        """``(id, published_at, score)`` of the candidate rows (``id``, ``published_at``)."""
+        return (
+            sa.select(candidates.c.id, candidates.c.published_at, self.score.label("score"))
+            .select_from(self.table)
+            .join(candidates, candidates.c.id == self.table.c.rowid)
             .where(self.matches)
         )
 
@@ -393,12 +417,20 @@ class _PostgreSQL:
             expression = sa.func.tsquery_and(expression, sa.func.tsquery_not(excluded))
         return expression
 
-    def ranked(self) -> sa.Select:
+    def matched(self) -> sa.Select:
         return (
-            sa.select(Article.id, Article.published_at, self.score.label("score"))
+            sa.select(Article.id, Article.published_at)
             .select_from(self.table)
             .join(Article, Article.id == self.table.c.article_id)
             .where(self.matches)
+        )
+
+    def scored(self, candidates: sa.Subquery) -> sa.Select:
+        """``(id, published_at, score)`` of the candidate rows (``id``, ``published_at``)."""
+        return (
+            sa.select(candidates.c.id, candidates.c.published_at, self.score.label("score"))
+            .select_from(candidates)
+            .join(self.table, self.table.c.article_id == candidates.c.id)
         )
 
     def snippets(self, ids: list[int]) -> dict[int, str]:
@@ -407,7 +439,7 @@ class _PostgreSQL:
             f'MaxFragments=2, FragmentDelimiter=" {_ELLIPSIS} "'
         )
         text = sa.case(
-            (Article.body_text != "", Article.body_text),
+            (Article.body_text != "", sa.func.substr(Article.body_text, 1, SNIPPET_SOURCE_CHARS)),
             else_=Article.subtitle,
         )
         headline = sa.func.ts_headline(self.table.c.config, text, self.own_query, options)
@@ -440,47 +472,76 @@ def search(
     cursor: list | None = None,
     count: bool = False,
     now: datetime | None = None,
+    sort: str = "relevance",
 ) -> Page:
-    """Visible articles matching ``query``, best first, as a page of :class:`Hit`.
+    """Visible articles matching ``query`` as a page of :class:`Hit`.
 
-    ``filters`` are those of the article list (section, tag, author, source, language,
-    published_after, published_before). ``cursor`` is ``[score, published_at, id]`` of the last
-    hit of the previous page.
+    ``sort="relevance"``: best first among the :data:`RANK_WINDOW` newest matches; ``cursor`` is
+    ``[score, published_at, id]`` of the last hit of the previous page. ``sort="newest"``: every
+    match, newest first; ``cursor`` is ``[None, published_at, id]``. ``filters`` are those of
+    the article list (section, tag, author, source, language, published_after,
+    published_before).
     """
     if isinstance(query, str):
         try:
             query = parse_query(query)
         except QueryError as exc:
             raise InvalidSearch(str(exc), errors={"q": [str(exc)]}) from exc
+    if sort not in SORTS:
+        raise InvalidSearch(f"Unknown sort '{sort}'.", errors={"sort": ["Unknown sort."]})
+    if cursor and (cursor[0] is None) != (sort == "newest"):
+        raise InvalidSearch(
+            "This cursor belongs to a search with another sort.",
+            errors={"cursor": ["Belongs to another sort."]},
+        )
     now = now or utcnow()
     backend = _backend(query)
-    ranked = apply_filters(backend.ranked().where(public_condition(now)), filters)
-    if ranked is None:
+    matched = apply_filters(backend.matched().where(public_condition(now)), filters)
+    if matched is None:
         return Page(items=[], limit=limit, total=0 if count else None)
-    ranked = ranked.subquery("ranked")
     total = None
     if count:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(ranked))
-    page = sa.select(ranked.c.id, ranked.c.score, ranked.c.published_at)
-    if cursor:
-        score, published_at, article_id = cursor
-        page = page.where(
-            sa.tuple_(ranked.c.score, ranked.c.published_at, ranked.c.id)
-            < sa.tuple_(
-                sa.literal(float(score), sa.Float),
-                sa.literal(published_at, Article.published_at.type),
-                sa.literal(article_id, sa.Integer),
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(matched.subquery()))
+    newest_first = (Article.published_at.desc(), Article.id.desc())
+    if sort == "newest":
+        if cursor:
+            _, published_at, article_id = cursor
+            matched = matched.where(
+                sa.tuple_(Article.published_at, Article.id)
+                < sa.tuple_(
+                    sa.literal(published_at, Article.published_at.type),
+                    sa.literal(article_id, sa.Integer),
+                )
             )
+        page = backend.scored(matched.order_by(*newest_first).limit(limit + 1).subquery("page"))
+        page = page.subquery("scored")
+        page = sa.select(page.c.id, page.c.score, page.c.published_at).order_by(
+            page.c.published_at.desc(), page.c.id.desc()
         )
-    page = page.order_by(
-        ranked.c.score.desc(), ranked.c.published_at.desc(), ranked.c.id.desc()
-    ).limit(limit + 1)
+    else:
+        window = matched.order_by(*newest_first).limit(RANK_WINDOW).subquery("window")
+        ranked = backend.scored(window).subquery("ranked")
+        page = sa.select(ranked.c.id, ranked.c.score, ranked.c.published_at)
+        if cursor:
+            score, published_at, article_id = cursor
+            page = page.where(
+                sa.tuple_(ranked.c.score, ranked.c.published_at, ranked.c.id)
+                < sa.tuple_(
+                    sa.literal(float(score), sa.Float),
+                    sa.literal(published_at, Article.published_at.type),
+                    sa.literal(article_id, sa.Integer),
+                )
+            )
+        page = page.order_by(
+            ranked.c.score.desc(), ranked.c.published_at.desc(), ranked.c.id.desc()
+        ).limit(limit + 1)
     rows = [_Ranked(*row) for row in db.session.execute(page)]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor([repr(last.score), last.published_at, last.id])
+        first = NEWEST_CURSOR if sort == "newest" else repr(last.score)
+        next_cursor = encode_cursor([first, last.published_at, last.id])
     ids = [row.id for row in rows]
     articles = {}
     snippets = {}

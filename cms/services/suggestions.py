@@ -523,3 +523,137 @@ def rebuild_all() -> int:
         ranked, *_ = _suggest_for(article_id, stored, len(ids))
         _replace_stored(article_id, ranked)
     return len(ids)
+
+
+# --- many new articles at once (bulk import) ---------------------------------------------------
+
+
+def _add_df(counts: dict[str, int]) -> None:
+    """``df += n`` for each ``term: n`` (one upsert per chunk, terms in sorted order)."""
+    terms = sorted(counts)
+    for i in range(0, len(terms), _CHUNK):
+        chunk = terms[i : i + _CHUNK]
+        insert = upsert(db.session, TermStat).values([{"term": t, "df": counts[t]} for t in chunk])
+        db.session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[TermStat.term], set_={"df": TermStat.df + insert.excluded.df}
+            )
+        )
+
+
+def _offer_many(offers: list[tuple[int, int, float, str]]) -> None:
+    """:func:`_offer` for many articles: ``(candidate_id, article_id, score, reason)`` rows."""
+    rows = [
+        {"article_id": c, "target_id": a, "score": s, "reason": r[:300]}
+        for c, a, s, r in offers
+        if s > 0
+    ]
+    if not rows:
+        return
+    pairs = sorted({(row["article_id"], row["target_id"]) for row in rows})
+    for i in range(0, len(pairs), _CHUNK):
+        db.session.execute(
+            sa.delete(Suggestion).where(
+                sa.tuple_(Suggestion.article_id, Suggestion.target_id).in_(pairs[i : i + _CHUNK])
+            )
+        )
+    db.session.execute(sa.insert(Suggestion), rows)
+    touched = sorted({row["article_id"] for row in rows})
+    for i in range(0, len(touched), _CHUNK):
+        ranked = (
+            sa.select(
+                Suggestion.article_id,
+                Suggestion.target_id,
+                sa.func.row_number()
+                .over(
+                    partition_by=Suggestion.article_id,
+                    order_by=(Suggestion.score.desc(), Suggestion.target_id.asc()),
+                )
+                .label("place"),
+            )
+            .where(Suggestion.article_id.in_(touched[i : i + _CHUNK]))
+            .subquery()
+        )
+        overflow = sa.select(ranked.c.article_id, ranked.c.target_id).where(
+            ranked.c.place > STORED_PER_ARTICLE
+        )
+        db.session.execute(
+            sa.delete(Suggestion).where(
+                sa.tuple_(Suggestion.article_id, Suggestion.target_id).in_(overflow)
+            )
+        )
+
+
+def update_batch(articles: list[Article]) -> None:
+    """Features and suggestions of new articles (flushed, never saved before), as if each
+    had been saved in turn: every article gets its own ranked list, and is offered to the
+    lists of the articles it would rank in, new and old alike."""
+    if not articles:
+        return
+    features = {a.id: _features_of(a) for a in articles}
+    if _semantic():
+        texts = [
+            embeddings.article_text(a.title, a.subtitle or "", a.body_text or "") for a in articles
+        ]
+        vectors = dict(zip([a.id for a in articles], embeddings.embed(texts), strict=True))
+    else:
+        vectors = {}
+    stored = {}
+    df: dict[str, int] = {}
+    keys = []
+    for article_id, f in features.items():
+        data = f.to_dict()
+        if article_id in vectors:
+            data["embedding"] = vectors[article_id]
+        stored[article_id] = data
+        for term in similarity.df_keys(f):
+            df[term] = df.get(term, 0) + 1
+        keys += [
+            {"key": k, "article_id": article_id} for k in sorted(set(similarity.candidate_keys(f)))
+        ]
+    db.session.execute(
+        sa.insert(ArticleFeatures),
+        [
+            {"article_id": i, "features": stored[i], "fingerprint": _fingerprint(f)}
+            for i, f in features.items()
+        ],
+    )
+    if keys:
+        db.session.execute(sa.insert(FeatureKey), keys)
+    _add_df(df)
+    n_docs = db.session.scalar(sa.select(sa.func.count()).select_from(ArticleFeatures)) or 1
+    # One snapshot for the batch: each article's candidates, the features of all of them
+    # parsed once, and one idf over every key involved (the state after the whole batch).
+    found = {i: _candidate_ids(i, f, n_docs) for i, f in features.items()}
+    known = dict(features)
+    embedding_of = {i: stored[i].get("embedding") for i in stored}
+    wanted = sorted({c for ids in found.values() for c in ids} - known.keys())
+    for start in range(0, len(wanted), _CHUNK):
+        rows = db.session.execute(
+            sa.select(ArticleFeatures.article_id, ArticleFeatures.features).where(
+                ArticleFeatures.article_id.in_(wanted[start : start + _CHUNK])
+            )
+        )
+        for aid, data in rows:
+            known[aid] = similarity.ArticleFeatures.from_dict(data)
+            embedding_of[aid] = data.get("embedding")
+    idf, _ = _idf_for(list(known.values()))
+    suggestions, offers = [], []
+    for article_id, own in features.items():
+        candidates = [(c, known[c]) for c in found[article_id] if c in known]
+        mine = embedding_of.get(article_id)
+        for target, value, reason in _rank(own, mine, candidates, embedding_of, idf):
+            suggestions.append((article_id, target, value, reason))
+        for candidate_id, other in candidates:
+            value, reason = _rank(
+                other, embedding_of.get(candidate_id), [(article_id, own)], {article_id: mine}, idf
+            )[0][1:]
+            offers.append((candidate_id, article_id, value, reason))
+    rows = [
+        {"article_id": a, "target_id": t, "score": v, "reason": r[:300]}
+        for a, t, v, r in suggestions
+        if v > 0
+    ]
+    if rows:
+        db.session.execute(sa.insert(Suggestion), rows)
+    _offer_many(offers)

@@ -220,7 +220,10 @@ def split_sentences(text: str, language: str = "en") -> list[str]:
     # sentences stay verbatim and no text between pieces can get lost.
     spans: list[tuple[int, int]] = []
     cursor = 0
-    for piece in _segmenter(seg_lang).segment(text):
+    # The processor's sentences, not ``Segmenter.segment``: that maps every sentence back onto
+    # the text with a freshly compiled regex per sentence (most of its time); the spans are
+    # found below with ``str.find`` instead.
+    for piece in _segmenter(seg_lang).processor(text).process():
         piece = piece.strip()
         found = text.find(piece, cursor) if piece else -1
         if found < 0:

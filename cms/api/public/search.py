@@ -27,12 +27,12 @@ class Search(MethodView):
     @blp.response(200, SearchPage)
     @blp.links(200, **public_article_links(FIRST_SLUG))
     @blp.operation("searchArticles")
-    def get(self, q, limit, count, cursor=None, **filters):
-        """Published articles matching `q`, best match first.
+    def get(self, q, limit, count, sort, cursor=None, **filters):
+        """Published articles matching `q`, best match first (or newest first).
 
         Searches title, subtitle, body and tags, stemmed by the article's language. Each hit
         carries its `score` and a `snippet` with the hits marked. Filters as on the article
         list; follow `meta.next_cursor` (or the `Link` header) for more.
         """
-        page = search.search(q, filters, limit=limit, cursor=cursor, count=count)
+        page = search.search(q, filters, limit=limit, cursor=cursor, count=count, sort=sort)
         return page_response(page, _hit)

@@ -1,0 +1,154 @@
+"""``flask --app wsgi import FILE``: bulk loading JSON lines, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from cms.extensions import db
+from cms.models import Article, Suggestion
+
+PARAGRAPH = (
+    "Dockworkers in Westerhaven walked off the job on Monday after pay talks collapsed. "
+    "The union said the harbour would stay closed until the port authority made a new offer. "
+    "Container ships queued off the breakwater as the strike entered its second day."
+)
+
+
+def _line(title: str, **extra) -> str:
+    body = [
+        {"type": "paragraph", "text": PARAGRAPH, "attribution": {"source": "wire-agency"}},
+        {"type": "paragraph", "text": f"{title} was reported by several outlets on Monday."},
+    ]
+    return json.dumps({"title": title, "body": body, **extra})
+
+
+def _run(app, tmp_path, lines: list[str]):
+    path = tmp_path / "articles.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return app.test_cli_runner().invoke(args=["import", str(path)])
+
+
+def test_import_loads_good_lines_publicly_with_counts(app, client, tmp_path, taxonomy):
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = [
+        _line(
+            "Harbour strike enters second day",
+            status="published",
+            published_at=yesterday,
+            section="harbour-news",
+            tags=["port", "strikes"],
+            authors=["new-reporter"],
+            sources=["handelsblatt"],
+        ),
+        _line("Port talks resume", status="published", section="harbour-news", tags=["strikes"]),
+        _line("Draft about the strike", section="harbour-news", tags=["strikes"]),
+    ]
+    result = _run(app, tmp_path, lines)
+    assert result.exit_code == 0, result.output
+    assert "Loaded 3 articles in" in result.output
+    assert "articles/s" in result.output
+
+    listed = client.get("/api/v1/articles?section=harbour-news").get_json()["data"]
+    assert {a["title"] for a in listed} == {"Harbour strike enters second day", "Port talks resume"}
+    first = next(a for a in listed if a["slug"] == "harbour-strike-enters-second-day")
+    assert first["published_at"] == yesterday
+    assert first["section"] == {"slug": "harbour-news", "name": "Harbour News"}
+
+    detail = client.get("/api/v1/articles/harbour-strike-enters-second-day").get_json()
+    assert [a["slug"] for a in detail["authors"]] == ["new-reporter"]
+    assert {s["slug"] for s in detail["sources"]} == {"handelsblatt", "wire-agency"}
+    assert detail["summary"]["origin"] == "auto" and detail["summary"]["tldr"]
+    assert "(Wire Agency)" in detail["body_html"]
+
+    # created taxonomy entries count only the published articles
+    assert client.get("/api/v1/sections/harbour-news").get_json()["article_count"] == 2
+    assert client.get("/api/v1/tags/strikes").get_json()["article_count"] == 2
+    assert client.get("/api/v1/tags/port").get_json()["article_count"] == 1
+    assert client.get("/api/v1/sources/wire-agency").get_json()["article_count"] == 2
+    assert client.get("/api/v1/authors/new-reporter").get_json()["article_count"] == 1
+
+    # found by search, with related suggestions between the two published ones
+    found = client.get("/api/v1/search?q=dockworkers").get_json()["data"]
+    assert {a["slug"] for a in found} == {"harbour-strike-enters-second-day", "port-talks-resume"}
+    related = client.get("/api/v1/articles/port-talks-resume/related").get_json()["related"]
+    assert [r["article"]["slug"] for r in related] == ["harbour-strike-enters-second-day"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Suggestion)) == 6
+
+
+def test_drafts_stay_invisible(app, client, tmp_path, taxonomy):
+    result = _run(app, tmp_path, [_line("Secret plan for the harbour", tags=["strikes"])])
+    assert result.exit_code == 0, result.output
+    article = db.session.scalar(sa.select(Article))
+    assert article.status == "draft" and article.published_at is None
+    slug = article.slug
+    assert client.get(f"/api/v1/articles/{slug}").status_code == 404
+    assert client.get(f"/api/v1/articles/{slug}/summary").status_code == 404
+    assert client.get("/api/v1/articles").get_json()["data"] == []
+    assert client.get("/api/v1/search?q=dockworkers").get_json()["data"] == []
+    assert client.get("/api/v1/tags/strikes").get_json()["article_count"] == 0
+
+
+def test_future_published_at_is_scheduled(app, client, tmp_path, taxonomy):
+    later = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    result = _run(app, tmp_path, [_line("Tomorrow", status="published", published_at=later)])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(sa.select(Article.status)) == "scheduled"
+    assert client.get("/api/v1/articles/tomorrow").status_code == 404
+
+
+def test_bad_lines_reported_by_number_and_skipped(app, client, tmp_path, taxonomy):
+    lines = [
+        _line("Good one", status="published"),
+        "{not json",
+        json.dumps({"subtitle": "no title"}),
+        _line("Bad status", status="archived"),
+        "",
+        _line("Draft with a time", published_at="2026-01-01T00:00:00Z"),
+        json.dumps({"title": "Bad block", "body": [{"type": "paragraph"}]}),
+        _line("Good one", status="published", slug="good-one"),
+        json.dumps(["a", "list"]),
+        _line("Second good", status="published", colour="red"),
+        _line("Second good", status="published"),
+    ]
+    result = _run(app, tmp_path, lines)
+    assert result.exit_code == 1
+    errors = {
+        int(line.split(":")[0].removeprefix("line ")): line
+        for line in result.output.splitlines()
+        if line.startswith("line ")
+    }
+    assert sorted(errors) == [2, 3, 4, 6, 7, 8, 9, 10]
+    assert "not valid JSON" in errors[2]
+    assert "title" in errors[3]
+    assert "status" in errors[4]
+    assert "published_at" in errors[6]
+    assert "body.0.text" in errors[7]
+    assert "already in use" in errors[8]
+    assert "not a JSON object" in errors[9]
+    assert "colour" in errors[10]
+    assert "Loaded 2 articles" in result.output
+    assert "skipped 8 bad lines" in result.output
+    slugs = {a["slug"] for a in client.get("/api/v1/articles").get_json()["data"]}
+    assert slugs == {"good-one", "second-good"}
+
+
+def test_import_slugs_avoid_existing_and_repeat_titles(app, client, tmp_path, article_factory):
+    article_factory(title="Same title", status="published")
+    lines = [_line("Same title", status="published") for _ in range(3)]
+    result = _run(app, tmp_path, lines)
+    assert result.exit_code == 0, result.output
+    slugs = set(db.session.scalars(sa.select(Article.slug)))
+    assert slugs == {"same-title", "same-title-2", "same-title-3", "same-title-4"}
+
+
+def test_import_in_several_batches_offers_to_earlier_articles(app, client, tmp_path, taxonomy):
+    lines = [_line(f"Harbour strike update {n}", status="published") for n in range(5)]
+    path = tmp_path / "articles.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["import", str(path), "--batch-size", "2"])
+    assert result.exit_code == 0, result.output
+    first = client.get("/api/v1/articles/harbour-strike-update-0/related").get_json()["related"]
+    assert len(first) == 4  # the articles of later batches reached the first one's list
