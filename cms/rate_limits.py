@@ -8,6 +8,7 @@ Each hit is one upsert in its own short transaction, outside the request's sessi
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from urllib.parse import urlsplit
@@ -34,6 +35,22 @@ def storage_uri(engine: sa.Engine) -> str:
     return f"{SCHEME}://{key}"
 
 
+def _reconnecting(method):
+    """Run ``method`` again, once, when its pooled connection turned out to be cut (the pool
+    has then been renewed): a database restart costs a counted request nothing."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sa.exc.DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 class DatabaseStorage(Storage):
     """``cms+database://<key>``, made by ``storage_uri``."""
 
@@ -47,6 +64,7 @@ class DatabaseStorage(Storage):
     def base_exceptions(self):
         return sa.exc.SQLAlchemyError
 
+    @_reconnecting
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         now = time.time()
         expired = _table.c.expires_at <= now
@@ -68,6 +86,7 @@ class DatabaseStorage(Storage):
                 connection.execute(sa.delete(_table).where(_table.c.expires_at < now - 60))
         return count
 
+    @_reconnecting
     def get(self, key: str) -> int:
         with self.engine.connect() as connection:
             count = connection.execute(
@@ -77,6 +96,7 @@ class DatabaseStorage(Storage):
             ).scalar()
         return count or 0
 
+    @_reconnecting
     def get_expiry(self, key: str) -> float:
         with self.engine.connect() as connection:
             expires_at = connection.execute(
@@ -92,10 +112,12 @@ class DatabaseStorage(Storage):
             return False
         return True
 
+    @_reconnecting
     def reset(self) -> int | None:
         with self.engine.begin() as connection:
             return connection.execute(sa.delete(_table)).rowcount
 
+    @_reconnecting
     def clear(self, key: str) -> None:
         with self.engine.begin() as connection:
             connection.execute(sa.delete(_table).where(_table.c.key == key))

@@ -149,9 +149,9 @@ def test_any_text_in_any_field_renders_inert_balanced_html(body):
     rendered = rendering.render_body(_loaded(body), SOURCES)
 
     assert_safe_and_balanced(rendered.html)
-    # plain text, yet nothing in it an HTML parser would take for a tag (a "<" directly
-    # followed by a letter, "/" or "!")
-    assert not re.search(r"<[a-z!/]", rendered.text, re.I)
+    # Plain text holds no markup: each "<" in it is one a writer typed as text, which the
+    # HTML shows escaped (a writer may well type "&lt;b&gt;" and mean it).
+    assert rendered.text.count("<") <= rendered.html.count("&lt;")
 
 
 @FAST
