@@ -14,6 +14,8 @@ export CMS_SERVE_SITE="${CMS_SERVE_SITE:-1}"  # the reference news site at /
 export CMS_WEBHOOK_ALLOW_PRIVATE="${CMS_WEBHOOK_ALLOW_PRIVATE:-1}"
 port="${PORT:-8000}"
 host="${HOST:-127.0.0.1}"
+# Links in feeds, sitemaps, structured data and events point at the site served here.
+export CMS_SITE_URL="${CMS_SITE_URL:-http://$host:$port}"
 
 .venv/bin/flask db upgrade
 .venv/bin/flask seed-demo
