@@ -45,7 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from cms.api import register_api
     from cms.api.blueprint import IdConverter
-    from cms.errors import register_error_handlers
+    from cms.problems import register_error_handlers
 
     app.url_map.converters["int"] = IdConverter
     register_api(app)
@@ -123,7 +123,7 @@ def _init_extensions(app: Flask) -> None:
     )
     # Imported here: once ``cms.api`` is imported, the package attribute ``cms.api`` is that
     # module, which would shadow a module-level ``api`` name on a second ``create_app``.
-    from cms.extensions import api
+    from cms.api.smorest import api
 
     api.init_app(app)
 

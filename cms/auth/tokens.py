@@ -16,9 +16,10 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 
 from cms.auth.passwords import verify_password
 from cms.clock import utcnow
-from cms.errors import Unauthorized, problem
+from cms.errors import Unauthorized
 from cms.extensions import db, jwt
 from cms.models import LoginSession, User
+from cms.problems import problem
 from cms.services import audit
 from cms.services.users import normalize_email
 
