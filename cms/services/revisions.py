@@ -184,23 +184,13 @@ def diff(article: Article, a: int, b: int, *, actor: User) -> dict:
     }
 
 
-def restore(article: Article, number: int, *, actor: User, expected_version: int) -> list[str]:
-    """Bring back the content of revision ``number`` (status stays); itself a new revision."""
-    from cms.services import articles
-
-    authorize(actor, "article:edit", article)
+def content_to_restore(article: Article, number: int) -> dict:
+    """The content revision ``number`` brings back; the write itself is ``articles.restore``."""
     _revision(article, number)
     content = content_at(article, number)
     if not content:
         raise ValidationFailed(f"Revision {number} holds no content to restore.")
-    return articles.update_article(
-        article,
-        content,
-        actor=actor,
-        expected_version=expected_version,
-        revision_kind="restore",
-        revision_detail={"restored_from": number},
-    )
+    return content
 
 
 def changed_since(article_id: int, version: int) -> list[dict]:
