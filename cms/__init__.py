@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
                 pre_ping=app.config["CMS_DATABASE_PRE_PING"],
                 connect_timeout=app.config["CMS_DATABASE_CONNECT_TIMEOUT"],
             )
+    _check_related_backend(app)
     logging.basicConfig(
         level=app.config["CMS_LOG_LEVEL"],
         format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
@@ -63,6 +64,19 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _check_related_backend(app: Flask) -> None:
+    """``CMS_RELATED_BACKEND=semantic`` refuses to start without the semantic extra."""
+    if app.config.get("CMS_RELATED_BACKEND") != "semantic":
+        return
+    from cms.config import ConfigError
+    from cms.services import embeddings
+
+    if not embeddings.is_available():
+        raise ConfigError(
+            "CMS_RELATED_BACKEND=semantic needs the semantic extra: pip install -e .[semantic]"
+        )
 
 
 def _register_site(app: Flask) -> None:
