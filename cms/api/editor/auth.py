@@ -17,7 +17,7 @@ blp = Blueprint(
     "editor_auth",
     __name__,
     url_prefix="/api/v1/editor/auth",
-    description="Sign in and out; sessions.",
+    description="Sign in and out; tokens.",
 )
 blp.after_request(no_store)
 
