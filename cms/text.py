@@ -1,4 +1,4 @@
-"""Text rules shared by every part of the application: reading time and language keys.
+"""Text rules shared by every part of the application: reading time, language keys, times.
 
 A leaf module (it imports nothing of cms), so models, services and views can all use it.
 """
@@ -6,6 +6,7 @@ A leaf module (it imports nothing of cms), so models, services and views can all
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 # One reading rate for an article's minutes and a summary's seconds.
 WORDS_PER_MINUTE = 230
@@ -24,3 +25,8 @@ def reading_minutes(words: int) -> int:
 def language_key(language: str | None) -> str:
     """The primary subtag of a language tag, lowercase: ``de-CH`` -> ``de``; English by default."""
     return (language or "en").strip().lower().replace("_", "-").split("-")[0] or "en"
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    """A UTC time as the API writes it: ``2026-11-27T09:30:00Z`` (whole seconds); None stays."""
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cms.text import language_key, reading_minutes, reading_seconds
+from cms.text import language_key, reading_minutes, reading_seconds, rfc3339
 
 EDITOR = "/api/v1/editor/articles"
 TWELVE_WORDS = "Harbour workers approved the new contract after three days of talks Friday."
@@ -73,3 +73,10 @@ def test_reading_time_rounds_up_at_one_rate(words, seconds, minutes):
 )
 def test_language_key_is_the_primary_subtag(tag, key):
     assert language_key(tag) == key
+
+
+def test_rfc3339_writes_utc_whole_seconds():
+    from datetime import UTC, datetime
+
+    assert rfc3339(datetime(2026, 11, 27, 9, 30, 5, 999_999, tzinfo=UTC)) == "2026-11-27T09:30:05Z"
+    assert rfc3339(None) is None
