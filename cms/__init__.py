@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
                 pre_ping=app.config["CMS_DATABASE_PRE_PING"],
                 connect_timeout=app.config["CMS_DATABASE_CONNECT_TIMEOUT"],
             )
+    _check_related_backend(app)
     logging.basicConfig(
         level=app.config["CMS_LOG_LEVEL"],
         format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
@@ -45,7 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from cms.api import register_api
     from cms.api.blueprint import IdConverter
-    from cms.errors import register_error_handlers
+    from cms.problems import register_error_handlers
 
     app.url_map.converters["int"] = IdConverter
     register_api(app)
@@ -63,6 +64,19 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _check_related_backend(app: Flask) -> None:
+    """``CMS_RELATED_BACKEND=semantic`` refuses to start without the semantic extra."""
+    if app.config.get("CMS_RELATED_BACKEND") != "semantic":
+        return
+    from cms.config import ConfigError
+    from cms.services import embeddings
+
+    if not embeddings.is_available():
+        raise ConfigError(
+            "CMS_RELATED_BACKEND=semantic needs the semantic extra: pip install -e .[semantic]"
+        )
 
 
 def _register_site(app: Flask) -> None:
@@ -123,7 +137,7 @@ def _init_extensions(app: Flask) -> None:
     )
     # Imported here: once ``cms.api`` is imported, the package attribute ``cms.api`` is that
     # module, which would shadow a module-level ``api`` name on a second ``create_app``.
-    from cms.extensions import api
+    from cms.api.smorest import api
 
     api.init_app(app)
 

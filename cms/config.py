@@ -363,11 +363,6 @@ def _retry_schedule(value: str) -> str:
 def _related_backend(value: str) -> str:
     if value not in {"lexical", "semantic"}:
         raise ConfigError(f"CMS_RELATED_BACKEND must be lexical or semantic, not {value!r}")
-    if value == "semantic":
-        from cms.services import embeddings
-
-        if not embeddings.is_available():
-            raise ConfigError(
-                "CMS_RELATED_BACKEND=semantic needs the semantic extra: pip install -e .[semantic]"
-            )
+    # Whether ``semantic`` can run (its extra is installed) is checked in ``create_app``: this
+    # module imports nothing of cms.
     return value

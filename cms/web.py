@@ -10,7 +10,7 @@ import uuid
 from flask import Flask, g, request
 
 from cms.availability import unavailable_service
-from cms.errors import problem
+from cms.problems import problem
 
 _log = logging.getLogger("cms.web")
 # WSGI environ key: the database error the response cache middleware met before Flask ran.

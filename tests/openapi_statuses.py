@@ -25,10 +25,10 @@ import flask
 import flask_smorest
 from werkzeug.exceptions import HTTPException
 
-import cms.errors
+import cms.problems
 from cms.errors import CmsError
 
-_ABORTS = {flask.abort, flask_smorest.abort, cms.errors.problem}
+_ABORTS = {flask.abort, flask_smorest.abort, cms.problems.problem}
 
 
 def _namespace(func: types.FunctionType) -> dict:

@@ -14,7 +14,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from cms.errors import OUTAGE_CANDIDATES, CmsError
+from cms.errors import CmsError
+from cms.problems import OUTAGE_CANDIDATES
 from cms.schemas.articles import ArticleIn
 from cms.schemas.common import HTTP_URL_PATTERN, PLAIN_TEXT_PATTERN, SLUG_RE, HttpUrl
 from cms.schemas.taxonomy import SectionIn

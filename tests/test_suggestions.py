@@ -383,9 +383,12 @@ def test_semantic_backend_reembeds_only_when_the_text_changes(semantic_app, head
 
 
 def test_semantic_backend_without_its_runtime_refuses_to_start(monkeypatch, tmp_path):
-    from cms.config import ConfigError, load_config
+    from cms import create_app
+    from cms.config import ConfigError
     from cms.services import embeddings
 
+    monkeypatch.setenv("CMS_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("CMS_RELATED_BACKEND", "semantic")
     monkeypatch.setattr(embeddings, "is_available", lambda: False)
     with pytest.raises(ConfigError, match="semantic"):
-        load_config(str(tmp_path), {"CMS_RELATED_BACKEND": "semantic"})
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/cms.db"})

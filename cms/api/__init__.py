@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request_finished
 
-from cms.extensions import api
+from cms.api.smorest import api
 
 
 def register_api(app: Flask) -> None:

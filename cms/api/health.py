@@ -7,8 +7,8 @@ from flask import Blueprint
 
 from cms.api.responses import json_response
 from cms.availability import RETRY_AFTER_SECONDS
-from cms.errors import problem
 from cms.extensions import db
+from cms.problems import problem
 
 blp = Blueprint("health", __name__)
 

@@ -1,46 +1,24 @@
 """Access and refresh tokens (flask-jwt-extended) tied to a stored login session.
 
-Each login creates a ``LoginSession``; its tokens carry the session id (``sid``). A refresh
-rotates the session's refresh token; presenting an already used refresh token revokes the whole
-session. Logout revokes the session and with it every token of that login. Sessions live in the
-database, so a revocation holds on every app process at once.
+Each login (``cms.services.sessions``) creates a ``LoginSession``; its tokens carry the session
+id (``sid``). This module mints them and tells flask-jwt-extended how to check them: a token of
+a revoked session is refused. Sessions live in the database, so a revocation holds on every app
+process at once.
 """
 
 from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 
-from cms.auth.passwords import verify_password
-from cms.clock import utcnow
-from cms.errors import Unauthorized, problem
 from cms.extensions import db, jwt
 from cms.models import LoginSession, User
-from cms.services import audit
-from cms.services.users import normalize_email
+from cms.problems import problem
 
 
-def authenticate(email: str, password: str) -> User:
-    user = db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
-    ok = verify_password(user.password_hash if user else None, password)
-    if not ok or user is None or not user.is_active:
-        # Recorded even though the request fails: committed here, before the error propagates.
-        audit.log(
-            "auth.login_failed",
-            "user",
-            user.id if user else None,
-            None,
-            {"email": normalize_email(email), "known_account": user is not None},
-        )
-        db.session.commit()
-        raise Unauthorized("Invalid email or password.")
-    return user
-
-
-def _issue(user: User, session: LoginSession) -> dict:
+def issue(user: User, session: LoginSession) -> dict:
     claims = {"sid": session.id, "role": user.role}
     refresh_jti = str(uuid.uuid4())
     session.refresh_jti = refresh_jti
@@ -55,43 +33,6 @@ def _issue(user: User, session: LoginSession) -> dict:
         "token_type": "Bearer",
         "expires_in": int(lifetime.total_seconds()),
     }
-
-
-def login(user: User) -> dict:
-    now = utcnow()
-    session = LoginSession(
-        id=str(uuid.uuid4()),
-        user_id=user.id,
-        refresh_jti="",
-        created_at=now,
-        expires_at=now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
-    )
-    db.session.add(session)
-    audit.log("auth.login", "user", user.id, user, {"session": session.id})
-    return _issue(user, session)
-
-
-def refresh(user: User, claims: dict) -> dict:
-    """Rotate the refresh token; a reused one revokes the whole login."""
-    session = db.session.get(LoginSession, claims.get("sid"))
-    if session is None or session.revoked_at is not None:
-        raise Unauthorized("This login has been revoked; sign in again.")
-    if claims["jti"] != session.refresh_jti:
-        session.revoked_at = utcnow()
-        session.revoked_reason = "refresh-token-reuse"
-        audit.log("auth.refresh_reuse", "user", user.id, user, {"session": session.id})
-        db.session.commit()
-        raise Unauthorized("This refresh token was already used; the login has been revoked.")
-    return _issue(user, session)
-
-
-def logout(claims: dict) -> None:
-    session = db.session.get(LoginSession, claims.get("sid"))
-    if session is not None and session.revoked_at is None:
-        session.revoked_at = utcnow()
-        session.revoked_reason = "logout"
-        user = db.session.get(User, session.user_id)
-        audit.log("auth.logout", "user", session.user_id, user, {"session": session.id})
 
 
 def session_revoked(claims: dict) -> bool:

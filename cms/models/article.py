@@ -11,6 +11,7 @@ from cms.clock import utcnow
 from cms.extensions import db
 from cms.models.taxonomy import Author, Section, Source, Tag
 from cms.models.types import JSONType, UTCDateTime
+from cms.text import reading_seconds
 
 # ``taken_down``: removed from public view by an admin (``cms.services.distribution.takedowns``);
 # only an admin's revoke leaves it, back to the status it had.
@@ -204,7 +205,7 @@ class Summary(db.Model):
     @property
     def reading_time_seconds(self) -> int:
         words = len(self.tldr.split()) + sum(len(p["text"].split()) for p in self.key_points)
-        return max(1, round(words * 60 / 230)) if words else 0
+        return reading_seconds(words)
 
 
 class RelatedLink(db.Model):

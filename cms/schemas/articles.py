@@ -27,6 +27,7 @@ from cms.schemas.common import (
 )
 from cms.schemas.corrections import CorrectionOut, correction_data
 from cms.schemas.taxonomy import Ref, SourceRef
+from cms.text import rfc3339
 
 API_PREFIX = "/api/v1"
 ARTICLE_STATUS = NamedChoice("ArticleStatus", STATUSES)
@@ -160,10 +161,6 @@ class RelatedOut(ma.Schema):
 _HERO_KEYS = tuple(HeroImage._declared_fields)
 
 
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _ref(obj) -> dict:
     return {"slug": obj.slug, "name": obj.name}
 
@@ -186,9 +183,9 @@ def card_data(article) -> dict:
         "authors": [_ref(author) for author in article.authors],
         "sources": [_source_ref(source) for source in article.sources],
         "language": article.language,
-        "published_at": _time(article.published_at),
-        "first_published_at": _time(article.first_published_at),
-        "updated_at": _time(article.updated_at),
+        "published_at": rfc3339(article.published_at),
+        "first_published_at": rfc3339(article.first_published_at),
+        "updated_at": rfc3339(article.updated_at),
         "excerpt": article.excerpt,
         "hero_image": None if hero is None else {k: hero[k] for k in _HERO_KEYS if k in hero},
         "canonical_url": article.canonical_url,
@@ -216,7 +213,7 @@ def summary_data(summary) -> dict:
         "key_points": None if points is None else [_key_point(p) for p in points],
         "origin": summary.origin,
         "source_revision": summary.source_revision,
-        "updated_at": _time(summary.updated_at),
+        "updated_at": rfc3339(summary.updated_at),
         "reading_time_seconds": summary.reading_time_seconds,
     }
 
@@ -228,13 +225,13 @@ def neighbor_data(article) -> dict | None:
         "id": article.id,
         "slug": article.slug,
         "title": article.title,
-        "published_at": _time(article.published_at),
+        "published_at": rfc3339(article.published_at),
     }
 
 
 def _detail_rest(view, formats: tuple[str, ...]) -> dict:
     """What the detail page shows after the card's fields."""
-    out = {"status": "published", "created_at": _time(view.created_at)}
+    out = {"status": "published", "created_at": rfc3339(view.created_at)}
     if "blocks" in formats:
         out["body"] = None if view.body is None else list(view.body)
     if "html" in formats:

@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 
 from cms.pagination import DEFAULT_LIMIT, MAX_LIMIT, BadCursor, decode_cursor
 from cms.services.rendering import to_plain
+from cms.text import rfc3339
 
 # Integers sent by clients that reach the database (ids, versions, revision numbers) must fit
 # an INTEGER column on PostgreSQL; beyond that they are a 400/422, not a database error.
@@ -74,9 +75,7 @@ class UtcDateTime(fields.AwareDateTime):
         super().__init__(format="iso", default_timezone=None, **kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return rfc3339(value)
 
 
 class Cursor(fields.String):

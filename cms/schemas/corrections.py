@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 
 from cms.models import CORRECTION_KINDS
 from cms.schemas.common import MAX_INT, NamedChoice, PlainText, StrictSchema, UtcDateTime
+from cms.text import rfc3339
 
 MAX_CORRECTION_LENGTH = 2000
 
@@ -88,10 +89,6 @@ class CorrectionItem(CorrectionOut):
     article = fields.Nested(CorrectedArticle)
 
 
-def _time(value):
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def correction_data(entry) -> dict:
     """What ``CorrectionOut().dump(entry)`` gives."""
     return {
@@ -100,5 +97,5 @@ def correction_data(entry) -> dict:
         "text": entry.text,
         "block_index": entry.block_index,
         "attribution": None if entry.block_source is None else {"source": entry.block_source},
-        "created_at": _time(entry.created_at),
+        "created_at": rfc3339(entry.created_at),
     }

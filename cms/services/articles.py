@@ -355,6 +355,20 @@ def update_article(
     return changed
 
 
+def restore(article: Article, number: int, *, actor: User, expected_version: int) -> list[str]:
+    """Bring back the content of revision ``number`` (status stays); itself a new revision."""
+    authorize(actor, "article:edit", article)
+    content = revisions.content_to_restore(article, number)
+    return update_article(
+        article,
+        content,
+        actor=actor,
+        expected_version=expected_version,
+        revision_kind="restore",
+        revision_detail={"restored_from": number},
+    )
+
+
 def change_slug(article: Article, new_slug: str) -> None:
     if slug_taken(new_slug, exclude_article_id=article.id):
         raise Conflict(

@@ -9,16 +9,16 @@ script into what readers get.
 from __future__ import annotations
 
 import html
-import math
 import re
 from dataclasses import dataclass
 
 import nh3
 
+from cms.text import reading_minutes
+
 INLINE_TAGS = {"b", "strong", "i", "em", "a"}
 URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "noopener noreferrer"
-WORDS_PER_MINUTE = 230
 EXCERPT_CHARS = 240
 
 _BODY_TAGS = INLINE_TAGS | {
@@ -215,7 +215,7 @@ def render_body(blocks: list[dict], source_names: dict[str, str]) -> RenderedBod
         html=render_html(clean, source_names),
         text=text,
         word_count=words,
-        reading_time_minutes=math.ceil(words / WORDS_PER_MINUTE) if words else 0,
+        reading_time_minutes=reading_minutes(words),
         lead=lead,
     )
 

@@ -12,7 +12,6 @@ of body edits, not of revisions. The first revision of an article always has a f
 from __future__ import annotations
 
 import difflib
-from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -24,6 +23,7 @@ from cms.models import CONTENT_FIELDS, Article, Revision, User
 from cms.pagination import Page
 from cms.services.paging import keyset_page
 from cms.services.rendering import render_text
+from cms.text import rfc3339
 
 # The content a snapshot holds, in the shape the editor API accepts on input.
 METADATA_FIELDS = tuple(f for f in CONTENT_FIELDS if f != "body")
@@ -184,23 +184,13 @@ def diff(article: Article, a: int, b: int, *, actor: User) -> dict:
     }
 
 
-def restore(article: Article, number: int, *, actor: User, expected_version: int) -> list[str]:
-    """Bring back the content of revision ``number`` (status stays); itself a new revision."""
-    from cms.services import articles
-
-    authorize(actor, "article:edit", article)
+def content_to_restore(article: Article, number: int) -> dict:
+    """The content revision ``number`` brings back; the write itself is ``articles.restore``."""
     _revision(article, number)
     content = content_at(article, number)
     if not content:
         raise ValidationFailed(f"Revision {number} holds no content to restore.")
-    return articles.update_article(
-        article,
-        content,
-        actor=actor,
-        expected_version=expected_version,
-        revision_kind="restore",
-        revision_detail={"restored_from": number},
-    )
+    return content
 
 
 def changed_since(article_id: int, version: int) -> list[dict]:
@@ -219,12 +209,8 @@ def changed_since(article_id: int, version: int) -> list[dict]:
                     "field": name,
                     "by": revision.actor.email if revision.actor else None,
                     "by_id": revision.actor_id,
-                    "at": _rfc3339(revision.created_at),
+                    "at": rfc3339(revision.created_at),
                     "revision": revision.number,
                 },
             )
     return sorted(out.values(), key=lambda c: c["revision"])
-
-
-def _rfc3339(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -74,6 +74,8 @@ from typing import Any
 
 import snowballstemmer
 
+from cms.text import language_key
+
 __all__ = [
     "ArticleFeatures",
     "Idf",
@@ -290,10 +292,6 @@ def _term_order(terms: Mapping[str, float]) -> Callable[[str], tuple[float, str]
     return lambda t: (-terms[t], t)
 
 
-def _lang_key(language: str | None) -> str:
-    return (language or "en").strip().lower().replace("_", "-").split("-")[0] or "en"
-
-
 @lru_cache(maxsize=16)
 def _stemmer(lang: str) -> Any:
     return snowballstemmer.stemmer(_SNOWBALL_LANG.get(lang, "english"))
@@ -306,7 +304,7 @@ def _stem(word: str, lang: str) -> str:
 
 def tokenize(text: str, language: str = "en") -> list[str]:
     """Lower-case, drop stop words/numbers/one-letter tokens, stem. Used for ``terms``."""
-    lang = _lang_key(language)
+    lang = language_key(language)
     out: list[str] = []
     for match in _TOKEN_RE.finditer(text.lower()):
         tok = _POSSESSIVE_RE.sub("", match.group()).replace("’", "'")
@@ -369,7 +367,7 @@ def extract_entities(text: str, language: str = "en", limit: int = MAX_ENTITIES)
     in the text and never used in lower case. For German, where every noun is capitalised,
     only multi-word names and acronyms are kept.
     """
-    lang = _lang_key(language)
+    lang = language_key(language)
     sentences = [s for s in _SENT_SPLIT_RE.split(text) if s.strip()]
     words_per_sentence: list[list[str]] = []
     for sentence in sentences:
@@ -511,7 +509,7 @@ def extract_features(
     language: str,
 ) -> ArticleFeatures:
     """Compute the stored feature record of one article revision (deterministic)."""
-    lang = _lang_key(language)
+    lang = language_key(language)
     weights: dict[str, float] = {}
     for field_text, w in (
         (title or "", TITLE_WEIGHT),

@@ -44,9 +44,10 @@ from typing import Any
 
 import pysbd
 
+from cms.text import language_key, reading_seconds
+
 __all__ = ["split_sentences", "summarize"]
 
-WORDS_PER_MINUTE = 230
 MIN_SENTENCE_WORDS = 5
 LONG_SENTENCE_WORDS = 55
 TLDR_MAX_WORDS = 75
@@ -156,11 +157,6 @@ _SEGMENTER_LANGS = frozenset(
 _local = threading.local()
 
 
-def _lang(language: str | None) -> str:
-    code = (language or "en").strip().lower().replace("_", "-").split("-")[0]
-    return code or "en"
-
-
 def _segmenter(language: str) -> pysbd.Segmenter:
     """Per-thread cached pysbd segmenter (pysbd instances are not thread-safe)."""
     cache: dict[str, pysbd.Segmenter] | None = getattr(_local, "segmenters", None)
@@ -214,7 +210,7 @@ def split_sentences(text: str, language: str = "en") -> list[str]:
     text = _normalize_ws(text or "")
     if not text:
         return []
-    lang = _lang(language)
+    lang = language_key(language)
     seg_lang = lang if lang in _SEGMENTER_LANGS else "en"
     # Map pysbd pieces back onto the text as contiguous spans, so that merged
     # sentences stay verbatim and no text between pieces can get lost.
@@ -478,10 +474,7 @@ def _mmr(
 
 
 def _reading_time(texts: list[str]) -> int:
-    words = sum(_word_count(t) for t in texts)
-    if words == 0:
-        return 0
-    return max(1, math.ceil(words * 60 / WORDS_PER_MINUTE))
+    return reading_seconds(sum(_word_count(t) for t in texts))
 
 
 def summarize(title: str, blocks: list[dict], language: str = "en") -> dict:
@@ -491,7 +484,7 @@ def summarize(title: str, blocks: list[dict], language: str = "en") -> dict:
     "attribution"}], "reading_time_seconds": int}``.  Output is extractive
     and deterministic; see the module docstring for the algorithm.
     """
-    lang = _lang(language)
+    lang = language_key(language)
     sentences, headings = _collect(blocks, lang)
     for s in sentences:
         s.tokens = _tokens(s.text, lang)

@@ -9,9 +9,9 @@ from flask_limiter.util import get_remote_address
 
 from cms.api.blueprint import Blueprint
 from cms.api.editor.common import SECURITY, no_store
-from cms.auth import tokens
 from cms.extensions import db, limiter
 from cms.schemas.auth import LoginIn, TokensOut, UserOut
+from cms.services import sessions
 
 blp = Blueprint(
     "editor_auth",
@@ -57,8 +57,8 @@ class Login(MethodView):
     @blp.operation("login")
     def post(self, _query, credentials):
         """Exchange email and password for an access token and a refresh token."""
-        user = tokens.authenticate(credentials["email"], credentials["password"])
-        issued = tokens.login(user)
+        user = sessions.authenticate(credentials["email"], credentials["password"])
+        issued = sessions.login(user)
         db.session.commit()
         return issued
 
@@ -73,7 +73,7 @@ class Refresh(MethodView):
     @blp.operation("refreshTokens")
     def post(self, _query):
         """Rotate tokens: send the refresh token as Bearer. A used refresh token stops working."""
-        issued = tokens.refresh(current_user, get_jwt())
+        issued = sessions.refresh(current_user, get_jwt())
         db.session.commit()
         return issued
 
@@ -88,7 +88,7 @@ class Logout(MethodView):
     @blp.operation("logout")
     def post(self, _query):
         """Revoke this login: its access token and its refresh token."""
-        tokens.logout(get_jwt())
+        sessions.logout(get_jwt())
         db.session.commit()
 
 

@@ -108,6 +108,6 @@ class RevisionRestore(MethodView):
         """
         article = articles.get_article(article_id)
         version = expected_version((data or {}).get("version"))
-        revisions.restore(article, number, actor=current_user, expected_version=version)
+        articles.restore(article, number, actor=current_user, expected_version=version)
         db.session.commit()
         return json_response(_article.dump(article), headers={"ETag": article_etag(article)})

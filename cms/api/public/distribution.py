@@ -14,6 +14,7 @@ from cms.schemas.corrections import CorrectionItem, correction_data
 from cms.schemas.distribution import CorrectionListQuery, FeedQuery, JsonFeed
 from cms.services import reading
 from cms.services.distribution import feeds, site, sitemaps
+from cms.text import rfc3339
 
 blp = Blueprint(
     "public_distribution",
@@ -153,7 +154,7 @@ class _CorrectionDumper:
                 "id": article.id,
                 "slug": article.slug,
                 "title": article.title,
-                "published_at": article.published_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "published_at": rfc3339(article.published_at),
                 "url": self.site.article_url(
                     id=article.id, slug=article.slug, section=article.section
                 ),

@@ -21,6 +21,7 @@ from cms.models import Article, Correction
 from cms.services import reading
 from cms.services.distribution.site import Site
 from cms.services.visibility import public_articles
+from cms.text import rfc3339
 
 FEED_SIZE = 50
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -167,10 +168,6 @@ def atom(feed: Feed) -> bytes:
     return _generator(feed, "atom").atom_str(pretty=False)
 
 
-def _time(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def json_feed(feed: Feed) -> dict:
     """The JSON Feed 1.1 document."""
     items = []
@@ -181,8 +178,8 @@ def json_feed(feed: Feed) -> dict:
             "title": item.title,
             "summary": item.description,
             "content_html": item.content_html,
-            "date_published": _time(item.published),
-            "date_modified": _time(item.updated),
+            "date_published": rfc3339(item.published),
+            "date_modified": rfc3339(item.updated),
             "authors": [{"name": name} for name in item.authors],
             "tags": [name for _, name in item.categories],
             "language": item.language,

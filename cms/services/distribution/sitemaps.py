@@ -21,16 +21,13 @@ from cms.models import Article, Section, Tag, article_tags
 from cms.schemas.common import MAX_INT
 from cms.services.distribution.site import Site
 from cms.services.visibility import public_condition
+from cms.text import rfc3339
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 NEWS_WINDOW = timedelta(hours=48)
 NEWS_LIMIT = 1000
 _URLSET_OPEN = f"<?xml version='1.0' encoding='UTF-8'?>\n<urlset xmlns=\"{SITEMAP_NS}\">"
-
-
-def _time(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _xml(root) -> bytes:
@@ -156,7 +153,7 @@ def news(site: Site, now: datetime | None = None) -> bytes:
         publication = etree.SubElement(item, f"{{{NEWS_NS}}}publication")
         etree.SubElement(publication, f"{{{NEWS_NS}}}name").text = site.name
         etree.SubElement(publication, f"{{{NEWS_NS}}}language").text = news_language(language)
-        etree.SubElement(item, f"{{{NEWS_NS}}}publication_date").text = _time(published_at)
+        etree.SubElement(item, f"{{{NEWS_NS}}}publication_date").text = rfc3339(published_at)
         etree.SubElement(item, f"{{{NEWS_NS}}}title").text = title
         if keywords.get(ident):
             etree.SubElement(item, f"{{{NEWS_NS}}}keywords").text = ", ".join(keywords[ident])

@@ -11,10 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from cms.services.distribution.site import Site
-
-
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+from cms.text import rfc3339
 
 
 def news_article(
@@ -39,7 +36,7 @@ def news_article(
         "headline": card["title"],
         "description": description or card.get("excerpt") or card.get("subtitle") or "",
         "datePublished": card["published_at"],
-        "dateModified": _time(modified),
+        "dateModified": rfc3339(modified),
         "inLanguage": card["language"],
         "author": [{"@type": "Person", "name": author["name"]} for author in card["authors"]],
         "publisher": {"@type": "NewsMediaOrganization", "name": site.name, "url": site.url},
@@ -57,7 +54,7 @@ def news_article(
             {
                 "@type": "CorrectionComment",
                 "text": entry.text,
-                "datePublished": _time(entry.created_at),
+                "datePublished": rfc3339(entry.created_at),
                 "additionalType": entry.kind,
             }
             for entry in corrections

@@ -37,6 +37,7 @@ from cms.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from cms.services import audit
 from cms.services.events.log import PUBLISHED, UPDATED, as_seen_through
 from cms.services.events.targets import UnsafeTarget, resolve
+from cms.text import rfc3339
 
 log = logging.getLogger("cms.webhooks")
 
@@ -103,7 +104,7 @@ def _body(event: dict) -> str:
 
 
 def _iso_full(value) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(value, datetime) else value
+    return rfc3339(value) if isinstance(value, datetime) else value
 
 
 def _data(event: dict) -> dict:

@@ -52,6 +52,7 @@ from cms.models import (
 )
 from cms.services import generation
 from cms.services.visibility import is_public
+from cms.text import rfc3339
 
 PUBLISHED = "article.published"
 UPDATED = "article.updated"
@@ -126,10 +127,6 @@ def article_url(article: Article) -> str:
     return f"/api/v1/articles/{article.slug}"
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
-
-
 def snapshot(article: Article | None, now: datetime) -> Snapshot:
     if article is None or not is_public(article, now):
         return Snapshot(visible=False)
@@ -147,7 +144,7 @@ def snapshot(article: Article | None, now: datetime) -> Snapshot:
         article.body,
         article.hero_image,
         article.canonical_url,
-        _iso(article.published_at),
+        rfc3339(article.published_at),
         section,
         tags,
         [(a.slug, a.name) for a in article.authors],
@@ -163,8 +160,8 @@ def snapshot(article: Article | None, now: datetime) -> Snapshot:
         "section": section,
         "tags": tags,
         "url": article_url(article),
-        "published_at": _iso(article.published_at),
-        "updated_at": _iso(article.updated_at),
+        "published_at": rfc3339(article.published_at),
+        "updated_at": rfc3339(article.updated_at),
     }
     return Snapshot(True, article.slug, section, tags, fingerprint, data)
 
@@ -362,7 +359,7 @@ def public_event(event: dict | Event) -> dict:
             "id": event.event_id,
             "sequence": event.sequence,
             "type": event.type,
-            "occurred_at": _iso(event.occurred_at),
+            "occurred_at": rfc3339(event.occurred_at),
             "article": event.article,
             "reason": event.reason,
             "cache_tags": event.cache_tags,
@@ -371,7 +368,7 @@ def public_event(event: dict | Event) -> dict:
         "id": event["id"],
         "sequence": event["sequence"],
         "type": event["type"],
-        "occurred_at": _iso(event["occurred_at"]),
+        "occurred_at": rfc3339(event["occurred_at"]),
         "article": event["article"],
         "reason": event["reason"],
         "cache_tags": event["cache_tags"],
