@@ -107,6 +107,12 @@ def _init_extensions(app: Flask) -> None:
     jwt.init_app(app)
     import cms.auth.tokens  # noqa: F401  (registers the JWT callbacks)
 
+    if app.config["RATELIMIT_KEY_PREFIX"] == "cms-limits":
+        from cms.cache import database_namespace
+
+        # Per database: deployments sharing one Redis keep their own counters.
+        namespace = database_namespace(app.config["SQLALCHEMY_DATABASE_URI"])
+        app.config["RATELIMIT_KEY_PREFIX"] = f"cms-limits:{namespace}"
     if app.config["RATELIMIT_STORAGE_URI"].startswith("cms+database:"):
         from cms.rate_limits import storage_uri
 

@@ -18,6 +18,7 @@ to one request only (``X-Request-ID``, ``Content-Length``, ``Date``, rate-limit 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import threading
 from collections import OrderedDict
@@ -168,22 +169,34 @@ class MemoryStore:
 
 
 class RedisStore:
-    """Entries and generation in Redis, shared by every process; one round trip per lookup."""
+    """Entries and generation in Redis, shared by every process; one round trip per lookup.
 
-    def __init__(self, url: str):
+    Keys carry a ``namespace`` (made from the database URL by ``init_cache``), so two
+    deployments that share one Redis (staging and production) never answer from each
+    other's entries."""
+
+    def __init__(self, url: str, namespace: str = ""):
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        prefix = f"{namespace}:" if namespace else ""
+        self._generation_key = prefix + GENERATION_KEY
+        self._entry_prefix = prefix + ENTRY_PREFIX
 
     def bump(self) -> None:
-        self._redis.incr(GENERATION_KEY)
+        self._redis.incr(self._generation_key)
 
     def lookup(self, key: str) -> tuple[int, CachedResponse | None]:
-        generation, raw = self._redis.mget(GENERATION_KEY, ENTRY_PREFIX + key)
+        generation, raw = self._redis.mget(self._generation_key, self._entry_prefix + key)
         return int(generation or 0), CachedResponse.decode(raw) if raw else None
 
     def set(self, key: str, entry: CachedResponse, ttl: float) -> None:
-        self._redis.set(ENTRY_PREFIX + key, entry.encode(), px=max(1, int(ttl * 1000)))
+        self._redis.set(self._entry_prefix + key, entry.encode(), px=max(1, int(ttl * 1000)))
+
+
+def database_namespace(database_url: str) -> str:
+    """A short name for the database the app serves, for keys in a store shared with others."""
+    return hashlib.sha256(database_url.encode()).hexdigest()[:12]
 
 
 class ResponseCache:
@@ -248,7 +261,7 @@ def init_cache(app: Flask, session_factory) -> None:
         return
     url = app.config.get("CMS_REDIS_URL")
     if url:
-        store = RedisStore(url)
+        store = RedisStore(url, database_namespace(app.config["SQLALCHEMY_DATABASE_URI"]))
     else:
         from cms.extensions import db
 

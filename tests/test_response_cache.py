@@ -243,3 +243,21 @@ def test_reads_work_while_the_shared_cache_is_down(app, client, users, monkeypat
         assert response.status_code == 200
         assert response.get_json()["title"] == "Harbour lights"
     assert "response cache unavailable" in caplog.text
+
+
+def test_apps_on_different_databases_never_share_entries_in_one_redis():
+    import redis
+
+    from cms.cache import CachedResponse, RedisStore, database_namespace
+
+    url = "redis://127.0.0.1:6379/14"
+    try:
+        redis.Redis.from_url(url, socket_timeout=0.5).ping()
+    except redis.exceptions.RedisError:
+        pytest.skip("needs Redis at 127.0.0.1:6379")
+    staging = RedisStore(url, database_namespace("postgresql://db/staging"))
+    production = RedisStore(url, database_namespace("postgresql://db/production"))
+    entry = CachedResponse(0, 200, (("Content-Type", "application/json"),), b'{"staging":1}')
+    staging.set("https  /api/v1/articles?", entry, ttl=30)
+    assert staging.lookup("https  /api/v1/articles?")[1] == entry
+    assert production.lookup("https  /api/v1/articles?")[1] is None
