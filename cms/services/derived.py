@@ -129,7 +129,12 @@ def _commit_or_release(token: str, jobs: list[tuple[int, int]], work) -> bool:
 def run(lease: Lease) -> int:
     """Do the leased jobs; the number done. Articles never given features (a bulk import) are
     done together, in one transaction; the others one transaction each."""
-    ids = [a for a, _ in lease.jobs]
+    held = set(
+        db.session.scalars(
+            sa.select(DerivedJob.article_id).where(DerivedJob.lease_token == lease.token)
+        )
+    )
+    ids = [a for a, _ in lease.jobs if a in held]  # a lease that expired was taken over
     version = dict(lease.jobs)
     existing = set(db.session.scalars(sa.select(Article.id).where(Article.id.in_(ids))))
     with_features = set(
