@@ -3,8 +3,10 @@
 On every save that changes what an article is about (and on publish, when the publication
 time moves to another hour), :func:`update_article_suggestions` stores the article's
 similarity features (``cms.services.similarity``) with their inverted-index keys and document
-frequencies. If they changed, :func:`refresh_suggestions` -- a plain function of the article
-id, which a background job can run after the save's commit instead -- then
+frequencies and, if they changed, the article's own ranked list -- what its readers see the
+moment the save answers. It also records a job (:func:`enqueue`, table ``derived_jobs``) in the
+same transaction; the worker (``cms.services.derived``) then runs :func:`refresh_suggestions`,
+which
 
 1. with ``CMS_RELATED_BACKEND=semantic``, embeds the article's text unless that exact text is
    stored already (:func:`store_embedding`, table ``article_embeddings``);
@@ -14,6 +16,9 @@ id, which a background job can run after the save's commit instead -- then
 3. scores them and stores the article's best ``STORED_PER_ARTICLE`` suggestions;
 4. offers the article to each candidate's own list, so the suggestions that involve it are
    current too.
+
+A bulk import only records jobs; the worker computes those articles together
+(:func:`update_batch`).
 
 Suggestions are stored regardless of visibility; :func:`suggested` filters them through
 ``visibility.public_condition`` at read time, so unpublishing or a scheduled time arriving
