@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 
@@ -158,6 +159,9 @@ def run(code: str, url: str, args) -> dict:
                         None,
                         {**auth, "If-Match": headers["ETag"]},
                     )
+                except urllib.error.HTTPError as exc:
+                    failures.append(f"{exc.code} {exc.read()[:300]!r}")
+                    continue
                 except Exception as exc:  # noqa: BLE001  (counted and reported)
                     failures.append(repr(exc))
                     continue
@@ -207,6 +211,7 @@ def run(code: str, url: str, args) -> dict:
             "p95": costs[int(len(costs) * 0.95)],
             "waiting": waiting,
             "drain": drain,
+            "failed": failures[:3],
         }
     finally:
         server.terminate()
@@ -249,6 +254,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{r['last']:.1f}/s | {r['total']:.1f}/s | {r['median'] * 1000:.0f} ms | "
             f"{r['p95'] * 1000:.0f} ms | {waiting} | {drain} |"
         )
+        for failure in r["failed"]:
+            print(f"<!-- failed: {failure} -->")
     print()
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
