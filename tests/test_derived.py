@@ -163,3 +163,28 @@ def test_the_worker_offers_a_new_article_to_older_lists_within_seconds(
         time.sleep(0.1)
     assert seen_at is not None, pool.logs()
     assert derived.pending() == 0
+
+
+def test_a_lock_conflict_releases_the_job_for_the_next_round(
+    app, client, users, headers, monkeypatch
+):
+    from sqlalchemy.exc import DBAPIError
+
+    from cms.services import suggestions
+
+    older = _older(users)
+    article = _publish(client, headers["editor"], "Port strike talks collapse", STRIKE[0]["text"])
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    def conflict(*args, **kwargs):
+        raise DBAPIError("UPDATE related_suggestions ...", {}, Deadlock())
+
+    monkeypatch.setattr(suggestions, "refresh_suggestions", conflict)
+    assert derived.run(derived.claim()) == 0
+    row = db.session.get(DerivedJob, article["id"])
+    assert row is not None and row.lease_token is None  # due again at once, not in 5 minutes
+    monkeypatch.undo()
+    assert derived.run_pending() == 1
+    assert article["slug"] in _suggested(client, older[0].slug)

@@ -117,12 +117,18 @@ def _commit_or_release(token: str, jobs: list[tuple[int, int]], work) -> bool:
         db.session.commit()
         return True
     except DBAPIError as exc:
+        # A database error (a lock conflict, SQLite busy, a restart): release the jobs so the
+        # next round retries them, rather than leaving them to the lease's expiry. Other
+        # errors keep the lease: such a job is retried only after LEASE_SECONDS.
         db.session.rollback()
+        try:
+            _release(token, [a for a, _ in jobs])
+            db.session.commit()
+        except DBAPIError:
+            db.session.rollback()  # the lease expires instead
         if getattr(exc.orig, "sqlstate", None) not in _RETRY_STATES:
             raise
         log.info("derived data for %s: lock conflict, retried", [a for a, _ in jobs])
-        _release(token, [a for a, _ in jobs])
-        db.session.commit()
         return False
 
 
