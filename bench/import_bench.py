@@ -9,9 +9,10 @@ the importer derives can be reused between articles: render, summary, features, 
 150 authors, 12 sections, 40 sources, 90% published over the last five years, 10% drafts; taxonomy
 entries don't exist before the import). Then, for each database: creates an empty one
 (``<name>_import_bench``, dropped after unless ``--keep``; SQLite: a temporary file), runs the
-migrations, times the import command as a subprocess, and checks the result: loaded count, stored
-cards, search entries, suggestions and summaries for every article, and taxonomy counts equal to
-a recount. Prints a Markdown table.
+migrations, times the import command as a subprocess, counts the derived-data jobs it left for
+the worker, times draining them (``flask --app wsgi derived run-pending``, what the worker does)
+and checks the result: loaded count, stored cards, search entries, suggestions and summaries for
+every article, and taxonomy counts equal to a recount. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ def check(url: str, count: int) -> dict:
             "summaries": n("SELECT count(*) FROM summaries"),
             "with_suggestions": n("SELECT count(DISTINCT article_id) FROM related_suggestions"),
             "features": n("SELECT count(*) FROM article_features"),
+            "jobs": n("SELECT count(*) FROM derived_jobs"),
         }
         wrong = 0
         for table, link, column in (
@@ -194,8 +196,16 @@ def run(url: str, path: str, count: int, batch: int) -> dict:
     if done.returncode:
         sys.exit(done.stdout + done.stderr)
     reported = re.search(r"Loaded (\d+) articles in ([\d.]+) s \((\d+) articles/s\)", done.stdout)
+    jobs = check(url, count)["jobs"]
+    started = time.perf_counter()
+    drained = _flask(url, "derived", "run-pending")
+    drain = time.perf_counter() - started
+    if drained.returncode:
+        sys.exit(drained.stdout + drained.stderr)
     return {
         "wall": wall,
+        "jobs_after_import": jobs,
+        "drain": drain,
         "line": done.stdout.strip(),
         "rate": int(reported.group(3)),
         "loaded": int(reported.group(1)),
@@ -228,9 +238,10 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(
         "| database | articles | import command (its own figure) | wall incl. start-up | "
-        "cards | search | summaries | with suggestions | wrong counts |"
+        "jobs left for the worker | drain (`derived run-pending`) | "
+        "cards | search | summaries | with suggestions after the drain | wrong counts |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for url in urls:
         if url.startswith("sqlite"):
             target = f"sqlite:///{os.path.join(work, 'import_bench.sqlite3')}"
@@ -252,7 +263,9 @@ def main(argv: list[str] | None = None) -> None:
                     c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         print(
             f"| {label} | {r['loaded']:,} | **{r['rate']} articles/s** | "
-            f"{r['loaded'] / r['wall']:.0f} articles/s ({r['wall']:.1f} s) | {r['cards']:,} | "
+            f"{r['loaded'] / r['wall']:.0f} articles/s ({r['wall']:.1f} s) | "
+            f"{r['jobs_after_import']:,} | {r['loaded'] / r['drain']:.1f} articles/s "
+            f"({r['drain']:.1f} s) | {r['cards']:,} | "
             f"{r['search']:,} | {r['summaries']:,} | {r['with_suggestions']:,} | "
             f"{r['wrong_counts']} |"
         )

@@ -20,6 +20,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(documents_group)
     app.cli.add_command(taxonomy_group)
     app.cli.add_command(worker_command)
+    app.cli.add_command(derived_group)
     app.cli.add_command(events_group)
     app.cli.add_command(import_command)
 
@@ -135,6 +136,21 @@ def worker_command(threads: int | None):
     from cms.worker import Worker
 
     Worker(current_app._get_current_object(), threads=threads).run()
+
+
+@click.group("derived", help="Derived data the worker computes after a save or an import.")
+def derived_group():
+    pass
+
+
+@derived_group.command("run-pending")
+def derived_run_pending():
+    """Run every due derived-data job now and wait for them (the worker does this too)."""
+    from cms.services import derived
+
+    waiting = derived.pending()
+    done = derived.run_pending()
+    click.echo(f"Ran {done} derived-data jobs ({waiting} were waiting, {derived.pending()} left).")
 
 
 @click.group("events", help="The event log behind the change feed and webhooks.")

@@ -6,6 +6,10 @@ The database stays the source of truth: webhook deliveries are rows of an outbox
 - a **dispatcher** thread that, every ``CMS_WORKER_POLL_SECONDS``, emits the
   ``article.published`` of scheduled articles whose time has come (``events.publish_due``),
   leases due deliveries and queues one Huey task per leased delivery;
+- a **deriver** thread that runs the derived-data jobs recorded by saves and imports
+  (``cms.services.derived``: offering an article to other articles' suggestion lists, its
+  embedding), a leased batch at a time, looking again every ``CMS_WORKER_POLL_SECONDS`` when
+  none is due;
 - the **Huey consumer**, whose ``CMS_WORKER_THREADS`` threads run those tasks (any worker
   process sharing the queue may take them), and an hourly periodic task that purges events older
   than the retention.
@@ -112,6 +116,29 @@ class Worker:
                 continue
             self.stopping.wait(0.01 if busy else interval)
 
+    def derive(self) -> int:
+        """One batch of derived-data jobs; the number done (0: none was due)."""
+        from cms.services import derived
+
+        with self.app.app_context():
+            try:
+                lease = derived.claim()
+                return derived.run(lease) if lease is not None else 0
+            finally:
+                db.session.remove()
+
+    def _derive_loop(self) -> None:
+        interval = self.app.config["CMS_WORKER_POLL_SECONDS"]
+        while not self.stopping.is_set():
+            try:
+                done = self.derive()
+            except Exception:
+                log.exception("derived jobs failed; retrying")
+                self.stopping.wait(min(5.0, interval * 4))
+                continue
+            if not done:
+                self.stopping.wait(interval)
+
     def run(self) -> None:
         log.info(
             "worker %s: %s threads, queue %s (%s)",
@@ -122,6 +149,8 @@ class Worker:
         )
         dispatcher = threading.Thread(target=self._dispatch, name="dispatcher", daemon=True)
         dispatcher.start()
+        deriver = threading.Thread(target=self._derive_loop, name="deriver", daemon=True)
+        deriver.start()
         consumer = self.huey.create_consumer(
             workers=self.threads,
             worker_type="thread",
@@ -136,4 +165,5 @@ class Worker:
         finally:
             self.stopping.set()
             dispatcher.join(timeout=5)
+            deriver.join(timeout=5)
             time.sleep(0)

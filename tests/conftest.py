@@ -18,7 +18,7 @@ from cms.config import sqlalchemy_url
 from cms.extensions import db, limiter
 from cms.models import Author, Section, Source, Tag, User
 from cms.services import articles as article_service
-from cms.services import publishing
+from cms.services import derived, publishing
 from cms.services.users import create_user
 
 PASSWORD = "correct horse battery staple"
@@ -203,6 +203,13 @@ BODY = [
 ]
 
 
+def drain(app) -> str:
+    """Run the worker's pending derived-data jobs through the CLI; its output."""
+    result = app.test_cli_runner().invoke(args=["derived", "run-pending"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
 def make_article(
     title: str = "Port handles record volume",
     *,
@@ -239,6 +246,9 @@ def make_article(
             db.session.flush()
             publishing.perform(article, "archive", actor=editor, expected_version=article.version)
     db.session.commit()
+    # Fixtures stand for a settled site: the worker's derived data (other articles'
+    # suggestion lists) are complete.
+    derived.run_pending()
     return article
 
 

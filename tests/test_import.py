@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from cms.extensions import db
-from cms.models import Article, Suggestion
+from cms.models import Article, DerivedJob, Suggestion
+from tests.conftest import drain
 
 PARAGRAPH = (
     "Dockworkers in Westerhaven walked off the job on Monday after pay talks collapsed. "
@@ -70,9 +71,13 @@ def test_import_loads_good_lines_publicly_with_counts(app, client, tmp_path, tax
     assert client.get("/api/v1/sources/wire-agency").get_json()["article_count"] == 2
     assert client.get("/api/v1/authors/new-reporter").get_json()["article_count"] == 1
 
-    # found by search, with related suggestions between the two published ones
+    # found by search at once; related suggestions between the two published ones once the
+    # worker's jobs (one per article) have run
     found = client.get("/api/v1/search?q=dockworkers").get_json()["data"]
     assert {a["slug"] for a in found} == {"harbour-strike-enters-second-day", "port-talks-resume"}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(DerivedJob)) == 3
+    assert client.get("/api/v1/articles/port-talks-resume/related").get_json()["related"] == []
+    assert "Ran 3 derived-data jobs" in drain(app)
     related = client.get("/api/v1/articles/port-talks-resume/related").get_json()["related"]
     assert [r["article"]["slug"] for r in related] == ["harbour-strike-enters-second-day"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Suggestion)) == 6
@@ -150,5 +155,6 @@ def test_import_in_several_batches_offers_to_earlier_articles(app, client, tmp_p
     path.write_text("\n".join(lines), encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["import", str(path), "--batch-size", "2"])
     assert result.exit_code == 0, result.output
+    drain(app)
     first = client.get("/api/v1/articles/harbour-strike-update-0/related").get_json()["related"]
     assert len(first) == 4  # the articles of later batches reached the first one's list

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import make_article
+from tests.conftest import drain, make_article
 
 
 def _para(text, source=None):
@@ -216,6 +216,7 @@ def _suggested(client, slug, limit=20):
 def test_every_article_gets_five_suggestions_once_five_others_are_public(client, headers):
     """Stories with no word, tag or name in common still fill each other's lists."""
     published = [_publish(client, headers["editor"], title, text) for title, text in UNRELATED]
+    drain(client.application)
     draft = client.post(
         "/api/v1/editor/articles",
         json={"title": "Draft about bread", "body": [_para("Rye bread and a bakery prize.")]},
@@ -249,6 +250,7 @@ def test_refresh_is_a_plain_function_of_the_article_id(client, headers):
     from cms.services import suggestions
 
     articles = [_publish(client, headers["editor"], title, text) for title, text in UNRELATED]
+    drain(client.application)
     first = articles[0]
     expected = _suggested(client, first["slug"])
     db.session.execute(sa.delete(Suggestion).where(Suggestion.article_id == first["id"]))
@@ -264,6 +266,9 @@ def test_refresh_is_a_plain_function_of_the_article_id(client, headers):
 def test_an_article_with_fewer_than_five_public_others_lists_what_there_is(client, headers):
     first = _publish(client, headers["editor"], *UNRELATED[0])
     second = _publish(client, headers["editor"], *UNRELATED[1])
+    assert _suggested(client, second["slug"]) == [first["slug"]]  # its own list: at once
+    assert _suggested(client, first["slug"]) == []  # the offer to others: the worker's job
+    drain(client.application)
     assert _suggested(client, first["slug"]) == [second["slug"]]
     assert _suggested(client, second["slug"]) == [first["slug"]]
 
@@ -330,6 +335,8 @@ def test_semantic_backend_stores_embeddings_and_finds_a_pair_without_shared_word
     for title, text in NEAR_WORDS:
         _publish(client, headers["editor"], title, text)
     borrowing = _publish(client, headers["editor"], *BORROWING)
+    assert db.session.scalars(sa.select(ArticleEmbedding)).all() == []  # the worker embeds
+    drain(semantic_app)
 
     rows = db.session.execute(sa.select(ArticleEmbedding)).scalars().all()
     assert len(rows) == 6
@@ -359,6 +366,7 @@ def test_semantic_backend_reembeds_only_when_the_text_changes(semantic_app, head
 
     client = semantic_app.test_client()
     rates = _publish(client, headers["editor"], *RATES)
+    drain(semantic_app)
     before = db.session.get(ArticleEmbedding, rates["id"])
     fingerprint, vector = before.fingerprint, before.vector
     db.session.expire_all()
@@ -373,6 +381,7 @@ def test_semantic_backend_reembeds_only_when_the_text_changes(semantic_app, head
             headers={**headers["editor"], "If-Match": etag},
         )
         assert response.status_code == 200, response.get_json()
+        drain(semantic_app)
         db.session.expire_all()
         return db.session.get(ArticleEmbedding, rates["id"])
 

@@ -30,6 +30,7 @@ from cms.models.revision import Revision
 from cms.models.suggestion import (
     ArticleEmbedding,
     ArticleFeatures,
+    DerivedJob,
     FeatureKey,
     Suggestion,
     TermStat,
@@ -52,6 +53,7 @@ __all__ = [
     "ArticleEmbedding",
     "ArticleEventState",
     "ArticleFeatures",
+    "DerivedJob",
     "Event",
     "EventTopic",
     "WebhookAttempt",

@@ -73,3 +73,21 @@ class Suggestion(db.Model):
     )
     score: Mapped[float] = mapped_column(sa.Float)
     reason: Mapped[str] = mapped_column(sa.String(300))
+
+
+class DerivedJob(db.Model):
+    """An article whose derived data (its embedding, its offer to other articles' suggestion
+    lists) is still to be computed by the worker; written in the save's own transaction.
+
+    One row per article: saving it again while the row waits only bumps ``version``. A worker
+    leases rows (``lease_token``, ``lease_until``) and deletes a row in the commit that stores
+    its work, if ``version`` is still the one it leased; a killed worker's lease expires.
+    """
+
+    __tablename__ = "derived_jobs"
+    article_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(default=1)
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    lease_token: Mapped[str | None] = mapped_column(sa.String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)

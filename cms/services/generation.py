@@ -25,6 +25,7 @@ IGNORED_TABLES = frozenset(
         "login_sessions",
         "audit_events",
         "content_generation",
+        "derived_jobs",
         "events",
         "event_topics",
         "article_event_states",

@@ -9,9 +9,10 @@ slug. A bad line is reported by its number and skipped; the others load.
 Lines are loaded in batches, one transaction each. Everything a save keeps current is complete
 when a batch commits, made for the whole batch at once: the article with its derived fields,
 automatic summary and first revision; through the session hooks of a flush and a commit, the
-taxonomy counts, the search entries and the stored cards; and the related-article suggestions
-(:func:`cms.services.suggestions.update_batch`), so a later batch's articles are offered to
-the lists of earlier ones exactly as single saves would.
+taxonomy counts, the search entries and the stored cards. The related-article suggestions are
+recorded as derived-data jobs in the same commit (:func:`cms.services.suggestions.enqueue`):
+the worker (or ``flask --app wsgi derived run-pending``) computes them afterwards, a batch of
+articles at once, offering later articles to the lists of earlier ones as single saves would.
 """
 
 from __future__ import annotations
@@ -227,7 +228,7 @@ def _load_batch(
         )
         for article in made
     )
-    suggestions.update_batch(made)
+    suggestions.enqueue(article.id for article in made)
     return made, errors
 
 

@@ -3,8 +3,10 @@
 On every save that changes what an article is about (and on publish, when the publication
 time moves to another hour), :func:`update_article_suggestions` stores the article's
 similarity features (``cms.services.similarity``) with their inverted-index keys and document
-frequencies. If they changed, :func:`refresh_suggestions` -- a plain function of the article
-id, which a background job can run after the save's commit instead -- then
+frequencies and, if they changed, the article's own ranked list -- what its readers see the
+moment the save answers. It also records a job (:func:`enqueue`, table ``derived_jobs``) in the
+same transaction; the worker (``cms.services.derived``) then runs :func:`refresh_suggestions`,
+which
 
 1. with ``CMS_RELATED_BACKEND=semantic``, embeds the article's text unless that exact text is
    stored already (:func:`store_embedding`, table ``article_embeddings``);
@@ -14,6 +16,9 @@ id, which a background job can run after the save's commit instead -- then
 3. scores them and stores the article's best ``STORED_PER_ARTICLE`` suggestions;
 4. offers the article to each candidate's own list, so the suggestions that involve it are
    current too.
+
+A bulk import only records jobs; the worker computes those articles together
+(:func:`update_batch`).
 
 Suggestions are stored regardless of visibility; :func:`suggested` filters them through
 ``visibility.public_condition`` at read time, so unpublishing or a scheduled time arriving
@@ -39,6 +44,7 @@ from cms.models import (
     Article,
     ArticleEmbedding,
     ArticleFeatures,
+    DerivedJob,
     FeatureKey,
     Suggestion,
     TermStat,
@@ -452,13 +458,16 @@ def _n_docs() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(ArticleFeatures)) or 1
 
 
-def refresh_suggestions(article_id: int) -> list[tuple[int, float, str]] | None:
+def refresh_suggestions(
+    article_id: int, *, guarded: bool = True
+) -> list[tuple[int, float, str]] | None:
     """Recompute the article's own stored suggestions; None if it has no features.
 
     With the semantic backend its embedding is stored first (:func:`store_embedding`). Then it
     offers itself to the lists of the articles it was compared with, so theirs are current
-    too. Plain service function of the article id: the save calls it today; a background job
-    can call it after the save's commit instead.
+    too. Plain service function of the article id, run by the worker after the save's commit
+    (``cms.services.derived``). ``guarded=False`` lets a deadlock propagate (the job is then
+    retried whole) instead of skipping the offer.
     """
     row = db.session.get(ArticleFeatures, article_id)
     if row is None:
@@ -472,19 +481,57 @@ def refresh_suggestions(article_id: int) -> list[tuple[int, float, str]] | None:
             other, other_embedding, [(article_id, features)], {article_id: embedding}, idf
         )[0][1:]
         offers.append((candidate_id, value, reason))
-    _offer_guarded(article_id, offers)
+    if guarded:
+        _offer_guarded(article_id, offers)
+    else:
+        _offer(article_id, offers)
     return ranked
 
 
 def update_article_suggestions(article: Article) -> None:
-    """On save (after a flush): store the article's features; if they changed, refresh.
+    """On save (after a flush): store the article's features; if they changed, recompute the
+    article's own list and leave the rest to the worker.
 
-    Features are cheap (a few milliseconds) and decide whether anything is recomputed; the
-    rest is :func:`refresh_suggestions`, which needs only the article id.
+    Features and the article's own list are what a reader can see the moment the save answers
+    (its ``/related``). Offering the article to the lists of other articles, and with the
+    semantic backend its embedding, are recorded as a job (:func:`enqueue`) in this same
+    transaction; the worker runs :func:`refresh_suggestions` for it within seconds
+    (``cms.services.derived``).
     """
     changed = _store_features(article, _features_of(article))
-    if changed or (_semantic() and db.session.get(ArticleEmbedding, article.id) is None):
-        refresh_suggestions(article.id)
+    if changed:
+        stored = db.session.get(ArticleFeatures, article.id).features
+        ranked, *_ = _suggest_for(article.id, stored, _n_docs())
+        _replace_stored(article.id, ranked)
+        enqueue([article.id])
+    elif _semantic() and db.session.get(ArticleEmbedding, article.id) is None:
+        enqueue([article.id])
+
+
+def update_features(article: Article) -> bool:
+    """Store the article's features if they changed (a job's first step); True if they did."""
+    return _store_features(article, _features_of(article))
+
+
+def enqueue(article_ids: Iterable[int]) -> None:
+    """Record that these articles' derived data are due (one row each, in the caller's
+    transaction): a row already waiting gets a new ``version``, so a worker running the older
+    one leaves it for another round."""
+    ids = sorted(set(article_ids))
+    now = utcnow()
+    for i in range(0, len(ids), _CHUNK):
+        insert = upsert(db.session, DerivedJob).values(
+            [
+                {"article_id": a, "version": 1, "enqueued_at": now, "attempts": 0}
+                for a in ids[i : i + _CHUNK]
+            ]
+        )
+        db.session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[DerivedJob.article_id],
+                set_={"version": DerivedJob.version + 1},
+            )
+        )
 
 
 def _offer_guarded(article_id: int, offers: list[tuple[int, float, str]]) -> None:
@@ -511,7 +558,7 @@ def rebuild_all() -> int:
 
     With the semantic backend, embeddings whose text did not change are kept, not recomputed.
     """
-    for model in (Suggestion, FeatureKey, TermStat, ArticleFeatures):
+    for model in (Suggestion, FeatureKey, TermStat, ArticleFeatures, DerivedJob):
         db.session.execute(sa.delete(model))
     ids = db.session.scalars(sa.select(Article.id).order_by(Article.id)).all()
     for article_id in ids:
@@ -591,20 +638,34 @@ def update_batch(articles: list[Article]) -> None:
     if not articles:
         return
     features = {a.id: _features_of(a) for a in articles}
+    vectors: dict[int, Sequence[float]] = {}
     if _semantic():
         texts = [
             embeddings.article_text(a.title, a.subtitle or "", a.body_text or "") for a in articles
         ]
         vectors = dict(zip([a.id for a in articles], embeddings.embed(texts), strict=True))
-    else:
-        vectors = {}
+        db.session.execute(
+            sa.delete(ArticleEmbedding).where(ArticleEmbedding.article_id.in_(vectors))
+        )
+        db.session.execute(
+            sa.insert(ArticleEmbedding),
+            [
+                {
+                    "article_id": a.id,
+                    "model": embeddings.MODEL_NAME,
+                    "fingerprint": embeddings.fingerprint(text),
+                    "dim": len(vectors[a.id]),
+                    "vector": embeddings.to_bytes(vectors[a.id]),
+                    "computed_at": utcnow(),
+                }
+                for a, text in zip(articles, texts, strict=True)
+            ],
+        )
     stored = {}
     df: dict[str, int] = {}
     keys = []
     for article_id, f in features.items():
         data = f.to_dict()
-        if article_id in vectors:
-            data["embedding"] = vectors[article_id]
         stored[article_id] = data
         for term in similarity.df_keys(f):
             df[term] = df.get(term, 0) + 1
@@ -626,7 +687,7 @@ def update_batch(articles: list[Article]) -> None:
     # parsed once, and one idf over every key involved (the state after the whole batch).
     found = {i: _candidate_ids(i, f, n_docs) for i, f in features.items()}
     known = dict(features)
-    embedding_of = {i: stored[i].get("embedding") for i in stored}
+    embedding_of: dict[int, Sequence[float] | None] = dict(vectors)
     wanted = sorted({c for ids in found.values() for c in ids} - known.keys())
     for start in range(0, len(wanted), _CHUNK):
         rows = db.session.execute(
@@ -636,7 +697,8 @@ def update_batch(articles: list[Article]) -> None:
         )
         for aid, data in rows:
             known[aid] = similarity.ArticleFeatures.from_dict(data)
-            embedding_of[aid] = data.get("embedding")
+    if vectors:
+        embedding_of.update(_stored_embeddings(set(known) - vectors.keys()))
     idf, _ = _idf_for(list(known.values()))
     suggestions, offers = [], []
     for article_id, own in features.items():
