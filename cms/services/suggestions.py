@@ -418,28 +418,7 @@ def _offer(article_id: int, offers: list[tuple[int, float, str]]) -> None:
     if not rows:
         return
     db.session.execute(sa.insert(Suggestion), rows)
-    ranked = (
-        sa.select(
-            Suggestion.article_id,
-            Suggestion.target_id,
-            sa.func.row_number()
-            .over(
-                partition_by=Suggestion.article_id,
-                order_by=(Suggestion.score.desc(), Suggestion.target_id.asc()),
-            )
-            .label("place"),
-        )
-        .where(Suggestion.article_id.in_([row["article_id"] for row in rows]))
-        .subquery()
-    )
-    overflow = sa.select(ranked.c.article_id, ranked.c.target_id).where(
-        ranked.c.place > STORED_PER_ARTICLE
-    )
-    db.session.execute(
-        sa.delete(Suggestion).where(
-            sa.tuple_(Suggestion.article_id, Suggestion.target_id).in_(overflow)
-        )
-    )
+    _trim_lists({row["article_id"] for row in rows})
 
 
 def _suggest_for(article_id: int, stored: dict, n_docs: int):
@@ -605,7 +584,12 @@ def _offer_many(offers: list[tuple[int, int, float, str]]) -> None:
             )
         )
     db.session.execute(sa.insert(Suggestion), rows)
-    touched = sorted({row["article_id"] for row in rows})
+    _trim_lists({row["article_id"] for row in rows})
+
+
+def _trim_lists(article_ids: Iterable[int]) -> None:
+    """Keep the best ``STORED_PER_ARTICLE`` entries of each of these articles' lists."""
+    touched = sorted(article_ids)
     for i in range(0, len(touched), _CHUNK):
         ranked = (
             sa.select(
