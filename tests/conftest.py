@@ -77,13 +77,18 @@ def _clean(app):
     limiter.reset()
     yield
     set_clock(None)
-    db.session.rollback()
-    for table in reversed(db.metadata.sorted_tables):
-        if table.name != "content_generation":  # a counter: emptying it would reuse values
-            db.session.execute(table.delete())
-    db.session.commit()
+    empty_tables()
     db.session.remove()
     ctx.pop()
+
+
+def empty_tables() -> None:
+    """Delete every row but the content generation's (emptying a counter would reuse values)."""
+    db.session.rollback()
+    for table in reversed(db.metadata.sorted_tables):
+        if table.name != "content_generation":
+            db.session.execute(table.delete())
+    db.session.commit()
 
 
 @pytest.fixture
@@ -113,6 +118,10 @@ def clock():
 
 @pytest.fixture
 def taxonomy():
+    add_taxonomy()
+
+
+def add_taxonomy() -> None:
     """A small vocabulary: sections news/sport, tags, sources, authors."""
     for slug, name in (("news", "News"), ("sport", "Sport")):
         db.session.add(Section(slug=slug, name=name, description=""))

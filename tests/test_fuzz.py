@@ -29,9 +29,15 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from cms.extensions import db
-from cms.models import Author, Section, Source, Tag
-from tests.conftest import BODY, bearer, login, make_article, make_user
+from tests.conftest import (
+    BODY,
+    add_taxonomy,
+    bearer,
+    empty_tables,
+    login,
+    make_article,
+    make_user,
+)
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("CMS_FUZZ_EXAMPLES", "20"))
 CHECKS = [
@@ -161,28 +167,8 @@ def _fresh_world(client, clock) -> dict:
     """Empty tables, then the vocabulary, logins and articles of the fixtures again; returns
     the Authorization headers by role. Each stateful sequence starts from this same state, so
     that a replayed sequence meets the database it first met."""
-    db.session.rollback()
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
-    db.session.commit()
-    for slug, name in (("news", "News"), ("sport", "Sport")):
-        db.session.add(Section(slug=slug, name=name, description=""))
-    for slug in ("energy", "port", "secret-merger"):
-        db.session.add(Tag(slug=slug, name=slug.title()))
-    db.session.add(
-        Source(
-            slug="handelsblatt",
-            name="Handelsblatt",
-            url="https://www.handelsblatt.com",
-            kind="newspaper",
-        )
-    )
-    db.session.add(
-        Source(slug="reuters", name="Reuters", url="https://www.reuters.com", kind="agency")
-    )
-    for slug, name in (("ana-writer", "Ana Writer"), ("ed-itor", "Ed Itor")):
-        db.session.add(Author(slug=slug, name=name, bio="Reporter."))
-    db.session.commit()
+    empty_tables()
+    add_taxonomy()
     users = {
         "admin": make_user("admin", "admin@example.org"),
         "editor": make_user("editor", "editor@example.org", author="ed-itor"),
