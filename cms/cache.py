@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from cms.availability import DATABASE, unavailable_service
 from cms.clock import utcnow
-from cms.services.generation import COMMITTED
+from cms.services.generation import COMMITTED, CURRENT_SQL
 
 GENERATION_KEY = "cms:content-generation"
 ENTRY_PREFIX = "cms:response:"
@@ -77,8 +77,6 @@ class GenerationReader:
     no pool checkout and no transaction per lookup, one short statement (no round trip at all
     on SQLite). A connection that failed is dropped; the next lookup opens a new one."""
 
-    SQL = "SELECT value FROM content_generation WHERE id = 1"
-
     def __init__(self, engine: sa.Engine, connect_args: dict | None = None):
         self._app_engine = engine
         # Its own engine without a pool: these connections never take the app's pool slots.
@@ -109,7 +107,7 @@ class GenerationReader:
     def _read(self, connection) -> int:
         try:
             cursor = connection.cursor()
-            cursor.execute(self.SQL)
+            cursor.execute(CURRENT_SQL)
             row = cursor.fetchone()
             cursor.close()
         except Exception:

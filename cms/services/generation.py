@@ -39,6 +39,8 @@ _CHANGED = "content_changed"
 COMMITTED = "content_generation"
 
 _SELECT = sa.select(ContentGeneration.value).where(ContentGeneration.id == 1)
+# The same read as plain SQL, for a raw driver cursor on the response cache's hot path.
+CURRENT_SQL = "SELECT value FROM content_generation WHERE id = 1"
 
 
 def current(connection: sa.Connection) -> int:
