@@ -45,6 +45,7 @@ across the page boundary.
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -61,10 +62,12 @@ from cms.models import Article, Tag, article_tags
 from cms.pagination import Page, encode_cursor
 from cms.services.loaders import CARD_LOADERS
 from cms.services.reading import apply_filters
-from cms.services.visibility import public_condition
+from cms.services.visibility import listed_at, listed_condition, public_condition
 
 INDEX_TABLE = "article_search"
 SQLITE_DELETE_TRIGGER = "article_search_delete"
+# SQLite: article id -> the FTS5 rowid (search key) of its row; see :func:`sqlite_key`.
+KEY_TABLE = "article_search_keys"
 # Database objects the search index adds outside the SQLAlchemy models (created by the
 # migration): the model/migration drift check skips them.
 SEARCH_INDEX_OBJECTS = frozenset(
@@ -76,8 +79,10 @@ SEARCH_INDEX_OBJECTS = frozenset(
         f"{INDEX_TABLE}_data",
         f"{INDEX_TABLE}_docsize",
         f"{INDEX_TABLE}_idx",
+        KEY_TABLE,
         # PostgreSQL
         "ix_article_search_document",
+        "ix_article_search_listed",
         "fk_article_search_article_id_articles",
         "pk_article_search",
         SQLITE_DELETE_TRIGGER,
@@ -269,6 +274,37 @@ class _Ranked:
     id: int
     score: float
     published_at: datetime
+    key: int  # the article's row in the index: SQLite its search key, PostgreSQL its id
+
+
+# --- SQLite search keys -------------------------------------------------------------------------
+
+# A listed article's FTS5 rowid is (whole seconds of published_at) * 2**31 + id; an unlisted
+# one's (draft, taken down, archived: never searchable) is -2**63 + id, below every listed key.
+_ID_SPAN = 2**31
+_UNLISTED_BASE = -(2**63)
+_MIN_SECONDS, _MAX_SECONDS = -(2**31), 2**32 - 1  # 1901-12-13 .. 2106-02-07, clamped
+_LISTED_MIN_KEY = _MIN_SECONDS * _ID_SPAN
+
+
+def _seconds(moment: datetime) -> int:
+    return min(max(math.floor(moment.timestamp()), _MIN_SECONDS), _MAX_SECONDS)
+
+
+def sqlite_key(published_at: datetime, article_id: int) -> int:
+    """The search key of a listed article: rowid order is publication order (to the second;
+    within one second, by id)."""
+    return _seconds(published_at) * _ID_SPAN + article_id
+
+
+def _sqlite_key_sql() -> sa.ColumnElement:
+    """SQL over ``articles``: the article's search key (see :func:`sqlite_key`)."""
+    seconds = sa.cast(sa.func.strftime("%s", Article.published_at), sa.Integer)
+    clamped = sa.func.max(sa.func.min(seconds, _MAX_SECONDS), _MIN_SECONDS)
+    return sa.case(
+        (listed_condition(), clamped * _ID_SPAN + Article.id),
+        else_=sa.literal(_UNLISTED_BASE, sa.BigInteger) + Article.id,
+    )
 
 
 # --- backends ---------------------------------------------------------------------------------
@@ -303,25 +339,46 @@ class _SQLite:
         )
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         self.score = sa.cast(-sa.literal_column(f"bm25({INDEX_TABLE}, {weights})"), sa.Float)
+        self.newest_first = (self.table.c.rowid.desc(),)
 
-    def matched(self) -> sa.Select:
+    def matched(self, now: datetime) -> sa.Select:
+        """Matches listed by ``now`` (to the second), read from the index newest first: FTS5
+        walks its doclists backwards (``ORDER BY rowid DESC``), each match joined to its
+        article by primary key, and a ``LIMIT`` stops the walk."""
+        key = self.table.c.rowid
         return (
-            sa.select(Article.id, Article.published_at)
+            sa.select(Article.id, Article.published_at, key.label("key"))
             .select_from(self.table)
-            .join(Article, Article.id == self.table.c.rowid)
-            .where(self.matches)
+            .join(Article, Article.id == key.op("&")(_ID_SPAN - 1))
+            .where(
+                self.matches, key >= _LISTED_MIN_KEY, key < (_seconds(now) + 1) * _ID_SPAN
+            )
         )
+
+    def before(self, published_at: datetime, article_id: int) -> sa.ColumnElement[bool]:
+        """After the ``sort=newest`` cursor ``(published_at, id)`` in :attr:`newest_first`."""
+        return self.table.c.rowid < sqlite_key(published_at, article_id)
+
+    @staticmethod
+    def newest_order(row: _Ranked):
+        return row.key
 
     def scored(self, candidates: sa.Subquery) -> sa.Select:
-        """``(id, published_at, score)`` of the candidate rows (``id``, ``published_at``)."""
+        """``(id, score, published_at, key)`` of the candidate rows (``id``, ``published_at``,
+        ``key``)."""
         return (
-            sa.select(candidates.c.id, candidates.c.published_at, self.score.label("score"))
-            .select_from(self.table)
-            .join(candidates, candidates.c.id == self.table.c.rowid)
+            sa.select(
+                candidates.c.id,
+                self.score.label("score"),
+                candidates.c.published_at,
+                candidates.c.key,
+            )
+            .select_from(candidates)
+            .join(self.table, self.table.c.rowid == candidates.c.key)
             .where(self.matches)
         )
 
-    def snippets(self, ids: list[int]) -> dict[int, str]:
+    def snippets(self, rows: list[_Ranked]) -> dict[int, str]:
         def snip(column: int) -> str:
             return (
                 f"snippet({INDEX_TABLE}, {column}, '{_OPEN}', '{_CLOSE}', '{_ELLIPSIS}', "
@@ -331,12 +388,13 @@ class _SQLite:
         text = sa.literal_column(
             f"CASE WHEN {INDEX_TABLE}.body != '' THEN {snip(2)} ELSE {snip(1)} END"
         )
-        rows = db.session.execute(
+        ids = {row.key: row.id for row in rows}
+        found = db.session.execute(
             sa.select(self.table.c.rowid, text)
             .select_from(self.table)
-            .where(self.matches, self.table.c.rowid.in_(ids))
+            .where(self.matches, self.table.c.rowid.in_(list(ids)))
         )
-        return dict(rows.all())
+        return {ids[key]: snippet for key, snippet in found}
 
 
 def _pg_config_of(language: sa.ColumnElement) -> sa.ColumnElement:
@@ -361,7 +419,9 @@ class _PostgreSQL:
             sa.column("article_id"),
             sa.column("config"),
             sa.column("document"),
+            sa.column("listed_at", Article.published_at.type),
         )
+        self.newest_first = (self.table.c.listed_at.desc(), self.table.c.article_id.desc())
         self.queries = {cfg: self.tsquery(query, cfg) for cfg in _pg_configs()}
         config = self.table.c.config
 
@@ -417,23 +477,43 @@ class _PostgreSQL:
             expression = sa.func.tsquery_and(expression, sa.func.tsquery_not(excluded))
         return expression
 
-    def matched(self) -> sa.Select:
+    def matched(self, now: datetime) -> sa.Select:
+        """Matches listed by ``now``, ordered by the index's own copy of ``published_at``."""
+        key = self.table.c.article_id
         return (
-            sa.select(Article.id, Article.published_at)
+            sa.select(Article.id, Article.published_at, key.label("key"))
             .select_from(self.table)
-            .join(Article, Article.id == self.table.c.article_id)
-            .where(self.matches)
+            .join(Article, Article.id == key)
+            .where(self.matches, self.table.c.listed_at <= now)
         )
+
+    def before(self, published_at: datetime, article_id: int) -> sa.ColumnElement[bool]:
+        """After the ``sort=newest`` cursor ``(published_at, id)`` in :attr:`newest_first`."""
+        return sa.tuple_(self.table.c.listed_at, self.table.c.article_id) < sa.tuple_(
+            sa.literal(published_at, Article.published_at.type),
+            sa.literal(article_id, sa.Integer),
+        )
+
+    @staticmethod
+    def newest_order(row: _Ranked):
+        return (row.published_at, row.id)
 
     def scored(self, candidates: sa.Subquery) -> sa.Select:
-        """``(id, published_at, score)`` of the candidate rows (``id``, ``published_at``)."""
+        """``(id, score, published_at, key)`` of the candidate rows (``id``, ``published_at``,
+        ``key``)."""
         return (
-            sa.select(candidates.c.id, candidates.c.published_at, self.score.label("score"))
+            sa.select(
+                candidates.c.id,
+                self.score.label("score"),
+                candidates.c.published_at,
+                candidates.c.key,
+            )
             .select_from(candidates)
-            .join(self.table, self.table.c.article_id == candidates.c.id)
+            .join(self.table, self.table.c.article_id == candidates.c.key)
         )
 
-    def snippets(self, ids: list[int]) -> dict[int, str]:
+    def snippets(self, rows: list[_Ranked]) -> dict[int, str]:
+        ids = [row.id for row in rows]
         options = (
             f'StartSel="{_OPEN}", StopSel="{_CLOSE}", MaxWords=35, MinWords=15, '
             f'MaxFragments=2, FragmentDelimiter=" {_ELLIPSIS} "'
@@ -496,32 +576,28 @@ def search(
         )
     now = now or utcnow()
     backend = _backend(query)
-    matched = apply_filters(backend.matched().where(public_condition(now)), filters)
+    matched = apply_filters(backend.matched(now).where(public_condition(now)), filters)
     if matched is None:
         return Page(items=[], limit=limit, total=0 if count else None)
     total = None
     if count:
         total = db.session.scalar(sa.select(sa.func.count()).select_from(matched.subquery()))
-    newest_first = (Article.published_at.desc(), Article.id.desc())
     if sort == "newest":
         if cursor:
             _, published_at, article_id = cursor
-            matched = matched.where(
-                sa.tuple_(Article.published_at, Article.id)
-                < sa.tuple_(
-                    sa.literal(published_at, Article.published_at.type),
-                    sa.literal(article_id, sa.Integer),
-                )
-            )
-        page = backend.scored(matched.order_by(*newest_first).limit(limit + 1).subquery("page"))
-        page = page.subquery("scored")
-        page = sa.select(page.c.id, page.c.score, page.c.published_at).order_by(
-            page.c.published_at.desc(), page.c.id.desc()
+            matched = matched.where(backend.before(published_at, article_id))
+        page = backend.scored(
+            matched.order_by(*backend.newest_first).limit(limit + 1).subquery("page")
+        )
+        rows = sorted(
+            (_Ranked(*row) for row in db.session.execute(page)),
+            key=backend.newest_order,
+            reverse=True,
         )
     else:
-        window = matched.order_by(*newest_first).limit(RANK_WINDOW).subquery("window")
+        window = matched.order_by(*backend.newest_first).limit(RANK_WINDOW).subquery("window")
         ranked = backend.scored(window).subquery("ranked")
-        page = sa.select(ranked.c.id, ranked.c.score, ranked.c.published_at)
+        page = sa.select(ranked)
         if cursor:
             score, published_at, article_id = cursor
             page = page.where(
@@ -535,7 +611,7 @@ def search(
         page = page.order_by(
             ranked.c.score.desc(), ranked.c.published_at.desc(), ranked.c.id.desc()
         ).limit(limit + 1)
-    rows = [_Ranked(*row) for row in db.session.execute(page)]
+        rows = [_Ranked(*row) for row in db.session.execute(page)]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -552,7 +628,7 @@ def search(
                 sa.select(Article).where(Article.id.in_(ids)).options(*CARD_LOADERS)
             )
         }
-        snippets = backend.snippets(ids)
+        snippets = backend.snippets(rows)
     hits = [
         Hit(articles[row.id], row.score, render_snippet(snippets.get(row.id)))
         for row in rows
@@ -604,13 +680,24 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
             sa.column("body"),
             sa.column("tags"),
         )
-        delete = sa.delete(table)
+        keys = sa.table(KEY_TABLE, sa.column("article_id"), sa.column("search_rowid"))
+        # The old rows go by their old keys (published_at may have changed since).
+        delete_rows, delete_keys = sa.delete(table), sa.delete(keys)
         if ids is not None:
-            delete = delete.where(table.c.rowid.in_(ids))
-        connection.execute(delete)
-        rows = source.add_columns(
-            Article.title, Article.subtitle, Article.body_text, _tags_text(dialect)
+            old = sa.select(keys.c.search_rowid).where(keys.c.article_id.in_(ids))
+            delete_rows = delete_rows.where(table.c.rowid.in_(old.scalar_subquery()))
+            delete_keys = delete_keys.where(keys.c.article_id.in_(ids))
+        connection.execute(delete_rows)
+        connection.execute(delete_keys)
+        key = _sqlite_key_sql()
+        connection.execute(
+            sa.insert(keys).from_select(["article_id", "search_rowid"], source.add_columns(key))
         )
+        rows = sa.select(
+            key, Article.title, Article.subtitle, Article.body_text, _tags_text(dialect)
+        ).select_from(Article)
+        if ids is not None:
+            rows = rows.where(Article.id.in_(ids))
         connection.execute(
             sa.insert(table).from_select(["rowid", "title", "subtitle", "body", "tags"], rows)
         )
@@ -618,7 +705,11 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
         from sqlalchemy.dialects import postgresql
 
         table = sa.table(
-            INDEX_TABLE, sa.column("article_id"), sa.column("config"), sa.column("document")
+            INDEX_TABLE,
+            sa.column("article_id"),
+            sa.column("config"),
+            sa.column("document"),
+            sa.column("listed_at"),
         )
         config = sa.cast(_pg_config_of(Article.language), postgresql.REGCONFIG)
 
@@ -633,26 +724,37 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
             .op("||")(weighted(Article.body_text, "D"))
         )
         insert = postgresql.insert(table).from_select(
-            ["article_id", "config", "document"], source.add_columns(config, document)
+            ["article_id", "config", "document", "listed_at"],
+            source.add_columns(config, document, listed_at()),
         )
         connection.execute(
             insert.on_conflict_do_update(
                 index_elements=["article_id"],
-                set_={"config": insert.excluded.config, "document": insert.excluded.document},
+                set_={
+                    "config": insert.excluded.config,
+                    "document": insert.excluded.document,
+                    "listed_at": insert.excluded.listed_at,
+                },
             )
         )
     else:
         raise NotImplementedError(f"Search is not available on {dialect}.")
 
 
+SQLITE_DELETE_TRIGGER_SQL = (
+    f"CREATE TRIGGER {SQLITE_DELETE_TRIGGER} AFTER DELETE ON articles BEGIN "
+    f"DELETE FROM {INDEX_TABLE} WHERE rowid = "
+    f"(SELECT search_rowid FROM {KEY_TABLE} WHERE article_id = old.id); "
+    f"DELETE FROM {KEY_TABLE} WHERE article_id = old.id; END"
+)
+
+
 def rebuild_index(connection: sa.Connection | None = None) -> int:
     """Re-create every index row (and, on SQLite, the delete trigger); returns the count."""
     connection = connection or db.session.connection()
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(
-            f"CREATE TRIGGER IF NOT EXISTS {SQLITE_DELETE_TRIGGER} AFTER DELETE ON articles "
-            f"BEGIN DELETE FROM {INDEX_TABLE} WHERE rowid = old.id; END"
-        )
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {SQLITE_DELETE_TRIGGER}")
+        connection.exec_driver_sql(SQLITE_DELETE_TRIGGER_SQL)
     else:
         connection.execute(sa.text(f"DELETE FROM {INDEX_TABLE}"))
     _write_rows(connection, None)
@@ -661,9 +763,22 @@ def rebuild_index(connection: sa.Connection | None = None) -> int:
     return connection.scalar(sa.text(f"SELECT count(*) FROM {INDEX_TABLE}"))
 
 
+# Article attributes the index copies beyond its text: whether and when the article is listed.
+_LISTING_KEYS = ("status", "published_at")
+
+
 @sa.event.listens_for(Session, "before_flush")
 def _note_tag_changes(session: Session, flush_context, instances) -> None:
-    """A renamed or deleted tag changes the indexed text of the articles carrying it."""
+    """A renamed or deleted tag changes the indexed text of the articles carrying it; a
+    change of status or ``published_at`` (publish, unpublish, schedule, take down, archive),
+    by any path, changes the article's listing in the index."""
+    listing = session.info.setdefault(_PENDING, set())
+    listing.update(obj for obj in session.new if isinstance(obj, Article))
+    for obj in session.dirty:
+        if isinstance(obj, Article):
+            attrs = sa.inspect(obj).attrs
+            if any(attrs[name].history.has_changes() for name in _LISTING_KEYS):
+                listing.add(obj)
     tag_ids = [
         tag.id
         for tag in session.dirty
