@@ -350,9 +350,7 @@ class _SQLite:
             sa.select(Article.id, Article.published_at, key.label("key"))
             .select_from(self.table)
             .join(Article, Article.id == key.op("&")(_ID_SPAN - 1))
-            .where(
-                self.matches, key >= _LISTED_MIN_KEY, key < (_seconds(now) + 1) * _ID_SPAN
-            )
+            .where(self.matches, key >= _LISTED_MIN_KEY, key < (_seconds(now) + 1) * _ID_SPAN)
         )
 
     def before(self, published_at: datetime, article_id: int) -> sa.ColumnElement[bool]:
