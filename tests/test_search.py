@@ -508,9 +508,7 @@ def test_every_workflow_step_keeps_the_index_listing_current(client, headers, us
     clock.advance(hours=3)
     assert found() and found(sort="newest")
     clock.advance(minutes=1)
-    make_article(
-        "Lighthouse restored", body=_para("The lighthouse again."), published_at=clock.now
-    )
+    make_article("Lighthouse restored", body=_para("The lighthouse again."), published_at=clock.now)
     db.session.commit()
     restored = db.session.scalar(sa.select(Article).where(Article.slug == "lighthouse-restored"))
     assert restored.published_at > db.session.get(Article, older_id).published_at

@@ -361,9 +361,15 @@ class _SQLite:
     def newest_order(row: _Ranked):
         return row.key
 
-    def scored(self, candidates: sa.Subquery) -> sa.Select:
+    @staticmethod
+    def index_only(now: datetime, filters: dict) -> None:
+        """The walk of :meth:`matched` joins each match to its article anyway and stops at
+        the ``LIMIT``: nothing to gain from reading the index alone."""
+        return None
+
+    def scored(self, candidates: sa.Subquery, now: datetime) -> sa.Select:
         """``(id, score, published_at, key)`` of the candidate rows (``id``, ``published_at``,
-        ``key``)."""
+        ``key``; visible ones, see :meth:`matched`)."""
         return (
             sa.select(
                 candidates.c.id,
@@ -404,6 +410,16 @@ def _pg_config_of(language: sa.ColumnElement) -> sa.ColumnElement:
     return sa.case(*whens, else_=PG_FALLBACK_CONFIG)
 
 
+# Each document carries one extra lexeme naming its configuration. The parser never yields a
+# lexeme that starts with a space, so no text can produce or match these.
+_PG_MARK_PREFIX = " config "
+_PG_NEVER = " no document"
+
+
+def _pg_config_mark(cfg: str) -> str:
+    return f"{_PG_MARK_PREFIX}{cfg}"
+
+
 def _pg_configs() -> list[str]:
     return [*PG_CONFIGS.values(), PG_FALLBACK_CONFIG]
 
@@ -426,16 +442,31 @@ class _PostgreSQL:
         def is_(cfg: str) -> sa.ColumnElement[bool]:
             return config == sa.literal_column(f"'{cfg}'::regconfig")
 
-        # One branch per configuration, each against a constant tsquery: the GIN index serves
-        # every branch (a BitmapOr), and a document only meets the query stemmed its own way.
-        self.matches = sa.or_(
-            *(
-                sa.and_(is_(cfg), self.table.c.document.op("@@")(tsq))
-                for cfg, tsq in self.queries.items()
-            )
+        # One tsquery: for each configuration, the query stemmed its way AND that
+        # configuration's mark (see :func:`_pg_config_mark`), so a document only meets the
+        # query stemmed its own way, and the GIN index answers it without reading the row (a
+        # condition on the ``config`` column would be checked on each match's row, detoasting
+        # its document).
+        self.matches = self.table.c.document.op("@@")(
+            self._any_config([self._own_config(cfg, tsq) for cfg, tsq in self.queries.items()])
         )
         self.own_query = sa.case(*((is_(cfg), tsq) for cfg, tsq in self.queries.items()))
         self.score = sa.cast(sa.func.ts_rank_cd(self.table.c.document, self.own_query, 1), sa.Float)
+
+    @staticmethod
+    def _own_config(cfg: str, tsq: sa.ColumnElement) -> sa.ColumnElement:
+        """``tsq`` for documents of configuration ``cfg`` only; nothing when stemming left it
+        empty (all stop words of ``cfg``)."""
+        mark = sa.literal_column(f"'''{_pg_config_mark(cfg)}'''::tsquery")
+        never = sa.literal_column(f"'''{_PG_NEVER}'''::tsquery")
+        return sa.func.tsquery_and(tsq, sa.case((sa.func.numnode(tsq) > 0, mark), else_=never))
+
+    @staticmethod
+    def _any_config(parts: list[sa.ColumnElement]) -> sa.ColumnElement:
+        expression = parts[0]
+        for part in parts[1:]:
+            expression = sa.func.tsquery_or(expression, part)
+        return expression
 
     @staticmethod
     def _atom(atom: Atom, cfg: str) -> sa.ColumnElement:
@@ -496,9 +527,27 @@ class _PostgreSQL:
     def newest_order(row: _Ranked):
         return (row.published_at, row.id)
 
-    def scored(self, candidates: sa.Subquery) -> sa.Select:
-        """``(id, score, published_at, key)`` of the candidate rows (``id``, ``published_at``,
-        ``key``)."""
+    def index_only(self, now: datetime, filters: dict) -> sa.Select | None:
+        """Matches listed by ``now`` from the index table alone (no join: with one, PostgreSQL
+        joins every match of a mid-frequency word before sorting), when no filter needs the
+        article; else ``None``. :meth:`scored` checks the visibility of those taken."""
+        if set(filters) - {"published_after", "published_before"}:
+            return None
+        listed = self.table.c.listed_at
+        query = sa.select(
+            self.table.c.article_id.label("id"),
+            listed.label("published_at"),
+            self.table.c.article_id.label("key"),
+        ).where(self.matches, listed <= now)
+        if "published_after" in filters:
+            query = query.where(listed > filters["published_after"])
+        if "published_before" in filters:
+            query = query.where(listed < filters["published_before"])
+        return query
+
+    def scored(self, candidates: sa.Subquery, now: datetime) -> sa.Select:
+        """``(id, score, published_at, key)`` of the visible candidate rows (``id``,
+        ``published_at``, ``key``)."""
         return (
             sa.select(
                 candidates.c.id,
@@ -508,6 +557,8 @@ class _PostgreSQL:
             )
             .select_from(candidates)
             .join(self.table, self.table.c.article_id == candidates.c.key)
+            .join(Article, Article.id == candidates.c.id)
+            .where(public_condition(now))
         )
 
     def snippets(self, rows: list[_Ranked]) -> dict[int, str]:
@@ -580,12 +631,18 @@ def search(
     total = None
     if count:
         total = db.session.scalar(sa.select(sa.func.count()).select_from(matched.subquery()))
+    # Without filters on the article, the newest matches come from the index table alone; the
+    # few taken are checked against the articles afterwards (the index is written in the same
+    # transaction as the article, so the check only guards against writes that bypass it).
+    alone = backend.index_only(now, filters)
+    if alone is not None:
+        matched = alone
     if sort == "newest":
         if cursor:
             _, published_at, article_id = cursor
             matched = matched.where(backend.before(published_at, article_id))
         page = backend.scored(
-            matched.order_by(*backend.newest_first).limit(limit + 1).subquery("page")
+            matched.order_by(*backend.newest_first).limit(limit + 1).subquery("page"), now
         )
         rows = sorted(
             (_Ranked(*row) for row in db.session.execute(page)),
@@ -594,7 +651,7 @@ def search(
         )
     else:
         window = matched.order_by(*backend.newest_first).limit(RANK_WINDOW).subquery("window")
-        ranked = backend.scored(window).subquery("ranked")
+        ranked = backend.scored(window, now).subquery("ranked")
         page = sa.select(ranked)
         if cursor:
             score, published_at, article_id = cursor
@@ -709,7 +766,11 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
             sa.column("document"),
             sa.column("listed_at"),
         )
-        config = sa.cast(_pg_config_of(Article.language), postgresql.REGCONFIG)
+        config_name = _pg_config_of(Article.language)
+        config = sa.cast(config_name, postgresql.REGCONFIG)
+        mark = sa.func.array_to_tsvector(
+            postgresql.array([sa.literal(_PG_MARK_PREFIX) + config_name])
+        )
 
         def weighted(text, weight: str):
             label = sa.literal_column(f"'{weight}'")  # a constant A-D, typed "char" by PG
@@ -720,6 +781,7 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
             .op("||")(weighted(Article.subtitle, "B"))
             .op("||")(weighted(_tags_text(dialect), "B"))
             .op("||")(weighted(Article.body_text, "D"))
+            .op("||")(mark)
         )
         insert = postgresql.insert(table).from_select(
             ["article_id", "config", "document", "listed_at"],

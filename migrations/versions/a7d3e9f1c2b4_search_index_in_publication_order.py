@@ -2,7 +2,9 @@
 
 PostgreSQL: column ``article_search.listed_at`` (the article's ``published_at`` while its status
 is public, else NULL; ``cms.services.visibility.listed_at``) and a btree index on
-``(listed_at, article_id)``, so the newest matches are read from the index table alone.
+``(listed_at, article_id)``, so the newest matches are read from the index table alone; each
+document gains a lexeme naming its configuration (" config english"), so a query restricted to
+documents of one configuration is answered by the GIN index alone.
 SQLite: the FTS5 table is rebuilt with each article's *search key* as rowid (whole seconds of
 ``published_at`` * 2**31 + id while listed, else -2**63 + id), so FTS5 hands out matches newest
 first; table ``article_search_keys`` maps article id -> key, and the delete trigger uses it.
@@ -21,6 +23,8 @@ down_revision = "f1c3a5e7b9d2"
 branch_labels = None
 depends_on = None
 
+# The lexeme naming each document's text-search configuration (cms.services.search).
+_MARK = " config "
 _LISTED = "a.status IN ('published', 'scheduled') AND a.published_at IS NOT NULL"
 # Frozen copy of cms.services.search._sqlite_key_sql at this revision.
 _SQLITE_KEY = (
@@ -43,8 +47,10 @@ def upgrade():
     if dialect == "postgresql":
         op.execute("ALTER TABLE article_search ADD COLUMN listed_at TIMESTAMP WITHOUT TIME ZONE")
         op.execute(
-            "UPDATE article_search s SET listed_at = a.published_at FROM articles a "
-            f"WHERE a.id = s.article_id AND {_LISTED}"
+            "UPDATE article_search s SET "
+            f"listed_at = CASE WHEN {_LISTED} THEN a.published_at END, "
+            f"document = s.document || array_to_tsvector(ARRAY['{_MARK}' || s.config::text]) "
+            "FROM articles a WHERE a.id = s.article_id"
         )
         op.execute(
             "CREATE INDEX ix_article_search_listed ON article_search (listed_at, article_id) "
@@ -81,6 +87,8 @@ def downgrade():
     if dialect == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_article_search_listed")
         op.execute("ALTER TABLE article_search DROP COLUMN listed_at")
+        marks = ", ".join(f"'{_MARK}{cfg}'" for cfg in ("english", "german", "simple"))
+        op.execute(f"UPDATE article_search SET document = ts_delete(document, ARRAY[{marks}])")
     elif dialect == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS article_search_delete")
         op.execute("DROP TABLE IF EXISTS article_search")
