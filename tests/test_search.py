@@ -117,6 +117,28 @@ def test_german_article_is_stemmed_as_german(client, users, ago):
         ]
 
 
+def test_a_word_stemmed_away_in_one_language_matches_nothing_there(client, users, ago):
+    """"die" is an English word and a German stop word: English articles with it are found,
+    German articles are not (neither all of them nor any)."""
+    make_article(
+        "Hafenarbeiter streiken",
+        language="de",
+        body=_para("Der Hafen steht still."),
+        published_at=ago(hours=1),
+    )
+    make_article("Plants die in drought", body=_para("Farmers worry."), published_at=ago(hours=2))
+    make_article("Harvest report", body=_para("Farmers worry."), published_at=ago(hours=3))
+
+    assert _slugs(client, "die") == ["plants-die-in-drought"]
+    assert _slugs(client, "die OR hafen", limit=5) == [
+        "hafenarbeiter-streiken",
+        "plants-die-in-drought",
+    ] or sorted(_slugs(client, "die OR hafen", limit=6)) == [
+        "hafenarbeiter-streiken",
+        "plants-die-in-drought",
+    ]
+
+
 def test_phrase_query_needs_the_words_in_order(client, newsroom):
     assert _slugs(client, '"port authority"') == ["city-council-approves-new-budget"]
     assert set(_slugs(client, "port authority")) == {

@@ -2,16 +2,26 @@
 
 One interface, two backends chosen by the SQL dialect:
 
-* **PostgreSQL**: table ``article_search(article_id, config, document tsvector)`` with a GIN
-  index. The document is weighted (title A, subtitle and tags B, body D) and stemmed with the
-  text-search configuration of the article's language (``english``, ``german``, else
-  ``simple``). Ranking is ``ts_rank_cd``; snippets come from ``ts_headline`` over the first
+* **PostgreSQL**: table ``article_search(article_id, config, document tsvector, listed_at)``
+  with a GIN index on the document and a btree on ``(listed_at, article_id)``. The document is
+  weighted (title A, subtitle and tags B, body D) and stemmed with the text-search
+  configuration of the article's language (``english``, ``german``, else ``simple``), plus one
+  lexeme naming that configuration, so "this query, stemmed the document's own way" is a single
+  tsquery the GIN index answers alone. ``listed_at`` is the article's ``published_at`` while its
+  status is public, else NULL (:func:`visibility.listed_at`): the newest matches are read from
+  this table alone (the planner walks ``listed_at`` backwards testing each document, or
+  collects the matches from the GIN index and sorts them, whichever it expects cheaper).
+  Ranking is ``ts_rank_cd``; snippets come from ``ts_headline`` over the first
   :data:`SNIPPET_SOURCE_CHARS` characters of the body, so their cost does not grow with it.
 * **SQLite**: FTS5 table ``article_search(title, subtitle, body, tags)`` whose rowid is the
-  article id, tokenizer ``porter unicode61 remove_diacritics 2``. Ranking is ``bm25`` with column
-  weights; snippets come from ``snippet()``. FTS5 ships no German stemmer: German text is
-  matched by exact word (case and diacritics folded) plus English suffix rules, so inflected
-  German forms may not find each other on SQLite.
+  article's *search key* (:func:`sqlite_key`: whole seconds of ``published_at`` * 2**31 + id
+  while listed, else below every listed key), so rowid order is publication order and FTS5
+  hands out the newest matches first, stopping at the window (``ORDER BY rowid DESC LIMIT``);
+  table ``article_search_keys`` maps article id -> key. Tokenizer ``porter unicode61
+  remove_diacritics 2``. Ranking is ``bm25`` with column weights; snippets come from
+  ``snippet()``. FTS5 ships no German stemmer: German text is matched by exact word (case and
+  diacritics folded) plus English suffix rules, so inflected German forms may not find each
+  other on SQLite.
 
 The table keeps its own copy of the text (not content-less: ``snippet()`` needs the text; not
 external-content: its deletes need the *old* values, gone once the article row changed).
@@ -20,10 +30,14 @@ Keeping it current: :func:`index_article` (called by the article service wheneve
 article) queues the article; the queued rows are written at the next flush, in the same
 transaction. Tag renames and deletions re-index the articles carrying the tag. Deleting an
 article deletes its index row in the database itself (PostgreSQL: foreign key ``ON DELETE
-CASCADE``; SQLite: trigger ``article_search_delete``). Every article is indexed whatever its
-status; visibility is decided at query time by :func:`visibility.public_condition`, so a
-scheduled article becomes searchable on time without re-indexing. ``flask search reindex``
-rebuilds everything.
+CASCADE``; SQLite: trigger ``article_search_delete``). A change of an article's status or
+``published_at`` (publish, unpublish, schedule, archive, takedown and its revocation), made
+through any session, re-indexes it in the same flush (the index copies when it is listed).
+Every article is indexed whatever its status. A scheduled article is listed with its future
+time, so it becomes searchable on time without re-indexing; the articles of a window are
+checked against :func:`visibility.public_condition` too, so a write that bypassed the session
+(a bulk ``UPDATE``) can hide a hit until ``flask search reindex`` but never show a draft.
+``flask search reindex`` rebuilds everything.
 
 Query language (the same on both databases): words are all required and stemmed; very common
 words (:data:`STOP_WORDS`) are ignored outside quoted phrases;
@@ -37,9 +51,10 @@ Ranking and paging: ``sort=relevance`` takes the :data:`RANK_WINDOW` newest visi
 desc)``; the cursor carries that triple. Ranking reads each ranked document's index entry, so
 the window keeps a query matching a third of the archive as cheap as a rare one.
 ``sort=newest`` orders every match by ``(published_at desc, id desc)`` and scores only the
-page. Paging never repeats or skips a hit while the index is unchanged; a change between two
-page requests (a new article shifts bm25 statistics, an edit changes a score) can move a hit
-across the page boundary.
+page (on SQLite, matches published within the same second are ordered by id). Paging never
+repeats or skips a hit while the index is unchanged; a change between two page requests (a new
+article shifts bm25 statistics, an edit changes a score) can move a hit across the page
+boundary.
 """
 
 from __future__ import annotations
@@ -58,7 +73,7 @@ from sqlalchemy.orm import Session
 from cms.clock import utcnow
 from cms.errors import CmsError
 from cms.extensions import db
-from cms.models import Article, Tag, article_tags
+from cms.models import Article, Section, Tag, article_tags
 from cms.pagination import Page, encode_cursor
 from cms.services.loaders import CARD_LOADERS
 from cms.services.reading import apply_filters
@@ -83,6 +98,7 @@ SEARCH_INDEX_OBJECTS = frozenset(
         # PostgreSQL
         "ix_article_search_document",
         "ix_article_search_listed",
+        "ix_article_search_section_listed",
         "fk_article_search_article_id_articles",
         "pk_article_search",
         SQLITE_DELETE_TRIGGER,
@@ -362,6 +378,10 @@ class _SQLite:
         return row.key
 
     @staticmethod
+    def prepare() -> None:
+        pass
+
+    @staticmethod
     def index_only(now: datetime, filters: dict) -> None:
         """The walk of :meth:`matched` joins each match to its article anyway and stops at
         the ``LIMIT``: nothing to gain from reading the index alone."""
@@ -434,6 +454,7 @@ class _PostgreSQL:
             sa.column("config"),
             sa.column("document"),
             sa.column("listed_at", Article.published_at.type),
+            sa.column("section_id"),
         )
         self.newest_first = (self.table.c.listed_at.desc(), self.table.c.article_id.desc())
         self.queries = {cfg: self.tsquery(query, cfg) for cfg in _pg_configs()}
@@ -527,11 +548,18 @@ class _PostgreSQL:
     def newest_order(row: _Ranked):
         return (row.published_at, row.id)
 
+    @staticmethod
+    def prepare() -> None:
+        """Plan this request's statements for their values: after five runs of one statement
+        psycopg prepares it, and PostgreSQL may then choose a generic plan that cannot see how
+        common the searched words are (a walk or a bitmap scan differ a hundredfold)."""
+        db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
     def index_only(self, now: datetime, filters: dict) -> sa.Select | None:
         """Matches listed by ``now`` from the index table alone (no join: with one, PostgreSQL
         joins every match of a mid-frequency word before sorting), when no filter needs the
         article; else ``None``. :meth:`scored` checks the visibility of those taken."""
-        if set(filters) - {"published_after", "published_before"}:
+        if set(filters) - {"section", "published_after", "published_before"}:
             return None
         listed = self.table.c.listed_at
         query = sa.select(
@@ -539,6 +567,13 @@ class _PostgreSQL:
             listed.label("published_at"),
             self.table.c.article_id.label("key"),
         ).where(self.matches, listed <= now)
+        if "section" in filters:
+            section_id = db.session.scalar(
+                sa.select(Section.id).where(Section.slug == filters["section"])
+            )
+            if section_id is None:
+                return None  # (matched() found the same: the search answers no hits)
+            query = query.where(self.table.c.section_id == section_id)
         if "published_after" in filters:
             query = query.where(listed > filters["published_after"])
         if "published_before" in filters:
@@ -634,6 +669,7 @@ def search(
     # Without filters on the article, the newest matches come from the index table alone; the
     # few taken are checked against the articles afterwards (the index is written in the same
     # transaction as the article, so the check only guards against writes that bypass it).
+    backend.prepare()
     alone = backend.index_only(now, filters)
     if alone is not None:
         matched = alone
@@ -765,6 +801,7 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
             sa.column("config"),
             sa.column("document"),
             sa.column("listed_at"),
+            sa.column("section_id"),
         )
         config_name = _pg_config_of(Article.language)
         config = sa.cast(config_name, postgresql.REGCONFIG)
@@ -784,8 +821,8 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
             .op("||")(mark)
         )
         insert = postgresql.insert(table).from_select(
-            ["article_id", "config", "document", "listed_at"],
-            source.add_columns(config, document, listed_at()),
+            ["article_id", "config", "document", "listed_at", "section_id"],
+            source.add_columns(config, document, listed_at(), Article.section_id),
         )
         connection.execute(
             insert.on_conflict_do_update(
@@ -794,6 +831,7 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
                     "config": insert.excluded.config,
                     "document": insert.excluded.document,
                     "listed_at": insert.excluded.listed_at,
+                    "section_id": insert.excluded.section_id,
                 },
             )
         )
@@ -823,8 +861,9 @@ def rebuild_index(connection: sa.Connection | None = None) -> int:
     return connection.scalar(sa.text(f"SELECT count(*) FROM {INDEX_TABLE}"))
 
 
-# Article attributes the index copies beyond its text: whether and when the article is listed.
-_LISTING_KEYS = ("status", "published_at")
+# Article attributes the index copies beyond its text: whether and when the article is listed
+# (both databases), and its section (PostgreSQL).
+_LISTING_KEYS = ("status", "published_at", "section", "section_id")
 
 
 @sa.event.listens_for(Session, "before_flush")

@@ -2,7 +2,8 @@
 
 PostgreSQL: column ``article_search.listed_at`` (the article's ``published_at`` while its status
 is public, else NULL; ``cms.services.visibility.listed_at``) and a btree index on
-``(listed_at, article_id)``, so the newest matches are read from the index table alone; each
+``(listed_at, article_id)``, and its ``section_id`` with one on ``(section_id, listed_at,
+article_id)``, so the newest matches are read from the index table alone; each
 document gains a lexeme naming its configuration (" config english"), so a query restricted to
 documents of one configuration is answered by the GIN index alone.
 SQLite: the FTS5 table is rebuilt with each article's *search key* as rowid (whole seconds of
@@ -46,15 +47,20 @@ def upgrade():
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
         op.execute("ALTER TABLE article_search ADD COLUMN listed_at TIMESTAMP WITHOUT TIME ZONE")
+        op.execute("ALTER TABLE article_search ADD COLUMN section_id INTEGER")
         op.execute(
             "UPDATE article_search s SET "
-            f"listed_at = CASE WHEN {_LISTED} THEN a.published_at END, "
+            f"listed_at = CASE WHEN {_LISTED} THEN a.published_at END, section_id = a.section_id, "
             f"document = s.document || array_to_tsvector(ARRAY['{_MARK}' || s.config::text]) "
             "FROM articles a WHERE a.id = s.article_id"
         )
         op.execute(
             "CREATE INDEX ix_article_search_listed ON article_search (listed_at, article_id) "
             "WHERE listed_at IS NOT NULL"
+        )
+        op.execute(
+            "CREATE INDEX ix_article_search_section_listed ON article_search "
+            "(section_id, listed_at, article_id) WHERE listed_at IS NOT NULL"
         )
     elif dialect == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS article_search_delete")
@@ -85,7 +91,9 @@ def upgrade():
 def downgrade():
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_article_search_section_listed")
         op.execute("DROP INDEX IF EXISTS ix_article_search_listed")
+        op.execute("ALTER TABLE article_search DROP COLUMN section_id")
         op.execute("ALTER TABLE article_search DROP COLUMN listed_at")
         marks = ", ".join(f"'{_MARK}{cfg}'" for cfg in ("english", "german", "simple"))
         op.execute(f"UPDATE article_search SET document = ts_delete(document, ARRAY[{marks}])")
