@@ -363,7 +363,7 @@ class _SQLite:
         article by primary key, and a ``LIMIT`` stops the walk."""
         key = self.table.c.rowid
         return (
-            sa.select(Article.id, Article.published_at, key.label("key"))
+            sa.select(Article.id, Article.published_at, key.label("key"), self.score.label("score"))
             .select_from(self.table)
             .join(Article, Article.id == key.op("&")(_ID_SPAN - 1))
             .where(self.matches, key >= _LISTED_MIN_KEY, key < (_seconds(now) + 1) * _ID_SPAN)
@@ -388,18 +388,12 @@ class _SQLite:
         return None
 
     def scored(self, candidates: sa.Subquery, now: datetime) -> sa.Select:
-        """``(id, score, published_at, key)`` of the candidate rows (``id``, ``published_at``,
-        ``key``; visible ones, see :meth:`matched`)."""
-        return (
-            sa.select(
-                candidates.c.id,
-                self.score.label("score"),
-                candidates.c.published_at,
-                candidates.c.key,
-            )
-            .select_from(candidates)
-            .join(self.table, self.table.c.rowid == candidates.c.key)
-            .where(self.matches)
+        """``(id, score, published_at, key)`` of the candidate rows (visible ones, see
+        :meth:`matched`). bm25 is computed by the walk itself, for the rows it returns only: a
+        second pass joining the candidates to the FTS5 table would let SQLite scan every match
+        and score each."""
+        return sa.select(
+            candidates.c.id, candidates.c.score, candidates.c.published_at, candidates.c.key
         )
 
     def snippets(self, rows: list[_Ranked]) -> dict[int, str]:
