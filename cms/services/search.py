@@ -76,7 +76,7 @@ from cms.extensions import db
 from cms.models import Article, Section, Tag, article_tags
 from cms.pagination import Page, encode_cursor
 from cms.services.loaders import CARD_LOADERS
-from cms.services.reading import apply_filters
+from cms.services.reading import _LINK_FILTERS, apply_filters
 from cms.services.visibility import listed_at, listed_condition, public_condition
 
 INDEX_TABLE = "article_search"
@@ -369,6 +369,37 @@ class _SQLite:
             .where(self.matches, key >= _LISTED_MIN_KEY, key < (_seconds(now) + 1) * _ID_SPAN)
         )
 
+    def via_link(self, now: datetime, filters: dict) -> tuple[sa.Select, dict] | None:
+        """With a tag, author or source filter: that entity's listed articles, newest first
+        from its link index ``(entity, listed_at, article_id)``, each looked up in FTS5 by its
+        key (computed from the link's ``listed_at``), and the filters left to apply; ``None``
+        without such a filter. Walking every match of the words to probe the link instead
+        costs as many probes as the words have matches."""
+        for name, (model, link, column) in _LINK_FILTERS.items():
+            if name not in filters:
+                continue
+            target = db.session.scalar(sa.select(model.id).where(model.slug == filters[name]))
+            if target is None:
+                return None  # apply_filters finds the same: no hits
+            seconds = sa.cast(sa.func.strftime("%s", link.c.listed_at), sa.Integer)
+            key = sa.func.max(sa.func.min(seconds, _MAX_SECONDS), _MIN_SECONDS) * _ID_SPAN + (
+                link.c.article_id
+            )
+            query = (
+                sa.select(
+                    Article.id,
+                    Article.published_at,
+                    self.table.c.rowid.label("key"),
+                    self.score.label("score"),
+                )
+                .select_from(link)
+                .join(self.table, self.table.c.rowid == key)
+                .join(Article, Article.id == link.c.article_id)
+                .where(column == target, link.c.listed_at <= now, self.matches)
+            )
+            return query, {k: v for k, v in filters.items() if k != name}
+        return None
+
     def before(self, published_at: datetime, article_id: int) -> sa.ColumnElement[bool]:
         """After the ``sort=newest`` cursor ``(published_at, id)`` in :attr:`newest_first`."""
         return self.table.c.rowid < sqlite_key(published_at, article_id)
@@ -543,6 +574,12 @@ class _PostgreSQL:
         return (row.published_at, row.id)
 
     @staticmethod
+    def via_link(now: datetime, filters: dict) -> None:
+        """The link filters of :func:`apply_filters` join the link index in publication order
+        already."""
+        return None
+
+    @staticmethod
     def prepare() -> None:
         """Plan this request's statements for their values: after five runs of one statement
         psycopg prepares it, and PostgreSQL may then choose a generic plan that cannot see how
@@ -654,7 +691,11 @@ def search(
         )
     now = now or utcnow()
     backend = _backend(query)
-    matched = apply_filters(backend.matched(now).where(public_condition(now)), filters)
+    via = backend.via_link(now, filters)
+    if via is not None:
+        matched = apply_filters(via[0].where(public_condition(now)), via[1])
+    else:
+        matched = apply_filters(backend.matched(now).where(public_condition(now)), filters)
     if matched is None:
         return Page(items=[], limit=limit, total=0 if count else None)
     total = None
