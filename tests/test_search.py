@@ -118,7 +118,7 @@ def test_german_article_is_stemmed_as_german(client, users, ago):
 
 
 def test_a_word_stemmed_away_in_one_language_matches_nothing_there(client, users, ago):
-    """"die" is an English word and a German stop word: English articles with it are found,
+    """ "die" is an English word and a German stop word: English articles with it are found,
     German articles are not (neither all of them nor any)."""
     make_article(
         "Hafenarbeiter streiken",
@@ -558,3 +558,36 @@ def test_every_workflow_step_keeps_the_index_listing_current(client, headers, us
     assert _index_listing(older_id) == _expected_listing(db.session.get(Article, older_id))
     act("archive")
     assert not found()
+
+
+def test_tag_filter_pages_newest_first_and_hides_unlisted(client, users, clock, ago):
+    for i in range(4):
+        make_article(
+            f"Ferry note {i}", tags=["port"], body=_para("Ferry."), published_at=ago(hours=i)
+        )
+    make_article("Ferry untagged", tags=["energy"], body=_para("Ferry."), published_at=ago(hours=1))
+    make_article("Ferry draft", status="draft", tags=["port"], body=_para("Ferry."))
+    make_article(
+        "Ferry soon",
+        status="scheduled",
+        tags=["port"],
+        body=_para("Ferry."),
+        published_at=clock.now + timedelta(hours=1),
+    )
+
+    assert sorted(_slugs(client, "ferry", tag="port", limit=10)) == [
+        f"ferry-note-{i}" for i in range(4)
+    ]
+    seen, params = [], {"sort": "newest", "limit": 3, "tag": "port"}
+    while True:
+        payload = _search(client, "ferry", **params).get_json()
+        seen += [hit["slug"] for hit in payload["data"]]
+        if not payload["meta"]["next_cursor"]:
+            break
+        params = {**params, "cursor": payload["meta"]["next_cursor"]}
+    assert seen == [f"ferry-note-{i}" for i in range(4)]
+    assert _slugs(client, "ferry", tag="port", source="handelsblatt", limit=9)[0] == (
+        "ferry-note-0"
+    )
+    clock.advance(hours=2)
+    assert _slugs(client, "ferry", tag="port", sort="newest", limit=8)[0] == "ferry-soon"
