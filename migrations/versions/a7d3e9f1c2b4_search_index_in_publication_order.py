@@ -112,3 +112,4 @@ def downgrade():
             "INSERT INTO article_search (rowid, title, subtitle, body, tags) "
             f"SELECT a.id, a.title, a.subtitle, a.body_text, {_TAGS} FROM articles a"
         )
+        op.execute("INSERT INTO article_search (article_search) VALUES ('optimize')")
