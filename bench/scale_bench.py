@@ -89,7 +89,7 @@ def explain(app) -> None:
     from cms.clock import utcnow
     from cms.extensions import db
     from cms.models import Article
-    from cms.services import reading
+    from cms.services.public import reading
     from cms.services.visibility import public_articles
 
     with app.app_context():

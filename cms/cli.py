@@ -36,7 +36,7 @@ def user_group():
 @click.option("--author", "author_slug", default=None, help="Slug of the author profile to link.")
 def create_user_command(email: str, role: str, author_slug: str | None):
     """Create a login. The password is read from standard input unless it is a terminal."""
-    from cms.services.users import create_user
+    from cms.services.accounts.users import create_user
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -74,7 +74,7 @@ def related_group():
 @related_group.command("rebuild")
 def related_rebuild():
     """Recompute similarity features and suggestions for every article."""
-    from cms.services.suggestions import rebuild_all
+    from cms.services.related.suggestions import rebuild_all
 
     count = rebuild_all()
     db.session.commit()
@@ -89,7 +89,7 @@ def search_group():
 @search_group.command("reindex")
 def search_reindex():
     """Rebuild the search index of every article from the stored text."""
-    from cms.services.search import rebuild_index
+    from cms.services.search.service import rebuild_index
 
     count = rebuild_index()
     db.session.commit()
@@ -105,7 +105,7 @@ def documents_group():
 @click.option("--missing", is_flag=True, help="Only cards that are missing or outdated.")
 def documents_rebuild(missing: bool):
     """Store the card of every article (after an upgrade or a bulk import)."""
-    from cms.services.documents import rebuild_all
+    from cms.services.public.cards import rebuild_all
 
     count = rebuild_all(only_missing=missing)
     db.session.commit()
@@ -120,7 +120,7 @@ def taxonomy_group():
 @taxonomy_group.command("recount")
 def taxonomy_recount():
     """Recount the articles of every section, tag, author and source (after bulk SQL)."""
-    from cms.services.taxonomy_counts import recount
+    from cms.services.public.counts import recount
 
     recount(db.session.connection())
     db.session.commit()
@@ -146,11 +146,12 @@ def derived_group():
 @derived_group.command("run-pending")
 def derived_run_pending():
     """Run every due derived-data job now and wait for them (the worker does this too)."""
-    from cms.services import derived
+    from cms.services.derived import jobs as derived_jobs
 
-    waiting = derived.pending()
-    done = derived.run_pending()
-    click.echo(f"Ran {done} derived-data jobs ({waiting} were waiting, {derived.pending()} left).")
+    waiting = derived_jobs.pending()
+    done = derived_jobs.run_pending()
+    left = derived_jobs.pending()
+    click.echo(f"Ran {done} derived-data jobs ({waiting} were waiting, {left} left).")
 
 
 @click.group("events", help="The event log behind the change feed and webhooks.")
@@ -181,7 +182,7 @@ def import_command(file, batch_size: int):
     """Load articles from JSON lines (one create body per line, plus optional status and
     published_at). Missing sections, tags, authors and sources are created; bad lines are
     reported by number and skipped. FILE may be - for standard input."""
-    from cms.services.importing import import_lines
+    from cms.services.content.importing import import_lines
 
     def progress(result):
         if file.name != "<stdin>" and result.loaded and sys.stderr.isatty():

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from cms.extensions import db
 from cms.models import ArticleDocument
-from cms.services import documents
+from cms.services.public import cards as card_store
 from tests.conftest import make_article
 
 LIST = "/api/v1/articles"
@@ -63,7 +63,7 @@ def test_missing_or_outdated_cards_are_built_on_the_fly(client, users):
     )
     db.session.commit()
     assert _cards(client) == expected
-    assert documents.rebuild_all(only_missing=True) == 2
+    assert card_store.rebuild_all(only_missing=True) == 2
     db.session.commit()
     assert _cards(client) == expected
 
@@ -129,7 +129,7 @@ def test_deleting_a_tag_removes_it_from_cards(client, users, headers):
 def test_a_rename_touching_many_articles_drops_older_cards_and_stays_correct(
     client, users, headers, monkeypatch
 ):
-    monkeypatch.setattr(documents, "TAXONOMY_REBUILD_LIMIT", 2)
+    monkeypatch.setattr(card_store, "TAXONOMY_REBUILD_LIMIT", 2)
     for i in range(5):
         make_article(f"Story {i}", tags=["energy"])
     assert _stored() == 5

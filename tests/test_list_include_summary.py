@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from cms.extensions import db
 from cms.models import Summary, User
 from cms.schemas.articles import SummaryIn
-from cms.services import summaries
+from cms.services.summaries import service as summaries
 
 
 def _by_slug(response) -> dict:

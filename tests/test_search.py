@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from cms.extensions import db
 from cms.models import Article, Tag
-from cms.services import articles as article_service
-from cms.services import search, taxonomy
+from cms.services.content import articles as article_service
+from cms.services.content import taxonomy
+from cms.services.search import service as search
 from tests.conftest import make_article
 
 

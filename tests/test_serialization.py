@@ -20,7 +20,8 @@ from cms.schemas.articles import (
     card_data,
     detail_data,
 )
-from cms.services import curation, reading
+from cms.services.public import reading
+from cms.services.related import curation
 from tests.conftest import make_article
 
 

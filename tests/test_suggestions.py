@@ -160,7 +160,7 @@ def test_stored_lists_keep_only_the_best_suggestions(users, monkeypatch):
 
     from cms.extensions import db
     from cms.models import Suggestion
-    from cms.services import suggestions
+    from cms.services.related import suggestions
 
     monkeypatch.setattr(suggestions, "STORED_PER_ARTICLE", 2)
     for i in range(5):
@@ -247,7 +247,7 @@ def test_refresh_is_a_plain_function_of_the_article_id(client, headers):
 
     from cms.extensions import db
     from cms.models import Suggestion
-    from cms.services import suggestions
+    from cms.services.related import suggestions
 
     articles = [_publish(client, headers["editor"], title, text) for title, text in UNRELATED]
     drain(client.application)
@@ -394,7 +394,7 @@ def test_semantic_backend_reembeds_only_when_the_text_changes(semantic_app, head
 def test_semantic_backend_without_its_runtime_refuses_to_start(monkeypatch, tmp_path):
     from cms import create_app
     from cms.config import ConfigError
-    from cms.services import embeddings
+    from cms.services.related import embeddings
 
     monkeypatch.setenv("CMS_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("CMS_RELATED_BACKEND", "semantic")

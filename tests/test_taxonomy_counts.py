@@ -25,10 +25,11 @@ from cms.models import (
     Tag,
     article_tags,
 )
-from cms.services import articles as article_service
-from cms.services import publishing, taxonomy_counts
-from cms.services import taxonomy as taxonomy_service
+from cms.services.content import articles as article_service
+from cms.services.content import taxonomy as taxonomy_service
+from cms.services.public import counts as taxonomy_counts
 from cms.services.visibility import PUBLIC_STATUSES, public_condition
+from cms.services.workflow import publishing
 from tests.conftest import make_article
 
 API = "/api/v1/editor/articles"
@@ -317,7 +318,7 @@ def _stored():
 
 
 def _assert_consistent():
-    from cms.services import reading
+    from cms.services.public import reading
 
     expected = expected_counts()
     for kind in KINDS:

@@ -24,7 +24,7 @@ def register_api(app: Flask) -> None:
     from cms.api.public import preview as public_preview
     from cms.api.public import search as public_search
     from cms.api.public import taxonomies as public_taxonomies
-    from cms.api.public.caching import public_cache_headers, public_rate_limit, store_in_cache
+    from cms.cache.http import public_cache_headers, public_rate_limit, store_in_cache
 
     public = [
         public_articles,

@@ -10,7 +10,7 @@ from marshmallow import fields, validate
 
 from cms.schemas.articles import ArticleCard, ArticleFilters
 from cms.schemas.common import Cursor, PageQuery
-from cms.services.search import (
+from cms.services.search.service import (
     MAX_QUERY_CHARS,
     NEWEST_CURSOR,
     RANK_WINDOW,

@@ -18,7 +18,7 @@ from cms.schemas.revisions import (
     RevisionOut,
     RevisionQuery,
 )
-from cms.services import articles, revisions
+from cms.services.content import articles, revisions
 
 blp = Blueprint(
     "editor_revisions",

@@ -11,7 +11,8 @@ from cms.api.responses import json_response, page_response
 from cms.extensions import db
 from cms.schemas.common import Cursor, PageQuery, page_schema
 from cms.schemas.taxonomy import TAXONOMY_IN, TAXONOMY_OUT
-from cms.services import reading, taxonomy
+from cms.services.content import taxonomy
+from cms.services.public import reading
 
 blp = Blueprint(
     "editor_taxonomies",

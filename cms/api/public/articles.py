@@ -7,8 +7,8 @@ from flask import redirect, request
 from flask.views import MethodView
 
 from cms.api.blueprint import ARTICLE_SLUG, FIRST_SLUG, Blueprint, public_article_links
-from cms.api.public.caching import set_cache_tags
 from cms.api.responses import json_response, page_response
+from cms.cache.http import set_cache_tags
 from cms.errors import NotFound
 from cms.schemas.articles import (
     FORMATS,
@@ -28,8 +28,8 @@ from cms.schemas.articles import (
 )
 from cms.schemas.common import page_schema
 from cms.schemas.corrections import CorrectionOut, correction_data
-from cms.services import documents, reading
 from cms.services.distribution import site, structured_data
+from cms.services.public import cards, reading
 
 blp = Blueprint(
     "public_articles",
@@ -78,7 +78,7 @@ class Articles(MethodView):
                 dumper = CardDumper(fields)
             else:
                 page = reading.list_articles(
-                    filters, limit=limit, cursor=cursor, count=count, reader=documents.read_cards
+                    filters, limit=limit, cursor=cursor, count=count, reader=cards.read_cards
                 )
                 dumper = _stored_card
             if include:

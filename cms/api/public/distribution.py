@@ -12,8 +12,8 @@ from cms.errors import NotFound
 from cms.schemas.common import page_schema
 from cms.schemas.corrections import CorrectionItem, correction_data
 from cms.schemas.distribution import CorrectionListQuery, FeedQuery, JsonFeed
-from cms.services import reading
 from cms.services.distribution import feeds, site, sitemaps
+from cms.services.public import reading
 from cms.text import rfc3339
 
 blp = Blueprint(

@@ -8,7 +8,7 @@ from cms.api.blueprint import Blueprint
 from cms.api.responses import page_response
 from cms.schemas.common import Cursor, PageQuery, page_schema
 from cms.schemas.taxonomy import TAXONOMY_OUT
-from cms.services import reading
+from cms.services.public import reading
 
 blp = Blueprint(
     "public_taxonomies",

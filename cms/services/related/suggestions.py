@@ -2,10 +2,10 @@
 
 On every save that changes what an article is about (and on publish, when the publication
 time moves to another hour), :func:`update_article_suggestions` stores the article's
-similarity features (``cms.services.similarity``) with their inverted-index keys and document
+similarity features (``cms.services.related.scoring``) with their inverted-index keys and document
 frequencies and, if they changed, the article's own ranked list -- what its readers see the
 moment the save answers. It also records a job (:func:`enqueue`, table ``derived_jobs``) in the
-same transaction; the worker (``cms.services.derived``) then runs :func:`refresh_suggestions`,
+same transaction; the worker (``cms.services.derived.jobs``) then runs :func:`refresh_suggestions`,
 which
 
 1. with ``CMS_RELATED_BACKEND=semantic``, embeds the article's text unless that exact text is
@@ -49,8 +49,8 @@ from cms.models import (
     Suggestion,
     TermStat,
 )
-from cms.services import embeddings, similarity
-from cms.services.loaders import CARD_LOADERS
+from cms.services.public.loaders import CARD_LOADERS
+from cms.services.related import embeddings, scoring
 from cms.services.visibility import public_condition
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,8 @@ def suggestions_for_editor(article: Article, *, limit: int):
 # --- write side -------------------------------------------------------------------------------
 
 
-def _features_of(article: Article) -> similarity.ArticleFeatures:
-    return similarity.extract_features(
+def _features_of(article: Article) -> scoring.ArticleFeatures:
+    return scoring.extract_features(
         title=article.title,
         subtitle=article.subtitle or "",
         text=article.body_text or "",
@@ -127,7 +127,7 @@ def _to_the_hour(value: datetime | None) -> datetime | None:
     return value.replace(minute=0, second=0, microsecond=0) if value is not None else None
 
 
-def _fingerprint(features: similarity.ArticleFeatures) -> str:
+def _fingerprint(features: scoring.ArticleFeatures) -> str:
     payload = orjson.dumps(features.to_dict(), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(payload).hexdigest()
 
@@ -162,7 +162,7 @@ def _adjust_df(keys: Iterable[str], delta: int) -> None:
             )
 
 
-def _store_features(article: Article, features: similarity.ArticleFeatures) -> bool:
+def _store_features(article: Article, features: scoring.ArticleFeatures) -> bool:
     """Store features, index keys and document frequencies; False when nothing changed.
 
     With the semantic backend the article's embedding is stored beside its features, so it
@@ -173,8 +173,8 @@ def _store_features(article: Article, features: similarity.ArticleFeatures) -> b
     if row is not None and row.fingerprint == fingerprint:
         return False
     if row is not None:
-        old = similarity.ArticleFeatures.from_dict(row.features)
-        _adjust_df(similarity.df_keys(old), -1)
+        old = scoring.ArticleFeatures.from_dict(row.features)
+        _adjust_df(scoring.df_keys(old), -1)
         db.session.execute(sa.delete(FeatureKey).where(FeatureKey.article_id == article.id))
         row.features, row.fingerprint = features.to_dict(), fingerprint
     else:
@@ -183,8 +183,8 @@ def _store_features(article: Article, features: similarity.ArticleFeatures) -> b
                 article_id=article.id, features=features.to_dict(), fingerprint=fingerprint
             )
         )
-    _adjust_df(similarity.df_keys(features), +1)
-    keys = sorted(set(similarity.candidate_keys(features)))
+    _adjust_df(scoring.df_keys(features), +1)
+    keys = sorted(set(scoring.candidate_keys(features)))
     if keys:
         db.session.execute(
             sa.insert(FeatureKey), [{"key": k, "article_id": article.id} for k in keys]
@@ -192,24 +192,24 @@ def _store_features(article: Article, features: similarity.ArticleFeatures) -> b
     return True
 
 
-def _idf_for(features_list: list[similarity.ArticleFeatures]) -> tuple[similarity.Idf, int]:
+def _idf_for(features_list: list[scoring.ArticleFeatures]) -> tuple[scoring.Idf, int]:
     n_docs = db.session.scalar(sa.select(sa.func.count()).select_from(ArticleFeatures)) or 1
     wanted = set()
     for f in features_list:
-        wanted |= similarity.df_keys(f)
+        wanted |= scoring.df_keys(f)
     df: dict[str, int] = {}
     ordered = sorted(wanted)
     for i in range(0, len(ordered), _CHUNK):
         chunk = ordered[i : i + _CHUNK]
         query = sa.select(TermStat.term, TermStat.df).where(TermStat.term.in_(chunk))
         df.update((term, n) for term, n in db.session.execute(query))
-    return similarity.make_idf(df, n_docs), n_docs
+    return scoring.make_idf(df, n_docs), n_docs
 
 
 def _common_keys(keys: list[str], n_docs: int) -> set[str]:
     """Keys held by too many articles to find candidates with (they still count in the score)."""
     limit = max(COMMON_KEY_MIN_DF, n_docs * COMMON_KEY_SHARE)
-    stat_of = {similarity.df_key(k): k for k in keys}
+    stat_of = {scoring.df_key(k): k for k in keys}
     common: set[str] = set()
     ordered = sorted(stat_of)
     for i in range(0, len(ordered), _CHUNK):
@@ -224,9 +224,9 @@ def _common_keys(keys: list[str], n_docs: int) -> set[str]:
     return common
 
 
-def _candidate_ids(article_id: int, features: similarity.ArticleFeatures, n_docs: int):
+def _candidate_ids(article_id: int, features: scoring.ArticleFeatures, n_docs: int):
     """Articles sharing the most index keys (tags, names, the article's distinctive terms)."""
-    keys = similarity.candidate_keys(features)
+    keys = scoring.candidate_keys(features)
     if not keys:
         return []
     common = _common_keys(keys, n_docs)
@@ -285,7 +285,7 @@ def _stored_embeddings(ids: Iterable[int]) -> dict[int, Sequence[float]]:
 
 def _candidates(
     article_id: int,
-    features: similarity.ArticleFeatures,
+    features: scoring.ArticleFeatures,
     n_docs: int,
     embedding: Sequence[float] | None = None,
 ):
@@ -313,7 +313,7 @@ def _candidates(
     vectors = _stored_embeddings(aid for aid, _ in rows) if embedding is not None else {}
     rows.sort(key=lambda row: row[0])
     return [
-        (aid, similarity.ArticleFeatures.from_dict(data), vectors.get(aid)) for aid, data in rows
+        (aid, scoring.ArticleFeatures.from_dict(data), vectors.get(aid)) for aid, data in rows
     ]
 
 
@@ -359,7 +359,7 @@ def store_embedding(article_id: int) -> bool:
 def _rank(features, embedding, candidates, embedding_of, idf) -> list[tuple[int, float, str]]:
     """Score candidates (lexical + editorial, blended with embeddings when configured)."""
     if embedding is None:
-        return similarity.rank(features, candidates, idf, STORED_PER_ARTICLE)
+        return scoring.rank(features, candidates, idf, STORED_PER_ARTICLE)
     scored = []
     for candidate_id, other in candidates:
         value, reason = embeddings.score_semantic(
@@ -423,7 +423,7 @@ def _offer(article_id: int, offers: list[tuple[int, float, str]]) -> None:
 
 def _suggest_for(article_id: int, stored: dict, n_docs: int):
     """Rank the candidates of one article; returns the ranking and what it was made from."""
-    features = similarity.ArticleFeatures.from_dict(stored)
+    features = scoring.ArticleFeatures.from_dict(stored)
     embedding = _embedding_of(article_id)
     found = _candidates(article_id, features, n_docs, embedding)
     candidates = [(aid, f) for aid, f, _ in found]
@@ -445,7 +445,7 @@ def refresh_suggestions(
     With the semantic backend its embedding is stored first (:func:`store_embedding`). Then it
     offers itself to the lists of the articles it was compared with, so theirs are current
     too. Plain service function of the article id, run by the worker after the save's commit
-    (``cms.services.derived``). ``guarded=False`` lets a deadlock propagate (the job is then
+    (``cms.services.derived.jobs``). ``guarded=False`` lets a deadlock propagate (the job is then
     retried whole) instead of skipping the offer.
     """
     row = db.session.get(ArticleFeatures, article_id)
@@ -475,7 +475,7 @@ def update_article_suggestions(article: Article) -> None:
     (its ``/related``). Offering the article to the lists of other articles, and with the
     semantic backend its embedding, are recorded as a job (:func:`enqueue`) in this same
     transaction; the worker runs :func:`refresh_suggestions` for it within seconds
-    (``cms.services.derived``).
+    (``cms.services.derived.jobs``).
     """
     changed = _store_features(article, _features_of(article))
     if changed:
@@ -651,10 +651,10 @@ def update_batch(articles: list[Article]) -> None:
     for article_id, f in features.items():
         data = f.to_dict()
         stored[article_id] = data
-        for term in similarity.df_keys(f):
+        for term in scoring.df_keys(f):
             df[term] = df.get(term, 0) + 1
         keys += [
-            {"key": k, "article_id": article_id} for k in sorted(set(similarity.candidate_keys(f)))
+            {"key": k, "article_id": article_id} for k in sorted(set(scoring.candidate_keys(f)))
         ]
     db.session.execute(
         sa.insert(ArticleFeatures),
@@ -680,7 +680,7 @@ def update_batch(articles: list[Article]) -> None:
             )
         )
         for aid, data in rows:
-            known[aid] = similarity.ArticleFeatures.from_dict(data)
+            known[aid] = scoring.ArticleFeatures.from_dict(data)
     if vectors:
         embedding_of.update(_stored_embeddings(set(known) - vectors.keys()))
     idf, _ = _idf_for(list(known.values()))

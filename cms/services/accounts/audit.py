@@ -16,8 +16,7 @@ from cms.auth.permissions import authorize
 from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import AuditEvent, User
-from cms.pagination import Page
-from cms.services.paging import keyset_page
+from cms.pagination import Page, keyset_page
 
 
 def log(

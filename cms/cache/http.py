@@ -1,5 +1,5 @@
 """HTTP caching of public responses: ETag, Cache-Control, 304 on conditional requests, and
-what goes into the shared response cache (answered from by ``cms.cache_middleware``)."""
+what goes into the shared response cache (answered from by ``cms.cache.middleware``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask import current_app, g, request
 from flask_limiter import HeaderNames, RequestLimit
 from limits import parse_many
 
-from cms.cache import MISSED, CachedResponse, response_cache
+from cms.cache.store import MISSED, CachedResponse, response_cache
 from cms.extensions import limiter
 
 PUBLIC_LIMIT_SCOPE = "public-api"

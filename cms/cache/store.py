@@ -12,7 +12,7 @@ a scheduled article appears on time.
 
 An entry is the complete response as the app sent it (status, headers, body) minus what belongs
 to one request only (``X-Request-ID``, ``Content-Length``, ``Date``, rate-limit headers);
-``cms.cache_middleware`` answers from it without entering Flask.
+``cms.cache.middleware`` answers from it without entering Flask.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ PER_REQUEST_HEADERS = frozenset(
     {"x-request-id", "content-length", "date", *(name.value.lower() for name in HeaderNames)}
 )
 
-_log = logging.getLogger("cms.cache")
+_log = logging.getLogger("cms.cache.store")
 
 
 @dataclass(frozen=True, slots=True)

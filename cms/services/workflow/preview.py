@@ -21,7 +21,7 @@ from cms.clock import utcnow
 from cms.errors import Unauthorized
 from cms.extensions import db
 from cms.models import Article, PreviewKey, User
-from cms.services import audit
+from cms.services.accounts import audit
 
 SALT = "cms.preview.v1"
 URL_PREFIX = "/api/v1/preview"

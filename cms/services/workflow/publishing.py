@@ -13,8 +13,10 @@ from cms.auth.permissions import authorize
 from cms.clock import utcnow
 from cms.errors import InvalidTransition
 from cms.models import Article, User
-from cms.services import audit, revisions, suggestions
-from cms.services.articles import check_version, flush_guarded
+from cms.services.accounts import audit
+from cms.services.content import revisions
+from cms.services.content.articles import check_version, flush_guarded
+from cms.services.related import suggestions
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cms.services.similarity import ArticleFeatures, score
+from cms.services.related.scoring import ArticleFeatures, score
 
 __all__ = [
     "EMBEDDING_DIM",

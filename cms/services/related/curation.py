@@ -8,7 +8,8 @@ from cms.auth.permissions import authorize
 from cms.errors import ValidationFailed
 from cms.extensions import db
 from cms.models import Article, RelatedLink, User
-from cms.services import audit, revisions
+from cms.services.accounts import audit
+from cms.services.content import revisions
 
 
 def set_links(article: Article, links: list[dict], *, actor: User) -> list[RelatedLink]:

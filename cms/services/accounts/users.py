@@ -10,8 +10,8 @@ from cms.clock import utcnow
 from cms.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from cms.extensions import db
 from cms.models import Author, LoginSession, User
-from cms.services import audit
-from cms.services.paging import keyset_page
+from cms.pagination import keyset_page
+from cms.services.accounts import audit
 
 
 def normalize_email(email: str) -> str:

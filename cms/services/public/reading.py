@@ -31,7 +31,7 @@ from cms.models import (
 )
 from cms.models.types import UTCDateTime
 from cms.pagination import Page, encode_cursor
-from cms.services.loaders import CARD_RELATIONS
+from cms.services.public.loaders import CARD_RELATIONS
 from cms.services.visibility import (
     PUBLIC_STATUSES,
     is_public,
@@ -146,13 +146,13 @@ class ArticleCardView(Card):
         extra = row[_SECTION + 2 :]
         self.created_at, self.section_id, self.body, self.body_html, self.body_text = extra[:5]
         self.summary = None if extra[5] is None else SummaryRow(extra[6:-1])
-        self.card_json = extra[-1]  # the stored card (cms.services.documents), if current
+        self.card_json = extra[-1]  # the stored card (cms.services.public.cards), if current
         self.previous = self.next = None
         self.corrections = []
 
 
 def current_document() -> sa.ColumnElement[bool]:
-    """Join condition: the article's stored card, if it is current (``cms.services.documents``)."""
+    """Join condition: the article's stored card, if it is current (``public.cards``)."""
     return sa.and_(
         ArticleDocument.article_id == Article.id,
         ArticleDocument.article_version == Article.version,
@@ -580,7 +580,7 @@ def related(
             )
     items = items[:limit]
     if len(items) < limit:
-        from cms.services import suggestions
+        from cms.services.related import suggestions
 
         exclude = {article.id, *targets}
         for target, score, reason in suggestions.suggested(
@@ -699,7 +699,7 @@ def _count_query(kind: str, now: datetime):
     """``SELECT entity, count of its visible articles`` for one taxonomy.
 
     The entry's ``listed_count`` (articles public now or scheduled for later) minus its
-    articles still to come (``cms.services.taxonomy_counts``). Those are index range scans of
+    articles still to come (``cms.services.public.counts``). Those are index range scans of
     ``published_at > now`` only: per tag, author or source on its link index; for sections
     one pass over ``ix_articles_status_published``. The cost follows the number of articles
     scheduled for later, not the number of articles.

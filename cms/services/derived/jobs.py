@@ -2,10 +2,10 @@
 
 A save keeps inside its transaction what a reader sees the moment it answers (the article, its
 card, summary, search entry, event, its features and its own suggestion list) and records a
-row in ``derived_jobs`` (:func:`cms.services.suggestions.enqueue`) for the rest: with the
+row in ``derived_jobs`` (:func:`cms.services.related.suggestions.enqueue`) for the rest: with the
 semantic backend the article's embedding, and offering the article to the suggestion lists of
 other articles. A bulk import records only the rows; the articles' features and lists are made
-here, a whole claimed batch at once (:func:`cms.services.suggestions.update_batch`).
+here, a whole claimed batch at once (:func:`cms.services.related.suggestions.update_batch`).
 
 The rows are an outbox with leases, like webhook deliveries: :func:`claim` leases due rows
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two workers never take the same row), and each
@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import Article, ArticleFeatures, DerivedJob
-from cms.services import suggestions
+from cms.services.related import suggestions
 
 log = logging.getLogger(__name__)
 

@@ -2,12 +2,12 @@
 
 Only requests the response cache may answer are looked up: GET or HEAD under ``/api/v1/``
 (neither the editor API nor previews), without ``Authorization``, ``If-Match`` or a body. On a
-hit the stored response (``cms.cache.CachedResponse``: status, headers and body exactly as the
+hit the stored response (``cms.cache.store.CachedResponse``: status, headers and body exactly as the
 app sent them) is sent with a fresh ``X-Request-ID``, its ``Content-Length`` and, when a public
 rate limit is set, the rate-limit headers, after counting the request against that limit; a
 200 becomes a 304 when the request's validators match, as ``make_conditional`` decides. On a
 miss the request goes to Flask carrying its key and the content generation read *before* the
-content, and ``cms.api.public.caching`` stores what the public endpoints answered (200 and 301).
+content, and ``cms.cache.http`` stores what the public endpoints answered (200 and 301).
 When the lookup cannot reach the database (a restart), Flask answers the 503 problem with
 ``Retry-After``; when it cannot reach Redis, Flask builds the answer from the database.
 """
@@ -20,16 +20,16 @@ from flask import Flask
 from werkzeug.datastructures import Headers
 from werkzeug.http import is_resource_modified, remove_entity_headers
 
-from cms.api.public.caching import public_limit_headers
 from cms.availability import DATABASE, unavailable_service
-from cms.cache import MISSED
+from cms.cache.http import public_limit_headers
+from cms.cache.store import MISSED
 from cms.web import DATABASE_UNAVAILABLE, request_id
 
 _STATUS_LINES = {200: "200 OK", 301: "301 MOVED PERMANENTLY"}  # as werkzeug writes them
 _NOT_MODIFIED = "304 NOT MODIFIED"
 _NOT_CACHED = ("/api/v1/editor", "/api/v1/preview")
 
-_log = logging.getLogger("cms.cache")
+_log = logging.getLogger("cms.cache.store")
 
 
 def cache_key(environ) -> str | None:

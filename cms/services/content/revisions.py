@@ -20,9 +20,8 @@ from cms.clock import utcnow
 from cms.errors import NotFound, ValidationFailed
 from cms.extensions import db
 from cms.models import CONTENT_FIELDS, Article, Revision, User
-from cms.pagination import Page
-from cms.services.paging import keyset_page
-from cms.services.rendering import render_text
+from cms.pagination import Page, keyset_page
+from cms.services.content.rendering import render_text
 from cms.text import rfc3339
 
 # The content a snapshot holds, in the shape the editor API accepts on input.

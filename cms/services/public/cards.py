@@ -35,7 +35,7 @@ from cms.models import (
     article_tags,
 )
 from cms.schemas.articles import card_data
-from cms.services import reading
+from cms.services.public import reading
 
 _CHUNK = 500
 # A renamed or deleted section, tag, author or source: the cards of its newest articles are

@@ -28,19 +28,16 @@ from cms.models import (
     Tag,
     User,
 )
-from cms.pagination import Page
-from cms.services import (
-    audit,
-    revisions,
-    search,
-    suggestions,
-    summaries,
-    taxonomy_counts,  # noqa: F401 (its session hooks keep counts and link copies current)
-)
-from cms.services.loaders import CARD_LOADERS
-from cms.services.paging import keyset_page
-from cms.services.rendering import make_excerpt, render_body
-from cms.services.slugs import slug_from_title, slug_taken, unique_slug
+from cms.pagination import Page, keyset_page
+from cms.services.accounts import audit
+from cms.services.content import revisions
+from cms.services.content.rendering import make_excerpt, render_body
+from cms.services.content.slugs import slug_from_title, slug_taken, unique_slug
+from cms.services.public import counts  # noqa: F401 (its session hooks keep counts and link copies current)
+from cms.services.public.loaders import CARD_LOADERS
+from cms.services.related import suggestions
+from cms.services.search import service as search
+from cms.services.summaries import service as summaries
 
 # Changes to these make the related-article suggestions be recomputed.
 TOPIC_FIELDS = {"title", "subtitle", "body", "tags", "section", "sources", "authors", "language"}
@@ -220,7 +217,7 @@ def _apply(article: Article, data: dict, resolved: _Resolved, *, now: datetime) 
 
 
 def _first_paragraph(article: Article) -> str:
-    from cms.services.rendering import block_text
+    from cms.services.content.rendering import block_text
 
     return next((block_text(b) for b in article.body or [] if b["type"] == "paragraph"), "")
 

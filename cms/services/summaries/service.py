@@ -14,8 +14,9 @@ from cms.clock import utcnow
 from cms.errors import NotFound, ValidationFailed
 from cms.extensions import db
 from cms.models import Article, Summary, User
-from cms.services import audit, revisions
-from cms.services.summarizer import summarize
+from cms.services.accounts import audit
+from cms.services.content import revisions
+from cms.services.summaries.summarizer import summarize
 
 
 def generate(article: Article) -> dict:

@@ -59,8 +59,8 @@ from cms.errors import CmsError
 from cms.extensions import db
 from cms.models import Article, Tag, article_tags
 from cms.pagination import Page, encode_cursor
-from cms.services.loaders import CARD_LOADERS
-from cms.services.reading import apply_filters
+from cms.services.public.loaders import CARD_LOADERS
+from cms.services.public.reading import apply_filters
 from cms.services.visibility import public_condition
 
 INDEX_TABLE = "article_search"

@@ -18,8 +18,8 @@ from cms.clock import utcnow
 from cms.errors import Unauthorized
 from cms.extensions import db
 from cms.models import LoginSession, User
-from cms.services import audit
-from cms.services.users import normalize_email
+from cms.services.accounts import audit
+from cms.services.accounts.users import normalize_email
 
 
 def authenticate(email: str, password: str) -> User:

@@ -10,7 +10,7 @@ Lines are loaded in batches, one transaction each. Everything a save keeps curre
 when a batch commits, made for the whole batch at once: the article with its derived fields,
 automatic summary and first revision; through the session hooks of a flush and a commit, the
 taxonomy counts, the search entries and the stored cards. The related-article suggestions are
-recorded as derived-data jobs in the same commit (:func:`cms.services.suggestions.enqueue`):
+recorded as derived-data jobs in the same commit (:func:`cms.services.related.suggestions.enqueue`):
 the worker (or ``flask --app wsgi derived run-pending``) computes them afterwards, a batch of
 articles at once, offering later articles to the lists of earlier ones as single saves would.
 """
@@ -30,8 +30,10 @@ from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import Article, Author, Revision, Section, SlugRedirect, Source, Tag
 from cms.schemas.articles import ArticleImport
-from cms.services import articles, audit, revisions, suggestions
-from cms.services.slugs import MAX_SLUG, slug_from_title
+from cms.services.accounts import audit
+from cms.services.content import articles, revisions
+from cms.services.content.slugs import MAX_SLUG, slug_from_title
+from cms.services.related import suggestions
 
 BATCH_SIZE = 500
 _SCHEMA = ArticleImport()
