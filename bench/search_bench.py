@@ -6,7 +6,7 @@
 
 The database is migrated, then (only when it holds no articles) filled with ``--articles``
 generated articles by bulk inserts (``executemany``) straight into the tables, and indexed with
-the same set-based statement ``flask search reindex`` runs. A database that already holds
+the same set-based statement ``flask rebuild search`` runs. A database that already holds
 articles is searched as it is, so a second run measures without regenerating.
 
 The text is built for search: a Zipf-distributed vocabulary of ~1,000 real news words plus a
@@ -308,7 +308,7 @@ def database_version(conn: sa.Connection) -> str:
 
 INTRO = """\
 `bench/search_bench.py` generates N articles (default 100,000) by bulk inserts, builds the index
-with the statement `flask search reindex` runs, and times `GET /api/v1/search` through the Flask
+with the statement `flask rebuild search` runs, and times `GET /api/v1/search` through the Flask
 test client (response cache and rate limit off): per request, one client, no network.
 "matches" is `meta.total` of the query; every page holds 20 hits (fewer when there are fewer).
 

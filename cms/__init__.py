@@ -148,16 +148,10 @@ def _init_extensions(app: Flask) -> None:
     api.init_app(app)
 
     from cms.cache.store import init_cache
-    from cms.services import events, generation
-    from cms.services.distribution import corrections
-    from cms.services.public import cards
+    from cms.services.derived import registry
 
-    # Write-time hooks, in order: cards; the corrections guard (append-only); the events the
-    # commit produces (decided before the lock); the content generation (last: its row lock
-    # orders content commits), right after whose bump the events are numbered and written
-    # with their webhook deliveries; then the response cache hears of the commit.
-    cards.listen(db.session)
-    corrections.guard(db.session)
-    events.listen(db.session)
-    generation.listen(db.session, then=events.write)
+    # Write-time hooks (search, counts, cards, the corrections guard, events, the content
+    # generation), in the order cms.services.derived.registry lists them; then the response
+    # cache hears of each commit.
+    registry.install(db.session)
     init_cache(app, db.session)

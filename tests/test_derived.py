@@ -73,7 +73,7 @@ def test_publish_leaves_other_lists_to_the_job_which_converges_to_a_rebuild(
     assert article["slug"] in _suggested(client, older[0].slug)
 
     drained = _lists()
-    result = app.test_cli_runner().invoke(args=["related", "rebuild"])
+    result = app.test_cli_runner().invoke(args=["rebuild", "related"])
     assert result.exit_code == 0, result.output
     assert _lists() == drained
 

@@ -153,7 +153,7 @@ def test_rebuild_command_stores_every_card(app, users):
     make_article("Two")
     db.session.execute(sa.delete(ArticleDocument))
     db.session.commit()
-    result = app.test_cli_runner().invoke(args=["documents", "rebuild"])
+    result = app.test_cli_runner().invoke(args=["rebuild", "cards"])
     assert result.exit_code == 0, result.output
     assert "Stored 2 article cards" in result.output
     assert _stored() == 2

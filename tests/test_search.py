@@ -381,7 +381,7 @@ def test_reindex_command_rebuilds_everything(app, users, ago):
     db.session.execute(sa.text(f"DELETE FROM {search.INDEX_TABLE}"))
     db.session.commit()
 
-    result = app.test_cli_runner().invoke(args=["search", "reindex"])
+    result = app.test_cli_runner().invoke(args=["rebuild", "search"])
 
     assert result.exit_code == 0, result.output
     assert "Indexed 2 articles" in result.output

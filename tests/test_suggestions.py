@@ -147,7 +147,7 @@ def test_suggestions_are_deterministic_and_respect_limit(client, cluster):
 def test_rebuild_command_recomputes_the_same_suggestions(app, client, cluster):
     walkout = cluster[0]
     before = client.get(f"/api/v1/articles/{walkout.slug}/related").get_json()
-    result = app.test_cli_runner().invoke(args=["related", "rebuild"])
+    result = app.test_cli_runner().invoke(args=["rebuild", "related"])
     assert result.exit_code == 0, result.output
     after = client.get(f"/api/v1/articles/{walkout.slug}/related").get_json()
     assert [r["article"]["slug"] for r in after["related"]] == [
@@ -349,13 +349,13 @@ def test_semantic_backend_stores_embeddings_and_finds_a_pair_without_shared_word
     assert _suggested(client, borrowing["slug"])[0] == rates["slug"]
 
     # Rebuilding with the semantic backend keeps the stored embeddings and the ranking.
-    result = semantic_app.test_cli_runner().invoke(args=["related", "rebuild"])
+    result = semantic_app.test_cli_runner().invoke(args=["rebuild", "related"])
     assert result.exit_code == 0, result.output
     assert _suggested(client, rates["slug"])[0] == borrowing["slug"]
 
     # The same articles ranked by the default lexical backend: the pair is not found first.
     with app.app_context():
-        result = app.test_cli_runner().invoke(args=["related", "rebuild"])
+        result = app.test_cli_runner().invoke(args=["rebuild", "related"])
         assert result.exit_code == 0, result.output
         assert _suggested(app.test_client(), rates["slug"])[0] != borrowing["slug"]
 

@@ -455,7 +455,7 @@ def test_recount_command_repairs_counts_after_bulk_sql(app, client, users):
     make_article("Two", tags=["energy", "port"])
     db.session.execute(sa.update(Tag).values(listed_count=99))  # a bulk write past the hooks
     db.session.commit()
-    result = app.test_cli_runner().invoke(args=["taxonomy", "recount"])
+    result = app.test_cli_runner().invoke(args=["rebuild", "counts"])
     assert result.exit_code == 0, result.output
     counts = {t["slug"]: t["article_count"] for t in client.get("/api/v1/tags").get_json()["data"]}
     assert counts["energy"] == 2

@@ -33,7 +33,6 @@ from cms.services.accounts import audit
 from cms.services.content import revisions
 from cms.services.content.rendering import make_excerpt, render_body
 from cms.services.content.slugs import slug_from_title, slug_taken, unique_slug
-from cms.services.public import counts  # noqa: F401 (its session hooks keep counts and link copies current)
 from cms.services.public.loaders import CARD_LOADERS
 from cms.services.related import suggestions
 from cms.services.search import service as search

@@ -9,7 +9,7 @@ changed or deleted.
 A stored card is used only while its ``article_version`` equals the article's ``version``, which
 every write of an article bumps, so a write that bypassed the hooks can never make a card
 stale: :func:`read_cards` builds a missing or outdated card on the fly, as the list did before
-(``reading.read_cards``). ``flask --app wsgi documents rebuild`` stores every card, e.g. after an
+(``reading.read_cards``). ``flask --app wsgi rebuild cards`` stores every card, e.g. after an
 upgrade or a bulk import.
 """
 
@@ -40,7 +40,7 @@ from cms.services.public import reading
 _CHUNK = 500
 # A renamed or deleted section, tag, author or source: the cards of its newest articles are
 # rebuilt in the same transaction; older ones are dropped and built on demand (or by
-# ``documents rebuild``), so renaming a section of 200,000 articles stays a quick request.
+# ``rebuild cards``), so renaming a section of 200,000 articles stays a quick request.
 TAXONOMY_REBUILD_LIMIT = 500
 
 _ARTICLES_OF = {

@@ -118,7 +118,20 @@ def _changed(obj, names: Iterable[str]) -> bool:
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
-@sa.event.listens_for(Session, "before_flush")
+_listening: set[int] = set()
+
+
+def listen(session_factory) -> None:
+    """Keep counts and link copies current in every session of ``session_factory`` (once per
+    process)."""
+    if id(session_factory) in _listening:
+        return
+    _listening.add(id(session_factory))
+    sa.event.listen(session_factory, "before_flush", _before)
+    sa.event.listen(session_factory, "after_flush", _after)
+    sa.event.listen(session_factory, "after_soft_rollback", _forget)
+
+
 def _before(session: Session, flush_context, instances) -> None:
     """Note the articles this flush may move between counts, with their listed memberships."""
     existing: set[int] = set()
@@ -148,7 +161,6 @@ def _before(session: Session, flush_context, instances) -> None:
     session.info[_PENDING] = (existing, new, before)
 
 
-@sa.event.listens_for(Session, "after_flush")
 def _after(session: Session, flush_context) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending is None:
@@ -164,7 +176,6 @@ def _after(session: Session, flush_context) -> None:
     _copy_listed_at(connection, sorted(listed_before | listed_after))
 
 
-@sa.event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous_transaction) -> None:
     session.info.pop(_PENDING, None)
 

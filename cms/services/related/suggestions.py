@@ -533,7 +533,7 @@ def _offer_guarded(article_id: int, offers: list[tuple[int, float, str]]) -> Non
 
 
 def rebuild_all() -> int:
-    """Recompute everything (CLI ``related rebuild``); returns the number of articles.
+    """Recompute everything (CLI ``rebuild related``); returns the number of articles.
 
     With the semantic backend, embeddings whose text did not change are kept, not recomputed.
     """

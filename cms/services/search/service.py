@@ -22,7 +22,7 @@ transaction. Tag renames and deletions re-index the articles carrying the tag. D
 article deletes its index row in the database itself (PostgreSQL: foreign key ``ON DELETE
 CASCADE``; SQLite: trigger ``article_search_delete``). Every article is indexed whatever its
 status; visibility is decided at query time by :func:`visibility.public_condition`, so a
-scheduled article becomes searchable on time without re-indexing. ``flask search reindex``
+scheduled article becomes searchable on time without re-indexing. ``flask rebuild search``
 rebuilds everything.
 
 Query language (the same on both databases): words are all required and stemmed; very common
@@ -661,7 +661,19 @@ def rebuild_index(connection: sa.Connection | None = None) -> int:
     return connection.scalar(sa.text(f"SELECT count(*) FROM {INDEX_TABLE}"))
 
 
-@sa.event.listens_for(Session, "before_flush")
+_listening: set[int] = set()
+
+
+def listen(session_factory) -> None:
+    """Keep the index current in every session of ``session_factory`` (once per process)."""
+    if id(session_factory) in _listening:
+        return
+    _listening.add(id(session_factory))
+    sa.event.listen(session_factory, "before_flush", _note_tag_changes)
+    sa.event.listen(session_factory, "after_flush", _write_pending)
+    sa.event.listen(session_factory, "after_soft_rollback", _forget_pending)
+
+
 def _note_tag_changes(session: Session, flush_context, instances) -> None:
     """A renamed or deleted tag changes the indexed text of the articles carrying it."""
     tag_ids = [
@@ -677,7 +689,6 @@ def _note_tag_changes(session: Session, flush_context, instances) -> None:
         session.info.setdefault(_PENDING_IDS, set()).update(article_ids)
 
 
-@sa.event.listens_for(Session, "after_flush")
 def _write_pending(session: Session, flush_context) -> None:
     articles = session.info.pop(_PENDING, set())
     ids = session.info.pop(_PENDING_IDS, set())
@@ -689,7 +700,6 @@ def _write_pending(session: Session, flush_context) -> None:
         _write_rows(session.connection(), sorted(ids))
 
 
-@sa.event.listens_for(Session, "after_soft_rollback")
 def _forget_pending(session: Session, previous_transaction) -> None:
     session.info.pop(_PENDING, None)
     session.info.pop(_PENDING_IDS, None)
