@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from cms.extensions import db
 from cms.models import Summary, User
-from cms.schemas.articles import SummaryIn
+from cms.schemas.articles.editor import SummaryIn
 from cms.services.summaries import service as summaries
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import Article, Author, Section, Source, Tag, User
-from cms.schemas.articles import ArticleIn, RelatedLinksIn, SummaryIn
+from cms.schemas.articles.editor import ArticleIn, RelatedLinksIn, SummaryIn
 from cms.services.accounts import users
 from cms.services.content import articles
 from cms.services.content.slugs import slug_from_title

@@ -20,7 +20,7 @@ from cms.api.responses import article_etag, expected_version, json_response, pag
 from cms.auth.permissions import authorize
 from cms.errors import NotFound
 from cms.extensions import db
-from cms.schemas.articles import (
+from cms.schemas.articles.editor import (
     ActionIn,
     ArticleIn,
     ArticlePatch,

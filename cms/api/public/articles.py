@@ -10,21 +10,23 @@ from cms.api.blueprint import ARTICLE_SLUG, FIRST_SLUG, Blueprint, public_articl
 from cms.api.responses import json_response, page_response
 from cms.cache.http import set_cache_tags
 from cms.errors import NotFound
-from cms.schemas.articles import (
+from cms.schemas.articles.dumpers import (
+    CardDumper,
+    StoredCardDumper,
+    SummaryIncluder,
+    detail_json,
+    related_data,
+    summary_data,
+)
+from cms.schemas.articles.public import (
     FORMATS,
     ArticleDetail,
     ArticleListItem,
     ArticleListQuery,
-    CardDumper,
     DetailQuery,
     RelatedOut,
     RelatedQuery,
-    StoredCardDumper,
-    SummaryIncluder,
     SummaryOut,
-    detail_json,
-    related_data,
-    summary_data,
 )
 from cms.schemas.common import page_schema
 from cms.schemas.corrections import CorrectionOut, correction_data
@@ -40,7 +42,7 @@ blp = Blueprint(
 
 ArticlePage = page_schema(ArticleListItem, "ArticlePage")
 # The schemas document the responses; the hand-written dumpers beside them build the same
-# documents faster (see cms/schemas/articles.py).
+# documents faster (see cms/schemas/articles/dumpers.py).
 _stored_card = StoredCardDumper()
 
 

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import Article, Author, Revision, Section, SlugRedirect, Source, Tag
-from cms.schemas.articles import ArticleImport
+from cms.schemas.articles.editor import ArticleImport
 from cms.services.accounts import audit
 from cms.services.content import articles, revisions
 from cms.services.content.slugs import MAX_SLUG, slug_from_title

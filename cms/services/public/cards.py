@@ -34,7 +34,7 @@ from cms.models import (
     Tag,
     article_tags,
 )
-from cms.schemas.articles import card_data
+from cms.schemas.articles.dumpers import card_data
 from cms.services.public import reading
 
 _CHUNK = 500
