@@ -318,11 +318,11 @@ def _stored():
 
 
 def _assert_consistent():
-    from cms.services.public import reading
+    from cms.services.public import taxonomies
 
     expected = expected_counts()
     for kind in KINDS:
-        page = reading.list_taxonomy(kind, limit=100)
+        page = taxonomies.list_taxonomy(kind, limit=100)
         assert {obj.slug: obj.article_count for obj in page.items} == expected[kind], kind
     for link in taxonomy_counts.LINK_TABLES:
         wrong = db.session.execute(

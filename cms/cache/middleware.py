@@ -21,8 +21,8 @@ from werkzeug.datastructures import Headers
 from werkzeug.http import is_resource_modified, remove_entity_headers
 
 from cms.availability import DATABASE, unavailable_service
-from cms.cache.http import public_limit_headers
 from cms.cache.store import MISSED
+from cms.rate_limits import public_limit_headers
 from cms.web import DATABASE_UNAVAILABLE, request_id
 
 _STATUS_LINES = {200: "200 OK", 301: "301 MOVED PERMANENTLY"}  # as werkzeug writes them

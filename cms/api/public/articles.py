@@ -31,7 +31,7 @@ from cms.schemas.articles.public import (
 from cms.schemas.common import page_schema
 from cms.schemas.corrections import CorrectionOut, correction_data
 from cms.services.distribution import site, structured_data
-from cms.services.public import cards, reading
+from cms.services.public import cards, corrections, reading
 
 blp = Blueprint(
     "public_articles",
@@ -188,7 +188,7 @@ class ArticleCorrections(MethodView):
     def get(self, _query, slug):
         """The article's corrections log, oldest first (also `corrections` on the detail)."""
         with reading.without_transaction():
-            found = reading.article_corrections(slug)
+            found = corrections.article_corrections(slug)
             if isinstance(found, reading.Moved):
                 return _moved(found.slug, "/corrections")
             return json_response([correction_data(entry) for entry in found])

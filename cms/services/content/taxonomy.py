@@ -10,7 +10,7 @@ from cms.errors import Conflict, NotFound
 from cms.extensions import db
 from cms.models import Article, ArticleSource, Section, Source, User
 from cms.services.accounts import audit
-from cms.services.public.reading import TAXONOMY_MODELS
+from cms.services.public.taxonomies import TAXONOMY_MODELS
 
 
 def get(kind: str, slug: str):

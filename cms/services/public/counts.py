@@ -3,7 +3,7 @@
 Two copies, both defined in ``cms.services.visibility``:
 
 * ``listed_count`` of each section, tag, author and source: its articles that are public now or
-  scheduled for later. Public counts subtract the few still to come (``reading.list_taxonomy``),
+  scheduled for later. Public counts subtract the few still to come (``taxonomies.list_taxonomy``),
   so an article is counted exactly when it becomes visible, with no job.
 * ``listed_at`` of each row of ``article_tags``, ``article_authors`` and ``article_sources``:
   the article's ``published_at`` while it is listed, else NULL.

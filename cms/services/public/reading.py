@@ -36,10 +36,7 @@ from cms.services.visibility import (
     PUBLIC_STATUSES,
     is_public,
     link_condition,
-    link_scheduled_later,
     public_articles,
-    public_condition,
-    scheduled_later,
     takedown_of,
 )
 
@@ -288,7 +285,7 @@ def _id_for(model, slug: str) -> int | None:
 
 
 # Filters through a link table: filter name -> (taxonomy model, link table, link column).
-_LINK_FILTERS = {
+LINK_FILTERS = {
     "tag": (Tag, article_tags, article_tags.c.tag_id),
     "author": (Author, ArticleAuthor.__table__, ArticleAuthor.__table__.c.author_id),
     "source": (Source, ArticleSource.__table__, ArticleSource.__table__.c.source_id),
@@ -314,7 +311,7 @@ def apply_filters(query: sa.Select, filters: dict) -> sa.Select | None:
     if "published_before" in filters:
         query = query.where(Article.published_at < filters["published_before"])
     links = []
-    for name, (model, link, link_target) in _LINK_FILTERS.items():
+    for name, (model, link, link_target) in LINK_FILTERS.items():
         if name not in filters:
             continue
         target_id = _id_for(model, filters[name])
@@ -617,7 +614,7 @@ class CorrectionView(NamedTuple):
     created_at: datetime
 
 
-_CORRECTION_COLUMNS = tuple(getattr(Correction, name) for name in CorrectionView._fields)
+CORRECTION_COLUMNS = tuple(getattr(Correction, name) for name in CorrectionView._fields)
 
 
 def visible_corrections(article_ids: list[int]) -> dict[int, list[CorrectionView]]:
@@ -628,136 +625,10 @@ def visible_corrections(article_ids: list[int]) -> dict[int, list[CorrectionView
     if not article_ids:
         return out
     rows = db.session.execute(
-        sa.select(*_CORRECTION_COLUMNS)
+        sa.select(*CORRECTION_COLUMNS)
         .where(Correction.article_id.in_(article_ids), Correction.hidden_at.is_(None))
         .order_by(Correction.id)
     )
     for row in rows:
         out.setdefault(row.article_id, []).append(CorrectionView(*row))
     return out
-
-
-def article_corrections(slug: str, now: datetime | None = None) -> list[CorrectionView] | Moved:
-    """The visible corrections of the visible article ``slug`` (else Moved, Gone, NotFound)."""
-    found = find_article(slug, now, load=KEYS_ONLY)
-    if isinstance(found, Moved):
-        return found
-    return visible_corrections([found.id]).get(found.id, [])
-
-
-class CorrectionRow(NamedTuple):
-    """An entry of the site-wide log with the article it belongs to."""
-
-    correction: CorrectionView
-    article: ArticleRef
-
-
-class ArticleRef(NamedTuple):
-    id: int
-    slug: str
-    title: str
-    published_at: datetime
-    section: str | None
-
-
-def list_corrections(
-    *, limit: int, cursor: list | None = None, count: bool = False, now: datetime | None = None
-) -> Page:
-    """Site-wide, newest first: visible corrections of visible articles (keyset on id)."""
-    query = (
-        sa.select(
-            *_CORRECTION_COLUMNS,
-            Article.id,
-            Article.slug,
-            Article.title,
-            Article.published_at,
-            Section.slug,
-        )
-        .join(Article, Article.id == Correction.article_id)
-        .outerjoin(Section, Section.id == Article.section_id)
-        .where(Correction.hidden_at.is_(None), public_condition(now or utcnow()))
-    )
-    total = None
-    if count:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    if cursor:
-        query = query.where(Correction.id < cursor[0])
-    rows = db.session.execute(query.order_by(Correction.id.desc()).limit(limit + 1)).all()
-    next_cursor = encode_cursor([rows[limit - 1][0]]) if len(rows) > limit else None
-    width = len(_CORRECTION_COLUMNS)
-    items = [
-        CorrectionRow(CorrectionView(*row[:width]), ArticleRef(*row[width:]))
-        for row in rows[:limit]
-    ]
-    return Page(items=items, limit=limit, next_cursor=next_cursor, total=total)
-
-
-# --- taxonomies -------------------------------------------------------------------------------
-
-
-def _count_query(kind: str, now: datetime):
-    """``SELECT entity, count of its visible articles`` for one taxonomy.
-
-    The entry's ``listed_count`` (articles public now or scheduled for later) minus its
-    articles still to come (``cms.services.public.counts``). Those are index range scans of
-    ``published_at > now`` only: per tag, author or source on its link index; for sections
-    one pass over ``ix_articles_status_published``. The cost follows the number of articles
-    scheduled for later, not the number of articles.
-    """
-    model = TAXONOMY_MODELS[kind]
-    if kind == "sections":
-        later = (
-            sa.select(Article.section_id, sa.func.count().label("n"))
-            .where(scheduled_later(now))
-            .group_by(Article.section_id)
-            .subquery()
-        )
-        count = model.listed_count - sa.func.coalesce(later.c.n, 0)
-        query = sa.select(model, count.label("article_count")).outerjoin(
-            later, later.c.section_id == model.id
-        )
-        return model, query
-    _, link, link_target = _LINK_FILTERS[kind[:-1]]
-    later = (
-        sa.select(sa.func.count())
-        .select_from(link)
-        .where(link_target == model.id, link_scheduled_later(link.c.listed_at, now))
-    )
-    count = model.listed_count - later.scalar_subquery()
-    return model, sa.select(model, count.label("article_count"))
-
-
-TAXONOMY_MODELS = {"sections": Section, "tags": Tag, "authors": Author, "sources": Source}
-
-
-def list_taxonomy(
-    kind: str,
-    *,
-    limit: int,
-    cursor: list | None = None,
-    count: bool = False,
-    now: datetime | None = None,
-) -> Page:
-    """Entries ordered by slug, each with ``article_count`` of visible articles."""
-    now = now or utcnow()
-    model, query = _count_query(kind, now)
-    if cursor:
-        query = query.where(model.slug > cursor[0])
-    rows = db.session.execute(query.order_by(model.slug).limit(limit + 1)).all()
-    items = [_with_count(obj, n) for obj, n in rows[:limit]]
-    next_cursor = encode_cursor([rows[limit - 1][0].slug]) if len(rows) > limit else None
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(model)) if count else None
-    return Page(items=items, limit=limit, next_cursor=next_cursor, total=total)
-
-
-def get_taxonomy(kind: str, slug: str, now: datetime | None = None):
-    model, query = _count_query(kind, now or utcnow())
-    row = db.session.execute(query.where(model.slug == slug)).first()
-    if row is None:
-        raise NotFound(f"There is no {kind[:-1]} '{slug}'.")
-    return _with_count(*row)
-
-
-def _with_count(obj, n: int):
-    obj.article_count = n
-    return obj
