@@ -77,8 +77,15 @@ REBUILDABLE = tuple(entry.name for entry in DERIVED if entry.rebuild is not None
 ONLY_MISSING = ("cards",)
 
 
+_installed: set[int] = set()
+
+
 def install(session_factory) -> None:
-    """Install every write-time hook on ``session_factory``, in order (once per process)."""
+    """Install every write-time hook on ``session_factory``, in order (once per process: the
+    tests create many apps over one session factory)."""
+    if id(session_factory) in _installed:
+        return
+    _installed.add(id(session_factory))
     for entry in DERIVED:
         if entry.name == "events":
             # The append-only guard of corrections refuses a bad flush before events note it.

@@ -125,9 +125,6 @@ def for_editor(article: Article) -> list[Correction]:
 
 def guard(session_factory) -> None:
     """Refuse, at flush time, deleting an entry or changing it other than hiding it once."""
-    if getattr(guard, "_installed", None) is session_factory:
-        return
-    guard._installed = session_factory
 
     @sa.event.listens_for(session_factory, "before_flush")
     def _append_only(session: Session, _context, _instances):

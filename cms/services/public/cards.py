@@ -154,14 +154,8 @@ def _refresh_taxonomy(model, ident: int) -> None:
 _TAXONOMIES = (Section, Tag, Author, Source)
 _PENDING = "cms_cards_pending"  # session.info: article ids whose card must be rebuilt
 _TAXONOMY_PENDING = "cms_cards_taxonomies"  # session.info: {(model, id)} changed or deleted
-_listening: set[int] = set()
-
-
 def listen(session_factory) -> None:
-    """Keep cards current in every session of ``session_factory`` (once per process)."""
-    if id(session_factory) in _listening:
-        return
-    _listening.add(id(session_factory))
+    """Keep cards current in every session of ``session_factory`` (``registry.install``)."""
 
     @sa.event.listens_for(session_factory, "before_flush")
     def _note_taxonomies(session: Session, _context, _instances):

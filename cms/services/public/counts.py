@@ -118,15 +118,9 @@ def _changed(obj, names: Iterable[str]) -> bool:
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
-_listening: set[int] = set()
-
-
 def listen(session_factory) -> None:
-    """Keep counts and link copies current in every session of ``session_factory`` (once per
-    process)."""
-    if id(session_factory) in _listening:
-        return
-    _listening.add(id(session_factory))
+    """Keep counts and link copies current in every session of ``session_factory``
+    (``registry.install``)."""
     sa.event.listen(session_factory, "before_flush", _before)
     sa.event.listen(session_factory, "after_flush", _after)
     sa.event.listen(session_factory, "after_soft_rollback", _forget)

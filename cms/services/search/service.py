@@ -661,14 +661,8 @@ def rebuild_index(connection: sa.Connection | None = None) -> int:
     return connection.scalar(sa.text(f"SELECT count(*) FROM {INDEX_TABLE}"))
 
 
-_listening: set[int] = set()
-
-
 def listen(session_factory) -> None:
-    """Keep the index current in every session of ``session_factory`` (once per process)."""
-    if id(session_factory) in _listening:
-        return
-    _listening.add(id(session_factory))
+    """Keep the index current in every session of ``session_factory`` (``registry.install``)."""
     sa.event.listen(session_factory, "before_flush", _note_tag_changes)
     sa.event.listen(session_factory, "after_flush", _write_pending)
     sa.event.listen(session_factory, "after_soft_rollback", _forget_pending)
