@@ -238,7 +238,7 @@ class SlugRedirect(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ArticleDocument(db.Model):
+class StoredCard(db.Model):
     """An article's public card (list item) as JSON, built when the article or what its card
     shows changes (``cms.services.public.cards``).
 
@@ -246,7 +246,7 @@ class ArticleDocument(db.Model):
     themselves when it is missing or stale.
     """
 
-    __tablename__ = "article_documents"
+    __tablename__ = "article_cards"
     article_id: Mapped[int] = mapped_column(
         sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )

@@ -171,7 +171,7 @@ class SummaryIncluder:
 
 
 class StoredCardDumper:
-    """``dump(items, many=True)`` of cards stored as JSON (``documents.StoredCard``)."""
+    """``dump(items, many=True)`` of cards stored as JSON (``cards.CardRow``)."""
 
     def dump(self, obj, *, many: bool = False):
         if many:

@@ -26,11 +26,11 @@ from cms.extensions import db
 from cms.models import (
     Article,
     ArticleAuthor,
-    ArticleDocument,
     ArticleSource,
     Author,
     Section,
     Source,
+    StoredCard,
     Tag,
     article_tags,
 )
@@ -55,7 +55,7 @@ _ARTICLES_OF = {
 }
 
 
-class StoredCard:
+class CardRow:
     """A list row: the keys keyset pagination needs and the card as JSON."""
 
     __slots__ = ("id", "published_at", "json")
@@ -64,7 +64,7 @@ class StoredCard:
         self.id, self.published_at, self.json = ident, published_at, json
 
 
-def read_cards(query: sa.Select, params: dict | None = None) -> list[StoredCard]:
+def read_cards(query: sa.Select, params: dict | None = None) -> list[CardRow]:
     """The cards of the articles ``query`` selects (WHERE, ORDER BY, LIMIT kept), as JSON.
 
     One statement when every card is stored and current; the others are built as before.
@@ -72,7 +72,7 @@ def read_cards(query: sa.Select, params: dict | None = None) -> list[StoredCard]
     statement = reading.card_statement(query, _with_stored_card)
     # Core rows: no ORM result processing
     rows = db.session.connection().execute(statement, params).all()
-    cards = [StoredCard(row.id, row.published_at, row.card) for row in rows]
+    cards = [CardRow(row.id, row.published_at, row.card) for row in rows]
     missing = {card.id: card for card in cards if card.json is None}
     if missing:
         for built in reading.read_cards(sa.select(Article).where(Article.id.in_(missing))):
@@ -82,8 +82,8 @@ def read_cards(query: sa.Select, params: dict | None = None) -> list[StoredCard]
 
 def _with_stored_card(query: sa.Select) -> sa.Select:
     return query.with_only_columns(
-        Article.id, Article.published_at, ArticleDocument.card, maintain_column_froms=True
-    ).outerjoin_from(Article, ArticleDocument, reading.current_document())
+        Article.id, Article.published_at, StoredCard.card, maintain_column_froms=True
+    ).outerjoin_from(Article, StoredCard, reading.current_card())
 
 
 def build(article_ids: Iterable[int]) -> int:
@@ -108,10 +108,10 @@ def build(article_ids: Iterable[int]) -> int:
             }
             for card in cards
         ]
-        insert = upsert(db.session, ArticleDocument).values(rows)
+        insert = upsert(db.session, StoredCard).values(rows)
         db.session.execute(
             insert.on_conflict_do_update(
-                index_elements=[ArticleDocument.article_id],
+                index_elements=[StoredCard.article_id],
                 set_={
                     "article_version": insert.excluded.article_version,
                     "card": insert.excluded.card,
@@ -126,8 +126,8 @@ def rebuild_all(*, only_missing: bool = False) -> int:
     """Store the card of every article (or of those without a current one)."""
     query = sa.select(Article.id).order_by(Article.id)
     if only_missing:
-        query = query.outerjoin(ArticleDocument, reading.current_document()).where(
-            ArticleDocument.article_id.is_(None)
+        query = query.outerjoin(StoredCard, reading.current_card()).where(
+            StoredCard.article_id.is_(None)
         )
     ids = db.session.scalars(query).all()
     return build(ids)
@@ -144,7 +144,7 @@ def _refresh_taxonomy(model, ident: int) -> None:
     ).all()
     if len(newest) > TAXONOMY_REBUILD_LIMIT:
         db.session.execute(
-            sa.delete(ArticleDocument).where(ArticleDocument.article_id.in_(sa.select(articles)))
+            sa.delete(StoredCard).where(StoredCard.article_id.in_(sa.select(articles)))
         )
     build(newest[:TAXONOMY_REBUILD_LIMIT])
 

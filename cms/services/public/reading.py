@@ -17,7 +17,6 @@ from cms.extensions import db
 from cms.models import (
     Article,
     ArticleAuthor,
-    ArticleDocument,
     ArticleSource,
     Author,
     Correction,
@@ -25,6 +24,7 @@ from cms.models import (
     Section,
     SlugRedirect,
     Source,
+    StoredCard,
     Summary,
     Tag,
     article_tags,
@@ -107,7 +107,7 @@ _DETAIL_COLUMNS = (
     Article.body_text,
     Summary.article_id,
     *_SUMMARY_COLUMNS,
-    ArticleDocument.card,
+    StoredCard.card,
 )
 
 
@@ -148,11 +148,11 @@ class ArticleCardView(Card):
         self.corrections = []
 
 
-def current_document() -> sa.ColumnElement[bool]:
+def current_card() -> sa.ColumnElement[bool]:
     """Join condition: the article's stored card, if it is current (``public.cards``)."""
     return sa.and_(
-        ArticleDocument.article_id == Article.id,
-        ArticleDocument.article_version == Article.version,
+        StoredCard.article_id == Article.id,
+        StoredCard.article_version == Article.version,
     )
 
 
@@ -422,7 +422,7 @@ def _detail_statement() -> sa.Select:
     return (
         _with_section(query, *_DETAIL_COLUMNS)
         .outerjoin_from(Article, Summary, Summary.article_id == Article.id)
-        .outerjoin_from(Article, ArticleDocument, current_document())
+        .outerjoin_from(Article, StoredCard, current_card())
     )
 
 

@@ -1,4 +1,4 @@
-"""Stored article cards: list pages show exactly what building each card would show, and a
+"""Stored article cards (table ``article_cards``): list pages show exactly what building each card would show, and a
 card follows every change of what it shows (article, section, tags, authors, sources)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from cms.extensions import db
-from cms.models import ArticleDocument
+from cms.models import StoredCard
 from cms.services.public import cards as card_store
 from tests.conftest import make_article
 
@@ -27,12 +27,12 @@ def _cards(client, query: str = "") -> list[dict]:
 
 
 def _stored() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(ArticleDocument))
+    return db.session.scalar(sa.select(sa.func.count()).select_from(StoredCard))
 
 
 def _built_without_store(client) -> list[dict]:
     """What the list shows when no card is stored (every card built from the rows)."""
-    db.session.execute(sa.delete(ArticleDocument))
+    db.session.execute(sa.delete(StoredCard))
     db.session.commit()
     return _cards(client)
 
@@ -55,10 +55,10 @@ def test_missing_or_outdated_cards_are_built_on_the_fly(client, users):
     first = make_article("One")
     make_article("Two")
     expected = _cards(client)
-    db.session.execute(sa.delete(ArticleDocument).where(ArticleDocument.article_id == first.id))
+    db.session.execute(sa.delete(StoredCard).where(StoredCard.article_id == first.id))
     db.session.execute(
-        sa.update(ArticleDocument).values(
-            article_version=ArticleDocument.article_version - 1, card='{"stale": true}'
+        sa.update(StoredCard).values(
+            article_version=StoredCard.article_version - 1, card='{"stale": true}'
         )
     )
     db.session.commit()
@@ -151,7 +151,7 @@ def test_drafts_have_cards_but_never_appear(client, users):
 def test_rebuild_command_stores_every_card(app, users):
     make_article("One")
     make_article("Two")
-    db.session.execute(sa.delete(ArticleDocument))
+    db.session.execute(sa.delete(StoredCard))
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["rebuild", "cards"])
     assert result.exit_code == 0, result.output
@@ -170,7 +170,7 @@ def test_detail_is_the_same_with_and_without_a_stored_card(client, users):
     assert with_card.status_code == 200
     for formats in ("", "?formats=html", "?formats=text,blocks"):
         assert client.get(path + formats).get_json() is not None
-    db.session.execute(sa.delete(ArticleDocument))
+    db.session.execute(sa.delete(StoredCard))
     db.session.commit()
     without = client.get(path)
     assert with_card.get_json() == without.get_json()
