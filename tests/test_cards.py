@@ -1,5 +1,6 @@
-"""Stored article cards (table ``article_cards``): list pages show exactly what building each card would show, and a
-card follows every change of what it shows (article, section, tags, authors, sources)."""
+"""Stored article cards (table ``article_cards``): list pages show exactly what building each
+card would show, and a card follows every change of what it shows (article, section, tags,
+authors, sources)."""
 
 from __future__ import annotations
 
