@@ -238,17 +238,20 @@ def bootstrap_ci(values: list[float], n: int = 2000, seed: int = 7) -> tuple[flo
 
 def load_before(ref: str):
     """The summarizer module as of git revision ``ref``, imported under another name."""
-    source = subprocess.run(
-        ["git", "show", f"{ref}:cms/services/summarizer.py"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    for where in ("cms/services/summarizer.py", "cms/services/summaries/summarizer.py"):
+        shown = subprocess.run(
+            ["git", "show", f"{ref}:{where}"], cwd=ROOT, capture_output=True, text=True
+        )
+        if shown.returncode == 0:
+            source = shown.stdout
+            break
+    else:
+        sys.exit(f"no summarizer module at {ref}")
     path = Path(tempfile.mkdtemp(prefix="summarizer-before-")) / "summarizer_before.py"
     path.write_text(source, encoding="utf-8")
     spec = importlib.util.spec_from_file_location("summarizer_before", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["summarizer_before"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
