@@ -488,13 +488,12 @@ def _collect(blocks: list[dict[str, Any]], lang: str) -> tuple[list[_Sentence], 
             headings.append(_strip_html(str(block.get("text") or "")))
             continue
         for chunk in _block_texts(block):
-            if kind == "paragraph":
-                if _is_note_block(chunk):
-                    continue
+            note = kind == "paragraph" and _is_note_block(chunk)
+            if kind == "paragraph" and not note:
                 chunk = _strip_lead_prefix(chunk)
             sents = split_sentences(chunk, lang)
             # A short paragraph that ends in an address is a contact or service box.
-            contact = 0 < len(sents) <= 3 and bool(_CONTACT_RE.search(sents[-1]))
+            contact = note or (0 < len(sents) <= 3 and bool(_CONTACT_RE.search(sents[-1])))
             for sent in sents:
                 sentences.append(
                     _Sentence(
