@@ -9,7 +9,15 @@ Algorithm
    (list items are split individually).  Inline HTML is stripped, entities are
    unescaped, whitespace is collapsed.  Sentences are split with pysbd (rule
    based, EN/DE aware) plus a small repair pass for known pysbd slips
-   ("am 3. Mai", "ca. 5 Mio.", lowercase continuations).
+   ("am 3. Mai", "ca. 5 Mio.", lowercase continuations, German abbreviations
+   before capitalised nouns such as "inkl. Mehrwertsteuer", "6 a.m. Saturday").
+   Wire-copy furniture is not summary material: a paragraph's leading dateline
+   ("BERLIN (dpa) – ") or live-blog time stamp ("17.20 Uhr: ") is cut off the
+   sentence (what remains is still verbatim text of the block); bylines,
+   photo credits, time-stamp lines, correction/editor's notes, agency credits
+   ("Reporting by ..."), copyright lines, cross-links ("Mehr zum Thema: ...")
+   and contact lines (an e-mail address or URL) are only used when the body has
+   nothing else.
 2. **Vectors.** Each sentence becomes a sparse tf-idf vector over lightly
    stemmed, lower-cased tokens without stop words (inline EN/DE lists; other
    languages use the English rules).  IDF is computed over the article's own
