@@ -596,3 +596,36 @@ def test_wire_notes_are_skipped_but_stay_a_fallback() -> None:
     assert {p["block_index"] for p in result["key_points"]} <= {2, 3}
     only_notes = summarize("Notiz", blocks[:2], "de")
     assert only_notes["tldr"]  # nothing else to show: the notes are better than nothing
+
+
+def test_ordinary_sentences_that_look_like_wire_furniture_are_kept() -> None:
+    blocks = [
+        {
+            "type": "paragraph",
+            "text": "Research by the university shows that rents rose by 8 percent last year.",
+            "attribution": None,
+        },
+        {
+            "type": "paragraph",
+            "text": "Damals – Anfang der 90er-Jahre – war der Wohnungsmarkt noch entspannt.",
+            "attribution": None,
+        },
+        {"type": "paragraph", "text": "Von der Leyen in Kiew erwartet", "attribution": None},
+        {
+            "type": "paragraph",
+            "text": "An earlier version of this bill was rejected by the senate in May.",
+            "attribution": None,
+        },
+        {
+            "type": "paragraph",
+            "text": "Copyright holders will be paid for every use of their texts online.",
+            "attribution": None,
+        },
+    ]
+    result = summarize("Rents rose", blocks, "en")
+    shown = {result["tldr"], *(p["text"] for p in result["key_points"])}
+    kept = " ".join(shown)
+    assert "Research by the university" in kept
+    assert "Damals – Anfang der 90er-Jahre" in kept
+    assert "An earlier version of this bill" in kept
+    assert "Copyright holders" in kept

@@ -434,15 +434,16 @@ _NOTE_LABEL_RE = re.compile(
     re.IGNORECASE,
 )
 _NOTE_TEXT_RE = re.compile(
-    r"\b(?:an earlier version of this|this (?:article|story|report) (?:has been|was) "
-    r"(?:corrected|updated|amended)|in einer früheren (?:Version|Fassung)|"
-    r"wir haben (?:den|die|das) \w+ (?:korrigiert|berichtigt))",
+    r"^(?:an earlier version of this (?:article|story|report)|this (?:article|story|report) "
+    r"(?:has been|was) (?:corrected|updated|amended)|in einer früheren (?:Version|Fassung) "
+    r"(?:dieses|des) (?:Artikels|Textes|Beitrags|Berichts))",
     re.IGNORECASE,
 )
-# Short unpunctuated lines naming the author or the photographer.
+# Short unpunctuated lines naming the author ("By Hannah Greaves", not "Von der Leyen in Kiew")
+# or the photographer.
 _BYLINE_RE = re.compile(
     r"^(?:By|Von|Text|Author|Autor|Autorin|Reporter|Reporterin|Our reporter|"
-    r"Our correspondent|Unser Korrespondent|Unsere Korrespondentin)\b\s*:?\s",
+    r"Our correspondent|Unser Korrespondent|Unsere Korrespondentin)\b\s*:?\s+[A-ZÄÖÜ]",
 )
 _CREDIT_RE = re.compile(r"^(?:Fotos?|Photos?|Bild|Bilder|Picture|Grafik|Video)\s*:\s")
 _STAMP_RE = re.compile(
@@ -450,22 +451,29 @@ _STAMP_RE = re.compile(
     r"Stand)\b.*\d"
 )
 _BOILERPLATE_RE = re.compile(
-    r"^\(?(?:additional )?(?:reporting|writing|editing|compiled|research) by\b"
+    # "(Reporting by ...; Editing by ...)", "Reporting by A; Editing by B"; not "Reporting by
+    # the BBC suggested ..."
+    r"^\((?:additional )?(?:reporting|writing|editing) by\b"
+    r"|^(?:additional )?reporting by\b[^.]*;\s*(?:writing|editing) by\b"
     r"|\bcontributed (?:reporting )?to this (?:report|story|article)\b"
-    r"|^(?:©|\(c\)\s|copyright\b)|\ball rights reserved\b|\balle rechte vorbehalten\b"
-    r"|dpa-infocom"
+    r"|^(?:©|\(c\)\s|copyright\s*(?:©|\(c\)|\d{4}))|\ball rights reserved\b"
+    r"|\balle rechte vorbehalten\b|dpa-infocom"
     r"|^(?:mehr zum thema|lesen sie (?:auch|mehr|hier)|auch interessant|weitere informationen"
     r"|read more|read also|related:|see also|sign up|subscribe|follow (?:us|our)"
     r"|folgen sie uns|abonnieren sie|melden sie sich)\b",
     re.IGNORECASE,
 )
 _CONTACT_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://|\bwww\.", re.IGNORECASE)
+_CONTACT_BOX_MAX_WORDS = 40
 _BYLINE_MAX_WORDS = 12
 
 
-def _strip_lead_prefix(text: str) -> str:
-    """A paragraph's text without its dateline or live-blog time stamp (else unchanged)."""
-    for pattern in (_DATELINE_CAPS_RE, _TIMESTAMP_RE, _DATELINE_TITLE_RE):
+def _strip_lead_prefix(text: str, *, first: bool = True) -> str:
+    """A paragraph's text without its live-blog time stamp or, for the article's first
+    paragraph, its dateline; otherwise unchanged ("Damals – Anfang der 90er – war ..." in a
+    later paragraph is not a dateline)."""
+    patterns = (_DATELINE_CAPS_RE, _TIMESTAMP_RE, _DATELINE_TITLE_RE) if first else (_TIMESTAMP_RE,)
+    for pattern in patterns:
         m = pattern.match(text)
         if m:
             return text[m.end() :]
@@ -480,14 +488,23 @@ def _is_note_block(text: str) -> bool:
     return short and bool(_BYLINE_RE.match(text) or _CREDIT_RE.match(text) or _STAMP_RE.match(text))
 
 
+def _has_address(text: str) -> bool:
+    """An e-mail address or a URL (the plain test first: most sentences have neither)."""
+    lowered = text.lower()
+    if "@" not in text and "://" not in text and "www." not in lowered:
+        return False
+    return bool(_CONTACT_RE.search(text))
+
+
 def _is_boilerplate(sentence: str) -> bool:
     """Agency credits, copyright, cross-links and contact lines."""
-    return bool(_BOILERPLATE_RE.search(sentence) or _CONTACT_RE.search(sentence))
+    return _has_address(sentence) or bool(_BOILERPLATE_RE.search(sentence))
 
 
 def _collect(blocks: list[dict[str, Any]], lang: str) -> tuple[list[_Sentence], list[str]]:
     sentences: list[_Sentence] = []
     headings: list[str] = []
+    seen_text = False  # datelines open only the first text paragraph
     for idx, block in enumerate(blocks or []):
         if not isinstance(block, dict):
             continue
@@ -498,10 +515,15 @@ def _collect(blocks: list[dict[str, Any]], lang: str) -> tuple[list[_Sentence], 
         for chunk in _block_texts(block):
             note = kind == "paragraph" and _is_note_block(chunk)
             if kind == "paragraph" and not note:
-                chunk = _strip_lead_prefix(chunk)
+                chunk = _strip_lead_prefix(chunk, first=not seen_text)
             sents = split_sentences(chunk, lang)
+            seen_text = seen_text or (bool(sents) and not note)
             # A short paragraph that ends in an address is a contact or service box.
-            contact = note or (0 < len(sents) <= 3 and bool(_CONTACT_RE.search(sents[-1])))
+            contact = note or (
+                0 < len(sents) <= 3
+                and _word_count(chunk) <= _CONTACT_BOX_MAX_WORDS
+                and _has_address(sents[-1])
+            )
             for sent in sents:
                 sentences.append(
                     _Sentence(
