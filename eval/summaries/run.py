@@ -80,6 +80,28 @@ SYSTEMS = [
     "TextRank-N (sumy)",
 ]
 API_SYSTEMS = ["API: TL;DR", "API: TL;DR + key points"]
+# What a reader should not find in a summary of wire copy: datelines, live-blog time stamps,
+# bylines, notes about the article, agency credits, copyright, contact and cross-link lines.
+# Written for this evaluation, independently of the summarizer's own rules.
+FURNITURE_RE = re.compile(
+    r"\((?:AP|AFP|Reuters|dpa|dpa/\w+|epd|KNA)\)\s*[-–—]"
+    r"|(?:^|\s)\d{1,2}[:.]\d{2}(?: Uhr)?(?::|\s[—–-])\s"
+    r"|(?:^|\s)(?:By|Von) [A-ZÄÖÜ]\w+ [A-ZÄÖÜ]\w+(?:,| und |\s[A-ZÄÖÜ]\w+\s|$)"
+    r"|Autorin?:|Our reporter|Correction:|Korrektur:|Anmerkung der Redaktion"
+    r"|earlier version of this|has been corrected|früheren (?:Version|Fassung)|Richtig ist der"
+    r"|Wir bitten, den Fehler|Reporting by|contributed to this report|-- AFP|©|Copyright"
+    r"|All rights reserved|Alle Rechte|@|Mehr zum Thema|Lesen Sie auch|Sign up|Published \d"
+    r"|Foto:|Photo:"
+)
+FURNITURE_SYSTEMS = [
+    "lead-3",
+    "before: TL;DR",
+    "ours: TL;DR",
+    "lead-N",
+    "before: TL;DR + key points",
+    "ours: TL;DR + key points",
+    "API: TL;DR + key points",
+]
 
 
 class RegexTokenizer:
@@ -288,7 +310,11 @@ def run_set(arts: list[dict], scorers, *, api: bool, timing: bool, before=None) 
         }
         ms_before = None
         if before is not None:
-            outputs["before: TL;DR"] = before.summarize(art["title"], art["blocks"], lang)["tldr"]
+            then = before.summarize(art["title"], art["blocks"], lang)
+            outputs["before: TL;DR"] = then["tldr"]
+            outputs["before: TL;DR + key points"] = " ".join(
+                [then["tldr"]] + [p["text"] for p in then["key_points"]]
+            )
             if timing:
                 ms_before = time_fn(before.summarize, art)
         if api:
@@ -418,6 +444,15 @@ def report(name: str, result: dict, *, api: bool, per_article: bool, before: str
                 f"({now_ms / len(pairs):.1f} ms vs {then_ms / len(pairs):.1f} ms, same run)"
             )
         print()
+    present = [sys_ for sys_ in FURNITURE_SYSTEMS if sys_ in rows[0]["outputs"]]
+    print(f"### {name}: summaries showing wire-copy furniture\n")
+    print("| system | articles | which |")
+    print("|---|---:|---|")
+    for system in present:
+        hit = [r["id"] for r in rows if FURNITURE_RE.search(r["outputs"][system])]
+        which = ", ".join(hit)
+        print(f"| {system} | {len(hit)} of {len(rows)} | {which} |")
+    print()
     lengths = [r["n"] for r in rows]
     print(
         f"N (our summary length in sentences): mean {statistics.mean(lengths):.1f}, "
