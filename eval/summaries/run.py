@@ -29,6 +29,9 @@ Flask test client, migrations as in production) and the TL;DR and key points are
 the public ``GET /api/v1/articles/<slug>/summary``; that output is scored as its own row and
 checked to be the same text the function gives.
 
+Beside ROUGE, every system's output is checked for wire-copy furniture a reader should not see
+in a summary (``FURNITURE_RE``: datelines, time stamps, bylines, notes, credits, contact lines).
+
 With ``--before REF`` the summarizer module of git revision REF is loaded beside the current
 one (``git show REF:cms/services/summarizer.py``), both run on the same articles in the same
 process, and the paired TL;DR difference (now − REF) and the time ratio are reported.
