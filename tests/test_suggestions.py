@@ -401,3 +401,37 @@ def test_semantic_backend_without_its_runtime_refuses_to_start(monkeypatch, tmp_
     monkeypatch.setattr(embeddings, "is_available", lambda: False)
     with pytest.raises(ConfigError, match="semantic"):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/cms.db"})
+
+
+def test_a_german_article_finds_the_english_report_of_the_same_event(client, headers):
+    """Short untagged copy in two languages meets on its figures and names: "4,35 Meter" is
+    "4.35 metres", "1.200" is "1,200". A same-town story with the same names comes after."""
+    for title, text in UNRELATED:
+        _publish(client, headers["editor"], title, text)
+    flood = _publish(
+        client,
+        headers["editor"],
+        "River Tarne floods Halvern",
+        "The river Tarne rose to 4.35 metres at Halvern on Sunday. Police closed the old bridge "
+        "and about 1,200 residents of Ostmoor left their homes for the night.",
+    )
+    fair = _publish(
+        client,
+        headers["editor"],
+        "Halvern fair returns to the Tarne meadows",
+        "The autumn fair is back on the Tarne meadows in Halvern, with rides for children and "
+        "stalls from Ostmoor. Organisers expect a large crowd on Sunday.",
+    )
+    german = _publish(
+        client,
+        headers["editor"],
+        "Hochwasser an der Tarne",
+        "Die Tarne ist bei Halvern auf 4,35 Meter gestiegen. Die Polizei sperrte die alte "
+        "Brücke, rund 1.200 Bewohner von Ostmoor verbrachten die Nacht außer Haus.",
+        language="de",
+    )
+    drain(client.application)
+    from_german = _suggested(client, german["slug"])
+    assert from_german[0] == flood["slug"], from_german
+    assert from_german.index(fair["slug"]) > 0
+    assert _suggested(client, flood["slug"])[0] == german["slug"]

@@ -9,12 +9,16 @@ Pipeline
    * ``terms``: weighted term frequencies of title + subtitle + body. Text is tokenised with a
      regex, lower-cased, English/German stop words and newsroom boiler-plate ("said",
      weekday names ...) are dropped and every token is stemmed with the Snowball stemmer of
-     the article's language. Title, subtitle and body occurrences count alike (the title's
-     words usually recur in the body; weighting headlines 3x made short wire copy match on
-     headline vocabulary, see eval/related/README.md). Only the 200 heaviest terms are kept.
+     the article's language. Figures of two or more digits are terms too, in one spelling for
+     English and German (``#3.1`` for "3.1%" and "3,1 Prozent", ``#45000`` for "45,000" and
+     "45.000"): in short wire copy the numbers often say which event a text is about. Title,
+     subtitle and body occurrences count alike (the title's words usually recur in the body;
+     weighting headlines 3x made short wire copy match on headline vocabulary, see
+     eval/related/README.md). Only the 200 heaviest terms are kept.
    * ``entities``: proper names (people, places, organisations, acronyms) found as runs of
      capitalised words in subtitle + body, with sentence-initial common words, honorifics
-     ("Mayor", "Dr") and calendar words removed; "Okafor" is folded into "Amara Okafor".
+     ("Mayor", "Dr") and calendar words removed; "Okafor" is folded into "Amara Okafor". They
+     find candidates and word the reason; their words count in the score as terms.
    * the editorial metadata (tags, section, sources, authors, publication time, language).
 
 2. ``score(a, b, idf)`` compares two records. Each signal is in [0, 1]:
@@ -23,15 +27,19 @@ Pipeline
    signal     definition                                            weight
    ========== ===================================================== ======
    text       cosine of (1 + ln tf) * idf(term) vectors              0.55
-   entities   cosine of binary entity sets weighted by idf("ent:x")  0.25
    tags       Jaccard of tag sets, each tag weighted by idf("tag:x") 0.20
    ========== ===================================================== ======
 
-   These three *topical* signals form a weighted mean (a signal that is missing on either
-   side -- no tags, no entities -- is left out of the mean instead of counting as a
-   mismatch). The weak *editorial context* signals -- same section (0.35), publication
-   times within days (recency, ``exp(-ln 2 * days / 7)``, 0.35), shared sources (0.15) and
-   shared authors (0.15) -- form a second weighted mean ``context``. The final score is::
+   Two articles in different languages compare their text on stems cut to their first four
+   letters (figures whole), so names, figures and cognates meet across German and English.
+   Names have no weight of their own: their words are already terms, and counting them twice
+   made a shared town name pull unrelated local stories together (eval/related/README.md).
+
+   These *topical* signals form a weighted mean (a signal that is missing on either side --
+   no tags -- is left out of the mean instead of counting as a mismatch). The weak *editorial
+   context* signals -- same section (0.35), publication times within days (recency,
+   ``exp(-ln 2 * days / 7)``, 0.35), shared sources (0.15) and shared authors (0.15) -- form a
+   second weighted mean ``context``. The final score is::
 
        score = topical * (0.8 + 0.2 * context) + 0.001 * context
 
@@ -95,13 +103,15 @@ IdfFn = Callable[[str], float]
 MAX_TERMS = 200
 MAX_ENTITIES = 30
 CANDIDATE_TERMS = 40
+# Articles in two languages are compared on stems cut to this many letters (see _cross_vector).
+CROSS_PREFIX = 4
 TITLE_WEIGHT = 1.0
 SUBTITLE_WEIGHT = 1.0
 BODY_WEIGHT = 1.0
 
 # Topical signals (weighted mean over the signals available on both sides).
 W_TEXT = 0.55
-W_ENTITIES = 0.25
+W_ENTITIES = 0.25  # weight of shared names when wording the reason (not in the score)
 W_TAGS = 0.20
 # Editorial context (weighted mean) and how strongly it modulates the topical score.
 W_SECTION = 0.35
@@ -233,6 +243,8 @@ _SNOWBALL_LANG = {
 }
 
 _TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+# Figures: "3.1", "45,000", "2:06:41" (German "3,1" and "45.000" are read the German way).
+_NUMBER_RE = re.compile(r"(?<![\w.,:])\d+(?:[.,:]\d+)*")
 _WORD_RE = re.compile(r"[^\W_]+(?:['’.&-][^\W_]+)*\.?")
 _SENT_SPLIT_RE = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+|\n+")
 _POSSESSIVE_RE = re.compile(r"['’]s?$")
@@ -302,10 +314,40 @@ def _stem(word: str, lang: str) -> str:
     return _stemmer(lang).stemWord(word)
 
 
+def number_key(figure: str, language: str) -> str | None:
+    """A figure in one spelling for every language: ``#45000``, ``#3.1``; None if too short.
+
+    English reads "," as a thousands separator and "." as the decimal point, German the other
+    way round, so "3,1 Prozent" and "3.1%" meet, and so do "45.000" and "45,000". A figure of
+    one digit ("5 people") says little and is dropped; times and scores keep their colons.
+    """
+    if ":" in figure:
+        key = figure
+    else:
+        thousands, decimal = (".", ",") if language == "de" else (",", ".")
+        parts = figure.split(decimal)
+        if len(parts) > 2:
+            return None
+        whole = parts[0]
+        groups = whole.split(thousands)
+        if len(groups) > 1 and not all(len(g) == 3 for g in groups[1:]):
+            return None
+        key = "".join(groups).lstrip("0") or "0"
+        if len(parts) == 2:
+            key += "." + parts[1]
+    if sum(c.isdigit() for c in key) < 2:
+        return None
+    return "#" + key
+
+
 def tokenize(text: str, language: str = "en") -> list[str]:
-    """Lower-case, drop stop words/numbers/one-letter tokens, stem. Used for ``terms``."""
+    """Lower-case, drop stop words/one-letter tokens, stem; figures become ``#`` keys."""
     lang = language_key(language)
     out: list[str] = []
+    for match in _NUMBER_RE.finditer(text):
+        key = number_key(match.group().rstrip(".,:"), lang)
+        if key:
+            out.append(key)
     for match in _TOKEN_RE.finditer(text.lower()):
         tok = _POSSESSIVE_RE.sub("", match.group()).replace("’", "'")
         if len(tok) < 2 or tok in _STOP or not any(c.isalpha() for c in tok):
@@ -602,6 +644,9 @@ def make_idf(df: Mapping[str, int], n_docs: int) -> Idf:
 class _Prepared:
     vec: dict[str, float]
     norm: float
+    lang: str
+    cross: dict[str, float]
+    cross_norm: float
     ents: dict[str, float]  # casefolded entity -> weight
     ent_norm: float
     ent_display: dict[str, str]
@@ -625,9 +670,13 @@ def _prepare(f: ArticleFeatures, idf: IdfFn) -> _Prepared:
     vec = {t: (1.0 + math.log(w)) * idf(t) for t, w in f.terms.items() if w > 0}
     ents = {e.casefold(): idf("ent:" + e.casefold()) for e in f.entities}
     tags = {t.casefold(): idf("tag:" + t.casefold()) for t in f.tags}
+    cross = _cross_vector(vec)
     prepared = _Prepared(
         vec=vec,
         norm=math.sqrt(sum(v * v for v in vec.values())),
+        lang=f.language,
+        cross=cross,
+        cross_norm=math.sqrt(sum(v * v for v in cross.values())),
         ents=ents,
         ent_norm=math.sqrt(sum(v * v for v in ents.values())),
         ent_display={e.casefold(): e for e in f.entities},
@@ -648,6 +697,31 @@ def _prepare(f: ArticleFeatures, idf: IdfFn) -> _Prepared:
     return prepared
 
 
+def _cross_vector(vec: Mapping[str, float]) -> dict[str, float]:
+    """The text vector with each stem cut to its first :data:`CROSS_PREFIX` letters (figures
+    kept whole), for comparing articles in two languages: "Inflation"/"inflation",
+    "Korsby"/"Korsby's" and "Container"/"container" stem differently in German and English
+    but share their first letters. Stems shorter than the prefix are left out."""
+    cross: dict[str, float] = {}
+    for term, value in vec.items():
+        key = term if term.startswith("#") else term[:CROSS_PREFIX]
+        if len(key) >= CROSS_PREFIX:
+            cross[key] = cross.get(key, 0.0) + value
+    return cross
+
+
+def _cosine(a: Mapping[str, float], norm_a: float, b: Mapping[str, float], norm_b: float) -> float:
+    if norm_a <= 0 or norm_b <= 0:
+        return 0.0
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    dot = 0.0
+    for t, v in small.items():
+        w = large.get(t)
+        if w is not None:
+            dot += v * w
+    return min(dot / (norm_a * norm_b), 1.0)
+
+
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
@@ -666,17 +740,16 @@ def _score_prepared(
     topical_num = 0.0
     topical_den = 0.0
     text = 0.0
-    if pa.norm > 0 and pb.norm > 0:
-        small, large = (pa.vec, pb.vec) if len(pa.vec) <= len(pb.vec) else (pb.vec, pa.vec)
-        dot = 0.0
-        for t, v in small.items():
-            w = large.get(t)
-            if w is not None:
-                dot += v * w
-        text = min(dot / (pa.norm * pb.norm), 1.0)
+    if pa.lang != pb.lang and pa.cross_norm > 0 and pb.cross_norm > 0:
+        text = _cosine(pa.cross, pa.cross_norm, pb.cross, pb.cross_norm)
+    elif pa.norm > 0 and pb.norm > 0:
+        text = _cosine(pa.vec, pa.norm, pb.vec, pb.norm)
     topical_num += W_TEXT * text
     topical_den += W_TEXT
 
+    # Names are not a signal of their own: their words are terms of the text already, and a
+    # second vote made a shared town name ("Tollin") pull unrelated local stories together.
+    # The shared names still word the reason.
     ent = 0.0
     shared_ents: list[str] = []
     if pa.ents and pb.ents:
@@ -684,8 +757,6 @@ def _score_prepared(
         if shared_ents:
             dot = sum(pa.ents[e] * pb.ents[e] for e in shared_ents)
             ent = min(dot / (pa.ent_norm * pb.ent_norm), 1.0)
-        topical_num += W_ENTITIES * ent
-        topical_den += W_ENTITIES
 
     tag = 0.0
     shared_tags: list[str] = []
