@@ -1,4 +1,4 @@
-"""The public read path builds its JSON by hand (cms/schemas/articles.py, "fast public output")
+"""The public read path builds its JSON by hand (cms/schemas/articles/dumpers.py)
 and reads cards as rows; these tests pin that it gives exactly what the marshmallow schemas,
 which document the API, give for the ORM objects."""
 
@@ -12,15 +12,10 @@ import sqlalchemy as sa
 
 from cms.extensions import db
 from cms.models import Article
-from cms.schemas.articles import (
-    ArticleCard,
-    ArticleDetail,
-    RelatedOut,
-    SummaryOut,
-    card_data,
-    detail_data,
-)
-from cms.services import curation, reading
+from cms.schemas.articles.dumpers import card_data, detail_data
+from cms.schemas.articles.public import ArticleCard, ArticleDetail, RelatedOut, SummaryOut
+from cms.services.public import reading
+from cms.services.related import curation
 from tests.conftest import make_article
 
 

@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cms.services.similarity import (
+from cms.services.related.scoring import (
     ArticleFeatures,
     candidate_keys,
     df_keys,
     extract_entities,
     extract_features,
     make_idf,
+    number_key,
     rank,
     score,
     tokenize,
@@ -239,3 +240,45 @@ def test_score_is_fast():
             n += 1
     per_pair = (time.perf_counter() - t0) / n
     assert per_pair < 200e-6  # target is < 50 us; generous bound for slow CI machines
+
+
+def test_figures_are_terms_in_one_spelling_for_english_and_german():
+    assert number_key("3.1", "en") == number_key("3,1", "de") == "#3.1"
+    assert number_key("45,000", "en") == number_key("45.000", "de") == "#45000"
+    assert number_key("2:06:41", "en") == number_key("2:06:41", "de") == "#2:06:41"
+    assert number_key("7", "en") is None  # one digit says little
+    assert number_key("1,2,3", "de") is None
+    assert "#1800" in tokenize("Auren cuts 1,800 jobs in 2026.", "en")
+    assert "#2026" in tokenize("Auren cuts 1,800 jobs in 2026.", "en")
+    assert "#1800" in tokenize("Auren streicht 1.800 Stellen.", "de")
+
+
+def test_articles_in_two_languages_meet_on_names_figures_and_cognates():
+    english = feats(
+        "Inflation eases to 3.1%",
+        "Consumer prices in Norland rose 3.1% in October after 3.8% in September, the "
+        "statistics office said. Cheaper fuel drove the slowdown.",
+        section=None,
+        sources=(),
+        authors=(),
+    )
+    german = feats(
+        "Inflation sinkt auf 3,1 Prozent",
+        "Die Verbraucherpreise in Norland lagen im Oktober 3,1 Prozent über dem Vorjahr, nach "
+        "3,8 Prozent im September. Vor allem Kraftstoff wurde billiger.",
+        section=None,
+        sources=(),
+        authors=(),
+        language="de",
+    )
+    other = feats(
+        "Norland opens a new ferry terminal",
+        "A ferry terminal opened in Norland in October, with room for two ships.",
+        section=None,
+        sources=(),
+        authors=(),
+    )
+    idf = idf_for([english, german, other, *ALL])
+    same, _ = score(german, english, idf)
+    assert same > 2 * score(german, other, idf)[0]
+    assert same == score(english, german, idf)[0]

@@ -1,21 +1,27 @@
 """Evaluate suggested related articles through the public API, as an outside check would.
 
-For one labelled set (``wire.json`` or ``corpus.json``) and one backend, the script
+For one labelled set (``wire.json``, ``wire2.json`` or ``corpus.json``) and one backend, the
+script
 
 1. creates a fresh SQLite database with the app's migrations, an editor login and the
    taxonomy the set names (sections, tags, sources, authors; the wire set names none);
 2. publishes every article through the editor API (``POST /api/v1/editor/articles``, then
    ``POST .../publish``), in publication order, with the app's clock set to the article's
-   ``published_at`` when the set has one (so recency is as in the set);
+   ``published_at`` when the set has one (so recency is as in the set); after each publish the
+   derived jobs the worker would run are drained (``derived run-pending``), so the article is
+   offered to the lists of earlier articles as in a deployment with a worker;
 3. reads ``GET /api/v1/articles/<slug>/related?limit=5`` for every article and scores the
    suggested items against the grades: nDCG@5 (gain ``2^grade - 1``) and P@5 (grade >= 1) over
    the articles that have at least one relevant other article, with 95% bootstrap intervals over
-   those queries; coverage is the share of articles with 5 suggestions.
+   those queries; coverage is the share of articles with 5 suggestions. A set whose articles
+   carry a ``split`` (``wire2.json``: whole topics in ``dev`` or ``heldout``) is also reported
+   per split (all articles are still published together and are all candidates).
 
 A plain TF-IDF cosine over all articles (``run.py``'s baseline, no API) is reported beside it.
 
     python eval/related/api_eval.py --set wire --backend lexical
     python eval/related/api_eval.py --set wire --backend semantic
+    python eval/related/api_eval.py --set wire2 --backend lexical
     python eval/related/api_eval.py --set corpus --backend lexical
 """
 
@@ -82,7 +88,8 @@ def publish_all(arts, backend: str):
     from cms.clock import set_clock
     from cms.extensions import db
     from cms.models import Author, Section, Source, Tag
-    from cms.services.users import create_user
+    from cms.services.accounts.users import create_user
+    from cms.services.derived import jobs as derived_jobs
 
     app = create_app(
         {
@@ -144,15 +151,16 @@ def publish_all(arts, backend: str):
         )
         assert published.status_code == 200, published.get_json()
         slugs[a["id"]] = created.get_json()["slug"]
+        derived_jobs.run_pending()  # the worker, within seconds of the publish
     elapsed = time.perf_counter() - started
     set_clock(None)
     return client, slugs, elapsed
 
 
-def evaluate(arts, grade, ranked_of) -> dict:
+def evaluate(arts, grade, ranked_of, queries=None) -> dict:
     ids = [a["id"] for a in arts]
     ndcgs, precisions, per_query = [], [], {}
-    for q in ids:
+    for q in ids if queries is None else queries:
         grades = {d: grade(q, d) for d in ids if d != q}
         if not any(grades.values()):
             continue
@@ -172,7 +180,7 @@ def evaluate(arts, grade, ranked_of) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--set", choices=["wire", "corpus"], default="wire")
+    parser.add_argument("--set", choices=["wire", "wire2", "corpus"], default="wire")
     parser.add_argument("--backend", choices=["lexical", "semantic"], default="lexical")
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--save", help="write the per-query nDCG@5 to this JSON file")
@@ -189,9 +197,21 @@ def main() -> None:
         assert response.status_code == 200, response.get_json()
         items = response.get_json()["related"]
         suggested[aid] = [id_of[r["article"]["slug"]] for r in items if r["kind"] == "suggested"]
-    ours = evaluate(arts, grade, lambda q: suggested[q])
     tfidf = tfidf_ranker(arts)
-    base = evaluate(arts, grade, lambda q: [d for d, _, _ in tfidf(q)])
+    splits = sorted({a["split"] for a in arts if a.get("split") not in (None, "none")})
+    rows = []
+    for split in [None, *splits]:
+        queries = None if split is None else [a["id"] for a in arts if a.get("split") == split]
+        label = "" if split is None else f", {split}"
+        rows.append((f"/related, {args.backend}{label}", queries))
+        rows.append((f"TF-IDF cosine (offline){label}", queries))
+    results = {}
+    for name, queries in rows:
+        if name.startswith("/related"):
+            results[name] = evaluate(arts, grade, lambda q: suggested[q], queries)
+        else:
+            results[name] = evaluate(arts, grade, lambda q: [d for d, _, _ in tfidf(q)], queries)
+    ours = results[rows[0][0]]
     full = sum(1 for ranked in suggested.values() if len(ranked) >= K)
     print(
         f"set={args.set} articles={len(arts)} queries={ours['queries']} backend={args.backend} "
@@ -199,9 +219,10 @@ def main() -> None:
     )
     print("| method | nDCG@5 [95% CI] | P@5 [95% CI] |")
     print("|---|---|---|")
-    for name, r in ((f"/related, {args.backend}", ours), ("TF-IDF cosine (offline)", base)):
+    for name, r in results.items():
         print(
-            f"| {name} | {r['ndcg']:.3f} [{r['ndcg_ci'][0]:.3f}, {r['ndcg_ci'][1]:.3f}] "
+            f"| {name} ({r['queries']} queries) "
+            f"| {r['ndcg']:.3f} [{r['ndcg_ci'][0]:.3f}, {r['ndcg_ci'][1]:.3f}] "
             f"| {r['p']:.3f} [{r['p_ci'][0]:.3f}, {r['p_ci'][1]:.3f}] |"
         )
     print(f"coverage: {full}/{len(arts)} articles have {K} suggestions")
@@ -209,14 +230,18 @@ def main() -> None:
         Path(args.save).write_text(json.dumps(ours["per_query"]))
     if args.against:
         other = {int(k): v for k, v in json.loads(Path(args.against).read_text()).items()}
-        diffs = [ours["per_query"][q] - other[q] for q in ours["per_query"]]
-        wins = sum(d > 1e-9 for d in diffs)
-        losses = sum(d < -1e-9 for d in diffs)
-        low, high = bootstrap(diffs)
-        print(
-            f"vs {args.against}: W/T/L {wins}/{len(diffs) - wins - losses}/{losses}, "
-            f"nDCG@5 {sum(diffs) / len(diffs):+.3f} [{low:+.3f}, {high:+.3f}]"
-        )
+        split_of = {a["id"]: a.get("split") for a in arts}
+        for split in [None, *splits]:
+            qs = [q for q in ours["per_query"] if split is None or split_of[q] == split]
+            diffs = [ours["per_query"][q] - other[q] for q in qs]
+            wins = sum(d > 1e-9 for d in diffs)
+            losses = sum(d < -1e-9 for d in diffs)
+            low, high = bootstrap(diffs)
+            print(
+                f"vs {args.against}{'' if split is None else ', ' + split}: "
+                f"W/T/L {wins}/{len(diffs) - wins - losses}/{losses}, "
+                f"nDCG@5 {sum(diffs) / len(diffs):+.3f} [{low:+.3f}, {high:+.3f}]"
+            )
     if args.verbose:
         titles = {a["id"]: a["title"] for a in arts}
         for q, ranked in sorted(suggested.items()):

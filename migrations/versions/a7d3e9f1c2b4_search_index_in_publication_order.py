@@ -11,7 +11,7 @@ SQLite: the FTS5 table is rebuilt with each article's *search key* as rowid (who
 first; table ``article_search_keys`` maps article id -> key, and the delete trigger uses it.
 
 Revision ID: a7d3e9f1c2b4
-Revises: f1c3a5e7b9d2
+Revises: a7c3e1f5b9d0
 Create Date: 2026-12-04 18:30:00.000000
 
 """
@@ -20,7 +20,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "a7d3e9f1c2b4"
-down_revision = "f1c3a5e7b9d2"
+down_revision = "a7c3e1f5b9d0"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,948 @@
+"""Full-text search of articles on the database's own engine.
+
+One interface, two backends chosen by the SQL dialect:
+
+* **PostgreSQL**: table ``article_search(article_id, config, document tsvector, listed_at)``
+  with a GIN index on the document and a btree on ``(listed_at, article_id)``. The document is
+  weighted (title A, subtitle and tags B, body D) and stemmed with the text-search
+  configuration of the article's language (``english``, ``german``, else ``simple``), plus one
+  lexeme naming that configuration, so "this query, stemmed the document's own way" is a single
+  tsquery the GIN index answers alone. ``listed_at`` is the article's ``published_at`` while its
+  status is public, else NULL (:func:`visibility.listed_at`): the newest matches are read from
+  this table alone (the planner walks ``listed_at`` backwards testing each document, or
+  collects the matches from the GIN index and sorts them, whichever it expects cheaper).
+  Ranking is ``ts_rank_cd``; snippets come from ``ts_headline`` over the first
+  :data:`SNIPPET_SOURCE_CHARS` characters of the body, so their cost does not grow with it.
+* **SQLite**: FTS5 table ``article_search(title, subtitle, body, tags)`` whose rowid is the
+  article's *search key* (:func:`sqlite_key`: whole seconds of ``published_at`` * 2**31 + id
+  while listed, else below every listed key), so rowid order is publication order and FTS5
+  hands out the newest matches first, stopping at the window (``ORDER BY rowid DESC LIMIT``);
+  table ``article_search_keys`` maps article id -> key. Tokenizer ``porter unicode61
+  remove_diacritics 2``. Ranking is ``bm25`` with column weights; snippets come from
+  ``snippet()``. FTS5 ships no German stemmer: German text is matched by exact word (case and
+  diacritics folded) plus English suffix rules, so inflected German forms may not find each
+  other on SQLite.
+
+The table keeps its own copy of the text (not content-less: ``snippet()`` needs the text; not
+external-content: its deletes need the *old* values, gone once the article row changed).
+
+Keeping it current: :func:`index_article` (called by the article service whenever it writes an
+article) queues the article; the queued rows are written at the next flush, in the same
+transaction. Tag renames and deletions re-index the articles carrying the tag. Deleting an
+article deletes its index row in the database itself (PostgreSQL: foreign key ``ON DELETE
+CASCADE``; SQLite: trigger ``article_search_delete``). A change of an article's status or
+``published_at`` (publish, unpublish, schedule, archive, takedown and its revocation), made
+through any session, re-indexes it in the same flush (the index copies when it is listed).
+Every article is indexed whatever its status. A scheduled article is listed with its future
+time, so it becomes searchable on time without re-indexing; the articles of a window are
+checked against :func:`visibility.public_condition` too, so a write that bypassed the session
+(a bulk ``UPDATE``) can hide a hit until ``flask rebuild search`` but never show a draft.
+``flask rebuild search`` rebuilds everything.
+
+Query language (the same on both databases): words are all required and stemmed; very common
+words (:data:`STOP_WORDS`) are ignored outside quoted phrases;
+``"a phrase"``; ``word*`` is a prefix (at least 3 letters; it matches the *stemmed* forms, so
+``autom*`` finds "automation" but ``automati*`` does not); ``a OR b``; ``-word`` or
+``-"a phrase"`` excludes. Every other character is a separator: user input is never passed to
+the engine's own query syntax.
+
+Ranking and paging: ``sort=relevance`` takes the :data:`RANK_WINDOW` newest visible matches
+(found through the index, never ranked) and orders them by ``(score desc, published_at desc, id
+desc)``; the cursor carries that triple. Ranking reads each ranked document's index entry, so
+the window keeps a query matching a third of the archive as cheap as a rare one.
+``sort=newest`` orders every match by ``(published_at desc, id desc)`` and scores only the
+page (on SQLite, matches published within the same second are ordered by id). Paging never
+repeats or skips a hit while the index is unchanged; a change between two page requests (a new
+article shifts bm25 statistics, an edit changes a score) can move a hit across the page
+boundary.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cms.clock import utcnow
+from cms.errors import CmsError
+from cms.extensions import db
+from cms.models import Article, Section, Tag, article_tags
+from cms.pagination import Page, encode_cursor
+from cms.services.public.loaders import CARD_LOADERS
+from cms.services.public.reading import LINK_FILTERS, apply_filters
+from cms.services.visibility import listed_at, listed_condition, public_condition
+
+INDEX_TABLE = "article_search"
+SQLITE_DELETE_TRIGGER = "article_search_delete"
+# SQLite: article id -> the FTS5 rowid (search key) of its row; see :func:`sqlite_key`.
+KEY_TABLE = "article_search_keys"
+# Database objects the search index adds outside the SQLAlchemy models (created by the
+# migration): the model/migration drift check skips them.
+SEARCH_INDEX_OBJECTS = frozenset(
+    {
+        INDEX_TABLE,
+        # FTS5 shadow tables on SQLite
+        f"{INDEX_TABLE}_config",
+        f"{INDEX_TABLE}_content",
+        f"{INDEX_TABLE}_data",
+        f"{INDEX_TABLE}_docsize",
+        f"{INDEX_TABLE}_idx",
+        KEY_TABLE,
+        # PostgreSQL
+        "ix_article_search_document",
+        "ix_article_search_listed",
+        "ix_article_search_section_listed",
+        "fk_article_search_article_id_articles",
+        "pk_article_search",
+        SQLITE_DELETE_TRIGGER,
+    }
+)
+
+
+def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic ``include_object`` hook: leave the search index objects out of comparisons."""
+    return name not in SEARCH_INDEX_OBJECTS
+
+
+# ``sort=relevance`` ranks this many of the newest matches, so a broad query ranks a bounded
+# set (ranking reads each candidate's index entry) instead of every match.
+RANK_WINDOW = 300
+SORTS = ("relevance", "newest")
+# First element of a ``sort=newest`` cursor, in place of a score.
+NEWEST_CURSOR = "newest"
+# Snippets are cut from at most this much of the start of the body, so their cost does not
+# grow with the body's length.
+SNIPPET_SOURCE_CHARS = 4000
+
+MAX_QUERY_CHARS = 500
+MAX_TERMS = 32
+MIN_PREFIX_CHARS = 3
+SNIPPET_TOKENS = 32
+
+# Language (primary subtag) -> PostgreSQL text-search configuration; anything else: simple.
+PG_CONFIGS = {"en": "english", "de": "german"}
+PG_FALLBACK_CONFIG = "simple"
+# Column weights. PostgreSQL: weight labels per field (D, C, B, A = 0.1, 0.2, 0.4, 1.0).
+# SQLite: bm25 multipliers per FTS5 column (title, subtitle, body, tags).
+BM25_WEIGHTS = (10.0, 4.0, 1.0, 4.0)
+
+# Marks around hits, chosen from Unicode's private use area so no text contains them; the
+# snippet is HTML-escaped and then the marks become <mark>…</mark>.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_ELLIPSIS = "…"
+
+
+class InvalidSearch(CmsError):
+    """A query that cannot be searched for (answered 400)."""
+
+    status = 400
+    type = "urn:cms:problem:invalid-search"
+
+
+class QueryError(ValueError):
+    pass
+
+
+# --- query language ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Atom:
+    """Words matched as a phrase (one word: a plain term); ``prefix``: the last word is one."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """All groups are required; each group is satisfied by any of its atoms (``OR``)."""
+
+    required: tuple[tuple[Atom, ...], ...]
+    excluded: tuple[Atom, ...] = ()
+    text: str = ""
+
+    @property
+    def atoms(self) -> list[Atom]:
+        return [a for group in self.required for a in group] + list(self.excluded)
+
+
+# Words too common to search for on their own (English, and German words that are not also
+# English words: "die", "war" and "will" stay searchable). Inside a quoted phrase they count.
+# PostgreSQL drops its own stop words too; on SQLite, FTS5 keeps every word, and a query
+# term found in nearly every article costs a scan of the whole index.
+_STOP_WORDS_TEXT = """
+    a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is
+    it its itself just me more most my myself no nor not now of off on once only or other our
+    ours ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we
+    were what when where which while who whom why with would you your yours yourself
+    aber als am auch auf aus bei bin bis bist da dann das dass dem den der des dich dir doch
+    du durch ein eine einem einen einer eines er es euch für hat hatte ich ihr im ist mich
+    mir mit nach nicht noch nur oder sich sie sind über um und uns vom von vor wie wir wird
+    wurde zu zum zur
+"""
+STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+
+_TOKEN = re.compile(r'(-?)"([^"]*)(?:"|$)|(\S+)')
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _atom(text: str, *, phrase: bool) -> Atom | None:
+    words = tuple(w.lower() for w in _WORD.findall(text))
+    prefix = not phrase and text.endswith("*")
+    if not words or (len(words) == 1 and not phrase and not prefix and words[0] in STOP_WORDS):
+        return None
+    return Atom(words, prefix and len(words[-1]) >= MIN_PREFIX_CHARS)
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Parse what a reader typed; :class:`QueryError` when there is nothing to search for."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"The query is too long; use at most {MAX_QUERY_CHARS} characters.")
+    groups: list[list[Atom]] = []
+    excluded: list[Atom] = []
+    join_next = False  # the previous token was OR
+    for match in _TOKEN.finditer(text):
+        negated_phrase, phrase, bare = match.groups()
+        if bare is not None and bare == "OR":
+            join_next = bool(groups)
+            continue
+        negated = bool(negated_phrase) or (bare is not None and bare.startswith("-"))
+        atom = (
+            _atom(phrase, phrase=True)
+            if phrase is not None
+            else _atom(bare.lstrip("-") if negated else bare, phrase=False)
+        )
+        if atom is None:
+            continue
+        if negated:
+            excluded.append(atom)
+        elif join_next:
+            groups[-1].append(atom)
+        else:
+            groups.append([atom])
+        join_next = False
+    if not groups:
+        if excluded:
+            raise QueryError("The query only excludes words; add a word to search for.")
+        if _WORD.search(text):
+            raise QueryError(
+                "The query has only words too common to search for (like “the”); add a more "
+                'specific word, or quote a phrase ("to be or not to be").'
+            )
+        raise QueryError("The query has no words to search for.")
+    parsed = ParsedQuery(tuple(tuple(g) for g in groups), tuple(excluded), text)
+    if len(parsed.atoms) > MAX_TERMS:
+        raise QueryError(f"Too many search terms; use at most {MAX_TERMS}.")
+    return parsed
+
+
+# --- snippets ---------------------------------------------------------------------------------
+
+
+def render_snippet(raw: str | None) -> str:
+    """Escape the text and turn the engine's marks into balanced ``<mark>`` elements."""
+    out: list[str] = []
+    open_ = False
+    for part in re.split(f"([{_OPEN}{_CLOSE}])", raw or ""):
+        if part == _OPEN:
+            if not open_:
+                out.append("<mark>")
+                open_ = True
+        elif part == _CLOSE:
+            if open_:
+                out.append("</mark>")
+                open_ = False
+        elif part:
+            out.append(html.escape(part, quote=False))
+    if open_:
+        out.append("</mark>")
+    return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    """An article found by a search, with its score and highlighted snippet."""
+
+    article: Article
+    score: float
+    snippet: str
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.article, name)
+
+
+@dataclass
+class _Ranked:
+    id: int
+    score: float
+    published_at: datetime
+    key: int  # the article's row in the index: SQLite its search key, PostgreSQL its id
+
+
+# --- SQLite search keys -------------------------------------------------------------------------
+
+# A listed article's FTS5 rowid is (whole seconds of published_at) * 2**31 + id; an unlisted
+# one's (draft, taken down, archived: never searchable) is -2**63 + id, below every listed key.
+_ID_SPAN = 2**31
+_UNLISTED_BASE = -(2**63)
+_MIN_SECONDS, _MAX_SECONDS = -(2**31), 2**32 - 1  # 1901-12-13 .. 2106-02-07, clamped
+_LISTED_MIN_KEY = _MIN_SECONDS * _ID_SPAN
+
+
+def _seconds(moment: datetime) -> int:
+    return min(max(math.floor(moment.timestamp()), _MIN_SECONDS), _MAX_SECONDS)
+
+
+def sqlite_key(published_at: datetime, article_id: int) -> int:
+    """The search key of a listed article: rowid order is publication order (to the second;
+    within one second, by id)."""
+    return _seconds(published_at) * _ID_SPAN + article_id
+
+
+def _sqlite_key_sql() -> sa.ColumnElement:
+    """SQL over ``articles``: the article's search key (see :func:`sqlite_key`)."""
+    seconds = sa.cast(sa.func.strftime("%s", Article.published_at), sa.Integer)
+    clamped = sa.func.max(sa.func.min(seconds, _MAX_SECONDS), _MIN_SECONDS)
+    return sa.case(
+        (listed_condition(), clamped * _ID_SPAN + Article.id),
+        else_=sa.literal(_UNLISTED_BASE, sa.BigInteger) + Article.id,
+    )
+
+
+# --- backends ---------------------------------------------------------------------------------
+
+
+class _SQLite:
+    """FTS5."""
+
+    @staticmethod
+    def _atom(atom: Atom) -> str:
+        phrase = '"' + " ".join(atom.words).replace('"', '""') + '"'
+        return phrase + ("*" if atom.prefix else "")
+
+    @classmethod
+    def _any(cls, atoms: Iterable[Atom]) -> str:
+        parts = [cls._atom(a) for a in atoms]
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+    @classmethod
+    def match(cls, query: ParsedQuery) -> str:
+        """The FTS5 query: every word quoted, so no input is read as FTS5 syntax."""
+        expression = " AND ".join(cls._any(group) for group in query.required)
+        if query.excluded:
+            expression = f"({expression}) NOT {cls._any(query.excluded)}"
+        return expression
+
+    def __init__(self, query: ParsedQuery):
+        self.match_text = self.match(query)
+        self.table = sa.table(INDEX_TABLE, sa.column("rowid"), sa.column("body"))
+        self.matches = sa.literal_column(INDEX_TABLE).op("MATCH")(
+            sa.bindparam("fts_query", self.match_text)
+        )
+        weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        self.score = sa.cast(-sa.literal_column(f"bm25({INDEX_TABLE}, {weights})"), sa.Float)
+        self.newest_first = (self.table.c.rowid.desc(),)
+
+    def matched(self, now: datetime) -> sa.Select:
+        """Matches listed by ``now`` (to the second), read from the index newest first: FTS5
+        walks its doclists backwards (``ORDER BY rowid DESC``), each match joined to its
+        article by primary key, and a ``LIMIT`` stops the walk."""
+        key = self.table.c.rowid
+        return (
+            sa.select(Article.id, Article.published_at, key.label("key"), self.score.label("score"))
+            .select_from(self.table)
+            .join(Article, Article.id == key.op("&")(_ID_SPAN - 1))
+            .where(self.matches, key >= _LISTED_MIN_KEY, key < (_seconds(now) + 1) * _ID_SPAN)
+        )
+
+    def via_link(self, now: datetime, filters: dict) -> tuple[sa.Select, dict] | None:
+        """With a tag, author or source filter: that entity's listed articles, newest first
+        from its link index ``(entity, listed_at, article_id)``, each looked up in FTS5 by its
+        key (computed from the link's ``listed_at``), and the filters left to apply; ``None``
+        without such a filter. Walking every match of the words to probe the link instead
+        costs as many probes as the words have matches."""
+        for name, (model, link, column) in LINK_FILTERS.items():
+            if name not in filters:
+                continue
+            target = db.session.scalar(sa.select(model.id).where(model.slug == filters[name]))
+            if target is None:
+                return None  # apply_filters finds the same: no hits
+            seconds = sa.cast(sa.func.strftime("%s", link.c.listed_at), sa.Integer)
+            key = sa.func.max(sa.func.min(seconds, _MAX_SECONDS), _MIN_SECONDS) * _ID_SPAN + (
+                link.c.article_id
+            )
+            query = (
+                sa.select(
+                    Article.id,
+                    Article.published_at,
+                    self.table.c.rowid.label("key"),
+                    self.score.label("score"),
+                )
+                .select_from(link)
+                .join(self.table, self.table.c.rowid == key)
+                .join(Article, Article.id == link.c.article_id)
+                .where(column == target, link.c.listed_at <= now, self.matches)
+            )
+            return query, {k: v for k, v in filters.items() if k != name}
+        return None
+
+    def before(self, published_at: datetime, article_id: int) -> sa.ColumnElement[bool]:
+        """After the ``sort=newest`` cursor ``(published_at, id)`` in :attr:`newest_first`."""
+        return self.table.c.rowid < sqlite_key(published_at, article_id)
+
+    @staticmethod
+    def newest_order(row: _Ranked):
+        return row.key
+
+    @staticmethod
+    def prepare() -> None:
+        pass
+
+    @staticmethod
+    def index_only(now: datetime, filters: dict) -> None:
+        """The walk of :meth:`matched` joins each match to its article anyway and stops at
+        the ``LIMIT``: nothing to gain from reading the index alone."""
+        return None
+
+    def scored(self, candidates: sa.Subquery, now: datetime) -> sa.Select:
+        """``(id, score, published_at, key)`` of the candidate rows (visible ones, see
+        :meth:`matched`). bm25 is computed by the walk itself, for the rows it returns only: a
+        second pass joining the candidates to the FTS5 table would let SQLite scan every match
+        and score each."""
+        return sa.select(
+            candidates.c.id, candidates.c.score, candidates.c.published_at, candidates.c.key
+        )
+
+    def snippets(self, rows: list[_Ranked]) -> dict[int, str]:
+        def snip(column: int) -> str:
+            return (
+                f"snippet({INDEX_TABLE}, {column}, '{_OPEN}', '{_CLOSE}', '{_ELLIPSIS}', "
+                f"{SNIPPET_TOKENS})"
+            )
+
+        text = sa.literal_column(
+            f"CASE WHEN {INDEX_TABLE}.body != '' THEN {snip(2)} ELSE {snip(1)} END"
+        )
+        ids = {row.key: row.id for row in rows}
+        found = db.session.execute(
+            sa.select(self.table.c.rowid, text)
+            .select_from(self.table)
+            .where(self.matches, self.table.c.rowid.in_(list(ids)))
+        )
+        return {ids[key]: snippet for key, snippet in found}
+
+
+def _pg_config_of(language: sa.ColumnElement) -> sa.ColumnElement:
+    """SQL: the text-search configuration for an article's language."""
+    whens = [
+        (sa.or_(language == code, language.like(f"{code}-%")), name)
+        for code, name in PG_CONFIGS.items()
+    ]
+    return sa.case(*whens, else_=PG_FALLBACK_CONFIG)
+
+
+# Each document carries one extra lexeme naming its configuration. The parser never yields a
+# lexeme that starts with a space, so no text can produce or match these.
+_PG_MARK_PREFIX = " config "
+_PG_NEVER = " no document"
+
+
+def _pg_config_mark(cfg: str) -> str:
+    return f"{_PG_MARK_PREFIX}{cfg}"
+
+
+def _pg_configs() -> list[str]:
+    return [*PG_CONFIGS.values(), PG_FALLBACK_CONFIG]
+
+
+class _PostgreSQL:
+    """tsvector, GIN, ts_rank_cd, ts_headline."""
+
+    def __init__(self, query: ParsedQuery):
+        self.table = sa.table(
+            INDEX_TABLE,
+            sa.column("article_id"),
+            sa.column("config"),
+            sa.column("document"),
+            sa.column("listed_at", Article.published_at.type),
+            sa.column("section_id"),
+        )
+        self.newest_first = (self.table.c.listed_at.desc(), self.table.c.article_id.desc())
+        self.queries = {cfg: self.tsquery(query, cfg) for cfg in _pg_configs()}
+        config = self.table.c.config
+
+        def is_(cfg: str) -> sa.ColumnElement[bool]:
+            return config == sa.literal_column(f"'{cfg}'::regconfig")
+
+        # One tsquery: for each configuration, the query stemmed its way AND that
+        # configuration's mark (see :func:`_pg_config_mark`), so a document only meets the
+        # query stemmed its own way, and the GIN index answers it without reading the row (a
+        # condition on the ``config`` column would be checked on each match's row, detoasting
+        # its document).
+        self.matches = self.table.c.document.op("@@")(
+            self._any_config([self._own_config(cfg, tsq) for cfg, tsq in self.queries.items()])
+        )
+        self.own_query = sa.case(*((is_(cfg), tsq) for cfg, tsq in self.queries.items()))
+        self.score = sa.cast(sa.func.ts_rank_cd(self.table.c.document, self.own_query, 1), sa.Float)
+
+    @staticmethod
+    def _own_config(cfg: str, tsq: sa.ColumnElement) -> sa.ColumnElement:
+        """``tsq`` for documents of configuration ``cfg`` only; nothing when stemming left it
+        empty (all stop words of ``cfg``)."""
+        mark = sa.literal_column(f"'''{_pg_config_mark(cfg)}'''::tsquery")
+        never = sa.literal_column(f"'''{_PG_NEVER}'''::tsquery")
+        return sa.func.tsquery_and(tsq, sa.case((sa.func.numnode(tsq) > 0, mark), else_=never))
+
+    @staticmethod
+    def _any_config(parts: list[sa.ColumnElement]) -> sa.ColumnElement:
+        expression = parts[0]
+        for part in parts[1:]:
+            expression = sa.func.tsquery_or(expression, part)
+        return expression
+
+    @staticmethod
+    def _atom(atom: Atom, cfg: str) -> sa.ColumnElement:
+        regconfig = sa.literal_column(f"'{cfg}'::regconfig")
+        words = list(atom.words)
+        last = words.pop() if atom.prefix else None
+        expression = None
+        if len(words) > 1:
+            expression = sa.func.phraseto_tsquery(regconfig, " ".join(words))
+        elif words:
+            expression = sa.func.plainto_tsquery(regconfig, words[0])
+        if last:
+            # ``last`` holds letters and digits only (see _WORD): the literal is safe.
+            prefix = sa.func.to_tsquery(regconfig, f"'{last}':*")
+            expression = (
+                prefix if expression is None else sa.func.tsquery_phrase(expression, prefix)
+            )
+        return expression
+
+    @classmethod
+    def _combine(cls, function, atoms: Iterable[Atom], cfg: str) -> sa.ColumnElement:
+        expression = None
+        for atom in atoms:
+            part = cls._atom(atom, cfg)
+            expression = part if expression is None else function(expression, part)
+        return expression
+
+    @classmethod
+    def tsquery(cls, query: ParsedQuery, cfg: str) -> sa.ColumnElement:
+        """The query as a tsquery stemmed by ``cfg`` (stop words drop out)."""
+        expression = None
+        for group in query.required:
+            part = cls._combine(sa.func.tsquery_or, group, cfg)
+            expression = part if expression is None else sa.func.tsquery_and(expression, part)
+        if query.excluded:
+            excluded = cls._combine(sa.func.tsquery_or, query.excluded, cfg)
+            expression = sa.func.tsquery_and(expression, sa.func.tsquery_not(excluded))
+        return expression
+
+    def matched(self, now: datetime) -> sa.Select:
+        """Matches listed by ``now``, ordered by the index's own copy of ``published_at``."""
+        key = self.table.c.article_id
+        return (
+            sa.select(Article.id, Article.published_at, key.label("key"))
+            .select_from(self.table)
+            .join(Article, Article.id == key)
+            .where(self.matches, self.table.c.listed_at <= now)
+        )
+
+    def before(self, published_at: datetime, article_id: int) -> sa.ColumnElement[bool]:
+        """After the ``sort=newest`` cursor ``(published_at, id)`` in :attr:`newest_first`."""
+        return sa.tuple_(self.table.c.listed_at, self.table.c.article_id) < sa.tuple_(
+            sa.literal(published_at, Article.published_at.type),
+            sa.literal(article_id, sa.Integer),
+        )
+
+    @staticmethod
+    def newest_order(row: _Ranked):
+        return (row.published_at, row.id)
+
+    @staticmethod
+    def via_link(now: datetime, filters: dict) -> None:
+        """The link filters of :func:`apply_filters` join the link index in publication order
+        already."""
+        return None
+
+    @staticmethod
+    def prepare() -> None:
+        """Plan this request's statements for their values: after five runs of one statement
+        psycopg prepares it, and PostgreSQL may then choose a generic plan that cannot see how
+        common the searched words are (a walk or a bitmap scan differ a hundredfold)."""
+        db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+    def index_only(self, now: datetime, filters: dict) -> sa.Select | None:
+        """Matches listed by ``now`` from the index table alone (no join: with one, PostgreSQL
+        joins every match of a mid-frequency word before sorting), when no filter needs the
+        article; else ``None``. :meth:`scored` checks the visibility of those taken."""
+        if set(filters) - {"section", "published_after", "published_before"}:
+            return None
+        listed = self.table.c.listed_at
+        query = sa.select(
+            self.table.c.article_id.label("id"),
+            listed.label("published_at"),
+            self.table.c.article_id.label("key"),
+        ).where(self.matches, listed <= now)
+        if "section" in filters:
+            section_id = db.session.scalar(
+                sa.select(Section.id).where(Section.slug == filters["section"])
+            )
+            if section_id is None:
+                return None  # (matched() found the same: the search answers no hits)
+            query = query.where(self.table.c.section_id == section_id)
+        if "published_after" in filters:
+            query = query.where(listed > filters["published_after"])
+        if "published_before" in filters:
+            query = query.where(listed < filters["published_before"])
+        return query
+
+    def scored(self, candidates: sa.Subquery, now: datetime) -> sa.Select:
+        """``(id, score, published_at, key)`` of the visible candidate rows (``id``,
+        ``published_at``, ``key``)."""
+        return (
+            sa.select(
+                candidates.c.id,
+                self.score.label("score"),
+                candidates.c.published_at,
+                candidates.c.key,
+            )
+            .select_from(candidates)
+            .join(self.table, self.table.c.article_id == candidates.c.key)
+            .join(Article, Article.id == candidates.c.id)
+            .where(public_condition(now))
+        )
+
+    def snippets(self, rows: list[_Ranked]) -> dict[int, str]:
+        ids = [row.id for row in rows]
+        options = (
+            f'StartSel="{_OPEN}", StopSel="{_CLOSE}", MaxWords=35, MinWords=15, '
+            f'MaxFragments=2, FragmentDelimiter=" {_ELLIPSIS} "'
+        )
+        text = sa.case(
+            (Article.body_text != "", sa.func.substr(Article.body_text, 1, SNIPPET_SOURCE_CHARS)),
+            else_=Article.subtitle,
+        )
+        headline = sa.func.ts_headline(self.table.c.config, text, self.own_query, options)
+        rows = db.session.execute(
+            sa.select(Article.id, headline)
+            .select_from(self.table)
+            .join(Article, Article.id == self.table.c.article_id)
+            .where(Article.id.in_(ids))
+        )
+        return dict(rows.all())
+
+
+def _backend(query: ParsedQuery):
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return _PostgreSQL(query)
+    if dialect == "sqlite":
+        return _SQLite(query)
+    raise NotImplementedError(f"Search is not available on {dialect}.")
+
+
+# --- searching --------------------------------------------------------------------------------
+
+
+def search(
+    query: ParsedQuery | str,
+    filters: dict,
+    *,
+    limit: int,
+    cursor: list | None = None,
+    count: bool = False,
+    now: datetime | None = None,
+    sort: str = "relevance",
+) -> Page:
+    """Visible articles matching ``query`` as a page of :class:`Hit`.
+
+    ``sort="relevance"``: best first among the :data:`RANK_WINDOW` newest matches; ``cursor`` is
+    ``[score, published_at, id]`` of the last hit of the previous page. ``sort="newest"``: every
+    match, newest first; ``cursor`` is ``[None, published_at, id]``. ``filters`` are those of
+    the article list (section, tag, author, source, language, published_after,
+    published_before).
+    """
+    if isinstance(query, str):
+        try:
+            query = parse_query(query)
+        except QueryError as exc:
+            raise InvalidSearch(str(exc), errors={"q": [str(exc)]}) from exc
+    if sort not in SORTS:
+        raise InvalidSearch(f"Unknown sort '{sort}'.", errors={"sort": ["Unknown sort."]})
+    if cursor and (cursor[0] is None) != (sort == "newest"):
+        raise InvalidSearch(
+            "This cursor belongs to a search with another sort.",
+            errors={"cursor": ["Belongs to another sort."]},
+        )
+    now = now or utcnow()
+    backend = _backend(query)
+    via = backend.via_link(now, filters)
+    if via is not None:
+        matched = apply_filters(via[0].where(public_condition(now)), via[1])
+    else:
+        matched = apply_filters(backend.matched(now).where(public_condition(now)), filters)
+    if matched is None:
+        return Page(items=[], limit=limit, total=0 if count else None)
+    total = None
+    if count:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(matched.subquery()))
+    # Without filters on the article, the newest matches come from the index table alone; the
+    # few taken are checked against the articles afterwards (the index is written in the same
+    # transaction as the article, so the check only guards against writes that bypass it).
+    backend.prepare()
+    alone = backend.index_only(now, filters)
+    if alone is not None:
+        matched = alone
+    if sort == "newest":
+        if cursor:
+            _, published_at, article_id = cursor
+            matched = matched.where(backend.before(published_at, article_id))
+        page = backend.scored(
+            matched.order_by(*backend.newest_first).limit(limit + 1).subquery("page"), now
+        )
+        rows = sorted(
+            (_Ranked(*row) for row in db.session.execute(page)),
+            key=backend.newest_order,
+            reverse=True,
+        )
+    else:
+        window = matched.order_by(*backend.newest_first).limit(RANK_WINDOW).subquery("window")
+        ranked = backend.scored(window, now).subquery("ranked")
+        page = sa.select(ranked)
+        if cursor:
+            score, published_at, article_id = cursor
+            page = page.where(
+                sa.tuple_(ranked.c.score, ranked.c.published_at, ranked.c.id)
+                < sa.tuple_(
+                    sa.literal(float(score), sa.Float),
+                    sa.literal(published_at, Article.published_at.type),
+                    sa.literal(article_id, sa.Integer),
+                )
+            )
+        page = page.order_by(
+            ranked.c.score.desc(), ranked.c.published_at.desc(), ranked.c.id.desc()
+        ).limit(limit + 1)
+        rows = [_Ranked(*row) for row in db.session.execute(page)]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        first = NEWEST_CURSOR if sort == "newest" else repr(last.score)
+        next_cursor = encode_cursor([first, last.published_at, last.id])
+    ids = [row.id for row in rows]
+    articles = {}
+    snippets = {}
+    if ids:
+        articles = {
+            a.id: a
+            for a in db.session.scalars(
+                sa.select(Article).where(Article.id.in_(ids)).options(*CARD_LOADERS)
+            )
+        }
+        snippets = backend.snippets(rows)
+    hits = [
+        Hit(articles[row.id], row.score, render_snippet(snippets.get(row.id)))
+        for row in rows
+        if row.id in articles
+    ]
+    return Page(items=hits, limit=limit, next_cursor=next_cursor, total=total)
+
+
+# --- keeping the index current ----------------------------------------------------------------
+
+_PENDING = "cms.search.pending_articles"
+_PENDING_IDS = "cms.search.pending_ids"
+
+
+def index_article(article: Article) -> None:
+    """(Re)index ``article`` at the next flush of its session, in the same transaction."""
+    db.session.info.setdefault(_PENDING, set()).add(article)
+
+
+def _tags_text(dialect: str) -> sa.ColumnElement:
+    """SQL: the names of the article's tags, space-separated."""
+    names = (
+        sa.func.string_agg(Tag.name, " ")
+        if dialect == "postgresql"
+        else sa.func.group_concat(Tag.name, " ")
+    )
+    return sa.func.coalesce(
+        sa.select(names)
+        .select_from(article_tags)
+        .join(Tag, Tag.id == article_tags.c.tag_id)
+        .where(article_tags.c.article_id == Article.id)
+        .scalar_subquery(),
+        "",
+    )
+
+
+def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
+    """Write the index rows of the articles ``ids`` (``None``: all) from their stored text."""
+    dialect = connection.dialect.name
+    source = sa.select(Article.id).select_from(Article)
+    if ids is not None:
+        source = source.where(Article.id.in_(ids))
+    if dialect == "sqlite":
+        table = sa.table(
+            INDEX_TABLE,
+            sa.column("rowid"),
+            sa.column("title"),
+            sa.column("subtitle"),
+            sa.column("body"),
+            sa.column("tags"),
+        )
+        keys = sa.table(KEY_TABLE, sa.column("article_id"), sa.column("search_rowid"))
+        # The old rows go by their old keys (published_at may have changed since).
+        delete_rows, delete_keys = sa.delete(table), sa.delete(keys)
+        if ids is not None:
+            old = sa.select(keys.c.search_rowid).where(keys.c.article_id.in_(ids))
+            delete_rows = delete_rows.where(table.c.rowid.in_(old.scalar_subquery()))
+            delete_keys = delete_keys.where(keys.c.article_id.in_(ids))
+        connection.execute(delete_rows)
+        connection.execute(delete_keys)
+        key = _sqlite_key_sql()
+        connection.execute(
+            sa.insert(keys).from_select(["article_id", "search_rowid"], source.add_columns(key))
+        )
+        rows = sa.select(
+            key, Article.title, Article.subtitle, Article.body_text, _tags_text(dialect)
+        ).select_from(Article)
+        if ids is not None:
+            rows = rows.where(Article.id.in_(ids))
+        connection.execute(
+            sa.insert(table).from_select(["rowid", "title", "subtitle", "body", "tags"], rows)
+        )
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        table = sa.table(
+            INDEX_TABLE,
+            sa.column("article_id"),
+            sa.column("config"),
+            sa.column("document"),
+            sa.column("listed_at"),
+            sa.column("section_id"),
+        )
+        config_name = _pg_config_of(Article.language)
+        config = sa.cast(config_name, postgresql.REGCONFIG)
+        mark = sa.func.array_to_tsvector(
+            postgresql.array([sa.literal(_PG_MARK_PREFIX) + config_name])
+        )
+
+        def weighted(text, weight: str):
+            label = sa.literal_column(f"'{weight}'")  # a constant A-D, typed "char" by PG
+            return sa.func.setweight(sa.func.to_tsvector(config, text), label)
+
+        document = (
+            weighted(Article.title, "A")
+            .op("||")(weighted(Article.subtitle, "B"))
+            .op("||")(weighted(_tags_text(dialect), "B"))
+            .op("||")(weighted(Article.body_text, "D"))
+            .op("||")(mark)
+        )
+        insert = postgresql.insert(table).from_select(
+            ["article_id", "config", "document", "listed_at", "section_id"],
+            source.add_columns(config, document, listed_at(), Article.section_id),
+        )
+        connection.execute(
+            insert.on_conflict_do_update(
+                index_elements=["article_id"],
+                set_={
+                    "config": insert.excluded.config,
+                    "document": insert.excluded.document,
+                    "listed_at": insert.excluded.listed_at,
+                    "section_id": insert.excluded.section_id,
+                },
+            )
+        )
+    else:
+        raise NotImplementedError(f"Search is not available on {dialect}.")
+
+
+SQLITE_DELETE_TRIGGER_SQL = (
+    f"CREATE TRIGGER {SQLITE_DELETE_TRIGGER} AFTER DELETE ON articles BEGIN "
+    f"DELETE FROM {INDEX_TABLE} WHERE rowid = "
+    f"(SELECT search_rowid FROM {KEY_TABLE} WHERE article_id = old.id); "
+    f"DELETE FROM {KEY_TABLE} WHERE article_id = old.id; END"
+)
+
+
+def rebuild_index(connection: sa.Connection | None = None) -> int:
+    """Re-create every index row (and, on SQLite, the delete trigger); returns the count."""
+    connection = connection or db.session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {SQLITE_DELETE_TRIGGER}")
+        connection.exec_driver_sql(SQLITE_DELETE_TRIGGER_SQL)
+    else:
+        connection.execute(sa.text(f"DELETE FROM {INDEX_TABLE}"))
+    _write_rows(connection, None)
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"INSERT INTO {INDEX_TABLE}({INDEX_TABLE}) VALUES ('optimize')")
+    return connection.scalar(sa.text(f"SELECT count(*) FROM {INDEX_TABLE}"))
+
+
+def listen(session_factory) -> None:
+    """Keep the index current in every session of ``session_factory`` (``registry.install``)."""
+    sa.event.listen(session_factory, "before_flush", _note_tag_changes)
+    sa.event.listen(session_factory, "after_flush", _write_pending)
+    sa.event.listen(session_factory, "after_soft_rollback", _forget_pending)
+
+
+# Article attributes the index copies beyond its text: whether and when the article is listed
+# (both databases), and its section (PostgreSQL).
+_LISTING_KEYS = ("status", "published_at", "section", "section_id")
+
+
+def _note_tag_changes(session: Session, flush_context, instances) -> None:
+    """A renamed or deleted tag changes the indexed text of the articles carrying it; a
+    change of status or ``published_at`` (publish, unpublish, schedule, take down, archive),
+    by any path, changes the article's listing in the index."""
+    listing = session.info.setdefault(_PENDING, set())
+    listing.update(obj for obj in session.new if isinstance(obj, Article))
+    for obj in session.dirty:
+        if isinstance(obj, Article):
+            attrs = sa.inspect(obj).attrs
+            if any(attrs[name].history.has_changes() for name in _LISTING_KEYS):
+                listing.add(obj)
+    tag_ids = [
+        tag.id
+        for tag in session.dirty
+        if isinstance(tag, Tag) and sa.inspect(tag).attrs.name.history.has_changes()
+    ]
+    tag_ids += [tag.id for tag in session.deleted if isinstance(tag, Tag)]
+    if tag_ids:
+        article_ids = session.scalars(
+            sa.select(article_tags.c.article_id).where(article_tags.c.tag_id.in_(tag_ids))
+        )
+        session.info.setdefault(_PENDING_IDS, set()).update(article_ids)
+
+
+def _write_pending(session: Session, flush_context) -> None:
+    articles = session.info.pop(_PENDING, set())
+    ids = session.info.pop(_PENDING_IDS, set())
+    for article in articles:
+        state = sa.inspect(article)
+        if article.id is not None and not (state.deleted or state.was_deleted or state.detached):
+            ids.add(article.id)
+    if ids:
+        _write_rows(session.connection(), sorted(ids))
+
+
+def _forget_pending(session: Session, previous_transaction) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_PENDING_IDS, None)

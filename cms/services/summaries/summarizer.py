@@ -1,0 +1,680 @@
+"""Extractive, deterministic, offline summarizer for article bodies.
+
+The summarizer never writes new text: every sentence it returns is a sentence
+of the article (whitespace normalised, inline HTML stripped).
+
+Algorithm
+---------
+1. **Units.** Only ``paragraph``, ``quote`` and ``list`` blocks feed sentences
+   (list items are split individually).  Inline HTML is stripped, entities are
+   unescaped, whitespace is collapsed.  Sentences are split with pysbd (rule
+   based, EN/DE aware) plus a small repair pass for known pysbd slips
+   ("am 3. Mai", "ca. 5 Mio.", lowercase continuations, German abbreviations
+   before capitalised nouns such as "inkl. Mehrwertsteuer", "6 a.m. Saturday").
+   Wire-copy furniture is not summary material: a paragraph's leading dateline
+   ("BERLIN (dpa) – ") or live-blog time stamp ("17.20 Uhr: ") is cut off the
+   sentence (what remains is still verbatim text of the block); bylines,
+   photo credits, time-stamp lines, correction/editor's notes, agency credits
+   ("Reporting by ..."), copyright lines, cross-links ("Mehr zum Thema: ...")
+   and contact lines (an e-mail address or URL) are only used when the body has
+   nothing else.
+2. **Vectors.** Each sentence becomes a sparse tf-idf vector over lightly
+   stemmed, lower-cased tokens without stop words (inline EN/DE lists; other
+   languages use the English rules).  IDF is computed over the article's own
+   sentences.
+3. **Centrality (LexRank).** A graph with cosine-similarity edges between
+   sentences is ranked with weighted PageRank (damping 0.85, power iteration).
+4. **Score.** ``score = w_c * centrality + w_p * position + w_t * topic``,
+   where *position* is a decaying lead bias (news articles front-load their
+   key facts) and *topic* is the cosine similarity to the title (plus
+   sub-headings at half weight).  Very short/long sentences, questions,
+   quote blocks, bare direct speech and sentences opening with a pronoun or
+   connective ("It expects ...", "Das teilte ... mit.") are mildly damped.
+5. **Selection (MMR).** Sentences are picked greedily by maximal marginal
+   relevance (``lambda * score - (1 - lambda) * max similarity to already
+   chosen``), first for the TL;DR (1-3 sentences, word budget), then for the
+   key points (3-5 further sentences, never repeating the TL;DR where the
+   article has enough material).  Both are returned in article order.
+   Ties are broken by article position, so output is fully deterministic.
+
+The module is pure Python (stdlib + pysbd) and has no Flask or DB imports.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import math
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pysbd
+
+from cms.text import language_key, reading_seconds
+
+__all__ = ["split_sentences", "summarize"]
+
+MIN_SENTENCE_WORDS = 5
+LONG_SENTENCE_WORDS = 55
+TLDR_MAX_WORDS = 75
+
+W_CENTRALITY = 0.30
+W_POSITION = 0.50
+W_TOPIC = 0.20
+POSITION_DECAY = 0.25  # e-folding length of the lead bias, as a share of sentences
+MMR_LAMBDA = 0.7
+SAME_BLOCK_PENALTY = 0.1
+DAMPING = 0.85
+EDGE_THRESHOLD = 0.03
+
+# --------------------------------------------------------------------------
+# Language resources
+# --------------------------------------------------------------------------
+
+_STOP_EN_WORDS = """
+a about above after again against all almost also although always am among an
+and another any anyone anything are around as at be became because become been
+before being below between both but by can cannot could did do does doing done
+down during each either else even ever every few for from further get gets got
+had has have having he her here hers herself him himself his how however i if
+in into is it its itself just least less like made make many may me might more
+most much must my myself neither no nor not now of off often on once one only
+or other others our ours ourselves out over own per put rather said same say
+says she should since so some such than that the their theirs them themselves
+then there these they this those though through thus to too toward towards
+under until up upon us very via was we well were what when where whether which
+while who whom whose why will with within without would yet you your yours
+yourself yourselves mr mrs ms dr also told according last first new two year
+years percent week month day time s t don t's it's
+"""
+
+_STOP_DE_WORDS = """
+aber alle allem allen aller alles als also am an ander andere anderem anderen
+anderer anderes anders auch auf aus bei beim bereits bin bis bisher bist da
+dabei dadurch dafür dagegen daher damit danach dann dar darauf darum das dass
+daß davon dazu dein deine dem den denen denn der deren des deshalb dessen die
+dies diese diesem diesen dieser dieses doch dort du durch ein eine einem einen
+einer eines einig einige einigen einiger einiges einmal er es etwa etwas euch
+euer eure für gegen gewesen hab habe haben hat hatte hatten hier hin hinter ich
+ihm ihn ihnen ihr ihre ihrem ihren ihrer ihres im immer in indem ins ist ja
+jede jedem jeden jeder jedes jedoch jetzt kann kein keine keinem keinen keiner
+können könnte man manche manchem manchen mancher manches mehr mein meine mit
+muss musste müssen nach nicht nichts noch nun nur ob oder ohne rund schon sehr
+sei seien sein seine seinem seinen seiner seines seit selbst sich sie sind so
+solche solchem solchen solcher soll sollen sollte sondern sowie über um und
+uns unser unsere unter viel vom von vor wann war waren warum was weder weil
+weit welche welchem welchen welcher welches wenn wer werde werden wie wieder
+will wir wird wirst wo wollen wollte worden wurde wurden zu zum zur zwar
+zwischen sagte sagt laut heißt hieß prozent jahr jahre jahren zwei ersten erste
+neue neuen herr frau dr
+"""
+
+_ABBREVIATION_WORDS = """
+approx ca no nos nr vs est fig figs vol vols p pp st mt ft jr sr gen gov sen
+rep lt col sgt capt cmdr adm dr mr mrs ms prof inc corp ltd co jan feb mar apr
+jun jul aug sep sept oct nov dec rd bzw vgl ggf evtl usw mio mrd tsd abs art
+bd hrsg jh jhd max min mind ziff
+"""
+
+# Abbreviations that do not end a sentence even before a capitalised word (German nouns).
+_NEVER_FINAL_WORDS = """
+inkl exkl ggü bzw vgl sog ca rd zzgl abzgl bspw insb ggf evtl lt gem tsd nr hrsg
+"""
+_AFTER_CLOCK_WORDS = """
+Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May
+June July August September October November December GMT UTC BST CET CEST EST EDT PST PDT ET
+PT local
+"""
+
+_STOP_EN = frozenset(_STOP_EN_WORDS.split())
+_NEVER_FINAL = frozenset(_NEVER_FINAL_WORDS.split())
+_AFTER_CLOCK = frozenset(_AFTER_CLOCK_WORDS.split())
+_STOP_DE = frozenset(_STOP_DE_WORDS.split())
+_ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
+
+# Sentence openers that usually point back to earlier text ("It expects ...",
+# "Das teilte ... mit"); such sentences read badly out of context.
+_DANGLING_EN_WORDS = """
+it its this that these those he she they his her their him them but and or
+however also still yet so then such meanwhile instead there
+"""
+_DANGLING_DE_WORDS = """
+er sie es ihr ihre sein seine dort damit dabei danach dazu daher deshalb zudem
+auch aber doch zugleich außerdem allerdings stattdessen
+"""
+_DANGLING_EN = frozenset(_DANGLING_EN_WORDS.split())
+_DANGLING_DE = frozenset(_DANGLING_DE_WORDS.split())
+_DE_DEMONSTRATIVES = frozenset({"das", "dies", "diese", "dieser", "dieses"})
+_QUOTE_CHARS = "\"'„“”«»‚‘’"
+
+_ENGLISH_SUFFIXES = (
+    "ations",
+    "ation",
+    "ingly",
+    "ings",
+    "ing",
+    "edly",
+    "ies",
+    "ied",
+    "ed",
+    "es",
+    "s",
+)
+_GERMAN_SUFFIXES = ("ungen", "ern", "ung", "em", "en", "er", "es", "e", "n", "s")
+
+_TOKEN_RE = re.compile(r"[^\W_]+(?:[.,'’-][^\W_]+)*", re.UNICODE)
+_TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
+_WS_RE = re.compile(r"\s+")
+_TERMINAL_RE = re.compile(r"[.!?…][\"'”“»«’‘)\]]*$")
+_ALNUM_RE = re.compile(r"[^\W_]", re.UNICODE)
+_LAST_WORD_RE = re.compile(r"([^\W\d_]+)\.$", re.UNICODE)
+# "z.B.", "u.a.", "d.h.", "v.a.", "i.d.R.": lower-case first letter, so not "U.S."
+_DOTTED_ABBREVIATION_RE = re.compile(r"(?:^|\s)[a-zäöü]\.(?:[^\W\d_]\.){1,2}$", re.UNICODE)
+_STREET_RE = re.compile(r"[^\W\d_]{2,}str\.$", re.UNICODE)  # "Goethestr."
+_CLOCK_END_RE = re.compile(r"\d\s?[ap]\.m\.$")
+
+_SEGMENTER_LANGS = frozenset(
+    {"en", "de", "es", "fr", "it", "nl", "da", "pl", "ru", "bg", "el", "sk"}
+)
+_local = threading.local()
+
+
+def _segmenter(language: str) -> pysbd.Segmenter:
+    """Per-thread cached pysbd segmenter (pysbd instances are not thread-safe)."""
+    cache: dict[str, pysbd.Segmenter] | None = getattr(_local, "segmenters", None)
+    if cache is None:
+        cache = _local.segmenters = {}
+    seg = cache.get(language)
+    if seg is None:
+        seg = cache[language] = pysbd.Segmenter(language=language, clean=False)
+    return seg
+
+
+# --------------------------------------------------------------------------
+# Text handling
+# --------------------------------------------------------------------------
+
+
+def _normalize_ws(text: str) -> str:
+    return _WS_RE.sub(" ", text).strip()
+
+
+def _strip_html(text: str) -> str:
+    """Remove inline tags, unescape entities, collapse whitespace."""
+    if not text:
+        return ""
+    # Tags again after unescaping: "&lt;script&gt;" must not come back as markup.
+    return _normalize_ws(_TAG_RE.sub("", html.unescape(_TAG_RE.sub("", text))))
+
+
+def _should_merge(prev: str, nxt: str) -> bool:
+    if not _ALNUM_RE.search(nxt):
+        return True  # stray punctuation, e.g. "..."
+    if not _TERMINAL_RE.search(prev):
+        return True  # pysbd split mid-sentence ("Er kam am | 3. Mai.")
+    if nxt[:1] in ",;:)]":
+        return True  # "Sen. Jane Doe, D-Calif. | , objected."
+    first = nxt.lstrip("\"'„“”«»‚‘’([")[:1]
+    if first.islower():
+        return True  # sentences do not start lower-case in EN/DE
+    m = _LAST_WORD_RE.search(prev)
+    word = m.group(1).lower() if m else ""
+    if first.isdigit() and word in _ABBREVIATIONS:
+        return True  # "approx. | 5 million"
+    # German capitalises nouns, so an abbreviation that never ends a sentence is followed by a
+    # capital letter: "inkl. | Mehrwertsteuer", "ggü. | Vorjahr", "Goethestr. | 5", "z.B. | Bäcker".
+    if _CLOCK_END_RE.search(prev):
+        # "until 6 a.m. | Saturday", "at 11 p.m. | GMT"; but "at 9 a.m. | The rest ..."
+        return nxt.split(maxsplit=1)[0].strip(".,") in _AFTER_CLOCK
+    return bool(
+        word in _NEVER_FINAL or _DOTTED_ABBREVIATION_RE.search(prev) or _STREET_RE.search(prev)
+    )
+
+
+def split_sentences(text: str, language: str = "en") -> list[str]:
+    """Split plain text into sentences (whitespace-normalised, never rewritten).
+
+    Uses pysbd for EN/DE and other supported languages; unknown languages use
+    the English rules.  A repair pass merges fragments pysbd sometimes produces
+    around ordinals, abbreviations before numbers and ellipses.
+    """
+    text = _normalize_ws(text or "")
+    if not text:
+        return []
+    lang = language_key(language)
+    seg_lang = lang if lang in _SEGMENTER_LANGS else "en"
+    # Map pysbd pieces back onto the text as contiguous spans, so that merged
+    # sentences stay verbatim and no text between pieces can get lost.
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    # The processor's sentences, not ``Segmenter.segment``: that maps every sentence back onto
+    # the text with a freshly compiled regex per sentence (most of its time); the spans are
+    # found below with ``str.find`` instead.
+    for piece in _segmenter(seg_lang).processor(text).process():
+        piece = piece.strip()
+        found = text.find(piece, cursor) if piece else -1
+        if found < 0:
+            continue
+        end = found + len(piece)
+        if spans and _should_merge(text[spans[-1][0] : spans[-1][1]], piece):
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((cursor, end))
+        cursor = end
+    if cursor < len(text):
+        if spans:
+            spans[-1] = (spans[-1][0], len(text))
+        else:
+            spans.append((0, len(text)))
+    out = [text[a:b].strip() for a, b in spans]
+    return [s for s in out if s]
+
+
+def _stem(token: str, lang: str) -> str:
+    if len(token) <= 4 or token[0].isdigit():
+        return token
+    suffixes = _GERMAN_SUFFIXES if lang == "de" else _ENGLISH_SUFFIXES
+    for suffix in suffixes:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+            return token[: -len(suffix)]
+    return token
+
+
+def _tokens(text: str, lang: str) -> list[str]:
+    stop = _STOP_DE if lang == "de" else _STOP_EN
+    out = []
+    for tok in _TOKEN_RE.findall(text.lower()):
+        tok = tok.replace("’", "'")
+        if tok.endswith("'s"):
+            tok = tok[:-2]
+        if len(tok) < 2 or tok in stop:
+            continue
+        out.append(_stem(tok, lang))
+    return out
+
+
+def _is_dangling(text: str, lang: str) -> bool:
+    """True if the sentence opens with a pronoun/connective needing prior context."""
+    words = text.lstrip(_QUOTE_CHARS + "([").split(maxsplit=2)
+    if not words:
+        return False
+    first = words[0].strip(",;:").lower()
+    if lang == "de":
+        if first in _DANGLING_DE:
+            return True
+        if first not in _DE_DEMONSTRATIVES or len(words) < 2:
+            return False
+        # "Das teilte ... mit" (pronoun + verb) vs. "Das neue System" (article):
+        # German nouns are capitalised and inflected adjectives end in -e/-en/...
+        nxt = words[1]
+        if not nxt[:1].islower():
+            return False
+        return nxt.endswith(("te", "ten")) or not nxt.endswith(("e", "en", "er", "es", "em"))
+    return first in _DANGLING_EN or text.lower().startswith(("after that", "at the same time"))
+
+
+def _word_count(text: str) -> int:
+    return len(text.split())
+
+
+# --------------------------------------------------------------------------
+# Sparse vector helpers
+# --------------------------------------------------------------------------
+
+Vector = dict[str, float]
+
+
+def _tfidf(tokens: list[str], idf: dict[str, float], default_idf: float) -> Vector:
+    counts: dict[str, int] = {}
+    for tok in tokens:
+        counts[tok] = counts.get(tok, 0) + 1
+    vec = {t: (1.0 + math.log(c)) * idf.get(t, default_idf) for t, c in counts.items()}
+    norm = math.sqrt(sum(v * v for v in vec.values()))
+    if norm:
+        for t in vec:
+            vec[t] /= norm
+    return vec
+
+
+def _cosine(a: Vector, b: Vector) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b[t] for t, v in a.items() if t in b)
+
+
+def _pagerank(sim: list[list[float]]) -> list[float]:
+    n = len(sim)
+    if n == 0:
+        return []
+    edges: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # incoming
+    for i in range(n):
+        row = sim[i]
+        total = sum(w for j, w in enumerate(row) if j != i and w > EDGE_THRESHOLD)
+        if total <= 0:
+            continue
+        for j, w in enumerate(row):
+            if j != i and w > EDGE_THRESHOLD:
+                edges[j].append((i, w / total))
+    dangling = [
+        i for i in range(n) if not any(j != i and w > EDGE_THRESHOLD for j, w in enumerate(sim[i]))
+    ]
+    rank = [1.0 / n] * n
+    base = (1.0 - DAMPING) / n
+    for _ in range(100):
+        dangling_mass = DAMPING * sum(rank[i] for i in dangling) / n
+        new = [
+            base + dangling_mass + DAMPING * sum(rank[i] * w for i, w in edges[j]) for j in range(n)
+        ]
+        delta = sum(abs(x - y) for x, y in zip(new, rank, strict=True))
+        rank = new
+        if delta < 1e-7:
+            break
+    return rank
+
+
+# --------------------------------------------------------------------------
+# Summarization
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class _Sentence:
+    text: str
+    block_index: int
+    order: int
+    kind: str
+    words: int
+    boilerplate: bool = False
+    tokens: list[str] = field(default_factory=list)
+    vec: Vector = field(default_factory=dict)
+    score: float = 0.0
+
+
+def _block_texts(block: dict[str, Any]) -> list[str]:
+    kind = block.get("type")
+    if kind in ("paragraph", "quote"):
+        return [_strip_html(str(block.get("text") or ""))]
+    if kind == "list":
+        return [_strip_html(str(item or "")) for item in block.get("items") or []]
+    return []
+
+
+# --------------------------------------------------------------------------
+# What is not article text: datelines, bylines, credits, notes, service lines
+# --------------------------------------------------------------------------
+
+_MONTH = (
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|January|February|March|April|"
+    r"June|July|August|September|October|November|December)\.?"
+)
+_OPENS_SENTENCE = r"(?=[\"„“«‚'A-ZÄÖÜ0-9])"
+# "QESRA, Marravia (AP) — ", "ELMSWORTH, Dec 3 (Reuters) - ", "MÜNCHEN/STUTTGART (dpa/lby) – "
+_DATELINE_CAPS_RE = re.compile(
+    r"^[A-ZÄÖÜ]{2}[A-ZÄÖÜß.'’-]*(?:[ /-][A-ZÄÖÜ][A-ZÄÖÜß.'’-]*)*"
+    r"(?:,\s[A-Z][\w.]*(?:\s[A-Z][\w.]*)?)?"
+    rf"(?:,\s{_MONTH}\s\d{{1,2}})?"
+    r"\s*(?:\([^()]{1,40}\))?\s*[-–—]{1,2}\s+" + _OPENS_SENTENCE
+)
+# "Lindau/Kempfeld – " (a place name in title case needs an en or em dash)
+_DATELINE_TITLE_RE = re.compile(
+    r"^[A-ZÄÖÜ][^\W\d_]+(?:/[A-ZÄÖÜ][^\W\d_]+)*\s?(?:\([^()]{1,40}\))?\s[–—]\s+" + _OPENS_SENTENCE
+)
+# Live-blog entries: "18:45 — ", "17.20 Uhr: ", "9:05 a.m. GMT - "
+_TIMESTAMP_RE = re.compile(
+    r"^\d{1,2}[:.]\d{2}(?:\s?(?:Uhr|h|a\.m\.|p\.m\.|am|pm))?(?:\s?(?:GMT|UTC|MEZ|MESZ|CET|CEST|ET))?"
+    r"\s*[-–—:|]\s+" + _OPENS_SENTENCE
+)
+# A whole paragraph that is a note about the article, not part of it.
+_NOTE_LABEL_RE = re.compile(
+    r"^(?:Correction|Corrections|Clarification|Editor['’]s note|Editors['’] note|Korrektur|"
+    r"Berichtigung|Richtigstellung|Anmerkung der Redaktion|Hinweis der Redaktion|"
+    r"Transparenzhinweis|In eigener Sache)\s*:",
+    re.IGNORECASE,
+)
+_NOTE_TEXT_RE = re.compile(
+    r"^(?:an earlier version of this (?:article|story|report)|this (?:article|story|report) "
+    r"(?:has been|was) (?:corrected|updated|amended)|in einer früheren (?:Version|Fassung) "
+    r"(?:dieses|des) (?:Artikels|Textes|Beitrags|Berichts))",
+    re.IGNORECASE,
+)
+# Short unpunctuated lines naming the author ("By Hannah Greaves", not "Von der Leyen in Kiew")
+# or the photographer.
+_BYLINE_RE = re.compile(
+    r"^(?:By|Von|Text|Author|Autor|Autorin|Reporter|Reporterin|Our reporter|"
+    r"Our correspondent|Unser Korrespondent|Unsere Korrespondentin)\b\s*:?\s+[A-ZÄÖÜ]",
+)
+_CREDIT_RE = re.compile(r"^(?:Fotos?|Photos?|Bild|Bilder|Picture|Grafik|Video)\s*:\s")
+_STAMP_RE = re.compile(
+    r"^(?:Published|Updated|Last updated|Veröffentlicht|Aktualisiert|Zuletzt aktualisiert|"
+    r"Stand)\b.*\d"
+)
+_BOILERPLATE_RE = re.compile(
+    # "(Reporting by ...; Editing by ...)", "Reporting by A; Editing by B"; not "Reporting by
+    # the BBC suggested ..."
+    r"^\((?:additional )?(?:reporting|writing|editing) by\b"
+    r"|^(?:additional )?reporting by\b[^.]*;\s*(?:writing|editing) by\b"
+    r"|\bcontributed (?:reporting )?to this (?:report|story|article)\b"
+    r"|^(?:©|\(c\)\s|copyright\s*(?:©|\(c\)|\d{4}))|\ball rights reserved\b"
+    r"|\balle rechte vorbehalten\b|dpa-infocom"
+    r"|^(?:mehr zum thema|lesen sie (?:auch|mehr|hier)|auch interessant|weitere informationen"
+    r"|read more|read also|related:|see also|sign up|subscribe|follow (?:us|our)"
+    r"|folgen sie uns|abonnieren sie|melden sie sich)\b",
+    re.IGNORECASE,
+)
+_CONTACT_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://|\bwww\.", re.IGNORECASE)
+_CONTACT_BOX_MAX_WORDS = 40
+_BYLINE_MAX_WORDS = 12
+
+
+def _strip_lead_prefix(text: str, *, first: bool = True) -> str:
+    """A paragraph's text without its live-blog time stamp or, for the article's first
+    paragraph, its dateline; otherwise unchanged ("Damals – Anfang der 90er – war ..." in a
+    later paragraph is not a dateline)."""
+    patterns = (_DATELINE_CAPS_RE, _TIMESTAMP_RE, _DATELINE_TITLE_RE) if first else (_TIMESTAMP_RE,)
+    for pattern in patterns:
+        m = pattern.match(text)
+        if m:
+            return text[m.end() :]
+    return text
+
+
+def _is_note_block(text: str) -> bool:
+    """A byline, credit, time stamp or correction note: the paragraph is about the article."""
+    if _NOTE_LABEL_RE.match(text) or _NOTE_TEXT_RE.search(text[:200]):
+        return True
+    short = _word_count(text) <= _BYLINE_MAX_WORDS and not _TERMINAL_RE.search(text)
+    return short and bool(_BYLINE_RE.match(text) or _CREDIT_RE.match(text) or _STAMP_RE.match(text))
+
+
+def _has_address(text: str) -> bool:
+    """An e-mail address or a URL (the plain test first: most sentences have neither)."""
+    lowered = text.lower()
+    if "@" not in text and "://" not in text and "www." not in lowered:
+        return False
+    return bool(_CONTACT_RE.search(text))
+
+
+def _is_boilerplate(sentence: str) -> bool:
+    """Agency credits, copyright, cross-links and contact lines."""
+    return _has_address(sentence) or bool(_BOILERPLATE_RE.search(sentence))
+
+
+def _collect(blocks: list[dict[str, Any]], lang: str) -> tuple[list[_Sentence], list[str]]:
+    sentences: list[_Sentence] = []
+    headings: list[str] = []
+    seen_text = False  # datelines open only the first text paragraph
+    for idx, block in enumerate(blocks or []):
+        if not isinstance(block, dict):
+            continue
+        kind = str(block.get("type"))
+        if kind == "heading":
+            headings.append(_strip_html(str(block.get("text") or "")))
+            continue
+        for chunk in _block_texts(block):
+            note = kind == "paragraph" and _is_note_block(chunk)
+            if kind == "paragraph" and not note:
+                chunk = _strip_lead_prefix(chunk, first=not seen_text)
+            sents = split_sentences(chunk, lang)
+            seen_text = seen_text or (bool(sents) and not note)
+            # A short paragraph that ends in an address is a contact or service box.
+            contact = note or (
+                0 < len(sents) <= 3
+                and _word_count(chunk) <= _CONTACT_BOX_MAX_WORDS
+                and _has_address(sents[-1])
+            )
+            for sent in sents:
+                sentences.append(
+                    _Sentence(
+                        text=sent,
+                        block_index=idx,
+                        order=len(sentences),
+                        kind=kind,
+                        words=_word_count(sent),
+                        boilerplate=contact or _is_boilerplate(sent),
+                    )
+                )
+    return sentences, headings
+
+
+def _usable(sentences: list[_Sentence]) -> list[_Sentence]:
+    text = [s for s in sentences if not s.boilerplate] or sentences
+    good = [
+        s for s in text if s.words >= MIN_SENTENCE_WORDS and s.tokens and not s.text.endswith(":")
+    ]
+    if good:
+        return good
+    return [s for s in text if s.words > 0]
+
+
+def _score(cands: list[_Sentence], title: str, headings: list[str], lang: str) -> list[list[float]]:
+    n = len(cands)
+    df: dict[str, int] = {}
+    for s in cands:
+        for tok in set(s.tokens):
+            df[tok] = df.get(tok, 0) + 1
+    idf = {t: math.log((n + 1) / (c + 1)) + 1.0 for t, c in df.items()}
+    default_idf = math.log(n + 1) + 1.0
+    for s in cands:
+        s.vec = _tfidf(s.tokens, idf, default_idf)
+
+    sim = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        sim[i][i] = 1.0
+        for j in range(i + 1, n):
+            sim[i][j] = sim[j][i] = _cosine(cands[i].vec, cands[j].vec)
+
+    rank = _pagerank(sim)
+    top = max(rank) if rank else 1.0
+    centrality = [r / top if top else 0.0 for r in rank]
+
+    topic_tokens = _tokens(title or "", lang) * 2
+    for h in headings:
+        topic_tokens += _tokens(h, lang)
+    topic = _tfidf(topic_tokens, idf, default_idf) if topic_tokens else {}
+    w_topic = W_TOPIC if topic else 0.0
+    w_total = W_CENTRALITY + W_POSITION + w_topic
+
+    decay = max(3.0, n * POSITION_DECAY)
+    for k, s in enumerate(cands):
+        position = math.exp(-k / decay)
+        topical = _cosine(s.vec, topic) if topic else 0.0
+        score = (W_CENTRALITY * centrality[k] + W_POSITION * position + w_topic * topical) / w_total
+        if s.words < 8:
+            score *= 0.75
+        elif s.words > LONG_SENTENCE_WORDS:
+            score *= 0.85
+        if s.text.rstrip("\"'”“»«’) ").endswith("?"):
+            score *= 0.7
+        if s.kind == "quote":
+            score *= 0.85
+        elif s.text[:1] in _QUOTE_CHARS:
+            score *= 0.85  # bare direct speech
+        if _is_dangling(s.text, lang):
+            score *= 0.8
+        s.score = score
+    return sim
+
+
+def _mmr(
+    cands: list[_Sentence], sim: list[list[float]], chosen: list[int], pool: list[int], k: int
+) -> list[int]:
+    picked: list[int] = []
+    pool = list(pool)
+    blocks_used = {cands[i].block_index for i in chosen}
+    for _ in range(k):
+        best, best_val = -1, -math.inf
+        for i in pool:
+            redundancy = max((sim[i][j] for j in chosen + picked), default=0.0)
+            val = MMR_LAMBDA * cands[i].score - (1 - MMR_LAMBDA) * redundancy
+            if cands[i].block_index in blocks_used:
+                val -= SAME_BLOCK_PENALTY
+            if val > best_val + 1e-12:  # strict: earlier sentence wins ties
+                best, best_val = i, val
+        if best < 0:
+            break
+        picked.append(best)
+        blocks_used.add(cands[best].block_index)
+        pool.remove(best)
+    return picked
+
+
+def _reading_time(texts: list[str]) -> int:
+    return reading_seconds(sum(_word_count(t) for t in texts))
+
+
+def summarize(title: str, blocks: list[dict], language: str = "en") -> dict:
+    """Summarize an article body.
+
+    Returns ``{"tldr": str, "key_points": [{"text", "block_index",
+    "attribution"}], "reading_time_seconds": int}``.  Output is extractive
+    and deterministic; see the module docstring for the algorithm.
+    """
+    lang = language_key(language)
+    sentences, headings = _collect(blocks, lang)
+    for s in sentences:
+        s.tokens = _tokens(s.text, lang)
+    cands = _usable(sentences)
+    if not cands:
+        return {"tldr": "", "key_points": [], "reading_time_seconds": 0}
+    if len(cands) == 1:
+        return {
+            "tldr": cands[0].text,
+            "key_points": [],
+            "reading_time_seconds": _reading_time([cands[0].text]),
+        }
+
+    sim = _score(cands, title, headings, lang)
+    n = len(cands)
+    n_tldr = 1 if n <= 4 else 2 if n <= 10 else 3
+    n_points = 3 if n < 15 else 4 if n < 30 else 5
+
+    tldr_idx = _mmr(cands, sim, [], list(range(n)), n_tldr)
+    # Respect the word budget, dropping the lowest-ranked extra sentences.
+    while len(tldr_idx) > 1 and sum(cands[i].words for i in tldr_idx) > TLDR_MAX_WORDS:
+        tldr_idx.pop()
+    tldr_idx.sort()
+
+    rest = [i for i in range(n) if i not in tldr_idx]
+    point_idx = sorted(_mmr(cands, sim, tldr_idx, rest, min(n_points, len(rest))))
+
+    tldr = " ".join(cands[i].text for i in tldr_idx)
+    key_points = []
+    for i in point_idx:
+        block = blocks[cands[i].block_index]
+        attribution = block.get("attribution")
+        key_points.append(
+            {
+                "text": cands[i].text,
+                "block_index": cands[i].block_index,
+                "attribution": copy.deepcopy(attribution)
+                if isinstance(attribution, dict)
+                else None,
+            }
+        )
+    return {
+        "tldr": tldr,
+        "key_points": key_points,
+        "reading_time_seconds": _reading_time([tldr] + [p["text"] for p in key_points]),
+    }
