@@ -318,17 +318,21 @@ CMS_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/cms_search_bench \\
     python bench/search_bench.py --write-readme                   # PostgreSQL (empty database)
 ```
 
-What the numbers say: both engines find matches through their index in a few milliseconds
-("no hits", "rare name"). Before the recency window, both ranked *every* match before taking the
+What the numbers say: both engines find matches through their index in a few milliseconds ("no
+hits", "rare name"). Before the recency window, both ranked *every* match before taking the
 first page: a word in a third of 100,000 articles ("common word") meant ranking ~35,000
 documents (PostgreSQL detoasts and decompresses each matching tsvector, about 10 µs each).
 `sort=relevance` now ranks only the 300 newest matches
-(`cms.services.search.service.RANK_WINDOW`), and
-`sort=newest` scores only the page. What remains on PostgreSQL is finding the newest matches:
-the planner walks articles newest first and tests each one's tsvector, so a word in 5% of the
-archive (German words) tests ~6,000 documents for 300 matches. Next steps if that must be
-faster: `published_at` copied into `article_search` with a RUM index ordered by it (ranked
-index scans without the article join), or a bitmap-scan CTE for mid-frequency words.
+(`cms.services.search.service.RANK_WINDOW`), and `sort=newest` scores only the page. The newest
+matches now come from the search index itself, which carries when each article is listed: on
+SQLite the FTS5 rowid follows publication order, so FTS5 walks its index backwards and stops
+after 300 matches; on PostgreSQL `article_search` holds `listed_at` and `section_id` (btree
+indexes), and each tsvector carries a lexeme naming its text-search configuration, so the
+planner either walks `listed_at` backwards testing each document (common words) or collects the
+matches from the GIN index alone and sorts them (rare words) — never joining every match to
+`articles`. What remains on PostgreSQL is the walk for words in 5–15% of the archive (300
+matches cost 2,000–6,000 tsvector tests) and ranking the 300 (each `ts_rank_cd` detoasts its
+document).
 """
 
 

@@ -118,6 +118,28 @@ def test_german_article_is_stemmed_as_german(client, users, ago):
         ]
 
 
+def test_a_word_stemmed_away_in_one_language_matches_nothing_there(client, users, ago):
+    """ "die" is an English word and a German stop word: English articles with it are found,
+    German articles are not (neither all of them nor any)."""
+    make_article(
+        "Hafenarbeiter streiken",
+        language="de",
+        body=_para("Der Hafen steht still."),
+        published_at=ago(hours=1),
+    )
+    make_article("Plants die in drought", body=_para("Farmers worry."), published_at=ago(hours=2))
+    make_article("Harvest report", body=_para("Farmers worry."), published_at=ago(hours=3))
+
+    assert _slugs(client, "die") == ["plants-die-in-drought"]
+    assert _slugs(client, "die OR hafen", limit=5) == [
+        "hafenarbeiter-streiken",
+        "plants-die-in-drought",
+    ] or sorted(_slugs(client, "die OR hafen", limit=6)) == [
+        "hafenarbeiter-streiken",
+        "plants-die-in-drought",
+    ]
+
+
 def test_phrase_query_needs_the_words_in_order(client, newsroom):
     assert _slugs(client, '"port authority"') == ["city-council-approves-new-budget"]
     assert set(_slugs(client, "port authority")) == {
@@ -442,3 +464,131 @@ def test_snippet_of_a_long_body_comes_from_its_start(client, users, ago):
     )
     hit = _search(client, "lighthouse").get_json()["data"][0]
     assert "<mark>" in hit["snippet"] and len(hit["snippet"]) < 1000
+
+
+def _index_listing(article_id: int):
+    """What the index holds about when ``article_id`` is listed: PostgreSQL its ``listed_at``
+    copy, SQLite the published second encoded in its row's key (None while unlisted)."""
+    if _postgres():
+        return db.session.scalar(
+            sa.text(f"SELECT listed_at FROM {search.INDEX_TABLE} WHERE article_id = :id"),
+            {"id": article_id},
+        )
+    key = db.session.scalar(
+        sa.text(f"SELECT search_rowid FROM {search.KEY_TABLE} WHERE article_id = :id"),
+        {"id": article_id},
+    )
+    rows = db.session.scalar(
+        sa.text(f"SELECT count(*) FROM {search.INDEX_TABLE} WHERE rowid = :key"), {"key": key}
+    )
+    assert rows == 1
+    return None if key < search._LISTED_MIN_KEY else key // search._ID_SPAN
+
+
+def _expected_listing(article: Article):
+    listed = article.status in ("published", "scheduled") and article.published_at is not None
+    if not listed:
+        return None
+    if _postgres():
+        return article.published_at.replace(tzinfo=None)
+    return int(article.published_at.timestamp())
+
+
+def test_every_workflow_step_keeps_the_index_listing_current(client, headers, users, clock):
+    """Publish, unpublish, schedule (and its time arriving), re-publish, archive, takedown and
+    its revocation, through the editor API: search follows each step at once, and the index's
+    copy of the listing matches the article after each."""
+    editor, admin = headers["editor"], headers["admin"]
+    older = make_article("Lighthouse keeper", status="draft", body=_para("The lighthouse."))
+    db.session.commit()
+    older_id = older.id
+
+    def act(name, **body):
+        etag = client.get(f"/api/v1/editor/articles/{older_id}", headers=editor).headers["ETag"]
+        response = client.post(
+            f"/api/v1/editor/articles/{older_id}/{name}",
+            json=body,
+            headers={**editor, "If-Match": etag},
+        )
+        assert response.status_code == 200, response.get_json()
+        db.session.expire_all()
+        assert _index_listing(older_id) == _expected_listing(db.session.get(Article, older_id))
+
+    def found(**params) -> bool:
+        # a distinct URL each time: the response cache keeps answers in real time
+        params["limit"] = 1 + len(seen)
+        seen.append(1)
+        return "lighthouse-keeper" in _slugs(client, "lighthouse", **params)
+
+    seen: list = []
+    assert _index_listing(older_id) is None and not found()
+    act("publish")
+    assert found()
+    act("unpublish")
+    assert not found()
+    act("publish", publish_at=(clock.now + timedelta(hours=2)).isoformat())
+    assert not found() and not found(sort="newest")
+    clock.advance(hours=3)
+    assert found() and found(sort="newest")
+    clock.advance(minutes=1)
+    make_article("Lighthouse restored", body=_para("The lighthouse again."), published_at=clock.now)
+    db.session.commit()
+    restored = db.session.scalar(sa.select(Article).where(Article.slug == "lighthouse-restored"))
+    assert restored.published_at > db.session.get(Article, older_id).published_at
+    newest = _slugs(client, "lighthouse", sort="newest", limit=5)
+    assert newest == ["lighthouse-restored", "lighthouse-keeper"]
+    act("unpublish")
+    clock.advance(minutes=1)
+    act("publish")  # published again, now: newer than the other one
+    assert _slugs(client, "lighthouse", sort="newest", limit=6) == [
+        "lighthouse-keeper",
+        "lighthouse-restored",
+    ]
+    response = client.post(
+        f"/api/v1/editor/articles/{older_id}/takedown",
+        json={"reason": "legal", "note": "Court order"},
+        headers=admin,
+    )
+    assert response.status_code == 201, response.get_json()
+    db.session.expire_all()
+    assert _index_listing(older_id) is None
+    assert not found()
+    revoke = client.post(f"/api/v1/editor/articles/{older_id}/takedown/revoke", headers=admin)
+    assert revoke.status_code in (200, 201), revoke.get_json()
+    db.session.expire_all()
+    assert _index_listing(older_id) == _expected_listing(db.session.get(Article, older_id))
+    act("archive")
+    assert not found()
+
+
+def test_tag_filter_pages_newest_first_and_hides_unlisted(client, users, clock, ago):
+    for i in range(4):
+        make_article(
+            f"Ferry note {i}", tags=["port"], body=_para("Ferry."), published_at=ago(hours=i)
+        )
+    make_article("Ferry untagged", tags=["energy"], body=_para("Ferry."), published_at=ago(hours=1))
+    make_article("Ferry draft", status="draft", tags=["port"], body=_para("Ferry."))
+    make_article(
+        "Ferry soon",
+        status="scheduled",
+        tags=["port"],
+        body=_para("Ferry."),
+        published_at=clock.now + timedelta(hours=1),
+    )
+
+    assert sorted(_slugs(client, "ferry", tag="port", limit=10)) == [
+        f"ferry-note-{i}" for i in range(4)
+    ]
+    seen, params = [], {"sort": "newest", "limit": 3, "tag": "port"}
+    while True:
+        payload = _search(client, "ferry", **params).get_json()
+        seen += [hit["slug"] for hit in payload["data"]]
+        if not payload["meta"]["next_cursor"]:
+            break
+        params = {**params, "cursor": payload["meta"]["next_cursor"]}
+    assert seen == [f"ferry-note-{i}" for i in range(4)]
+    assert _slugs(client, "ferry", tag="port", source="handelsblatt", limit=9)[0] == (
+        "ferry-note-0"
+    )
+    clock.advance(hours=2)
+    assert _slugs(client, "ferry", tag="port", sort="newest", limit=8)[0] == "ferry-soon"

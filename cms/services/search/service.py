@@ -2,16 +2,26 @@
 
 One interface, two backends chosen by the SQL dialect:
 
-* **PostgreSQL**: table ``article_search(article_id, config, document tsvector)`` with a GIN
-  index. The document is weighted (title A, subtitle and tags B, body D) and stemmed with the
-  text-search configuration of the article's language (``english``, ``german``, else
-  ``simple``). Ranking is ``ts_rank_cd``; snippets come from ``ts_headline`` over the first
+* **PostgreSQL**: table ``article_search(article_id, config, document tsvector, listed_at)``
+  with a GIN index on the document and a btree on ``(listed_at, article_id)``. The document is
+  weighted (title A, subtitle and tags B, body D) and stemmed with the text-search
+  configuration of the article's language (``english``, ``german``, else ``simple``), plus one
+  lexeme naming that configuration, so "this query, stemmed the document's own way" is a single
+  tsquery the GIN index answers alone. ``listed_at`` is the article's ``published_at`` while its
+  status is public, else NULL (:func:`visibility.listed_at`): the newest matches are read from
+  this table alone (the planner walks ``listed_at`` backwards testing each document, or
+  collects the matches from the GIN index and sorts them, whichever it expects cheaper).
+  Ranking is ``ts_rank_cd``; snippets come from ``ts_headline`` over the first
   :data:`SNIPPET_SOURCE_CHARS` characters of the body, so their cost does not grow with it.
 * **SQLite**: FTS5 table ``article_search(title, subtitle, body, tags)`` whose rowid is the
-  article id, tokenizer ``porter unicode61 remove_diacritics 2``. Ranking is ``bm25`` with column
-  weights; snippets come from ``snippet()``. FTS5 ships no German stemmer: German text is
-  matched by exact word (case and diacritics folded) plus English suffix rules, so inflected
-  German forms may not find each other on SQLite.
+  article's *search key* (:func:`sqlite_key`: whole seconds of ``published_at`` * 2**31 + id
+  while listed, else below every listed key), so rowid order is publication order and FTS5
+  hands out the newest matches first, stopping at the window (``ORDER BY rowid DESC LIMIT``);
+  table ``article_search_keys`` maps article id -> key. Tokenizer ``porter unicode61
+  remove_diacritics 2``. Ranking is ``bm25`` with column weights; snippets come from
+  ``snippet()``. FTS5 ships no German stemmer: German text is matched by exact word (case and
+  diacritics folded) plus English suffix rules, so inflected German forms may not find each
+  other on SQLite.
 
 The table keeps its own copy of the text (not content-less: ``snippet()`` needs the text; not
 external-content: its deletes need the *old* values, gone once the article row changed).
@@ -20,10 +30,14 @@ Keeping it current: :func:`index_article` (called by the article service wheneve
 article) queues the article; the queued rows are written at the next flush, in the same
 transaction. Tag renames and deletions re-index the articles carrying the tag. Deleting an
 article deletes its index row in the database itself (PostgreSQL: foreign key ``ON DELETE
-CASCADE``; SQLite: trigger ``article_search_delete``). Every article is indexed whatever its
-status; visibility is decided at query time by :func:`visibility.public_condition`, so a
-scheduled article becomes searchable on time without re-indexing. ``flask rebuild search``
-rebuilds everything.
+CASCADE``; SQLite: trigger ``article_search_delete``). A change of an article's status or
+``published_at`` (publish, unpublish, schedule, archive, takedown and its revocation), made
+through any session, re-indexes it in the same flush (the index copies when it is listed).
+Every article is indexed whatever its status. A scheduled article is listed with its future
+time, so it becomes searchable on time without re-indexing; the articles of a window are
+checked against :func:`visibility.public_condition` too, so a write that bypassed the session
+(a bulk ``UPDATE``) can hide a hit until ``flask rebuild search`` but never show a draft.
+``flask rebuild search`` rebuilds everything.
 
 Query language (the same on both databases): words are all required and stemmed; very common
 words (:data:`STOP_WORDS`) are ignored outside quoted phrases;
@@ -37,14 +51,16 @@ Ranking and paging: ``sort=relevance`` takes the :data:`RANK_WINDOW` newest visi
 desc)``; the cursor carries that triple. Ranking reads each ranked document's index entry, so
 the window keeps a query matching a third of the archive as cheap as a rare one.
 ``sort=newest`` orders every match by ``(published_at desc, id desc)`` and scores only the
-page. Paging never repeats or skips a hit while the index is unchanged; a change between two
-page requests (a new article shifts bm25 statistics, an edit changes a score) can move a hit
-across the page boundary.
+page (on SQLite, matches published within the same second are ordered by id). Paging never
+repeats or skips a hit while the index is unchanged; a change between two page requests (a new
+article shifts bm25 statistics, an edit changes a score) can move a hit across the page
+boundary.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -57,14 +73,16 @@ from sqlalchemy.orm import Session
 from cms.clock import utcnow
 from cms.errors import CmsError
 from cms.extensions import db
-from cms.models import Article, Tag, article_tags
+from cms.models import Article, Section, Tag, article_tags
 from cms.pagination import Page, encode_cursor
 from cms.services.public.loaders import CARD_LOADERS
-from cms.services.public.reading import apply_filters
-from cms.services.visibility import public_condition
+from cms.services.public.reading import LINK_FILTERS, apply_filters
+from cms.services.visibility import listed_at, listed_condition, public_condition
 
 INDEX_TABLE = "article_search"
 SQLITE_DELETE_TRIGGER = "article_search_delete"
+# SQLite: article id -> the FTS5 rowid (search key) of its row; see :func:`sqlite_key`.
+KEY_TABLE = "article_search_keys"
 # Database objects the search index adds outside the SQLAlchemy models (created by the
 # migration): the model/migration drift check skips them.
 SEARCH_INDEX_OBJECTS = frozenset(
@@ -76,8 +94,11 @@ SEARCH_INDEX_OBJECTS = frozenset(
         f"{INDEX_TABLE}_data",
         f"{INDEX_TABLE}_docsize",
         f"{INDEX_TABLE}_idx",
+        KEY_TABLE,
         # PostgreSQL
         "ix_article_search_document",
+        "ix_article_search_listed",
+        "ix_article_search_section_listed",
         "fk_article_search_article_id_articles",
         "pk_article_search",
         SQLITE_DELETE_TRIGGER,
@@ -269,6 +290,37 @@ class _Ranked:
     id: int
     score: float
     published_at: datetime
+    key: int  # the article's row in the index: SQLite its search key, PostgreSQL its id
+
+
+# --- SQLite search keys -------------------------------------------------------------------------
+
+# A listed article's FTS5 rowid is (whole seconds of published_at) * 2**31 + id; an unlisted
+# one's (draft, taken down, archived: never searchable) is -2**63 + id, below every listed key.
+_ID_SPAN = 2**31
+_UNLISTED_BASE = -(2**63)
+_MIN_SECONDS, _MAX_SECONDS = -(2**31), 2**32 - 1  # 1901-12-13 .. 2106-02-07, clamped
+_LISTED_MIN_KEY = _MIN_SECONDS * _ID_SPAN
+
+
+def _seconds(moment: datetime) -> int:
+    return min(max(math.floor(moment.timestamp()), _MIN_SECONDS), _MAX_SECONDS)
+
+
+def sqlite_key(published_at: datetime, article_id: int) -> int:
+    """The search key of a listed article: rowid order is publication order (to the second;
+    within one second, by id)."""
+    return _seconds(published_at) * _ID_SPAN + article_id
+
+
+def _sqlite_key_sql() -> sa.ColumnElement:
+    """SQL over ``articles``: the article's search key (see :func:`sqlite_key`)."""
+    seconds = sa.cast(sa.func.strftime("%s", Article.published_at), sa.Integer)
+    clamped = sa.func.max(sa.func.min(seconds, _MAX_SECONDS), _MIN_SECONDS)
+    return sa.case(
+        (listed_condition(), clamped * _ID_SPAN + Article.id),
+        else_=sa.literal(_UNLISTED_BASE, sa.BigInteger) + Article.id,
+    )
 
 
 # --- backends ---------------------------------------------------------------------------------
@@ -303,25 +355,79 @@ class _SQLite:
         )
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         self.score = sa.cast(-sa.literal_column(f"bm25({INDEX_TABLE}, {weights})"), sa.Float)
+        self.newest_first = (self.table.c.rowid.desc(),)
 
-    def matched(self) -> sa.Select:
+    def matched(self, now: datetime) -> sa.Select:
+        """Matches listed by ``now`` (to the second), read from the index newest first: FTS5
+        walks its doclists backwards (``ORDER BY rowid DESC``), each match joined to its
+        article by primary key, and a ``LIMIT`` stops the walk."""
+        key = self.table.c.rowid
         return (
-            sa.select(Article.id, Article.published_at)
+            sa.select(Article.id, Article.published_at, key.label("key"), self.score.label("score"))
             .select_from(self.table)
-            .join(Article, Article.id == self.table.c.rowid)
-            .where(self.matches)
+            .join(Article, Article.id == key.op("&")(_ID_SPAN - 1))
+            .where(self.matches, key >= _LISTED_MIN_KEY, key < (_seconds(now) + 1) * _ID_SPAN)
         )
 
-    def scored(self, candidates: sa.Subquery) -> sa.Select:
-        """``(id, published_at, score)`` of the candidate rows (``id``, ``published_at``)."""
-        return (
-            sa.select(candidates.c.id, candidates.c.published_at, self.score.label("score"))
-            .select_from(self.table)
-            .join(candidates, candidates.c.id == self.table.c.rowid)
-            .where(self.matches)
+    def via_link(self, now: datetime, filters: dict) -> tuple[sa.Select, dict] | None:
+        """With a tag, author or source filter: that entity's listed articles, newest first
+        from its link index ``(entity, listed_at, article_id)``, each looked up in FTS5 by its
+        key (computed from the link's ``listed_at``), and the filters left to apply; ``None``
+        without such a filter. Walking every match of the words to probe the link instead
+        costs as many probes as the words have matches."""
+        for name, (model, link, column) in LINK_FILTERS.items():
+            if name not in filters:
+                continue
+            target = db.session.scalar(sa.select(model.id).where(model.slug == filters[name]))
+            if target is None:
+                return None  # apply_filters finds the same: no hits
+            seconds = sa.cast(sa.func.strftime("%s", link.c.listed_at), sa.Integer)
+            key = sa.func.max(sa.func.min(seconds, _MAX_SECONDS), _MIN_SECONDS) * _ID_SPAN + (
+                link.c.article_id
+            )
+            query = (
+                sa.select(
+                    Article.id,
+                    Article.published_at,
+                    self.table.c.rowid.label("key"),
+                    self.score.label("score"),
+                )
+                .select_from(link)
+                .join(self.table, self.table.c.rowid == key)
+                .join(Article, Article.id == link.c.article_id)
+                .where(column == target, link.c.listed_at <= now, self.matches)
+            )
+            return query, {k: v for k, v in filters.items() if k != name}
+        return None
+
+    def before(self, published_at: datetime, article_id: int) -> sa.ColumnElement[bool]:
+        """After the ``sort=newest`` cursor ``(published_at, id)`` in :attr:`newest_first`."""
+        return self.table.c.rowid < sqlite_key(published_at, article_id)
+
+    @staticmethod
+    def newest_order(row: _Ranked):
+        return row.key
+
+    @staticmethod
+    def prepare() -> None:
+        pass
+
+    @staticmethod
+    def index_only(now: datetime, filters: dict) -> None:
+        """The walk of :meth:`matched` joins each match to its article anyway and stops at
+        the ``LIMIT``: nothing to gain from reading the index alone."""
+        return None
+
+    def scored(self, candidates: sa.Subquery, now: datetime) -> sa.Select:
+        """``(id, score, published_at, key)`` of the candidate rows (visible ones, see
+        :meth:`matched`). bm25 is computed by the walk itself, for the rows it returns only: a
+        second pass joining the candidates to the FTS5 table would let SQLite scan every match
+        and score each."""
+        return sa.select(
+            candidates.c.id, candidates.c.score, candidates.c.published_at, candidates.c.key
         )
 
-    def snippets(self, ids: list[int]) -> dict[int, str]:
+    def snippets(self, rows: list[_Ranked]) -> dict[int, str]:
         def snip(column: int) -> str:
             return (
                 f"snippet({INDEX_TABLE}, {column}, '{_OPEN}', '{_CLOSE}', '{_ELLIPSIS}', "
@@ -331,12 +437,13 @@ class _SQLite:
         text = sa.literal_column(
             f"CASE WHEN {INDEX_TABLE}.body != '' THEN {snip(2)} ELSE {snip(1)} END"
         )
-        rows = db.session.execute(
+        ids = {row.key: row.id for row in rows}
+        found = db.session.execute(
             sa.select(self.table.c.rowid, text)
             .select_from(self.table)
-            .where(self.matches, self.table.c.rowid.in_(ids))
+            .where(self.matches, self.table.c.rowid.in_(list(ids)))
         )
-        return dict(rows.all())
+        return {ids[key]: snippet for key, snippet in found}
 
 
 def _pg_config_of(language: sa.ColumnElement) -> sa.ColumnElement:
@@ -346,6 +453,16 @@ def _pg_config_of(language: sa.ColumnElement) -> sa.ColumnElement:
         for code, name in PG_CONFIGS.items()
     ]
     return sa.case(*whens, else_=PG_FALLBACK_CONFIG)
+
+
+# Each document carries one extra lexeme naming its configuration. The parser never yields a
+# lexeme that starts with a space, so no text can produce or match these.
+_PG_MARK_PREFIX = " config "
+_PG_NEVER = " no document"
+
+
+def _pg_config_mark(cfg: str) -> str:
+    return f"{_PG_MARK_PREFIX}{cfg}"
 
 
 def _pg_configs() -> list[str]:
@@ -361,23 +478,41 @@ class _PostgreSQL:
             sa.column("article_id"),
             sa.column("config"),
             sa.column("document"),
+            sa.column("listed_at", Article.published_at.type),
+            sa.column("section_id"),
         )
+        self.newest_first = (self.table.c.listed_at.desc(), self.table.c.article_id.desc())
         self.queries = {cfg: self.tsquery(query, cfg) for cfg in _pg_configs()}
         config = self.table.c.config
 
         def is_(cfg: str) -> sa.ColumnElement[bool]:
             return config == sa.literal_column(f"'{cfg}'::regconfig")
 
-        # One branch per configuration, each against a constant tsquery: the GIN index serves
-        # every branch (a BitmapOr), and a document only meets the query stemmed its own way.
-        self.matches = sa.or_(
-            *(
-                sa.and_(is_(cfg), self.table.c.document.op("@@")(tsq))
-                for cfg, tsq in self.queries.items()
-            )
+        # One tsquery: for each configuration, the query stemmed its way AND that
+        # configuration's mark (see :func:`_pg_config_mark`), so a document only meets the
+        # query stemmed its own way, and the GIN index answers it without reading the row (a
+        # condition on the ``config`` column would be checked on each match's row, detoasting
+        # its document).
+        self.matches = self.table.c.document.op("@@")(
+            self._any_config([self._own_config(cfg, tsq) for cfg, tsq in self.queries.items()])
         )
         self.own_query = sa.case(*((is_(cfg), tsq) for cfg, tsq in self.queries.items()))
         self.score = sa.cast(sa.func.ts_rank_cd(self.table.c.document, self.own_query, 1), sa.Float)
+
+    @staticmethod
+    def _own_config(cfg: str, tsq: sa.ColumnElement) -> sa.ColumnElement:
+        """``tsq`` for documents of configuration ``cfg`` only; nothing when stemming left it
+        empty (all stop words of ``cfg``)."""
+        mark = sa.literal_column(f"'''{_pg_config_mark(cfg)}'''::tsquery")
+        never = sa.literal_column(f"'''{_PG_NEVER}'''::tsquery")
+        return sa.func.tsquery_and(tsq, sa.case((sa.func.numnode(tsq) > 0, mark), else_=never))
+
+    @staticmethod
+    def _any_config(parts: list[sa.ColumnElement]) -> sa.ColumnElement:
+        expression = parts[0]
+        for part in parts[1:]:
+            expression = sa.func.tsquery_or(expression, part)
+        return expression
 
     @staticmethod
     def _atom(atom: Atom, cfg: str) -> sa.ColumnElement:
@@ -417,23 +552,83 @@ class _PostgreSQL:
             expression = sa.func.tsquery_and(expression, sa.func.tsquery_not(excluded))
         return expression
 
-    def matched(self) -> sa.Select:
+    def matched(self, now: datetime) -> sa.Select:
+        """Matches listed by ``now``, ordered by the index's own copy of ``published_at``."""
+        key = self.table.c.article_id
         return (
-            sa.select(Article.id, Article.published_at)
+            sa.select(Article.id, Article.published_at, key.label("key"))
             .select_from(self.table)
-            .join(Article, Article.id == self.table.c.article_id)
-            .where(self.matches)
+            .join(Article, Article.id == key)
+            .where(self.matches, self.table.c.listed_at <= now)
         )
 
-    def scored(self, candidates: sa.Subquery) -> sa.Select:
-        """``(id, published_at, score)`` of the candidate rows (``id``, ``published_at``)."""
+    def before(self, published_at: datetime, article_id: int) -> sa.ColumnElement[bool]:
+        """After the ``sort=newest`` cursor ``(published_at, id)`` in :attr:`newest_first`."""
+        return sa.tuple_(self.table.c.listed_at, self.table.c.article_id) < sa.tuple_(
+            sa.literal(published_at, Article.published_at.type),
+            sa.literal(article_id, sa.Integer),
+        )
+
+    @staticmethod
+    def newest_order(row: _Ranked):
+        return (row.published_at, row.id)
+
+    @staticmethod
+    def via_link(now: datetime, filters: dict) -> None:
+        """The link filters of :func:`apply_filters` join the link index in publication order
+        already."""
+        return None
+
+    @staticmethod
+    def prepare() -> None:
+        """Plan this request's statements for their values: after five runs of one statement
+        psycopg prepares it, and PostgreSQL may then choose a generic plan that cannot see how
+        common the searched words are (a walk or a bitmap scan differ a hundredfold)."""
+        db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+    def index_only(self, now: datetime, filters: dict) -> sa.Select | None:
+        """Matches listed by ``now`` from the index table alone (no join: with one, PostgreSQL
+        joins every match of a mid-frequency word before sorting), when no filter needs the
+        article; else ``None``. :meth:`scored` checks the visibility of those taken."""
+        if set(filters) - {"section", "published_after", "published_before"}:
+            return None
+        listed = self.table.c.listed_at
+        query = sa.select(
+            self.table.c.article_id.label("id"),
+            listed.label("published_at"),
+            self.table.c.article_id.label("key"),
+        ).where(self.matches, listed <= now)
+        if "section" in filters:
+            section_id = db.session.scalar(
+                sa.select(Section.id).where(Section.slug == filters["section"])
+            )
+            if section_id is None:
+                return None  # (matched() found the same: the search answers no hits)
+            query = query.where(self.table.c.section_id == section_id)
+        if "published_after" in filters:
+            query = query.where(listed > filters["published_after"])
+        if "published_before" in filters:
+            query = query.where(listed < filters["published_before"])
+        return query
+
+    def scored(self, candidates: sa.Subquery, now: datetime) -> sa.Select:
+        """``(id, score, published_at, key)`` of the visible candidate rows (``id``,
+        ``published_at``, ``key``)."""
         return (
-            sa.select(candidates.c.id, candidates.c.published_at, self.score.label("score"))
+            sa.select(
+                candidates.c.id,
+                self.score.label("score"),
+                candidates.c.published_at,
+                candidates.c.key,
+            )
             .select_from(candidates)
-            .join(self.table, self.table.c.article_id == candidates.c.id)
+            .join(self.table, self.table.c.article_id == candidates.c.key)
+            .join(Article, Article.id == candidates.c.id)
+            .where(public_condition(now))
         )
 
-    def snippets(self, ids: list[int]) -> dict[int, str]:
+    def snippets(self, rows: list[_Ranked]) -> dict[int, str]:
+        ids = [row.id for row in rows]
         options = (
             f'StartSel="{_OPEN}", StopSel="{_CLOSE}", MaxWords=35, MinWords=15, '
             f'MaxFragments=2, FragmentDelimiter=" {_ELLIPSIS} "'
@@ -496,32 +691,39 @@ def search(
         )
     now = now or utcnow()
     backend = _backend(query)
-    matched = apply_filters(backend.matched().where(public_condition(now)), filters)
+    via = backend.via_link(now, filters)
+    if via is not None:
+        matched = apply_filters(via[0].where(public_condition(now)), via[1])
+    else:
+        matched = apply_filters(backend.matched(now).where(public_condition(now)), filters)
     if matched is None:
         return Page(items=[], limit=limit, total=0 if count else None)
     total = None
     if count:
         total = db.session.scalar(sa.select(sa.func.count()).select_from(matched.subquery()))
-    newest_first = (Article.published_at.desc(), Article.id.desc())
+    # Without filters on the article, the newest matches come from the index table alone; the
+    # few taken are checked against the articles afterwards (the index is written in the same
+    # transaction as the article, so the check only guards against writes that bypass it).
+    backend.prepare()
+    alone = backend.index_only(now, filters)
+    if alone is not None:
+        matched = alone
     if sort == "newest":
         if cursor:
             _, published_at, article_id = cursor
-            matched = matched.where(
-                sa.tuple_(Article.published_at, Article.id)
-                < sa.tuple_(
-                    sa.literal(published_at, Article.published_at.type),
-                    sa.literal(article_id, sa.Integer),
-                )
-            )
-        page = backend.scored(matched.order_by(*newest_first).limit(limit + 1).subquery("page"))
-        page = page.subquery("scored")
-        page = sa.select(page.c.id, page.c.score, page.c.published_at).order_by(
-            page.c.published_at.desc(), page.c.id.desc()
+            matched = matched.where(backend.before(published_at, article_id))
+        page = backend.scored(
+            matched.order_by(*backend.newest_first).limit(limit + 1).subquery("page"), now
+        )
+        rows = sorted(
+            (_Ranked(*row) for row in db.session.execute(page)),
+            key=backend.newest_order,
+            reverse=True,
         )
     else:
-        window = matched.order_by(*newest_first).limit(RANK_WINDOW).subquery("window")
-        ranked = backend.scored(window).subquery("ranked")
-        page = sa.select(ranked.c.id, ranked.c.score, ranked.c.published_at)
+        window = matched.order_by(*backend.newest_first).limit(RANK_WINDOW).subquery("window")
+        ranked = backend.scored(window, now).subquery("ranked")
+        page = sa.select(ranked)
         if cursor:
             score, published_at, article_id = cursor
             page = page.where(
@@ -535,7 +737,7 @@ def search(
         page = page.order_by(
             ranked.c.score.desc(), ranked.c.published_at.desc(), ranked.c.id.desc()
         ).limit(limit + 1)
-    rows = [_Ranked(*row) for row in db.session.execute(page)]
+        rows = [_Ranked(*row) for row in db.session.execute(page)]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -552,7 +754,7 @@ def search(
                 sa.select(Article).where(Article.id.in_(ids)).options(*CARD_LOADERS)
             )
         }
-        snippets = backend.snippets(ids)
+        snippets = backend.snippets(rows)
     hits = [
         Hit(articles[row.id], row.score, render_snippet(snippets.get(row.id)))
         for row in rows
@@ -604,13 +806,24 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
             sa.column("body"),
             sa.column("tags"),
         )
-        delete = sa.delete(table)
+        keys = sa.table(KEY_TABLE, sa.column("article_id"), sa.column("search_rowid"))
+        # The old rows go by their old keys (published_at may have changed since).
+        delete_rows, delete_keys = sa.delete(table), sa.delete(keys)
         if ids is not None:
-            delete = delete.where(table.c.rowid.in_(ids))
-        connection.execute(delete)
-        rows = source.add_columns(
-            Article.title, Article.subtitle, Article.body_text, _tags_text(dialect)
+            old = sa.select(keys.c.search_rowid).where(keys.c.article_id.in_(ids))
+            delete_rows = delete_rows.where(table.c.rowid.in_(old.scalar_subquery()))
+            delete_keys = delete_keys.where(keys.c.article_id.in_(ids))
+        connection.execute(delete_rows)
+        connection.execute(delete_keys)
+        key = _sqlite_key_sql()
+        connection.execute(
+            sa.insert(keys).from_select(["article_id", "search_rowid"], source.add_columns(key))
         )
+        rows = sa.select(
+            key, Article.title, Article.subtitle, Article.body_text, _tags_text(dialect)
+        ).select_from(Article)
+        if ids is not None:
+            rows = rows.where(Article.id.in_(ids))
         connection.execute(
             sa.insert(table).from_select(["rowid", "title", "subtitle", "body", "tags"], rows)
         )
@@ -618,9 +831,18 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
         from sqlalchemy.dialects import postgresql
 
         table = sa.table(
-            INDEX_TABLE, sa.column("article_id"), sa.column("config"), sa.column("document")
+            INDEX_TABLE,
+            sa.column("article_id"),
+            sa.column("config"),
+            sa.column("document"),
+            sa.column("listed_at"),
+            sa.column("section_id"),
         )
-        config = sa.cast(_pg_config_of(Article.language), postgresql.REGCONFIG)
+        config_name = _pg_config_of(Article.language)
+        config = sa.cast(config_name, postgresql.REGCONFIG)
+        mark = sa.func.array_to_tsvector(
+            postgresql.array([sa.literal(_PG_MARK_PREFIX) + config_name])
+        )
 
         def weighted(text, weight: str):
             label = sa.literal_column(f"'{weight}'")  # a constant A-D, typed "char" by PG
@@ -631,28 +853,41 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
             .op("||")(weighted(Article.subtitle, "B"))
             .op("||")(weighted(_tags_text(dialect), "B"))
             .op("||")(weighted(Article.body_text, "D"))
+            .op("||")(mark)
         )
         insert = postgresql.insert(table).from_select(
-            ["article_id", "config", "document"], source.add_columns(config, document)
+            ["article_id", "config", "document", "listed_at", "section_id"],
+            source.add_columns(config, document, listed_at(), Article.section_id),
         )
         connection.execute(
             insert.on_conflict_do_update(
                 index_elements=["article_id"],
-                set_={"config": insert.excluded.config, "document": insert.excluded.document},
+                set_={
+                    "config": insert.excluded.config,
+                    "document": insert.excluded.document,
+                    "listed_at": insert.excluded.listed_at,
+                    "section_id": insert.excluded.section_id,
+                },
             )
         )
     else:
         raise NotImplementedError(f"Search is not available on {dialect}.")
 
 
+SQLITE_DELETE_TRIGGER_SQL = (
+    f"CREATE TRIGGER {SQLITE_DELETE_TRIGGER} AFTER DELETE ON articles BEGIN "
+    f"DELETE FROM {INDEX_TABLE} WHERE rowid = "
+    f"(SELECT search_rowid FROM {KEY_TABLE} WHERE article_id = old.id); "
+    f"DELETE FROM {KEY_TABLE} WHERE article_id = old.id; END"
+)
+
+
 def rebuild_index(connection: sa.Connection | None = None) -> int:
     """Re-create every index row (and, on SQLite, the delete trigger); returns the count."""
     connection = connection or db.session.connection()
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(
-            f"CREATE TRIGGER IF NOT EXISTS {SQLITE_DELETE_TRIGGER} AFTER DELETE ON articles "
-            f"BEGIN DELETE FROM {INDEX_TABLE} WHERE rowid = old.id; END"
-        )
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {SQLITE_DELETE_TRIGGER}")
+        connection.exec_driver_sql(SQLITE_DELETE_TRIGGER_SQL)
     else:
         connection.execute(sa.text(f"DELETE FROM {INDEX_TABLE}"))
     _write_rows(connection, None)
@@ -668,8 +903,22 @@ def listen(session_factory) -> None:
     sa.event.listen(session_factory, "after_soft_rollback", _forget_pending)
 
 
+# Article attributes the index copies beyond its text: whether and when the article is listed
+# (both databases), and its section (PostgreSQL).
+_LISTING_KEYS = ("status", "published_at", "section", "section_id")
+
+
 def _note_tag_changes(session: Session, flush_context, instances) -> None:
-    """A renamed or deleted tag changes the indexed text of the articles carrying it."""
+    """A renamed or deleted tag changes the indexed text of the articles carrying it; a
+    change of status or ``published_at`` (publish, unpublish, schedule, take down, archive),
+    by any path, changes the article's listing in the index."""
+    listing = session.info.setdefault(_PENDING, set())
+    listing.update(obj for obj in session.new if isinstance(obj, Article))
+    for obj in session.dirty:
+        if isinstance(obj, Article):
+            attrs = sa.inspect(obj).attrs
+            if any(attrs[name].history.has_changes() for name in _LISTING_KEYS):
+                listing.add(obj)
     tag_ids = [
         tag.id
         for tag in session.dirty
