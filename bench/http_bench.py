@@ -117,7 +117,8 @@ def _ms(text: str) -> float:
 def run_wrk(
     base: str, paths: list[str], *, duration: int, connections: int, headers: dict | None = None
 ) -> dict:
-    """One wrk run rotating over ``paths``; requests/s, p50/p99 in ms, non-2xx/3xx count."""
+    """One wrk run rotating over ``paths``; requests/s, latency percentiles (50, 75, 90, 99) and
+    maximum in ms, non-2xx/3xx count."""
     lua_paths = ", ".join(json.dumps(p) for p in paths)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(
@@ -130,17 +131,74 @@ def run_wrk(
     out = subprocess.run(cmd + [base], capture_output=True, text=True, check=True).stdout
     os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _ms(re.search(r"\s50%\s+([\d.]+\w+)", out).group(1))
-    p99 = _ms(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1))
+    percentiles = {
+        f"p{q}": _ms(re.search(rf"\s{q}%\s+([\d.]+\w+)", out).group(1)) for q in (50, 75, 90, 99)
+    }
+    latency_max = _ms(re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+\w+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
     return {
         "rps": rps,
-        "p50": p50,
-        "p99": p99,
+        "requests": requests,
+        **percentiles,
+        "max": latency_max,
         "non_2xx_3xx": int(bad.group(1)) if bad else 0,
         "socket_errors": errors.group(0) if errors else "",
     }
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) so far of the live processes in process group ``pgid``."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def backends_cpu(engine) -> float:
+    """CPU seconds so far of the PostgreSQL backends connected to the benchmark's database."""
+    if engine is None:
+        return 0.0
+    with engine.connect() as connection:
+        pids = connection.scalars(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).all()
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def measured(server: subprocess.Popen, engine, base: str, paths: list[str], **options) -> dict:
+    """``run_wrk`` with the CPU its server and the database spent per request."""
+    server_before, db_before = group_cpu(server.pid), backends_cpu(engine)
+    result = run_wrk(base, paths, **options)
+    server_s = group_cpu(server.pid) - server_before
+    db_s = backends_cpu(engine) - db_before
+    requests = max(1, result["requests"])
+    result["server_cpu_us"] = server_s / requests * 1e6
+    result["db_cpu_us"] = db_s / requests * 1e6
+    return result
 
 
 def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
@@ -241,7 +299,7 @@ def main(argv: list[str] | None = None) -> None:
         import redis
 
         redis.Redis.from_url(args.redis_url).flushdb()
-    servers, bases = [], {}
+    servers, bases, processes = [], {}, {}
     for offset, kind in enumerate(("", " cached", " cached redis")):
         if kind in kinds:
             port = args.port + 2 * (offset + 1) if offset else args.port
@@ -253,6 +311,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
             )
             bases[kind] = f"http://127.0.0.1:{port}"
+            processes[kind] = servers[-1]
     servers.append(
         start(
             ["gunicorn", "-c", "gunicorn.conf.py", "bench.ceiling_app:app"],
@@ -261,6 +320,12 @@ def main(argv: list[str] | None = None) -> None:
         )
     )
     ceiling_base = f"http://127.0.0.1:{args.ceiling_port}"
+    ceiling_process = servers[-1]
+    probe = (
+        sa.create_engine(url, poolclass=sa.pool.NullPool)
+        if sa.make_url(url).get_backend_name() == "postgresql"
+        else None
+    )
     results = {}
     try:
         for base in bases.values():
@@ -277,7 +342,9 @@ def main(argv: list[str] | None = None) -> None:
         run_wrk(ceiling_base, ["/doc/1000"], duration=2, connections=args.connections)
         for name, paths in endpoints.items():
             kind = next(k for k in (" cached redis", " cached", "") if name.endswith(k))
-            ours_base = ceiling_base if name == "list floor" else bases[kind]
+            floor = name.endswith("floor")
+            ours_base = ceiling_base if floor else bases[kind]
+            ours_process = ceiling_process if floor else processes[kind]
             headers = None
             status, body, resp_headers = fetch(ours_base + paths[0])
             if status != 200:
@@ -305,14 +372,18 @@ def main(argv: list[str] | None = None) -> None:
             pairs = []
             for _ in range(args.repeat):
                 pair = [
-                    run_wrk(
+                    measured(
+                        ours_process,
+                        probe,
                         ours_base,
                         paths,
                         duration=args.duration,
                         connections=args.connections,
                         headers=headers,
                     ),
-                    run_wrk(
+                    measured(
+                        ceiling_process,
+                        probe,
                         ceiling_base,
                         [f"/doc/{size}"],
                         duration=args.duration,
@@ -339,6 +410,8 @@ def main(argv: list[str] | None = None) -> None:
                     if len(pairs) > 1
                     else ""
                 )
+                + f" | CPU µs/req ours {mine['server_cpu_us']:.0f}+{mine['db_cpu_us']:.0f}"
+                f" ceiling {ceil['server_cpu_us']:.0f}+{ceil['db_cpu_us']:.0f}"
                 + (f"  [{mine['non_2xx_3xx']} non-2xx/3xx]" if mine["non_2xx_3xx"] else ""),
                 flush=True,
             )
@@ -366,6 +439,21 @@ def main(argv: list[str] | None = None) -> None:
             f"{r['ours']['p99']:.2f} | {r['ceiling']['rps']:,.0f} | {r['ceiling']['p50']:.2f} "
             f"| {r['ceiling']['p99']:.2f} | {r['ratio']:.0%} | {verdict} |"
         )
+    print("\nLatency distribution (wrk --latency, ms) of the kept pair:\n")
+    print(
+        "| endpoint | server | p50 | p75 | p90 | p99 | max | p99 / ceiling p99 "
+        "| server CPU µs/req | database CPU µs/req |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
+    for name, r in results.items():
+        for who in ("ours", "ceiling"):
+            run = r[who]
+            tail = f"{run['p99'] / r['ceiling']['p99']:.1f}×" if who == "ours" else ""
+            print(
+                f"| {name} | {who} | {run['p50']:.2f} | {run['p75']:.2f} | {run['p90']:.2f} "
+                f"| {run['p99']:.2f} | {run['max']:.2f} | {tail} "
+                f"| {run['server_cpu_us']:.0f} | {run['db_cpu_us']:.0f} |"
+            )
     if args.json:
         Path(args.json).write_text(
             json.dumps(
