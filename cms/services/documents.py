@@ -96,11 +96,15 @@ def read_keys(query: sa.Select, params: dict | None = None) -> list[StoredCard]:
     """What a list page is made of without its cards: the ids and publication times of the
     articles ``query`` selects, and the content generation (``reading.list_articles``'s
     ``reader``, for the page's ETag)."""
-    statement = query.with_only_columns(
-        Article.id, Article.published_at, _GENERATION, maintain_column_froms=True
-    )
+    statement = reading.card_statement(query, _keys_only)
     rows = db.session.connection().execute(statement, params).all()
     return [StoredCard(row.id, row.published_at, None, row.generation) for row in rows]
+
+
+def _keys_only(query: sa.Select) -> sa.Select:
+    return query.with_only_columns(
+        Article.id, Article.published_at, _GENERATION, maintain_column_froms=True
+    )
 
 
 def _with_stored_card(query: sa.Select) -> sa.Select:
