@@ -10,6 +10,7 @@ with "Flask + gunicorn doing nothing but returning a document of the same size".
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from datetime import UTC, datetime
 
@@ -66,8 +67,6 @@ def _floor_cursor():
     if conn is None:
         url = os.environ["CMS_DATABASE_URL"]
         if url.startswith("sqlite"):
-            import sqlite3
-
             conn = sqlite3.connect(url.split("///", 1)[1], check_same_thread=False)
             _floor.sql = _FLOOR_SQL.format(now="?")
             _floor.now = lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -88,3 +87,53 @@ def floor_articles():
     cards = [row[0] for row in cursor.fetchall()]
     body = '{"data":[' + ",".join(cards[:20]) + '],"meta":{"limit":20,"next_cursor":null}}'
     return app.response_class(body, mimetype="application/json")
+
+
+# ``GET /floor/articles/<slug>``: the least a database-backed detail can cost here. One
+# hand-written statement by slug reads the stored card, the body in its three forms and the
+# summary of a visible article, and joins them into the document (without previous/next and
+# corrections, which the app reads with a second statement).
+
+_DETAIL_FLOOR_SQL = (
+    "SELECT d.card, {body}, a.body_html, a.body_text, s.tldr, {key_points}"
+    " FROM articles a JOIN article_cards d"
+    " ON d.article_id = a.id AND d.article_version = a.version"
+    " LEFT JOIN summaries s ON s.article_id = a.id"
+    " WHERE a.slug = {slug} AND a.status IN ('published', 'scheduled') AND a.published_at <= {now}"
+)
+
+
+@app.get("/floor/articles/<slug>")
+def floor_article(slug: str):
+    cursor = _floor_cursor()
+    if not hasattr(_floor, "detail_sql"):
+        sqlite = isinstance(_floor.conn, sqlite3.Connection)
+        _floor.detail_sql = _DETAIL_FLOOR_SQL.format(
+            body="a.body" if sqlite else "a.body::text",
+            key_points="s.key_points" if sqlite else "s.key_points::text",
+            slug="?" if sqlite else "%s",
+            now="?" if sqlite else "%s",
+        )
+    cursor.execute(_floor.detail_sql, (slug, _floor.now()))
+    row = cursor.fetchone()
+    if row is None:
+        return app.response_class(b'{"title":"Not found"}', status=404)
+    card, body, body_html, body_text, tldr, key_points = row
+    summary = (
+        "null"
+        if tldr is None
+        else '{"tldr":' + app.json.dumps(tldr) + ',"key_points":' + key_points + "}"
+    )
+    document = (
+        card[:-1]
+        + ',"body":'
+        + body
+        + ',"body_html":'
+        + app.json.dumps(body_html)
+        + ',"body_text":'
+        + app.json.dumps(body_text)
+        + ',"summary":'
+        + summary
+        + "}"
+    )
+    return app.response_class(document, mimetype="application/json")

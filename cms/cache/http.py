@@ -27,14 +27,15 @@ def public_cache_headers(response):
     """after_request hook of the public blueprints."""
     if request.method not in ("GET", "HEAD"):
         return response
-    if response.status_code in (200, 301):
+    if response.status_code in (200, 301, 304):
         _add_cache_tags(response)
-    if response.status_code == 200:
+    if response.status_code in (200, 304):  # a 304 here: a view matched the tag itself
         config = current_app.config
         response.headers["Cache-Control"] = (
             f"public, max-age={config['CMS_CACHE_MAX_AGE']}, "
             f"stale-while-revalidate={config['CMS_CACHE_STALE_WHILE_REVALIDATE']}"
         )
+    if response.status_code == 200:
         if not response.get_etag()[0]:
             response.add_etag()
         _remember(response)
@@ -46,7 +47,7 @@ def public_cache_headers(response):
             f"public, max-age={current_app.config['CMS_CACHE_MAX_AGE']}"
         )
         _remember(response)
-    else:
+    elif response.status_code != 304:
         response.headers["Cache-Control"] = "no-store"
     response.vary.add("Origin")
     return response

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
+import psycopg
 import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
 from flask_limiter import HeaderNames
@@ -75,7 +76,12 @@ class CachedResponse:
 class GenerationReader:
     """Reads the content generation on a connection of each thread's own, in autocommit mode:
     no pool checkout and no transaction per lookup, one short statement (no round trip at all
-    on SQLite). A connection that failed is dropped; the next lookup opens a new one."""
+    on SQLite). A connection that failed is dropped; the next lookup opens a new one.
+
+    On PostgreSQL the statement is prepared once per connection and run through libpq
+    directly (``PQexecPrepared``, which releases the GIL while it waits): no parse and plan
+    in the server, and none of the driver's cursor machinery in the worker, per lookup. That
+    read is most of what a cached answer costs (``bench/README.md``, "Cached answers")."""
 
     def __init__(self, engine: sa.Engine, connect_args: dict | None = None):
         self._app_engine = engine
@@ -106,6 +112,8 @@ class GenerationReader:
 
     def _read(self, connection) -> int:
         try:
+            if self._engine.dialect.name == "postgresql":
+                return _prepared_value(connection.driver_connection, _PREPARED)
             cursor = connection.cursor()
             cursor.execute(CURRENT_SQL)
             row = cursor.fetchone()
@@ -113,6 +121,7 @@ class GenerationReader:
         except Exception:
             self._local.connection = None
             with contextlib.suppress(Exception):
+                connection.invalidate()  # closed without the pool's reset (it may be cut)
                 connection.close()
             raise
         return row[0] if row else 0
@@ -120,12 +129,39 @@ class GenerationReader:
     def _connect(self):
         # Kept checked out for the thread's life (the pool would close it on check-in).
         connection = self._engine.raw_connection()
-        if self._engine.dialect.name == "sqlite":
-            connection.driver_connection.isolation_level = None  # autocommit: no snapshot held
-        else:
-            connection.driver_connection.autocommit = True
+        try:
+            driver = connection.driver_connection
+            if self._engine.dialect.name == "sqlite":
+                driver.isolation_level = None  # autocommit: no snapshot held
+            else:
+                driver.autocommit = True
+                _check(driver, driver.pgconn.prepare(_PREPARED, CURRENT_SQL.encode()))
+        except Exception:
+            with contextlib.suppress(Exception):
+                connection.close()
+            raise
         self._local.connection = connection
         return connection
+
+
+_PREPARED = b"cms_content_generation"
+
+
+def _prepared_value(driver, name: bytes) -> int:
+    """The one value of prepared statement ``name`` on the psycopg connection ``driver``."""
+    result = _check(driver, driver.pgconn.exec_prepared(name, []))
+    value = result.get_value(0, 0) if result.ntuples else None
+    return int(value) if value is not None else 0
+
+
+def _check(driver, result):
+    """``result`` if it succeeded; else the error psycopg would raise for it (a dropped
+    connection is a ``psycopg.OperationalError``: an outage for ``unavailable_service``)."""
+    if result.status in (psycopg.pq.ExecStatus.TUPLES_OK, psycopg.pq.ExecStatus.COMMAND_OK):
+        return result
+    if driver.pgconn.status == psycopg.pq.ConnStatus.BAD:
+        raise psycopg.OperationalError(driver.pgconn.get_error_message())
+    raise psycopg.errors.error_from_result(result, encoding=driver.info.encoding)
 
 
 class MemoryStore:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import orjson
-from flask import redirect, request
+from flask import current_app, redirect, request
 from flask.views import MethodView
 
 from cms.api.blueprint import ARTICLE_SLUG, FIRST_SLUG, Blueprint, public_article_links
 from cms.api.responses import json_response, page_response
 from cms.cache.http import set_cache_tags
 from cms.errors import NotFound
+from cms.extensions import db
 from cms.schemas.articles.dumpers import (
     CardDumper,
     StoredCardDumper,
@@ -30,6 +33,7 @@ from cms.schemas.articles.public import (
 )
 from cms.schemas.common import page_schema
 from cms.schemas.corrections import CorrectionOut, correction_data
+from cms.services import generation
 from cms.services.distribution import site, structured_data
 from cms.services.public import cards, corrections, reading
 
@@ -75,7 +79,17 @@ class Articles(MethodView):
             + ([f"tag:{filters['tag']}"] if "tag" in filters else [])
         )
         with reading.without_transaction():
+            if request.if_none_match:
+                # Conditional: the page's keys decide, without reading or rendering the cards.
+                keys = reading.list_articles(
+                    filters, limit=limit, cursor=cursor, count=count, reader=cards.read_keys
+                )
+                etag = list_etag(keys)
+                if request.if_none_match.contains_weak(etag):
+                    return not_modified(etag)
+            known = None
             if fields:  # a subset of each card: built from the rows
+                known = generation.current(db.session.connection())  # read before the rows
                 page = reading.list_articles(filters, limit=limit, cursor=cursor, count=count)
                 dumper = CardDumper(fields)
             else:
@@ -86,7 +100,43 @@ class Articles(MethodView):
             if include:
                 summaries = reading.summaries_of([item.id for item in page.items])
                 dumper = SummaryIncluder(dumper, summaries)
-            return page_response(page, dumper)
+            response = page_response(page, dumper)
+            response.set_etag(list_etag(page, known))
+            return response
+
+
+# Part of every list ETag: bump it when the list document's shape changes without a content
+# change (a new field in the page or in the stored cards is written by ``documents rebuild``,
+# which bumps the content generation anyway).
+_LIST_SHAPE = "list-1"
+
+
+def list_etag(page, generation: int | None = None) -> str:
+    """The list's ETag, from what the page is made of instead of a hash of its body.
+
+    The body is a function of the request (path and query string), the articles on the page
+    (their ids: which ones are visible also moves with the clock, when a scheduled article
+    comes out), the total when counted, and the content they show, which changes only in a
+    commit that bumps the content generation (``cms.services.generation``). The generation is
+    the one the page's statement read with its rows (or one read before the rows), so a tag
+    never names a newer state than its body: a later request sees a larger generation. An
+    empty page shows no content, only its meta: no generation then."""
+    if page.items:
+        if generation is None:
+            generation = page.items[0].generation
+        ids = ",".join(str(item.id) for item in page.items)
+    else:
+        generation, ids = "-", ""
+    made_of = f"{_LIST_SHAPE}|{generation}|{request.full_path}|{page.total}|{ids}"
+    return hashlib.sha1(made_of.encode(), usedforsecurity=False).hexdigest()
+
+
+def not_modified(etag: str):
+    """The 304 of a conditional request whose tag matches (the public hooks add the caching
+    headers a 200 would carry)."""
+    response = current_app.response_class(status=304)
+    response.set_etag(etag)
+    return response
 
 
 def _last_modified(page):

@@ -28,6 +28,7 @@ from cms.models import (
     ArticleAuthor,
     ArticleSource,
     Author,
+    ContentGeneration,
     Section,
     Source,
     StoredCard,
@@ -56,12 +57,23 @@ _ARTICLES_OF = {
 
 
 class CardRow:
-    """A list row: the keys keyset pagination needs and the card as JSON."""
+    """A list row: the keys keyset pagination needs, the card as JSON (``None`` when only the
+    keys were read) and the content generation the statement saw."""
 
-    __slots__ = ("id", "published_at", "json")
+    __slots__ = ("id", "published_at", "json", "generation")
 
-    def __init__(self, ident, published_at, json):
+    def __init__(self, ident, published_at, json, generation=None):
         self.id, self.published_at, self.json = ident, published_at, json
+        self.generation = generation
+
+
+# The content generation, read by the list's own statement: the same snapshot as its rows.
+_GENERATION = (
+    sa.select(ContentGeneration.value)
+    .where(ContentGeneration.id == 1)
+    .scalar_subquery()
+    .label("generation")
+)
 
 
 def read_cards(query: sa.Select, params: dict | None = None) -> list[CardRow]:
@@ -72,7 +84,7 @@ def read_cards(query: sa.Select, params: dict | None = None) -> list[CardRow]:
     statement = reading.card_statement(query, _with_stored_card)
     # Core rows: no ORM result processing
     rows = db.session.connection().execute(statement, params).all()
-    cards = [CardRow(row.id, row.published_at, row.card) for row in rows]
+    cards = [CardRow(row.id, row.published_at, row.card, row.generation) for row in rows]
     missing = {card.id: card for card in cards if card.json is None}
     if missing:
         for built in reading.read_cards(sa.select(Article).where(Article.id.in_(missing))):
@@ -80,9 +92,28 @@ def read_cards(query: sa.Select, params: dict | None = None) -> list[CardRow]:
     return cards
 
 
+def read_keys(query: sa.Select, params: dict | None = None) -> list[CardRow]:
+    """What a list page is made of without its cards: the ids and publication times of the
+    articles ``query`` selects, and the content generation (``reading.list_articles``'s
+    ``reader``, for the page's ETag)."""
+    statement = reading.card_statement(query, _keys_only)
+    rows = db.session.connection().execute(statement, params).all()
+    return [CardRow(row.id, row.published_at, None, row.generation) for row in rows]
+
+
+def _keys_only(query: sa.Select) -> sa.Select:
+    return query.with_only_columns(
+        Article.id, Article.published_at, _GENERATION, maintain_column_froms=True
+    )
+
+
 def _with_stored_card(query: sa.Select) -> sa.Select:
     return query.with_only_columns(
-        Article.id, Article.published_at, StoredCard.card, maintain_column_froms=True
+        Article.id,
+        Article.published_at,
+        StoredCard.card,
+        _GENERATION,
+        maintain_column_froms=True,
     ).outerjoin_from(Article, StoredCard, reading.current_card())
 
 
