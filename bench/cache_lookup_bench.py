@@ -21,7 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from cms.cache import CachedResponse, MemoryStore  # noqa: E402
+from cms.cache.store import CachedResponse, MemoryStore  # noqa: E402
 from cms.config import sqlalchemy_url  # noqa: E402
 
 

@@ -48,12 +48,12 @@ def document(size: int):
 # --- the database floor ------------------------------------------------------------------------
 # ``GET /floor/articles``: the least a database-backed list can cost here. One hand-written SQL
 # statement on a per-thread DB-API connection (no ORM, no pool, no argument parsing, no hooks)
-# reads the 20 newest visible articles' stored cards (``article_documents``, the same rows the
+# reads the 20 newest visible articles' stored cards (``article_cards``, the same rows the
 # app's list reads) and joins them into the page. What separates the app from this is the
 # framework around its query; what separates this from the ceiling is the database round trip.
 
 _FLOOR_SQL = (
-    "SELECT d.card FROM articles a JOIN article_documents d"
+    "SELECT d.card FROM articles a JOIN article_cards d"
     " ON d.article_id = a.id AND d.article_version = a.version"
     " WHERE a.status IN ('published', 'scheduled') AND a.published_at <= {now}"
     " ORDER BY a.published_at DESC, a.id DESC LIMIT 21"

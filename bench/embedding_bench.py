@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cms.services import embeddings  # noqa: E402
+from cms.services.related import embeddings  # noqa: E402
 
 
 def _ms(seconds: float) -> float:

@@ -103,10 +103,11 @@ def main() -> None:
     from cms.config import sqlalchemy_url
     from cms.extensions import db
     from cms.models import Section, Tag, User
-    from cms.services import articles, publishing
+    from cms.services.accounts.users import create_user
+    from cms.services.content import articles
     from cms.services.events import log as event_log
     from cms.services.events import webhooks
-    from cms.services.users import create_user
+    from cms.services.workflow import publishing
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url)})
     ctx = app.app_context()

@@ -12,7 +12,7 @@ reused. Every article has a section, 1–4 tags, 1–2 authors, explicit and cit
 automatic summary, a few suggested related articles; ~3% are drafts or scheduled for later,
 ~1% archived; ``published_at`` spreads over eight years. Deterministic for a given ``--seed``.
 Link rows get their ``listed_at``; the taxonomies' ``listed_count`` is recounted at the end,
-and each new article's public card is stored (``cms.services.documents``, as a save would).
+and each new article's public card is stored (``cms.services.public.cards``, as a save would).
 
 Use a dedicated database (never the test database): ``--reset`` deletes all content first.
 """
@@ -33,9 +33,9 @@ import sqlalchemy as sa
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from cms.config import sqlalchemy_url  # noqa: E402
-from cms.services import taxonomy_counts  # noqa: E402
-from cms.services.rendering import make_excerpt, render_body  # noqa: E402
-from cms.services.summarizer import summarize  # noqa: E402
+from cms.services.content.rendering import make_excerpt, render_body  # noqa: E402
+from cms.services.public import counts  # noqa: E402
+from cms.services.summaries.summarizer import summarize  # noqa: E402
 
 WORDS = str.split(
     "port harbour council budget energy grid wind solar tariff union strike ministry court "
@@ -289,7 +289,7 @@ def generate(url: str, count: int, *, seed: int, reset: bool, batch: int) -> dic
         timings["insert_s"] = round(time.perf_counter() - started, 1)
         t0 = time.perf_counter()
         with engine.begin() as conn:  # listed_count of every section, tag, author and source
-            taxonomy_counts.recount(conn, links=False)
+            counts.recount(conn, links=False)
         timings["recount_s"] = round(time.perf_counter() - t0, 1)
         t0 = time.perf_counter()
         timings["cards"] = store_cards(start_id)
@@ -306,16 +306,16 @@ def generate(url: str, count: int, *, seed: int, reset: bool, batch: int) -> dic
 
 def store_cards(first_id: int, chunk: int = 5000) -> int:
     """The stored JSON card of each new article, built by the app's own code (what a save
-    would store; see cms/services/documents.py), committed chunk by chunk."""
+    would store; see cms/services/cards.py), committed chunk by chunk."""
     from cms.extensions import db
     from cms.models import Article
-    from cms.services import documents
+    from cms.services.public import cards
 
     ids = db.session.scalars(
         sa.select(Article.id).where(Article.id >= first_id).order_by(Article.id)
     ).all()
     for start in range(0, len(ids), chunk):
-        documents.build(ids[start : start + chunk])
+        cards.build(ids[start : start + chunk])
         db.session.commit()
     return len(ids)
 

@@ -154,7 +154,7 @@ def check(url: str, count: int) -> dict:
         found = {
             "articles": n("SELECT count(*) FROM articles"),
             "cards": n(
-                "SELECT count(*) FROM article_documents d JOIN articles a "
+                "SELECT count(*) FROM article_cards d JOIN articles a "
                 "ON a.id = d.article_id AND a.version = d.article_version"
             ),
             "search": n("SELECT count(*) FROM article_search"),

@@ -9,7 +9,7 @@ For one database and ``--count`` N the script
 1. creates a fresh database (PostgreSQL: ``cms_related_<N>`` on the server of the URL, dropped
    at the end; SQLite: a temporary file), runs ``flask --app wsgi db upgrade`` and
    ``python bench/generate.py --count N``;
-2. fills the similarity tables in bulk: ``similarity.extract_features`` per article (in two
+2. fills the similarity tables in bulk: ``scoring.extract_features`` per article (in two
    processes) from what the database holds, then ``article_features``, ``feature_keys`` and
    ``term_stats`` (COPY on PostgreSQL, executemany on SQLite); ``related_suggestions`` is
    replaced by 40 stored suggestions per article (the service's ``STORED_PER_ARTICLE``), taken
@@ -54,7 +54,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from generate import Writer  # noqa: E402
 
 from cms.config import sqlalchemy_url  # noqa: E402
-from cms.services import similarity  # noqa: E402
+from cms.services.related import scoring  # noqa: E402
 
 STORED = 40
 VOCAB = 30_000
@@ -101,7 +101,7 @@ class Stories:
 
 def _extract(row):
     aid, title, subtitle, text, tags, section, sources, authors, published, language = row
-    f = similarity.extract_features(
+    f = scoring.extract_features(
         title=title, subtitle=subtitle, text=text, tags=tags, section=section, sources=sources,
         authors=authors, published_at=published, language=language,
     )
@@ -124,7 +124,7 @@ def fill_similarity(url: str, count: int, seed: int, timings: dict) -> tuple[Sto
     """Features, keys, document frequencies and stored suggestions for every article."""
     from cms import create_app
     from cms.extensions import db
-    from cms.services.suggestions import _fingerprint
+    from cms.services.related.suggestions import _fingerprint
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "CMS_ENV": "development"})
     stories = Stories(max(count // 10, 20), seed)
@@ -179,8 +179,8 @@ def fill_similarity(url: str, count: int, seed: int, timings: dict) -> tuple[Sto
             data = f.to_dict()
             feat_rows.append((aid, _fingerprint(f),
                               orjson.dumps(data).decode() if postgres else data, now))
-            key_rows.extend((k, aid) for k in set(similarity.candidate_keys(f)))
-            for k in similarity.df_keys(f):
+            key_rows.extend((k, aid) for k in set(scoring.candidate_keys(f)))
+            for k in scoring.df_keys(f):
                 df[k] += 1
             if len(feat_rows) >= 5000:
                 w.write("article_features", ("article_id", "fingerprint", "features",
@@ -259,9 +259,10 @@ def measure(url: str, stories: Stories, publishes: int, reads: int, seed: int) -
     from cms import create_app
     from cms.extensions import db
     from cms.models import Article, Suggestion
-    from cms.services import articles as article_service
-    from cms.services import publishing, suggestions
-    from cms.services.users import create_user
+    from cms.services.accounts.users import create_user
+    from cms.services.content import articles as article_service
+    from cms.services.related import suggestions
+    from cms.services.workflow import publishing
 
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": url, "CMS_ENV": "development", "TESTING": True,

@@ -89,7 +89,7 @@ def explain(app) -> None:
     from cms.clock import utcnow
     from cms.extensions import db
     from cms.models import Article
-    from cms.services import reading
+    from cms.services.public import reading, taxonomies
     from cms.services.visibility import public_articles
 
     with app.app_context():
@@ -103,7 +103,7 @@ def explain(app) -> None:
             queries.append((label, query.order_by(Article.published_at.desc(),
                                                   Article.id.desc()).limit(21)))
         for kind in ("tags", "sections", "sources"):  # counts
-            model, query = reading._count_query(kind, utcnow())
+            model, query = taxonomies._count_query(kind, utcnow())
             queries.append((kind, query.order_by(model.slug).limit(21)))
         for label, query in queries:
             sql = query.compile(db.engine, compile_kwargs={"literal_binds": True})

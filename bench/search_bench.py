@@ -6,7 +6,7 @@
 
 The database is migrated, then (only when it holds no articles) filled with ``--articles``
 generated articles by bulk inserts (``executemany``) straight into the tables, and indexed with
-the same set-based statement ``flask search reindex`` runs. A database that already holds
+the same set-based statement ``flask rebuild search`` runs. A database that already holds
 articles is searched as it is, so a second run measures without regenerating.
 
 The text is built for search: a Zipf-distributed vocabulary of ~1,000 real news words plus a
@@ -40,7 +40,7 @@ from cms import create_app  # noqa: E402
 from cms.config import sqlalchemy_url  # noqa: E402
 from cms.extensions import db  # noqa: E402
 from cms.models import Article, Author, Section, Source, Tag, article_tags  # noqa: E402
-from cms.services import search  # noqa: E402
+from cms.services.search import service as search  # noqa: E402
 
 README = Path(__file__).with_name("README.md")
 
@@ -308,7 +308,7 @@ def database_version(conn: sa.Connection) -> str:
 
 INTRO = """\
 `bench/search_bench.py` generates N articles (default 100,000) by bulk inserts, builds the index
-with the statement `flask search reindex` runs, and times `GET /api/v1/search` through the Flask
+with the statement `flask rebuild search` runs, and times `GET /api/v1/search` through the Flask
 test client (response cache and rate limit off): per request, one client, no network.
 "matches" is `meta.total` of the query; every page holds 20 hits (fewer when there are fewer).
 
@@ -322,7 +322,8 @@ What the numbers say: both engines find matches through their index in a few mil
 ("no hits", "rare name"). Before the recency window, both ranked *every* match before taking the
 first page: a word in a third of 100,000 articles ("common word") meant ranking ~35,000
 documents (PostgreSQL detoasts and decompresses each matching tsvector, about 10 µs each).
-`sort=relevance` now ranks only the 300 newest matches (`cms.services.search.RANK_WINDOW`), and
+`sort=relevance` now ranks only the 300 newest matches
+(`cms.services.search.service.RANK_WINDOW`), and
 `sort=newest` scores only the page. What remains on PostgreSQL is finding the newest matches:
 the planner walks articles newest first and tests each one's tsvector, so a word in 5% of the
 archive (German words) tests ~6,000 documents for 300 matches. Next steps if that must be

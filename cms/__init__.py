@@ -55,7 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     install_request_hooks(app)
 
-    from cms.cache_middleware import CachedResponses
+    from cms.cache.middleware import CachedResponses
 
     # Public GETs the response cache can answer never enter Flask.
     app.wsgi_app = CachedResponses(app, app.wsgi_app)
@@ -71,7 +71,7 @@ def _check_related_backend(app: Flask) -> None:
     if app.config.get("CMS_RELATED_BACKEND") != "semantic":
         return
     from cms.config import ConfigError
-    from cms.services import embeddings
+    from cms.services.related import embeddings
 
     if not embeddings.is_available():
         raise ConfigError(
@@ -108,7 +108,7 @@ def _init_extensions(app: Flask) -> None:
     import cms.auth.tokens  # noqa: F401  (registers the JWT callbacks)
 
     if app.config["RATELIMIT_KEY_PREFIX"] == "cms-limits":
-        from cms.cache import database_namespace
+        from cms.cache.store import database_namespace
 
         # Per database: deployments sharing one Redis keep their own counters.
         namespace = database_namespace(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -147,16 +147,11 @@ def _init_extensions(app: Flask) -> None:
 
     api.init_app(app)
 
-    from cms.cache import init_cache
-    from cms.services import documents, events, generation
-    from cms.services.distribution import corrections
+    from cms.cache.store import init_cache
+    from cms.services.derived import registry
 
-    # Write-time hooks, in order: cards; the corrections guard (append-only); the events the
-    # commit produces (decided before the lock); the content generation (last: its row lock
-    # orders content commits), right after whose bump the events are numbered and written
-    # with their webhook deliveries; then the response cache hears of the commit.
-    documents.listen(db.session)
-    corrections.guard(db.session)
-    events.listen(db.session)
-    generation.listen(db.session, then=events.write)
+    # Write-time hooks (search, counts, cards, the corrections guard, events, the content
+    # generation), in the order cms.services.derived.registry lists them; then the response
+    # cache hears of each commit.
+    registry.install(db.session)
     init_cache(app, db.session)

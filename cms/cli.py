@@ -1,4 +1,4 @@
-"""Flask commands: users, demo content, and rebuilding what saves keep current."""
+"""Flask commands: users, demo content, rebuilding what saves keep current, the worker, import."""
 
 from __future__ import annotations
 
@@ -15,10 +15,7 @@ from cms.models import ROLES
 def register_cli(app: Flask) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(seed_demo)
-    app.cli.add_command(related_group)
-    app.cli.add_command(search_group)
-    app.cli.add_command(documents_group)
-    app.cli.add_command(taxonomy_group)
+    app.cli.add_command(rebuild_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(derived_group)
     app.cli.add_command(events_group)
@@ -36,7 +33,7 @@ def user_group():
 @click.option("--author", "author_slug", default=None, help="Slug of the author profile to link.")
 def create_user_command(email: str, role: str, author_slug: str | None):
     """Create a login. The password is read from standard input unless it is a terminal."""
-    from cms.services.users import create_user
+    from cms.services.accounts.users import create_user
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -66,65 +63,21 @@ def seed_demo():
         click.echo(f"Demo login ({role}): {email} / {password}")
 
 
-@click.group("related", help="Suggested related articles.")
-def related_group():
-    pass
+@click.command("rebuild")
+@click.argument("names", nargs=-1, required=True, metavar="[search|counts|cards|related|all]...")
+@click.option("--missing", is_flag=True, help="cards: only those missing or outdated.")
+def rebuild_command(names: tuple[str, ...], missing: bool):
+    """Rebuild data derived on write (after bulk SQL, an upgrade, or to repair)."""
+    from cms.services.derived import registry
 
-
-@related_group.command("rebuild")
-def related_rebuild():
-    """Recompute similarity features and suggestions for every article."""
-    from cms.services.suggestions import rebuild_all
-
-    count = rebuild_all()
+    try:
+        messages = registry.rebuild(list(names), only_missing=missing)
+    except ValueError as exc:
+        choices = ", ".join(registry.REBUILDABLE)
+        raise click.UsageError(f"{exc} (choose from {choices}, all)") from None
     db.session.commit()
-    click.echo(f"Recomputed suggestions for {count} articles.")
-
-
-@click.group("search", help="The full-text search index.")
-def search_group():
-    pass
-
-
-@search_group.command("reindex")
-def search_reindex():
-    """Rebuild the search index of every article from the stored text."""
-    from cms.services.search import rebuild_index
-
-    count = rebuild_index()
-    db.session.commit()
-    click.echo(f"Indexed {count} articles.")
-
-
-@click.group("documents", help="The stored JSON of article cards (list items).")
-def documents_group():
-    pass
-
-
-@documents_group.command("rebuild")
-@click.option("--missing", is_flag=True, help="Only cards that are missing or outdated.")
-def documents_rebuild(missing: bool):
-    """Store the card of every article (after an upgrade or a bulk import)."""
-    from cms.services.documents import rebuild_all
-
-    count = rebuild_all(only_missing=missing)
-    db.session.commit()
-    click.echo(f"Stored {count} article cards.")
-
-
-@click.group("taxonomy", help="Sections, tags, authors and sources.")
-def taxonomy_group():
-    pass
-
-
-@taxonomy_group.command("recount")
-def taxonomy_recount():
-    """Recount the articles of every section, tag, author and source (after bulk SQL)."""
-    from cms.services.taxonomy_counts import recount
-
-    recount(db.session.connection())
-    db.session.commit()
-    click.echo("Recounted the articles of every section, tag, author and source.")
+    for message in messages:
+        click.echo(message)
 
 
 @click.command("worker")
@@ -146,11 +99,12 @@ def derived_group():
 @derived_group.command("run-pending")
 def derived_run_pending():
     """Run every due derived-data job now and wait for them (the worker does this too)."""
-    from cms.services import derived
+    from cms.services.derived import jobs as derived_jobs
 
-    waiting = derived.pending()
-    done = derived.run_pending()
-    click.echo(f"Ran {done} derived-data jobs ({waiting} were waiting, {derived.pending()} left).")
+    waiting = derived_jobs.pending()
+    done = derived_jobs.run_pending()
+    left = derived_jobs.pending()
+    click.echo(f"Ran {done} derived-data jobs ({waiting} were waiting, {left} left).")
 
 
 @click.group("events", help="The event log behind the change feed and webhooks.")
@@ -181,7 +135,7 @@ def import_command(file, batch_size: int):
     """Load articles from JSON lines (one create body per line, plus optional status and
     published_at). Missing sections, tags, authors and sources are created; bad lines are
     reported by number and skipped. FILE may be - for standard input."""
-    from cms.services.importing import import_lines
+    from cms.services.content.importing import import_lines
 
     def progress(result):
         if file.name != "<stdin>" and result.loaded and sys.stderr.isatty():

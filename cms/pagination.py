@@ -1,4 +1,5 @@
-"""Opaque keyset cursors and the page shape every collection returns."""
+"""Opaque keyset cursors, the page shape every collection returns, and keyset pages on one
+unique column (the editor-side lists)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
+
+from cms.extensions import db
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -62,3 +66,26 @@ class Page:
     next_cursor: str | None = None
     total: int | None = None
     extra: dict = field(default_factory=dict)
+
+
+def keyset_page(
+    query: sa.Select,
+    column,
+    *,
+    descending: bool,
+    limit: int,
+    cursor: list | None = None,
+    count: bool = False,
+) -> Page:
+    """One page of ``query`` ordered by ``column``; the cursor holds the last value seen."""
+    total = None
+    if count:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    if cursor:
+        query = query.where(column < cursor[0] if descending else column > cursor[0])
+    order = column.desc() if descending else column.asc()
+    rows = list(db.session.scalars(query.order_by(order).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor([getattr(rows[limit - 1], column.key)])
+    return Page(items=rows[:limit], limit=limit, next_cursor=next_cursor, total=total)

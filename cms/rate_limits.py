@@ -1,4 +1,6 @@
-"""Rate-limit counters in the app's database: the default storage of Flask-Limiter when no
+"""Rate limits: the public API's shared limit, and counters in the app's database.
+
+Counters in the database are the default storage of Flask-Limiter when no
 ``CMS_REDIS_URL`` is set, so every app process counts against the same limits (failed logins
 above all). A ``limits`` storage backend for its fixed-window strategy; with Redis configured,
 Flask-Limiter uses Redis instead.
@@ -14,9 +16,13 @@ import time
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_limiter import HeaderNames, RequestLimit
+from limits import parse_many
 from limits.storage import Storage
 
 from cms.database import upsert
+from cms.extensions import limiter
 from cms.models.rate_limit import RateLimitCounter
 
 SCHEME = "cms+database"
@@ -121,3 +127,52 @@ class DatabaseStorage(Storage):
     def clear(self, key: str) -> None:
         with self.engine.begin() as connection:
             connection.execute(sa.delete(_table).where(_table.c.key == key))
+
+
+# --- the public API's limit (CMS_PUBLIC_RATE_LIMIT) -------------------------------------------
+
+PUBLIC_LIMIT_SCOPE = "public-api"
+
+
+def public_rate_limit(blueprint) -> None:
+    """Apply ``CMS_PUBLIC_RATE_LIMIT`` (per client IP; shared via Redis when configured).
+
+    One budget for the whole public API (a shared limit), not one per blueprint.
+    """
+    if getattr(blueprint, "_public_rate_limited", False):
+        return  # already applied (create_app ran before in this process): count once
+    blueprint._public_rate_limited = True
+    limiter.shared_limit(
+        lambda: current_app.config["CMS_PUBLIC_RATE_LIMIT"] or "1 per second",
+        scope=PUBLIC_LIMIT_SCOPE,
+        exempt_when=lambda: not current_app.config["CMS_PUBLIC_RATE_LIMIT"],
+    )(blueprint)
+
+
+def public_limit_headers(app, remote_addr: str | None) -> list[tuple[str, str]] | None:
+    """Count a request answered from the response cache against the public limit.
+
+    The same storage, keys and order as Flask-Limiter's check of the shared limit above; the
+    rate-limit headers it would have added, or ``None`` when the request is over the limit
+    (then Flask answers it: the 429 with its problem document; a refused request costs
+    nothing more). With several limits (``10/second;600/minute``) a request refused by a longer
+    one has counted against the shorter ones twice.
+    """
+    value = app.config["CMS_PUBLIC_RATE_LIMIT"]
+    if not value or not limiter.enabled:
+        return []
+    args = [remote_addr or "127.0.0.1", PUBLIC_LIMIT_SCOPE]
+    if app.config.get("RATELIMIT_KEY_PREFIX"):
+        args.insert(0, app.config["RATELIMIT_KEY_PREFIX"])
+    items = sorted(parse_many(value))
+    for item in items:
+        if not limiter.limiter.hit(item, *args):
+            return None
+    shown = RequestLimit(limiter, items[0], args, breached=False, shared=True)
+    reset_at = shown.reset_at
+    return [
+        (HeaderNames.LIMIT.value, str(shown.limit.amount)),
+        (HeaderNames.REMAINING.value, str(shown.remaining)),
+        (HeaderNames.RESET.value, str(reset_at)),
+        (HeaderNames.RETRY_AFTER.value, str(int(reset_at - time.time()))),
+    ]

@@ -7,7 +7,7 @@ The database stays the source of truth: webhook deliveries are rows of an outbox
   ``article.published`` of scheduled articles whose time has come (``events.publish_due``),
   leases due deliveries and queues one Huey task per leased delivery;
 - a **deriver** thread that runs the derived-data jobs recorded by saves and imports
-  (``cms.services.derived``: offering an article to other articles' suggestion lists, its
+  (``cms.services.derived.jobs``: offering an article to other articles' suggestion lists, its
   embedding), a leased batch at a time, looking again every ``CMS_WORKER_POLL_SECONDS`` when
   none is due;
 - the **Huey consumer**, whose ``CMS_WORKER_THREADS`` threads run those tasks (any worker
@@ -118,12 +118,12 @@ class Worker:
 
     def derive(self) -> int:
         """One batch of derived-data jobs; the number done (0: none was due)."""
-        from cms.services import derived
+        from cms.services.derived import jobs as derived_jobs
 
         with self.app.app_context():
             try:
-                lease = derived.claim()
-                return derived.run(lease) if lease is not None else 0
+                lease = derived_jobs.claim()
+                return derived_jobs.run(lease) if lease is not None else 0
             finally:
                 db.session.remove()
 

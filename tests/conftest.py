@@ -17,9 +17,10 @@ from cms.clock import set_clock, utcnow
 from cms.config import sqlalchemy_url
 from cms.extensions import db, limiter
 from cms.models import Author, Section, Source, Tag, User
-from cms.services import articles as article_service
-from cms.services import derived, publishing
-from cms.services.users import create_user
+from cms.services.accounts.users import create_user
+from cms.services.content import articles as article_service
+from cms.services.derived import jobs as derived_jobs
+from cms.services.workflow import publishing
 
 PASSWORD = "correct horse battery staple"
 
@@ -284,5 +285,5 @@ def make_article(
     db.session.commit()
     # Fixtures stand for a settled site: the worker's derived data (other articles'
     # suggestion lists) are complete.
-    derived.run_pending()
+    derived_jobs.run_pending()
     return article

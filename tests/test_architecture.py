@@ -29,7 +29,7 @@ def import_graph(package_dir: Path) -> dict[str, set[str]]:
     known = set(files)
 
     def resolve(target: str) -> str | None:
-        # ``from cms.services import audit`` names the module cms.services.audit; ``from
+        # ``from cms.services import audit`` names the module cms.services.accounts.audit; ``from
         # cms.errors import NotFound`` names cms.errors: the longest known prefix.
         while target and target not in known:
             target = target.rpartition(".")[0]

@@ -15,7 +15,7 @@ import pytest
 
 from cms.extensions import db
 from cms.models import Article
-from cms.services import publishing
+from cms.services.workflow import publishing
 from tests.conftest import make_article
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from cms.services import reading
+from cms.services.public import reading
 from tests.conftest import PASSWORD, make_article
 
 PUBLIC_CACHE = "public, max-age=60, stale-while-revalidate=300"

@@ -256,7 +256,7 @@ def test_a_locked_sqlite_database_answers_503_with_retry_after(app, users, tmp_p
         from flask_migrate import upgrade
 
         upgrade()
-        from cms.services.users import create_user
+        from cms.services.accounts.users import create_user
 
         create_user("locked@example.org", PASSWORD, "editor")
         db.session.commit()

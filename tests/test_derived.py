@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import DerivedJob, Suggestion
-from cms.services import derived, generation
+from cms.services import generation
+from cms.services.derived import jobs as derived_jobs
 from tests.conftest import drain, make_article
 from tests.test_suggestions import STRIKE, STRIKE_2, UNRELATED, _para, _publish, _suggested
 from tests.test_worker import workers  # noqa: F401  (fixture)
@@ -48,7 +49,7 @@ def test_publish_leaves_other_lists_to_the_job_which_converges_to_a_rebuild(
     app, client, users, headers
 ):
     older = _older(users)
-    assert derived.pending() == 0  # fixtures are settled
+    assert derived_jobs.pending() == 0  # fixtures are settled
     before = _lists()
     article = _publish(
         client, headers["editor"], "Port Authority improves offer to dockworkers", STRIKE[1]["text"]
@@ -65,14 +66,14 @@ def test_publish_leaves_other_lists_to_the_job_which_converges_to_a_rebuild(
     generation_before = generation.current(db.session.connection())
     db.session.commit()
     assert "Ran 1 derived-data jobs (1 were waiting, 0 left)." in drain(app)
-    assert derived.pending() == 0
+    assert derived_jobs.pending() == 0
     # The job's commit changes public /related: it moves the content generation (cache keys).
     assert generation.current(db.session.connection()) > generation_before
     db.session.commit()
     assert article["slug"] in _suggested(client, older[0].slug)
 
     drained = _lists()
-    result = app.test_cli_runner().invoke(args=["related", "rebuild"])
+    result = app.test_cli_runner().invoke(args=["rebuild", "related"])
     assert result.exit_code == 0, result.output
     assert _lists() == drained
 
@@ -98,32 +99,32 @@ def test_a_draft_is_never_offered_to_readers_by_the_job(app, client, users, head
 def test_a_lease_is_exclusive_and_a_killed_worker_loses_nothing(app, client, users, headers):
     older = _older(users)
     article = _publish(client, headers["editor"], "Port strike talks collapse", STRIKE[0]["text"])
-    lease = derived.claim()
+    lease = derived_jobs.claim()
     assert [a for a, _ in lease.jobs] == [article["id"]]
-    assert derived.claim() is None  # a second worker finds nothing to take
+    assert derived_jobs.claim() is None  # a second worker finds nothing to take
     # The first worker dies here. Its lease expires; the job is taken again and done once.
     db.session.execute(sa.update(DerivedJob).values(lease_until=utcnow() - timedelta(seconds=1)))
     db.session.commit()
-    again = derived.claim()
+    again = derived_jobs.claim()
     assert again is not None and again.token != lease.token
-    assert derived.run(again) == 1
-    assert derived.pending() == 0
-    assert derived.run(lease) == 0  # the stale lease holds no row: nothing is done twice
+    assert derived_jobs.run(again) == 1
+    assert derived_jobs.pending() == 0
+    assert derived_jobs.run(lease) == 0  # the stale lease holds no row: nothing is done twice
     assert article["slug"] in _suggested(client, older[0].slug)
 
 
 def test_a_save_during_the_job_makes_it_run_again(app, client, users, headers):
     _older(users)
     article = _publish(client, headers["editor"], "Port strike talks collapse", STRIKE[0]["text"])
-    lease = derived.claim()
+    lease = derived_jobs.claim()
     # saved again while the worker runs: the row gets a new version
     db.session.execute(sa.update(DerivedJob).values(version=DerivedJob.version + 1))
     db.session.commit()
-    assert derived.run(lease) == 1
+    assert derived_jobs.run(lease) == 1
     row = db.session.get(DerivedJob, article["id"])
     assert row is not None and row.lease_token is None  # released, due again
-    assert derived.run_pending() == 1
-    assert derived.pending() == 0
+    assert derived_jobs.run_pending() == 1
+    assert derived_jobs.pending() == 0
 
 
 def test_a_job_for_an_article_deleted_meanwhile_is_dropped(app, client, users, headers):
@@ -133,9 +134,9 @@ def test_a_job_for_an_article_deleted_meanwhile_is_dropped(app, client, users, h
     article = _publish(client, headers["editor"], "Port strike talks collapse", STRIKE[0]["text"])
     db.session.execute(sa.delete(Article).where(Article.id == article["id"]))
     db.session.commit()
-    assert derived.pending() == 1
+    assert derived_jobs.pending() == 1
     drain(app)
-    assert derived.pending() == 0
+    assert derived_jobs.pending() == 0
 
 
 def test_the_worker_offers_a_new_article_to_older_lists_within_seconds(
@@ -162,7 +163,7 @@ def test_the_worker_offers_a_new_article_to_older_lists_within_seconds(
             break
         time.sleep(0.1)
     assert seen_at is not None, pool.logs()
-    assert derived.pending() == 0
+    assert derived_jobs.pending() == 0
 
 
 def test_a_lock_conflict_releases_the_job_for_the_next_round(
@@ -170,7 +171,7 @@ def test_a_lock_conflict_releases_the_job_for_the_next_round(
 ):
     from sqlalchemy.exc import DBAPIError
 
-    from cms.services import suggestions
+    from cms.services.related import suggestions
 
     older = _older(users)
     article = _publish(client, headers["editor"], "Port strike talks collapse", STRIKE[0]["text"])
@@ -182,9 +183,9 @@ def test_a_lock_conflict_releases_the_job_for_the_next_round(
         raise DBAPIError("UPDATE related_suggestions ...", {}, Deadlock())
 
     monkeypatch.setattr(suggestions, "refresh_suggestions", conflict)
-    assert derived.run(derived.claim()) == 0
+    assert derived_jobs.run(derived_jobs.claim()) == 0
     row = db.session.get(DerivedJob, article["id"])
     assert row is not None and row.lease_token is None  # due again at once, not in 5 minutes
     monkeypatch.undo()
-    assert derived.run_pending() == 1
+    assert derived_jobs.run_pending() == 1
     assert article["slug"] in _suggested(client, older[0].slug)

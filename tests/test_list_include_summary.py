@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from cms.extensions import db
 from cms.models import Summary, User
-from cms.schemas.articles import SummaryIn
-from cms.services import summaries
+from cms.schemas.articles.editor import SummaryIn
+from cms.services.summaries import service as summaries
 from tests.conftest import make_article
 
 

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from cms.errors import CmsError
 from cms.problems import OUTAGE_CANDIDATES
-from cms.schemas.articles import ArticleIn
+from cms.schemas.articles.editor import ArticleIn
 from cms.schemas.common import HTTP_URL_PATTERN, PLAIN_TEXT_PATTERN, SLUG_RE, HttpUrl
 from cms.schemas.taxonomy import SectionIn
 from tests.openapi_statuses import statuses_raised

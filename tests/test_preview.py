@@ -112,7 +112,7 @@ def test_tampered_expired_and_revoked_tokens_are_refused(client, headers, users,
 def test_a_token_signed_with_another_key_is_refused(client, headers, users, app):
     from itsdangerous import URLSafeTimedSerializer
 
-    from cms.services.preview import SALT
+    from cms.services.workflow.preview import SALT
 
     draft = make_article("Draft", status="draft", author=users["editor"])
     _issue(client, headers["editor"], draft.id)

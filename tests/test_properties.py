@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cms.schemas.articles import ArticleIn
+from cms.schemas.articles.editor import ArticleIn
 from cms.schemas.common import SLUG_RE
-from cms.services import rendering
-from cms.services.slugs import MAX_SLUG, slug_from_title
+from cms.services.content import rendering
+from cms.services.content.slugs import MAX_SLUG, slug_from_title
 
 ARTICLES = "/api/v1/editor/articles"
 SOURCES = {"handelsblatt": "Handelsblatt", "reuters": "Reuters"}

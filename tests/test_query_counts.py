@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from cms.extensions import db
 from cms.models import Tag
-from cms.services import curation
+from cms.services.related import curation
 from tests.conftest import make_article
 
 

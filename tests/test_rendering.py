@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from cms.services import rendering
+from cms.services.content import rendering
 
 PAYLOADS = [
     "<script>alert(1)</script>",

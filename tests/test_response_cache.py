@@ -234,7 +234,7 @@ def test_previews_and_the_editor_api_are_never_answered_from_the_cache(
 
 
 def test_reads_work_while_the_shared_cache_is_down(app, client, users, monkeypatch, caplog):
-    from cms.cache import RedisStore, ResponseCache
+    from cms.cache.store import RedisStore, ResponseCache
 
     unreachable = ResponseCache(RedisStore("redis://127.0.0.1:9/0"), seconds=30)
     monkeypatch.setitem(app.extensions, "cms_response_cache", unreachable)
@@ -249,7 +249,7 @@ def test_reads_work_while_the_shared_cache_is_down(app, client, users, monkeypat
 def test_apps_on_different_databases_never_share_entries_in_one_redis():
     import redis
 
-    from cms.cache import CachedResponse, RedisStore, database_namespace
+    from cms.cache.store import CachedResponse, RedisStore, database_namespace
 
     url = "redis://127.0.0.1:6379/14"
     try:

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from cms.extensions import db
 from cms.models import Article, Tag
-from cms.services import articles as article_service
-from cms.services import search, taxonomy
+from cms.services.content import articles as article_service
+from cms.services.content import taxonomy
+from cms.services.search import service as search
 from cms.text import rfc3339
 from tests.conftest import make_article
 
@@ -376,7 +377,7 @@ def test_reindex_command_rebuilds_everything(app, users, ago):
     db.session.execute(sa.text(f"DELETE FROM {search.INDEX_TABLE}"))
     db.session.commit()
 
-    result = app.test_cli_runner().invoke(args=["search", "reindex"])
+    result = app.test_cli_runner().invoke(args=["rebuild", "search"])
 
     assert result.exit_code == 0, result.output
     assert "Indexed 2 articles" in result.output

@@ -1,4 +1,4 @@
-"""The public read path builds its JSON by hand (cms/schemas/articles.py, "fast public output")
+"""The public read path builds its JSON by hand (cms/schemas/articles/dumpers.py)
 and reads cards as rows; these tests pin that it gives exactly what the marshmallow schemas,
 which document the API, give for the ORM objects: for a hand-made story, and as a property of
 generated articles (hypothesis)."""
@@ -15,19 +15,17 @@ from hypothesis import strategies as st
 
 from cms.extensions import db
 from cms.models import Article
-from cms.schemas.articles import (
+from cms.schemas.articles.dumpers import card_data, detail_data, related_data, summary_data
+from cms.schemas.articles.editor import ArticleIn
+from cms.schemas.articles.public import (
     CARD_FIELDS,
     ArticleCard,
     ArticleDetail,
-    ArticleIn,
     RelatedOut,
     SummaryOut,
-    card_data,
-    detail_data,
-    related_data,
-    summary_data,
 )
-from cms.services import curation, reading
+from cms.services.public import reading
+from cms.services.related import curation
 from cms.text import rfc3339
 from tests.conftest import make_article
 from tests.test_properties import valid_blocks

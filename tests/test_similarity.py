@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cms.services.similarity import (
+from cms.services.related.scoring import (
     ArticleFeatures,
     candidate_keys,
     df_keys,

@@ -34,7 +34,7 @@ from cms import create_app  # noqa: E402
 from cms.demo import seed  # noqa: E402
 from cms.extensions import db  # noqa: E402
 from cms.models import Article, User  # noqa: E402
-from cms.services import preview  # noqa: E402
+from cms.services.workflow import preview  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [

@@ -147,7 +147,7 @@ def test_suggestions_are_deterministic_and_respect_limit(client, cluster):
 def test_rebuild_command_recomputes_the_same_suggestions(app, client, cluster):
     walkout = cluster[0]
     before = client.get(f"/api/v1/articles/{walkout.slug}/related").get_json()
-    result = app.test_cli_runner().invoke(args=["related", "rebuild"])
+    result = app.test_cli_runner().invoke(args=["rebuild", "related"])
     assert result.exit_code == 0, result.output
     after = client.get(f"/api/v1/articles/{walkout.slug}/related").get_json()
     assert [r["article"]["slug"] for r in after["related"]] == [
@@ -160,7 +160,7 @@ def test_stored_lists_keep_only_the_best_suggestions(users, monkeypatch):
 
     from cms.extensions import db
     from cms.models import Suggestion
-    from cms.services import suggestions
+    from cms.services.related import suggestions
 
     monkeypatch.setattr(suggestions, "STORED_PER_ARTICLE", 2)
     for i in range(5):
@@ -247,7 +247,7 @@ def test_refresh_is_a_plain_function_of_the_article_id(client, headers):
 
     from cms.extensions import db
     from cms.models import Suggestion
-    from cms.services import suggestions
+    from cms.services.related import suggestions
 
     articles = [_publish(client, headers["editor"], title, text) for title, text in UNRELATED]
     drain(client.application)
@@ -349,13 +349,13 @@ def test_semantic_backend_stores_embeddings_and_finds_a_pair_without_shared_word
     assert _suggested(client, borrowing["slug"])[0] == rates["slug"]
 
     # Rebuilding with the semantic backend keeps the stored embeddings and the ranking.
-    result = semantic_app.test_cli_runner().invoke(args=["related", "rebuild"])
+    result = semantic_app.test_cli_runner().invoke(args=["rebuild", "related"])
     assert result.exit_code == 0, result.output
     assert _suggested(client, rates["slug"])[0] == borrowing["slug"]
 
     # The same articles ranked by the default lexical backend: the pair is not found first.
     with app.app_context():
-        result = app.test_cli_runner().invoke(args=["related", "rebuild"])
+        result = app.test_cli_runner().invoke(args=["rebuild", "related"])
         assert result.exit_code == 0, result.output
         assert _suggested(app.test_client(), rates["slug"])[0] != borrowing["slug"]
 
@@ -394,7 +394,7 @@ def test_semantic_backend_reembeds_only_when_the_text_changes(semantic_app, head
 def test_semantic_backend_without_its_runtime_refuses_to_start(monkeypatch, tmp_path):
     from cms import create_app
     from cms.config import ConfigError
-    from cms.services import embeddings
+    from cms.services.related import embeddings
 
     monkeypatch.setenv("CMS_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("CMS_RELATED_BACKEND", "semantic")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cms.services.summarizer import split_sentences, summarize
+from cms.services.summaries.summarizer import split_sentences, summarize
 
 EVAL_ARTICLES = Path(__file__).resolve().parents[1] / "eval" / "summaries" / "articles.json"
 

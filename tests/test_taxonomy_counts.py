@@ -25,10 +25,11 @@ from cms.models import (
     Tag,
     article_tags,
 )
-from cms.services import articles as article_service
-from cms.services import publishing, taxonomy_counts
-from cms.services import taxonomy as taxonomy_service
+from cms.services.content import articles as article_service
+from cms.services.content import taxonomy as taxonomy_service
+from cms.services.public import counts as taxonomy_counts
 from cms.services.visibility import PUBLIC_STATUSES, public_condition
+from cms.services.workflow import publishing
 from cms.text import rfc3339
 from tests.conftest import make_article
 
@@ -314,11 +315,11 @@ def _stored():
 
 
 def _assert_consistent():
-    from cms.services import reading
+    from cms.services.public import taxonomies
 
     expected = expected_counts()
     for kind in KINDS:
-        page = reading.list_taxonomy(kind, limit=100)
+        page = taxonomies.list_taxonomy(kind, limit=100)
         assert {obj.slug: obj.article_count for obj in page.items} == expected[kind], kind
     for link in taxonomy_counts.LINK_TABLES:
         wrong = db.session.execute(
@@ -451,7 +452,7 @@ def test_recount_command_repairs_counts_after_bulk_sql(app, client, users):
     make_article("Two", tags=["energy", "port"])
     db.session.execute(sa.update(Tag).values(listed_count=99))  # a bulk write past the hooks
     db.session.commit()
-    result = app.test_cli_runner().invoke(args=["taxonomy", "recount"])
+    result = app.test_cli_runner().invoke(args=["rebuild", "counts"])
     assert result.exit_code == 0, result.output
     counts = {t["slug"]: t["article_count"] for t in client.get("/api/v1/tags").get_json()["data"]}
     assert counts["energy"] == 2

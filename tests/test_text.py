@@ -85,8 +85,9 @@ def test_rfc3339_writes_utc_whole_seconds():
 def test_one_stop_word_table_per_language_everywhere():
     """The summarizer reads its language's table, related-article scoring both, and search a
     short part of them: a reader can still search for words like "Monday", "die" or "will"."""
-    from cms.services import similarity, summarizer
-    from cms.services.search import QueryError, parse_query
+    from cms.services.related import scoring as similarity
+    from cms.services.search.service import QueryError, parse_query
+    from cms.services.summaries import summarizer
     from cms.text import QUERY_STOP_WORDS, STOP_WORDS
 
     both = STOP_WORDS["en"] | STOP_WORDS["de"]

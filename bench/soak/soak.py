@@ -268,7 +268,7 @@ import sys
 from flask_migrate import upgrade
 from cms import create_app
 from cms.extensions import db
-from cms.services.users import create_user
+from cms.services.accounts.users import create_user
 
 app = create_app()
 with app.app_context():

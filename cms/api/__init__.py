@@ -24,7 +24,8 @@ def register_api(app: Flask) -> None:
     from cms.api.public import preview as public_preview
     from cms.api.public import search as public_search
     from cms.api.public import taxonomies as public_taxonomies
-    from cms.api.public.caching import public_cache_headers, public_rate_limit, store_in_cache
+    from cms.cache.http import public_cache_headers, store_in_cache
+    from cms.rate_limits import public_rate_limit
 
     public = [
         public_articles,

@@ -1,9 +1,9 @@
 """Access and refresh tokens (flask-jwt-extended) tied to a stored login session.
 
-Each login (``cms.services.sessions``) creates a ``LoginSession``; its tokens carry the session
-id (``sid``). This module mints them and tells flask-jwt-extended how to check them: a token of
-a revoked session is refused. Sessions live in the database, so a revocation holds on every app
-process at once.
+Each login (``cms.services.accounts.sessions``) creates a ``LoginSession``; its tokens carry the
+session id (``sid``). This module mints them and tells flask-jwt-extended how to check them: a
+token of a revoked session is refused. Sessions live in the database, so a revocation holds on
+every app process at once.
 """
 
 from __future__ import annotations

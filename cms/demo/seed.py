@@ -11,9 +11,13 @@ import sqlalchemy as sa
 from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import Article, Author, Section, Source, Tag, User
-from cms.schemas.articles import ArticleIn, RelatedLinksIn, SummaryIn
-from cms.services import articles, curation, publishing, summaries, users
-from cms.services.slugs import slug_from_title
+from cms.schemas.articles.editor import ArticleIn, RelatedLinksIn, SummaryIn
+from cms.services.accounts import users
+from cms.services.content import articles
+from cms.services.content.slugs import slug_from_title
+from cms.services.related import curation
+from cms.services.summaries import service as summaries
+from cms.services.workflow import publishing
 
 CONTENT = Path(__file__).with_name("content.json")
 DEMO_LOGINS = [

@@ -33,7 +33,7 @@ CONTENT_FIELDS = (
 )
 
 # ``listed_at`` on the link tables: the article's ``published_at`` while its status is public,
-# else NULL (``cms.services.visibility.listed_at``), kept by ``cms.services.taxonomy_counts``.
+# else NULL (``cms.services.visibility.listed_at``), kept by ``cms.services.public.counts``.
 # With it the index (tag_id, listed_at, article_id) holds a tag's articles in publication order.
 article_tags = sa.Table(
     "article_tags",
@@ -238,15 +238,15 @@ class SlugRedirect(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ArticleDocument(db.Model):
+class StoredCard(db.Model):
     """An article's public card (list item) as JSON, built when the article or what its card
-    shows changes (``cms.services.documents``).
+    shows changes (``cms.services.public.cards``).
 
     Valid while ``article_version`` equals the article's ``version``; reads build the card
     themselves when it is missing or stale.
     """
 
-    __tablename__ = "article_documents"
+    __tablename__ = "article_cards"
     article_id: Mapped[int] = mapped_column(
         sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )

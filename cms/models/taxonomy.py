@@ -24,7 +24,7 @@ SOURCE_KINDS = (
 def listed_count_column() -> Mapped[int]:
     """Articles listed in this entry, public now or scheduled for later
     (``cms.services.visibility.listed_condition``), kept on write by
-    ``cms.services.taxonomy_counts``. Public counts subtract the ones still to come."""
+    ``cms.services.public.counts``. Public counts subtract the ones still to come."""
     return mapped_column(default=0, server_default=sa.text("0"))
 
 

@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from cms.pagination import DEFAULT_LIMIT, MAX_LIMIT, BadCursor, decode_cursor
-from cms.services.rendering import to_plain
+from cms.services.content.rendering import to_plain
 from cms.text import rfc3339
 
 # Integers sent by clients that reach the database (ids, versions, revision numbers) must fit

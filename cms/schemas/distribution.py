@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from cms.models import TAKEDOWN_REASONS
-from cms.schemas.articles import ARTICLE_STATUS
+from cms.schemas.articles.public import ARTICLE_STATUS
 from cms.schemas.common import (
     Cursor,
     NamedChoice,

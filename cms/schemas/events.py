@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from cms.schemas.articles import _CommaList
+from cms.schemas.articles.public import _CommaList
 from cms.schemas.common import (
     Cursor,
     NamedChoice,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from cms.schemas.articles import ARTICLE_STATUS
+from cms.schemas.articles.public import ARTICLE_STATUS
 from cms.schemas.common import MAX_INT, Cursor, PageQuery, StrictSchema, UtcDateTime
 
 

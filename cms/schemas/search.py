@@ -8,9 +8,9 @@ from datetime import datetime
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from cms.schemas.articles import ArticleCard, ArticleFilters
+from cms.schemas.articles.public import ArticleCard, ArticleFilters
 from cms.schemas.common import Cursor, PageQuery
-from cms.services.search import (
+from cms.services.search.service import (
     MAX_QUERY_CHARS,
     NEWEST_CURSOR,
     RANK_WINDOW,

@@ -63,9 +63,6 @@ def mark_changed(session: Session) -> None:
     session.info[_CHANGED] = True
 
 
-_listening: set[int] = set()
-
-
 def listen(session_factory, then: Callable[[Session, int], None] | None = None) -> None:
     """Bump the generation in every commit of ``session_factory`` that changed content.
 
@@ -73,9 +70,6 @@ def listen(session_factory, then: Callable[[Session, int], None] | None = None) 
     bump comes last, so the row lock is held for as short a time as possible. ``then`` runs
     right after the bump, under its lock, with the new value (the event log numbers its
     events there, so their order is the commit order)."""
-    if id(session_factory) in _listening:
-        return
-    _listening.add(id(session_factory))
 
     @sa.event.listens_for(session_factory, "after_flush")
     def _mark(session: Session, _context):

@@ -7,7 +7,7 @@ public query starts from :func:`public_articles` (or uses :func:`is_public`).
 Copies of visibility kept for speed are defined here too. An article is *listed* when its
 status is public and it has a ``published_at``: public now, or once its time comes. Then
 ``public = listed and not scheduled_later``, so the count of public articles is the count of
-listed ones minus the few still to come (``cms.services.taxonomy_counts`` keeps the first per
+listed ones minus the few still to come (``cms.services.public.counts`` keeps the first per
 section, tag, author and source; reads subtract the second). The link tables carry the
 article's :func:`listed_at`, so a tag's articles are read in publication order from its index.
 """

@@ -82,7 +82,7 @@ def publish_all(arts, backend: str):
     from cms.clock import set_clock
     from cms.extensions import db
     from cms.models import Author, Section, Source, Tag
-    from cms.services.users import create_user
+    from cms.services.accounts.users import create_user
 
     app = create_app(
         {

@@ -7,7 +7,7 @@ precision@5 (relevant = grade >= 1) over the queries that have at least one rele
 Methods:
   tfidf      plain TF-IDF cosine over title + subtitle + body (lower-case ``\\w\\w+`` tokens,
              raw tf, smoothed idf, no stop words/stemming) -- the baseline
-  ours       cms.services.similarity.rank (text + entities + tags, editorial context)
+  ours       cms.services.related.scoring.rank (text + entities + tags, editorial context)
   ours-noed  ablation: same, with tags/section/sources/authors/published_at removed
   ours-text  ablation: only our text cosine (stemmed, title-weighted tf-idf)
   semantic   optional (--semantic): MiniLM embedding cosine blended with ``ours``
@@ -34,7 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from cms.services import similarity as sim  # noqa: E402
+from cms.services.related import scoring as sim  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 K = 5
@@ -158,8 +158,8 @@ def strip_all_but_text(f: sim.ArticleFeatures) -> sim.ArticleFeatures:
 def semantic_rankers(
     arts: list[dict[str, Any]], feats: dict[int, sim.ArticleFeatures]
 ) -> tuple[list[tuple[str, Ranker]], float]:
-    """(d) MiniLM cosine alone and (e) blended with ours, via cms.services.embeddings."""
-    from cms.services import embeddings
+    """(d) MiniLM cosine alone and (e) blended with ours, via cms.services.related.embeddings."""
+    from cms.services.related import embeddings
 
     embeddings.embed(["warm-up"])  # load the model outside the timing
     texts = [embeddings.article_text(a["title"], a["subtitle"], a["text"]) for a in arts]

@@ -37,7 +37,7 @@ from sumy.summarizers.lex_rank import LexRankSummarizer  # noqa: E402
 from sumy.summarizers.text_rank import TextRankSummarizer  # noqa: E402
 from sumy.utils import get_stop_words  # noqa: E402
 
-from cms.services.summarizer import _strip_html, split_sentences, summarize  # noqa: E402
+from cms.services.summaries.summarizer import _strip_html, split_sentences, summarize  # noqa: E402
 
 ARTICLES = Path(__file__).with_name("articles.json")
 METRICS = ("rouge1", "rouge2", "rougeL")

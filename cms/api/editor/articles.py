@@ -20,7 +20,7 @@ from cms.api.responses import article_etag, expected_version, json_response, pag
 from cms.auth.permissions import authorize
 from cms.errors import NotFound
 from cms.extensions import db
-from cms.schemas.articles import (
+from cms.schemas.articles.editor import (
     ActionIn,
     ArticleIn,
     ArticlePatch,
@@ -36,7 +36,11 @@ from cms.schemas.articles import (
     SummaryIn,
 )
 from cms.schemas.common import page_schema
-from cms.services import articles, curation, idempotency, publishing, suggestions, summaries
+from cms.services.accounts import idempotency
+from cms.services.content import articles
+from cms.services.related import curation, suggestions
+from cms.services.summaries import service as summaries
+from cms.services.workflow import publishing
 
 blp = Blueprint(
     "editor_articles",

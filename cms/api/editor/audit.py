@@ -10,7 +10,7 @@ from cms.api.editor.common import no_store, role_required
 from cms.api.responses import page_response
 from cms.schemas.audit import AuditEventOut, AuditQuery
 from cms.schemas.common import page_schema
-from cms.services import audit
+from cms.services.accounts import audit
 
 blp = Blueprint(
     "editor_audit",

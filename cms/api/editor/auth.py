@@ -11,7 +11,7 @@ from cms.api.blueprint import Blueprint
 from cms.api.editor.common import SECURITY, no_store
 from cms.extensions import db, limiter
 from cms.schemas.auth import LoginIn, TokensOut, UserOut
-from cms.services import sessions
+from cms.services.accounts import sessions
 
 blp = Blueprint(
     "editor_auth",

@@ -14,7 +14,7 @@ from cms.errors import NotFound
 from cms.extensions import db
 from cms.schemas.corrections import CorrectionIn, EditorCorrectionOut, HideIn
 from cms.schemas.distribution import RevokeIn, TakedownIn, TakedownOut
-from cms.services import articles
+from cms.services.content import articles
 from cms.services.distribution import corrections, takedowns
 
 blp = Blueprint(

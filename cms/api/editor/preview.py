@@ -10,7 +10,8 @@ from cms.api.editor.common import no_store, role_required
 from cms.api.responses import json_response
 from cms.extensions import db
 from cms.schemas.preview import PreviewOut
-from cms.services import articles, preview
+from cms.services.content import articles
+from cms.services.workflow import preview
 
 blp = Blueprint(
     "editor_preview",

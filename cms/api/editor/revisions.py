@@ -9,7 +9,7 @@ from cms.api.blueprint import Blueprint, link
 from cms.api.editor.common import no_store, role_required
 from cms.api.responses import article_etag, expected_version, json_response, page_response
 from cms.extensions import db
-from cms.schemas.articles import ActionIn, EditorArticleOut
+from cms.schemas.articles.editor import ActionIn, EditorArticleOut
 from cms.schemas.common import page_schema
 from cms.schemas.revisions import (
     DiffQuery,
@@ -18,7 +18,7 @@ from cms.schemas.revisions import (
     RevisionOut,
     RevisionQuery,
 )
-from cms.services import articles, revisions
+from cms.services.content import articles, revisions
 
 blp = Blueprint(
     "editor_revisions",

@@ -11,7 +11,8 @@ from cms.api.responses import json_response, page_response
 from cms.extensions import db
 from cms.schemas.common import Cursor, PageQuery, page_schema
 from cms.schemas.taxonomy import TAXONOMY_IN, TAXONOMY_OUT
-from cms.services import reading, taxonomy
+from cms.services.content import taxonomy
+from cms.services.public import taxonomies
 
 blp = Blueprint(
     "editor_taxonomies",
@@ -41,7 +42,7 @@ def _register(kind: str) -> None:
         @role_required("writer")
         @blp.operation(f"listEditor{kind.title()}")
         def get(self, limit, count, cursor=None):
-            page = reading.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
+            page = taxonomies.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
             return page_response(page, out)
 
         @blp.query()
@@ -70,7 +71,7 @@ def _register(kind: str) -> None:
         @role_required("writer")
         @blp.operation(f"getEditor{noun.title()}")
         def get(self, _query, slug):
-            return reading.get_taxonomy(kind, slug)
+            return taxonomies.get_taxonomy(kind, slug)
 
         @blp.query()
         @blp.arguments(patch_cls(partial=True))
@@ -82,7 +83,7 @@ def _register(kind: str) -> None:
         def patch(self, _query, data, slug):
             obj = taxonomy.update(kind, taxonomy.get(kind, slug), data, actor=current_user)
             db.session.commit()
-            return reading.get_taxonomy(kind, obj.slug)
+            return taxonomies.get_taxonomy(kind, obj.slug)
 
         @blp.query()
         @blp.response(204)

@@ -11,7 +11,7 @@ from cms.api.responses import json_response, page_response
 from cms.extensions import db
 from cms.schemas.auth import UserIn, UserOut, UserPatch
 from cms.schemas.common import Cursor, PageQuery, page_schema
-from cms.services import users
+from cms.services.accounts import users
 
 blp = Blueprint(
     "editor_users",

@@ -7,29 +7,31 @@ from flask import redirect, request
 from flask.views import MethodView
 
 from cms.api.blueprint import ARTICLE_SLUG, FIRST_SLUG, Blueprint, public_article_links
-from cms.api.public.caching import set_cache_tags
 from cms.api.responses import json_response, page_response
+from cms.cache.http import set_cache_tags
 from cms.errors import NotFound
-from cms.schemas.articles import (
-    FORMATS,
-    ArticleDetail,
-    ArticleListItem,
-    ArticleListQuery,
+from cms.schemas.articles.dumpers import (
     CardDumper,
-    DetailQuery,
-    RelatedOut,
-    RelatedQuery,
     StoredCardDumper,
     SummaryIncluder,
-    SummaryOut,
     detail_json,
     related_data,
     summary_data,
 )
+from cms.schemas.articles.public import (
+    FORMATS,
+    ArticleDetail,
+    ArticleListItem,
+    ArticleListQuery,
+    DetailQuery,
+    RelatedOut,
+    RelatedQuery,
+    SummaryOut,
+)
 from cms.schemas.common import page_schema
 from cms.schemas.corrections import CorrectionOut, correction_data
-from cms.services import documents, reading
 from cms.services.distribution import site, structured_data
+from cms.services.public import cards, corrections, reading
 
 blp = Blueprint(
     "public_articles",
@@ -40,7 +42,7 @@ blp = Blueprint(
 
 ArticlePage = page_schema(ArticleListItem, "ArticlePage")
 # The schemas document the responses; the hand-written dumpers beside them build the same
-# documents faster (see cms/schemas/articles.py).
+# documents faster (see cms/schemas/articles/dumpers.py).
 _stored_card = StoredCardDumper()
 
 
@@ -78,7 +80,7 @@ class Articles(MethodView):
                 dumper = CardDumper(fields)
             else:
                 page = reading.list_articles(
-                    filters, limit=limit, cursor=cursor, count=count, reader=documents.read_cards
+                    filters, limit=limit, cursor=cursor, count=count, reader=cards.read_cards
                 )
                 dumper = _stored_card
             if include:
@@ -186,7 +188,7 @@ class ArticleCorrections(MethodView):
     def get(self, _query, slug):
         """The article's corrections log, oldest first (also `corrections` on the detail)."""
         with reading.without_transaction():
-            found = reading.article_corrections(slug)
+            found = corrections.article_corrections(slug)
             if isinstance(found, reading.Moved):
                 return _moved(found.slug, "/corrections")
             return json_response([correction_data(entry) for entry in found])

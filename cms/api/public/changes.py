@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from cms.api.blueprint import Blueprint
-from cms.api.public.caching import set_cache_tags
 from cms.api.responses import json_response, next_link
+from cms.cache.http import set_cache_tags
 from cms.pagination import DEFAULT_LIMIT
 from cms.schemas.events import ChangesPage, ChangesQuery, EventOut, LatestOut
-from cms.services import reading
 from cms.services.events import feed
+from cms.services.public import reading
 
 blp = Blueprint(
     "public_changes",

@@ -12,8 +12,8 @@ from cms.errors import NotFound
 from cms.schemas.common import page_schema
 from cms.schemas.corrections import CorrectionItem, correction_data
 from cms.schemas.distribution import CorrectionListQuery, FeedQuery, JsonFeed
-from cms.services import reading
 from cms.services.distribution import feeds, site, sitemaps
+from cms.services.public import corrections, reading
 from cms.text import rfc3339
 
 blp = Blueprint(
@@ -174,5 +174,5 @@ class Corrections(MethodView):
     def get(self, limit, count, cursor=None):
         """Every visible correction of every visible article, newest first."""
         with reading.without_transaction():
-            page = reading.list_corrections(limit=limit, cursor=cursor, count=count)
+            page = corrections.list_corrections(limit=limit, cursor=cursor, count=count)
         return page_response(page, _CorrectionDumper())

@@ -9,8 +9,10 @@ from flask.views import MethodView
 
 from cms.api.blueprint import Blueprint
 from cms.api.responses import json_response
-from cms.schemas.articles import FORMATS, DetailQuery, PreviewArticleOut
-from cms.services import preview, reading
+from cms.schemas.articles.editor import PreviewArticleOut
+from cms.schemas.articles.public import FORMATS, DetailQuery
+from cms.services.public import reading
+from cms.services.workflow import preview
 
 blp = Blueprint(
     "public_preview",

@@ -8,7 +8,7 @@ from cms.api.blueprint import FIRST_SLUG, Blueprint, public_article_links
 from cms.api.responses import page_response
 from cms.schemas.common import page_schema
 from cms.schemas.search import SearchHit, SearchQuery
-from cms.services import search
+from cms.services.search import service as search
 
 blp = Blueprint(
     "public_search",

@@ -8,7 +8,7 @@ from cms.api.blueprint import Blueprint
 from cms.api.responses import page_response
 from cms.schemas.common import Cursor, PageQuery, page_schema
 from cms.schemas.taxonomy import TAXONOMY_OUT
-from cms.services import reading
+from cms.services.public import reading, taxonomies
 
 blp = Blueprint(
     "public_taxonomies",
@@ -34,7 +34,7 @@ def _register(kind: str) -> None:
         @blp.operation(f"list{kind.title()}")
         def get(self, limit, count, cursor=None):
             with reading.without_transaction():
-                page = reading.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
+                page = taxonomies.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
                 return page_response(page, item_schema)
 
     class Item(MethodView):
@@ -43,7 +43,7 @@ def _register(kind: str) -> None:
         @blp.alt_response(404, description=f"No such {noun}.")
         @blp.operation(f"get{noun.title()}")
         def get(self, _query, slug):
-            return reading.get_taxonomy(kind, slug)
+            return taxonomies.get_taxonomy(kind, slug)
 
     Collection.get.__doc__ = f"All {kind}, ordered by slug, with `article_count`."
     Item.get.__doc__ = f"One {noun} with its `article_count` of published articles."

@@ -19,8 +19,9 @@ from cms.clock import utcnow
 from cms.errors import Conflict, NotFound, ValidationFailed
 from cms.extensions import db
 from cms.models import Article, Correction, User
-from cms.services import audit, events
-from cms.services.articles import flush_guarded
+from cms.services import events
+from cms.services.accounts import audit
+from cms.services.content.articles import flush_guarded
 from cms.services.visibility import is_public
 
 HIDE_FIELDS = ("hidden_at", "hidden_by_id", "hidden_reason")
@@ -124,9 +125,6 @@ def for_editor(article: Article) -> list[Correction]:
 
 def guard(session_factory) -> None:
     """Refuse, at flush time, deleting an entry or changing it other than hiding it once."""
-    if getattr(guard, "_installed", None) is session_factory:
-        return
-    guard._installed = session_factory
 
     @sa.event.listens_for(session_factory, "before_flush")
     def _append_only(session: Session, _context, _instances):

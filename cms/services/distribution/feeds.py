@@ -18,8 +18,8 @@ from feedgen.feed import FeedGenerator
 from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import Article, Correction
-from cms.services import reading
 from cms.services.distribution.site import Site
+from cms.services.public import reading
 from cms.services.visibility import public_articles
 from cms.text import rfc3339
 

@@ -17,8 +17,10 @@ from cms.clock import utcnow
 from cms.errors import Conflict, InvalidTransition
 from cms.extensions import db
 from cms.models import Article, Takedown, User
-from cms.services import audit, events, revisions
-from cms.services.articles import check_version, flush_guarded
+from cms.services import events
+from cms.services.accounts import audit
+from cms.services.content import revisions
+from cms.services.content.articles import check_version, flush_guarded
 from cms.services.visibility import TAKEN_DOWN
 
 # What can be taken down: what is public, or will be on its own (a scheduled article).

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from cms.services import audit
+from cms.services.accounts import audit
 from cms.services.events.log import PUBLISHED, UPDATED, as_seen_through
 from cms.services.events.targets import UnsafeTarget, resolve
 from cms.text import rfc3339

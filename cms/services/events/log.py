@@ -422,14 +422,8 @@ def publish_due(session: Session, limit: int = 500) -> int:
 
 _TAXONOMIES = (Section, Tag, Author, Source)
 _CHILDREN = (ArticleAuthor, ArticleSource, Summary, RelatedLink)
-_listening: set[int] = set()
-
-
 def listen(session_factory) -> None:
     """Note the articles each flush touches; decide their events before commit."""
-    if id(session_factory) in _listening:
-        return
-    _listening.add(id(session_factory))
 
     @sa.event.listens_for(session_factory, "before_flush")
     def _note_deleted_taxonomies(session: Session, _context, _instances):

@@ -14,11 +14,10 @@ from cms.clock import utcnow
 from cms.errors import NotFound, ValidationFailed
 from cms.extensions import db
 from cms.models import User, WebhookDelivery, WebhookEndpoint
-from cms.pagination import Page
-from cms.services import audit
+from cms.pagination import Page, keyset_page
+from cms.services.accounts import audit
 from cms.services.events import delivery
 from cms.services.events.targets import UnsafeTarget, resolve
-from cms.services.paging import keyset_page
 
 ROTATION_OVERLAP = timedelta(hours=24)
 

@@ -1,0 +1,70 @@
+"""HTTP caching of public responses: ETag, Cache-Control, cache tags, 304 on conditional
+requests, and what goes into the shared response cache (answered from by
+``cms.cache.middleware``)."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+from cms.cache.store import MISSED, CachedResponse, response_cache
+
+CACHE_TAGS = "cms.cache_tags"  # WSGI environ key: what the response shows
+
+
+def set_cache_tags(tags) -> None:
+    """What this response shows, for CDN purges (``Cache-Tag``, ``Surrogate-Key``):
+    ``article:<id>``, ``section:<slug>``, ``tag:<slug>``, ``list``. Events name the same."""
+    request.environ[CACHE_TAGS] = list(dict.fromkeys(tags))
+
+
+def _add_cache_tags(response) -> None:
+    tags = request.environ.get(CACHE_TAGS) or ["list"]
+    response.headers["Cache-Tag"] = ",".join(tags)
+    response.headers["Surrogate-Key"] = " ".join(tags)
+
+
+def public_cache_headers(response):
+    """after_request hook of the public blueprints."""
+    if request.method not in ("GET", "HEAD"):
+        return response
+    if response.status_code in (200, 301):
+        _add_cache_tags(response)
+    if response.status_code == 200:
+        config = current_app.config
+        response.headers["Cache-Control"] = (
+            f"public, max-age={config['CMS_CACHE_MAX_AGE']}, "
+            f"stale-while-revalidate={config['CMS_CACHE_STALE_WHILE_REVALIDATE']}"
+        )
+        if not response.get_etag()[0]:
+            response.add_etag()
+        _remember(response)
+        response.make_conditional(request)
+        # make_conditional adds a Date; the server sends its own (a second one is invalid).
+        response.headers.pop("Date", None)
+    elif response.status_code == 301:
+        response.headers["Cache-Control"] = (
+            f"public, max-age={current_app.config['CMS_CACHE_MAX_AGE']}"
+        )
+        _remember(response)
+    else:
+        response.headers["Cache-Control"] = "no-store"
+    response.vary.add("Origin")
+    return response
+
+
+def _remember(response) -> None:
+    """Mark the response for the cache if the middleware looked the request up and missed."""
+    if MISSED in request.environ:
+        g.response_cache_candidate = (response, response.status_code)
+
+
+def store_in_cache(app, response, **_extra) -> None:
+    """``request_finished`` receiver: store the response as sent, after every hook ran."""
+    candidate = g.pop("response_cache_candidate", None)
+    cache = response_cache()
+    if candidate is None or candidate[0] is not response or cache is None:
+        return  # not cacheable, or replaced (by an error) after the public hooks
+    if "Set-Cookie" in response.headers or not response.vary.as_set() <= {"origin"}:
+        return  # the cache key covers the Origin only
+    key, generation = request.environ[MISSED]
+    cache.store_response(key, CachedResponse.capture(generation, candidate[1], response))

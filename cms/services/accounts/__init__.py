@@ -1,0 +1,1 @@
+"""Logins, sessions, the audit log and idempotent creates."""

@@ -1,0 +1,274 @@
+"""Bulk import of articles from JSON lines (``flask --app wsgi import FILE``).
+
+Each line is one article in the body shape of ``POST /api/v1/editor/articles`` plus optional
+``status`` (``draft`` or ``published``, default ``draft``) and ``published_at`` (RFC 3339; a
+published article without it is published now, one with a future time is scheduled). Sections,
+tags, authors and sources named by slug that do not exist yet are created, named after their
+slug. A bad line is reported by its number and skipped; the others load.
+
+Lines are loaded in batches, one transaction each. Everything a save keeps current is complete
+when a batch commits, made for the whole batch at once: the article with its derived fields,
+automatic summary and first revision; through the session hooks of a flush and a commit, the
+taxonomy counts, the search entries and the stored cards. The related-article suggestions are
+recorded as derived-data jobs in the same commit (:func:`cms.services.related.suggestions.enqueue`):
+the worker (or ``flask --app wsgi derived run-pending``) computes them afterwards, a batch of
+articles at once, offering later articles to the lists of earlier ones as single saves would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import marshmallow as ma
+import orjson
+import sqlalchemy as sa
+
+from cms.clock import utcnow
+from cms.extensions import db
+from cms.models import Article, Author, Revision, Section, SlugRedirect, Source, Tag
+from cms.schemas.articles.editor import ArticleImport
+from cms.services.accounts import audit
+from cms.services.content import articles, revisions
+from cms.services.content.slugs import MAX_SLUG, slug_from_title
+from cms.services.related import suggestions
+
+BATCH_SIZE = 500
+_SCHEMA = ArticleImport()
+_MODELS = {"sections": Section, "tags": Tag, "authors": Author, "sources": Source}
+
+
+@dataclass
+class LineError:
+    line: int
+    message: str
+
+
+@dataclass
+class ImportResult:
+    loaded: int = 0
+    seconds: float = 0.0
+    errors: list[LineError] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.loaded / self.seconds if self.seconds else 0.0
+
+
+def _flatten(messages, prefix: str = "") -> list[str]:
+    """marshmallow's nested error dict as ``path: message`` strings."""
+    if isinstance(messages, dict):
+        out = []
+        for key, value in messages.items():
+            path = str(key) if key != "_schema" else ""
+            out += _flatten(value, f"{prefix}.{path}" if prefix and path else prefix or path)
+        return out
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [f"{prefix}: {m}" if prefix else m for m in messages]
+    return [f"{prefix}: {messages}"]
+
+
+def _parse(number: int, text: str) -> dict | LineError:
+    try:
+        raw = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        return LineError(number, f"not valid JSON ({exc})")
+    if not isinstance(raw, dict):
+        return LineError(number, "not a JSON object")
+    try:
+        return _SCHEMA.load(raw)
+    except ma.ValidationError as exc:
+        return LineError(number, "; ".join(_flatten(exc.messages)))
+
+
+def _references(data: dict) -> dict[str, set[str]]:
+    refs = {
+        "sections": {data["section"]} if data.get("section") else set(),
+        "tags": set(data.get("tags") or ()),
+        "authors": set(data.get("authors") or ()),
+        "sources": set(data.get("sources") or ()),
+    }
+    for block in data.get("body") or ():
+        if block.get("attribution"):
+            refs["sources"].add(block["attribution"]["source"])
+    return refs
+
+
+class _Slugs:
+    """Slugs taken in the database or earlier in the file."""
+
+    def __init__(self):
+        self.taken: set[str] = set()
+
+    def _in_database(self, candidates: set[str]) -> set[str]:
+        found = set()
+        ordered = sorted(candidates)
+        for i in range(0, len(ordered), 500):
+            chunk = ordered[i : i + 500]
+            found |= set(db.session.scalars(sa.select(Article.slug).where(Article.slug.in_(chunk))))
+            found |= set(
+                db.session.scalars(
+                    sa.select(SlugRedirect.old_slug).where(SlugRedirect.old_slug.in_(chunk))
+                )
+            )
+        return found
+
+    def assign(self, batch: list[tuple[int, dict]]) -> list[tuple[int, dict, str] | LineError]:
+        wanted = {data.get("slug") or slug_from_title(data["title"]) for _, data in batch}
+        self.taken |= self._in_database(wanted - self.taken)
+        out: list[tuple[int, dict, str] | LineError] = []
+        for number, data in batch:
+            slug = data.get("slug")
+            if slug:
+                if slug in self.taken:
+                    out.append(LineError(number, f"slug: The slug '{slug}' is already in use."))
+                    continue
+            else:
+                base = slug_from_title(data["title"])
+                slug, n = base, 2
+                while slug in self.taken:
+                    suffix = f"-{n}"
+                    slug = base[: MAX_SLUG - len(suffix)] + suffix
+                    n += 1
+                if slug != base and slug not in wanted:
+                    # A numbered variant may exist in the database too.
+                    while self._in_database({slug}):
+                        self.taken.add(slug)
+                        suffix = f"-{n}"
+                        slug = base[: MAX_SLUG - len(suffix)] + suffix
+                        n += 1
+            self.taken.add(slug)
+            out.append((number, data, slug))
+        return out
+
+
+def _name_of(slug: str) -> str:
+    return " ".join(word.capitalize() for word in slug.split("-"))
+
+
+def _taxonomy(batch: list[tuple[int, dict, str]], known: dict[str, dict]) -> articles.Taxonomy:
+    """Existing entries by slug, with the missing ones created (and flushed, for their ids)."""
+    wanted: dict[str, set[str]] = {kind: set() for kind in _MODELS}
+    for _, data, _ in batch:
+        for kind, slugs in _references(data).items():
+            wanted[kind] |= slugs
+    created = False
+    for kind, model in _MODELS.items():
+        missing = wanted[kind] - known[kind].keys()
+        if not missing:
+            continue
+        for obj in db.session.scalars(sa.select(model).where(model.slug.in_(sorted(missing)))):
+            known[kind][obj.slug] = obj
+        for slug in sorted(missing - known[kind].keys()):
+            obj = model(slug=slug, name=_name_of(slug))
+            db.session.add(obj)
+            known[kind][slug] = obj
+            created = True
+    if created:
+        db.session.flush()
+    return articles.Taxonomy(**known)
+
+
+def _lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    for number, text in enumerate(lines, start=1):
+        if text.strip():
+            yield number, text
+
+
+def _batches(lines: Iterable[str], size: int) -> Iterator[list[tuple[int, str]]]:
+    batch: list[tuple[int, str]] = []
+    for item in _lines(lines):
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _publish(article: Article, published_at: datetime | None, now: datetime) -> None:
+    when = published_at or now
+    article.status = "scheduled" if when > now else "published"
+    article.published_at = article.first_published_at = when
+
+
+def _load_batch(
+    parsed: list[tuple[int, dict]], slugs: _Slugs, known: dict[str, dict], now: datetime
+) -> tuple[list[Article], list[LineError]]:
+    errors: list[LineError] = []
+    ready: list[tuple[int, dict, str]] = []
+    for item in slugs.assign(parsed):
+        if isinstance(item, LineError):
+            errors.append(item)
+        else:
+            ready.append(item)
+    if not ready:
+        return [], errors
+    taxonomy = _taxonomy(ready, known)
+    made = []
+    for _, data, slug in ready:
+        status, published_at = data.pop("status"), data.pop("published_at")
+        article = articles.new_article(data, taxonomy, slug=slug, now=now)
+        if status == "published":
+            _publish(article, published_at, now)
+        db.session.add(article)
+        made.append(article)
+    db.session.flush()
+    db.session.add_all(
+        Revision(
+            article_id=article.id,
+            number=1,
+            article_version=article.version,
+            kind="import",
+            changed=["slug", "status", *revisions.CONTENT_FIELDS],
+            status=article.status,
+            snapshot=revisions.content_of(article),
+            actor_id=None,
+            created_at=now,
+        )
+        for article in made
+    )
+    suggestions.enqueue(article.id for article in made)
+    return made, errors
+
+
+def import_lines(
+    lines: Iterable[str], *, batch_size: int = BATCH_SIZE, on_batch=None
+) -> ImportResult:
+    """Load articles from JSON lines; each batch is committed. ``on_batch(result)`` reports
+    progress after every commit."""
+    result = ImportResult()
+    started = time.perf_counter()
+    slugs = _Slugs()
+    known: dict[str, dict] = {kind: {} for kind in _MODELS}
+    for batch in _batches(lines, batch_size):
+        now = utcnow()
+        parsed: list[tuple[int, dict]] = []
+        for number, text in batch:
+            outcome = _parse(number, text)
+            if isinstance(outcome, LineError):
+                result.errors.append(outcome)
+            else:
+                parsed.append((number, outcome))
+        try:
+            made, errors = _load_batch(parsed, slugs, known, now)
+            if made:
+                audit.log("article.import", "article", None, None, {"count": len(made)})
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        result.errors += errors
+        result.loaded += len(made)
+        result.seconds = time.perf_counter() - started
+        # Objects of a committed batch are not needed again: keep memory flat.
+        db.session.expunge_all()
+        for kind in known:
+            known[kind] = {}
+        if on_batch is not None:
+            on_batch(result)
+    result.errors.sort(key=lambda e: e.line)
+    result.seconds = time.perf_counter() - started
+    return result

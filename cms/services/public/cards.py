@@ -1,0 +1,194 @@
+"""Article cards stored as JSON, so a list page joins stored JSON instead of building it.
+
+A card (``ArticleCard``) shows the article's own fields and the names of its section, tags,
+authors and sources. :func:`build` stores the cards of some articles; the session hooks at the
+bottom call it before every commit for each article whose card may have changed: the articles
+written in the transaction, and the articles of a section, tag, author or source that was
+changed or deleted.
+
+A stored card is used only while its ``article_version`` equals the article's ``version``, which
+every write of an article bumps, so a write that bypassed the hooks can never make a card
+stale: :func:`read_cards` builds a missing or outdated card on the fly, as the list did before
+(``reading.read_cards``). ``flask --app wsgi rebuild cards`` stores every card, e.g. after an
+upgrade or a bulk import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cms.database import upsert
+from cms.extensions import db
+from cms.models import (
+    Article,
+    ArticleAuthor,
+    ArticleSource,
+    Author,
+    Section,
+    Source,
+    StoredCard,
+    Tag,
+    article_tags,
+)
+from cms.schemas.articles.dumpers import card_data
+from cms.services.public import reading
+
+_CHUNK = 500
+# A renamed or deleted section, tag, author or source: the cards of its newest articles are
+# rebuilt in the same transaction; older ones are dropped and built on demand (or by
+# ``rebuild cards``), so renaming a section of 200,000 articles stays a quick request.
+TAXONOMY_REBUILD_LIMIT = 500
+
+_ARTICLES_OF = {
+    Section: lambda ident: sa.select(Article.id).where(Article.section_id == ident),
+    Tag: lambda ident: sa.select(article_tags.c.article_id).where(article_tags.c.tag_id == ident),
+    Author: lambda ident: sa.select(ArticleAuthor.article_id).where(
+        ArticleAuthor.author_id == ident
+    ),
+    Source: lambda ident: sa.select(ArticleSource.article_id).where(
+        ArticleSource.source_id == ident
+    ),
+}
+
+
+class CardRow:
+    """A list row: the keys keyset pagination needs and the card as JSON."""
+
+    __slots__ = ("id", "published_at", "json")
+
+    def __init__(self, ident, published_at, json):
+        self.id, self.published_at, self.json = ident, published_at, json
+
+
+def read_cards(query: sa.Select, params: dict | None = None) -> list[CardRow]:
+    """The cards of the articles ``query`` selects (WHERE, ORDER BY, LIMIT kept), as JSON.
+
+    One statement when every card is stored and current; the others are built as before.
+    """
+    statement = reading.card_statement(query, _with_stored_card)
+    # Core rows: no ORM result processing
+    rows = db.session.connection().execute(statement, params).all()
+    cards = [CardRow(row.id, row.published_at, row.card) for row in rows]
+    missing = {card.id: card for card in cards if card.json is None}
+    if missing:
+        for built in reading.read_cards(sa.select(Article).where(Article.id.in_(missing))):
+            missing[built.id].json = orjson.dumps(card_data(built))
+    return cards
+
+
+def _with_stored_card(query: sa.Select) -> sa.Select:
+    return query.with_only_columns(
+        Article.id, Article.published_at, StoredCard.card, maintain_column_froms=True
+    ).outerjoin_from(Article, StoredCard, reading.current_card())
+
+
+def build(article_ids: Iterable[int]) -> int:
+    """Store the current cards of these articles (any status); returns how many."""
+    ids = sorted(set(article_ids))
+    stored = 0
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        versions = dict(
+            db.session.execute(
+                sa.select(Article.id, Article.version).where(Article.id.in_(chunk))
+            ).all()
+        )
+        cards = reading.read_cards(sa.select(Article).where(Article.id.in_(chunk)))
+        if not cards:
+            continue
+        rows = [
+            {
+                "article_id": card.id,
+                "article_version": versions[card.id],
+                "card": orjson.dumps(card_data(card)).decode(),
+            }
+            for card in cards
+        ]
+        insert = upsert(db.session, StoredCard).values(rows)
+        db.session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[StoredCard.article_id],
+                set_={
+                    "article_version": insert.excluded.article_version,
+                    "card": insert.excluded.card,
+                },
+            )
+        )
+        stored += len(rows)
+    return stored
+
+
+def rebuild_all(*, only_missing: bool = False) -> int:
+    """Store the card of every article (or of those without a current one)."""
+    query = sa.select(Article.id).order_by(Article.id)
+    if only_missing:
+        query = query.outerjoin(StoredCard, reading.current_card()).where(
+            StoredCard.article_id.is_(None)
+        )
+    ids = db.session.scalars(query).all()
+    return build(ids)
+
+
+def _refresh_taxonomy(model, ident: int) -> None:
+    """After a change to a section, tag, author or source: rebuild or drop its articles' cards."""
+    articles = _ARTICLES_OF[model](ident).subquery()
+    newest = db.session.scalars(
+        sa.select(Article.id)
+        .where(Article.id.in_(sa.select(articles)))
+        .order_by(Article.published_at.desc().nulls_first(), Article.id.desc())
+        .limit(TAXONOMY_REBUILD_LIMIT + 1)
+    ).all()
+    if len(newest) > TAXONOMY_REBUILD_LIMIT:
+        db.session.execute(
+            sa.delete(StoredCard).where(StoredCard.article_id.in_(sa.select(articles)))
+        )
+    build(newest[:TAXONOMY_REBUILD_LIMIT])
+
+
+# --- keeping cards current ------------------------------------------------------------------
+
+_TAXONOMIES = (Section, Tag, Author, Source)
+_PENDING = "cms_cards_pending"  # session.info: article ids whose card must be rebuilt
+_TAXONOMY_PENDING = "cms_cards_taxonomies"  # session.info: {(model, id)} changed or deleted
+def listen(session_factory) -> None:
+    """Keep cards current in every session of ``session_factory`` (``registry.install``)."""
+
+    @sa.event.listens_for(session_factory, "before_flush")
+    def _note_taxonomies(session: Session, _context, _instances):
+        changed = session.info.setdefault(_TAXONOMY_PENDING, set())
+        for obj in session.dirty:
+            if isinstance(obj, _TAXONOMIES) and session.is_modified(obj):
+                changed.add((type(obj), obj.id))
+        deleted = [obj for obj in session.deleted if isinstance(obj, _TAXONOMIES)]
+        if deleted:
+            # Before the flush: a deleted tag's links are still there to say whose card shows it.
+            pending = session.info.setdefault(_PENDING, set())
+            with session.no_autoflush:
+                for obj in deleted:
+                    pending.update(session.scalars(_ARTICLES_OF[type(obj)](obj.id)))
+
+    @sa.event.listens_for(session_factory, "after_flush")
+    def _note_articles(session: Session, _context):
+        pending = session.info.setdefault(_PENDING, set())
+        for obj in (*session.new, *session.dirty):
+            if isinstance(obj, Article):
+                pending.add(obj.id)
+            elif isinstance(obj, ArticleAuthor | ArticleSource):
+                pending.add(obj.article_id)
+
+    @sa.event.listens_for(session_factory, "before_commit")
+    def _rebuild(session: Session):
+        session.flush()
+        taxonomies = session.info.pop(_TAXONOMY_PENDING, set())
+        for model, ident in sorted(taxonomies, key=lambda item: (item[0].__name__, item[1])):
+            _refresh_taxonomy(model, ident)
+        build(session.info.pop(_PENDING, ()))  # ids of articles deleted since are skipped
+
+    @sa.event.listens_for(session_factory, "after_rollback")
+    def _forget(session: Session):
+        session.info.pop(_PENDING, None)
+        session.info.pop(_TAXONOMY_PENDING, None)

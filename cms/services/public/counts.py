@@ -1,0 +1,202 @@
+"""Keep the copies of visibility that make taxonomy counts and filtered lists cheap.
+
+Two copies, both defined in ``cms.services.visibility``:
+
+* ``listed_count`` of each section, tag, author and source: its articles that are public now or
+  scheduled for later. Public counts subtract the few still to come (``taxonomies.list_taxonomy``),
+  so an article is counted exactly when it becomes visible, with no job.
+* ``listed_at`` of each row of ``article_tags``, ``article_authors`` and ``article_sources``:
+  the article's ``published_at`` while it is listed, else NULL.
+
+Both are kept by session hooks, in the flush that changes an article, whatever made the change
+(services, CLI, seed, tests): before the flush the listed memberships of each changed article
+are read from the database, after it again; the difference is added to the counts (``+1`` /
+``-1`` per entry; additions commute, so concurrent writers stay exact, and the article's
+version check serialises writers of the same article) and ``listed_at`` is copied anew onto
+the article's link rows. A deleted tag or author takes its count and its link rows with it;
+sections and sources in use cannot be deleted. Bulk ``UPDATE``/``DELETE`` statements on
+articles or links bypass the hooks: after one, call :func:`recount`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cms.models import Article, ArticleAuthor, ArticleSource, Author, Section, Source, Tag
+from cms.models import article_tags as _tags_link
+from cms.services.visibility import listed_at, listed_condition
+
+# kind -> (taxonomy table, link table or None for sections, the link's taxonomy column)
+TAXONOMIES = (
+    (Section.__table__, None, Article.section_id),
+    (Tag.__table__, _tags_link, _tags_link.c.tag_id),
+    (Author.__table__, ArticleAuthor.__table__, ArticleAuthor.__table__.c.author_id),
+    (Source.__table__, ArticleSource.__table__, ArticleSource.__table__.c.source_id),
+)
+LINK_TABLES = tuple(link for _, link, _ in TAXONOMIES if link is not None)
+# Article attributes whose change can change what the article is counted in.
+_ARTICLE_KEYS = ("status", "published_at", "section", "section_id", "tags")
+_ARTICLE_LINKS = ("author_links", "source_links")
+_LINK_KEYS = {
+    ArticleAuthor: ("article_id", "author_id"),
+    ArticleSource: ("article_id", "source_id"),
+}
+_CHUNK = 500
+
+_PENDING = "cms.taxonomy_counts.pending"
+
+
+def _memberships(connection: sa.Connection, ids: Iterable[int]) -> tuple[Counter, set[int]]:
+    """``(kind, entity id)`` of every listed article among ``ids`` with multiplicity, and the
+    ids of the listed articles."""
+    found: Counter = Counter()
+    listed: set[int] = set()
+    ids = sorted(ids)
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
+        parts = []
+        for kind, (_, link, column) in enumerate(TAXONOMIES):
+            part = sa.select(sa.literal(kind).label("kind"), column.label("entity_id"), Article.id)
+            if link is None:  # every listed article, with its section or none
+                part = part.where(Article.id.in_(chunk))
+            else:
+                part = part.join_from(link, Article, Article.id == link.c.article_id).where(
+                    link.c.article_id.in_(chunk)
+                )
+            parts.append(part.where(listed_condition()))
+        for kind, entity_id, article_id in connection.execute(sa.union_all(*parts)):
+            if kind == 0:
+                listed.add(article_id)
+            if entity_id is not None:
+                found[kind, entity_id] += 1
+    return found, listed
+
+
+def _add_to_counts(connection: sa.Connection, delta: Counter) -> None:
+    """``listed_count += n`` for each ``(kind, id): n``; rows locked in a fixed order."""
+    for kind, (table, _, _) in enumerate(TAXONOMIES):
+        changes = {eid: n for (k, eid), n in delta.items() if k == kind and n}
+        if not changes:
+            continue
+        ids = sorted(changes)
+        if connection.dialect.name == "postgresql":
+            # A bare UPDATE ... IN locks rows in scan order: two writers touching the same
+            # tags in different orders would deadlock. Kinds are always taken in one order too.
+            connection.execute(
+                sa.select(table.c.id)
+                .where(table.c.id.in_(ids))
+                .order_by(table.c.id)
+                .with_for_update()
+            )
+        connection.execute(
+            sa.update(table)
+            .where(table.c.id.in_(ids))
+            .values(listed_count=table.c.listed_count + sa.case(changes, value=table.c.id, else_=0))
+        )
+
+
+def _copy_listed_at(connection: sa.Connection, ids: list[int]) -> None:
+    """Set ``listed_at`` of the link rows of articles ``ids`` from the articles."""
+    if not ids:
+        return
+    for link in LINK_TABLES:
+        value = sa.select(listed_at()).where(Article.id == link.c.article_id).scalar_subquery()
+        for i in range(0, len(ids), _CHUNK):
+            connection.execute(
+                sa.update(link)
+                .where(link.c.article_id.in_(ids[i : i + _CHUNK]))
+                .values(listed_at=value)
+            )
+
+
+def _changed(obj, names: Iterable[str]) -> bool:
+    state = sa.inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+def listen(session_factory) -> None:
+    """Keep counts and link copies current in every session of ``session_factory``
+    (``registry.install``)."""
+    sa.event.listen(session_factory, "before_flush", _before)
+    sa.event.listen(session_factory, "after_flush", _after)
+    sa.event.listen(session_factory, "after_soft_rollback", _forget)
+
+
+def _before(session: Session, flush_context, instances) -> None:
+    """Note the articles this flush may move between counts, with their listed memberships."""
+    existing: set[int] = set()
+    new: list[Article] = []
+    for obj in session.new:
+        if isinstance(obj, Article):
+            new.append(obj)
+        elif type(obj) in _LINK_KEYS and obj.article_id is not None:
+            existing.add(obj.article_id)
+    for obj in session.dirty:
+        if isinstance(obj, Article):
+            if _changed(obj, _ARTICLE_KEYS + _ARTICLE_LINKS):
+                existing.add(obj.id)
+        elif type(obj) in _LINK_KEYS and _changed(obj, _LINK_KEYS[type(obj)]):
+            history = sa.inspect(obj).attrs.article_id.history
+            existing.update(i for i in (*history.deleted, obj.article_id) if i is not None)
+    for obj in session.deleted:
+        if isinstance(obj, Article):
+            existing.add(obj.id)
+        elif type(obj) in _LINK_KEYS and obj.article_id is not None:
+            existing.add(obj.article_id)
+    existing.discard(None)
+    if not existing and not new:
+        session.info.pop(_PENDING, None)
+        return
+    before = _memberships(session.connection(), existing) if existing else (Counter(), set())
+    session.info[_PENDING] = (existing, new, before)
+
+
+def _after(session: Session, flush_context) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending is None:
+        return
+    existing, new, (before, listed_before) = pending
+    ids = existing | {article.id for article in new if article.id is not None}
+    connection = session.connection()
+    after, listed_after = _memberships(connection, ids)
+    delta = Counter(after)
+    delta.subtract(before)
+    _add_to_counts(connection, delta)
+    # Links of an article unlisted before and after hold NULL already (new ones too).
+    _copy_listed_at(connection, sorted(listed_before | listed_after))
+
+
+def _forget(session: Session, previous_transaction) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def recount(connection: sa.Connection, *, links: bool = True) -> None:
+    """Recompute every ``listed_count`` (and, unless ``links`` is false, every ``listed_at``)
+    from the articles, set-based."""
+    for link in LINK_TABLES if links else ():
+        value = sa.select(Article.published_at).where(Article.id == link.c.article_id)
+        connection.execute(
+            sa.update(link)
+            .where(link.c.listed_at.is_not(None))
+            .where(link.c.article_id.not_in(sa.select(Article.id).where(listed_condition())))
+            .values(listed_at=None)
+        )
+        connection.execute(
+            sa.update(link)
+            .where(link.c.article_id.in_(sa.select(Article.id).where(listed_condition())))
+            .values(listed_at=value.scalar_subquery())
+        )
+    for table, link, column in TAXONOMIES:
+        if link is None:
+            counted = sa.select(sa.func.count()).where(column == table.c.id, listed_condition())
+        else:
+            counted = (
+                sa.select(sa.func.count())
+                .select_from(link)
+                .where(column == table.c.id, link.c.listed_at.is_not(None))
+            )
+        connection.execute(sa.update(table).values(listed_count=counted.scalar_subquery()))

@@ -1,0 +1,1 @@
+"""Related articles: scoring, suggestions, the semantic backend, editors' curated links."""

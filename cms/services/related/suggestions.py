@@ -1,0 +1,705 @@
+"""Suggested related articles: computed when an article is written, read with one query.
+
+On every save that changes what an article is about (and on publish, when the publication
+time moves to another hour), :func:`update_article_suggestions` stores the article's
+similarity features (``cms.services.related.scoring``) with their inverted-index keys and document
+frequencies and, if they changed, the article's own ranked list -- what its readers see the
+moment the save answers. It also records a job (:func:`enqueue`, table ``derived_jobs``) in the
+same transaction; the worker (``cms.services.derived.jobs``) then runs :func:`refresh_suggestions`,
+which
+
+1. with ``CMS_RELATED_BACKEND=semantic``, embeds the article's text unless that exact text is
+   stored already (:func:`store_embedding`, table ``article_embeddings``);
+2. gathers candidates: articles sharing an index key (tags, names, the 40 heaviest terms, keys
+   held by too many articles skipped), the nearest stored embeddings among the newest
+   ``EMBEDDING_WINDOW`` (semantic backend) and the ``RECENT_CANDIDATES`` newest public articles;
+3. scores them and stores the article's best ``STORED_PER_ARTICLE`` suggestions;
+4. offers the article to each candidate's own list, so the suggestions that involve it are
+   current too.
+
+A bulk import only records jobs; the worker computes those articles together
+(:func:`update_batch`).
+
+Suggestions are stored regardless of visibility; :func:`suggested` filters them through
+``visibility.public_condition`` at read time, so unpublishing or a scheduled time arriving
+needs no recomputation, and reading stays one indexed query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import orjson
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import DBAPIError
+
+from cms.clock import utcnow
+from cms.database import upsert
+from cms.extensions import db
+from cms.models import (
+    Article,
+    ArticleEmbedding,
+    ArticleFeatures,
+    DerivedJob,
+    FeatureKey,
+    Suggestion,
+    TermStat,
+)
+from cms.services.public.loaders import CARD_LOADERS
+from cms.services.related import embeddings, scoring
+from cms.services.visibility import public_condition
+
+log = logging.getLogger(__name__)
+
+STORED_PER_ARTICLE = 40
+MAX_CANDIDATES = 400
+# A key shared by more than this share of all articles (and more than COMMON_KEY_MIN_DF) says
+# little; it is not used to find candidates (it still counts in the score).
+COMMON_KEY_SHARE = 0.05
+COMMON_KEY_MIN_DF = 20
+# The newest public articles are always scored, so every article has suggestions once a few
+# others are public, even when it shares no key with them.
+RECENT_CANDIDATES = 20
+# Semantic backend: the nearest stored embeddings among the newest EMBEDDING_WINDOW are
+# candidates too, so a pair with no shared word can be found.
+NEIGHBOURS = 50
+EMBEDDING_WINDOW = 5000
+_CHUNK = 500
+
+
+def suggested(article: Article, *, limit: int, exclude: Iterable[int], now: datetime):
+    """``[(article, score, reason)]``: visible suggestions for ``article``, best first."""
+    exclude = set(exclude)
+    query = (
+        sa.select(Article, Suggestion.score, Suggestion.reason)
+        .join(Suggestion, Suggestion.target_id == Article.id)
+        .where(Suggestion.article_id == article.id, public_condition(now))
+        .order_by(Suggestion.score.desc(), Article.id)
+        .limit(limit + len(exclude))
+        .options(*CARD_LOADERS)
+    )
+    rows = [
+        (target, round(score, 4), reason)
+        for target, score, reason in db.session.execute(query)
+        if target.id not in exclude
+    ]
+    return rows[:limit]
+
+
+def suggestions_for_editor(article: Article, *, limit: int):
+    """Every stored suggestion, visible or not, for editors to promote to curated links."""
+    query = (
+        sa.select(Article, Suggestion.score, Suggestion.reason)
+        .join(Suggestion, Suggestion.target_id == Article.id)
+        .where(Suggestion.article_id == article.id)
+        .order_by(Suggestion.score.desc(), Article.id)
+        .limit(limit)
+        .options(*CARD_LOADERS)
+    )
+    return [
+        (target, round(score, 4), reason) for target, score, reason in db.session.execute(query)
+    ]
+
+
+# --- write side -------------------------------------------------------------------------------
+
+
+def _features_of(article: Article) -> scoring.ArticleFeatures:
+    return scoring.extract_features(
+        title=article.title,
+        subtitle=article.subtitle or "",
+        text=article.body_text or "",
+        tags=[t.slug for t in article.tags],
+        section=article.section.slug if article.section else None,
+        sources=[s.slug for s in article.sources],
+        authors=[a.slug for a in article.authors],
+        published_at=_to_the_hour(article.published_at or article.created_at),
+        language=article.language or "en",
+    )
+
+
+def _to_the_hour(value: datetime | None) -> datetime | None:
+    """Recency works in days: publishing a fresh draft within the hour changes no feature."""
+    return value.replace(minute=0, second=0, microsecond=0) if value is not None else None
+
+
+def _fingerprint(features: scoring.ArticleFeatures) -> str:
+    payload = orjson.dumps(features.to_dict(), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _adjust_df(keys: Iterable[str], delta: int) -> None:
+    keys = sorted(set(keys))
+    if not keys:
+        return
+    for i in range(0, len(keys), _CHUNK):
+        chunk = keys[i : i + _CHUNK]
+        if delta > 0:
+            # One upsert, not select-then-insert: two articles saved at the same moment that
+            # share a new term would otherwise both insert it (a unique violation, a 500).
+            # Keys are sorted, so concurrent upserts lock rows in the same order.
+            insert = upsert(db.session, TermStat).values([{"term": k, "df": delta} for k in chunk])
+            db.session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[TermStat.term], set_={"df": TermStat.df + insert.excluded.df}
+                )
+            )
+        else:
+            # Lock the rows in key order first: a bare UPDATE ... IN locks them in scan order,
+            # and two saves touching the same terms in different orders deadlock.
+            db.session.execute(
+                sa.select(TermStat.term)
+                .where(TermStat.term.in_(chunk))
+                .order_by(TermStat.term)
+                .with_for_update()
+            )
+            db.session.execute(
+                sa.update(TermStat).where(TermStat.term.in_(chunk)).values(df=TermStat.df + delta)
+            )
+
+
+def _store_features(article: Article, features: scoring.ArticleFeatures) -> bool:
+    """Store features, index keys and document frequencies; False when nothing changed.
+
+    With the semantic backend the article's embedding is stored beside its features, so it
+    too is computed once per revision.
+    """
+    fingerprint = _fingerprint(features)
+    row = db.session.get(ArticleFeatures, article.id)
+    if row is not None and row.fingerprint == fingerprint:
+        return False
+    if row is not None:
+        old = scoring.ArticleFeatures.from_dict(row.features)
+        _adjust_df(scoring.df_keys(old), -1)
+        db.session.execute(sa.delete(FeatureKey).where(FeatureKey.article_id == article.id))
+        row.features, row.fingerprint = features.to_dict(), fingerprint
+    else:
+        db.session.add(
+            ArticleFeatures(
+                article_id=article.id, features=features.to_dict(), fingerprint=fingerprint
+            )
+        )
+    _adjust_df(scoring.df_keys(features), +1)
+    keys = sorted(set(scoring.candidate_keys(features)))
+    if keys:
+        db.session.execute(
+            sa.insert(FeatureKey), [{"key": k, "article_id": article.id} for k in keys]
+        )
+    return True
+
+
+def _idf_for(features_list: list[scoring.ArticleFeatures]) -> tuple[scoring.Idf, int]:
+    n_docs = db.session.scalar(sa.select(sa.func.count()).select_from(ArticleFeatures)) or 1
+    wanted = set()
+    for f in features_list:
+        wanted |= scoring.df_keys(f)
+    df: dict[str, int] = {}
+    ordered = sorted(wanted)
+    for i in range(0, len(ordered), _CHUNK):
+        chunk = ordered[i : i + _CHUNK]
+        query = sa.select(TermStat.term, TermStat.df).where(TermStat.term.in_(chunk))
+        df.update((term, n) for term, n in db.session.execute(query))
+    return scoring.make_idf(df, n_docs), n_docs
+
+
+def _common_keys(keys: list[str], n_docs: int) -> set[str]:
+    """Keys held by too many articles to find candidates with (they still count in the score)."""
+    limit = max(COMMON_KEY_MIN_DF, n_docs * COMMON_KEY_SHARE)
+    stat_of = {scoring.df_key(k): k for k in keys}
+    common: set[str] = set()
+    ordered = sorted(stat_of)
+    for i in range(0, len(ordered), _CHUNK):
+        common.update(
+            stat_of[term]
+            for term in db.session.scalars(
+                sa.select(TermStat.term).where(
+                    TermStat.term.in_(ordered[i : i + _CHUNK]), TermStat.df > limit
+                )
+            )
+        )
+    return common
+
+
+def _candidate_ids(article_id: int, features: scoring.ArticleFeatures, n_docs: int):
+    """Articles sharing the most index keys (tags, names, the article's distinctive terms)."""
+    keys = scoring.candidate_keys(features)
+    if not keys:
+        return []
+    common = _common_keys(keys, n_docs)
+    keys = [k for k in keys if k not in common]
+    if not keys:
+        return []
+    shared = sa.func.count(FeatureKey.key)
+    return db.session.scalars(
+        sa.select(FeatureKey.article_id)
+        .where(FeatureKey.key.in_(keys), FeatureKey.article_id != article_id)
+        .group_by(FeatureKey.article_id)
+        .order_by(shared.desc(), FeatureKey.article_id.desc())
+        .limit(MAX_CANDIDATES)
+    ).all()
+
+
+def _recent_ids(article_id: int, now: datetime) -> list[int]:
+    """The newest public articles: always scored, so a young site fills every list."""
+    return db.session.scalars(
+        sa.select(Article.id)
+        .where(public_condition(now), Article.id != article_id)
+        .order_by(Article.published_at.desc(), Article.id.desc())
+        .limit(RECENT_CANDIDATES)
+    ).all()
+
+
+def _neighbour_ids(article_id: int, embedding: Sequence[float] | None) -> list[int]:
+    """Nearest stored embeddings among the newest ``EMBEDDING_WINDOW`` (semantic backend)."""
+    if embedding is None:
+        return []
+    rows = db.session.execute(
+        sa.select(ArticleEmbedding.article_id, ArticleEmbedding.vector)
+        .where(
+            ArticleEmbedding.model == embeddings.MODEL_NAME,
+            ArticleEmbedding.article_id != article_id,
+        )
+        .order_by(ArticleEmbedding.article_id.desc())
+        .limit(EMBEDDING_WINDOW)
+    ).all()
+    return [aid for aid, _ in embeddings.nearest(embedding, rows, NEIGHBOURS)]
+
+
+def _stored_embeddings(ids: Iterable[int]) -> dict[int, Sequence[float]]:
+    ids = sorted(set(ids))
+    found: dict[int, list[float]] = {}
+    for i in range(0, len(ids), _CHUNK):
+        rows = db.session.execute(
+            sa.select(ArticleEmbedding.article_id, ArticleEmbedding.vector).where(
+                ArticleEmbedding.article_id.in_(ids[i : i + _CHUNK]),
+                ArticleEmbedding.model == embeddings.MODEL_NAME,
+            )
+        )
+        found.update((aid, embeddings.from_bytes(vector)) for aid, vector in rows)
+    return found
+
+
+def _candidates(
+    article_id: int,
+    features: scoring.ArticleFeatures,
+    n_docs: int,
+    embedding: Sequence[float] | None = None,
+):
+    """``[(id, features, embedding or None)]`` of every article worth scoring against this one.
+
+    The union of three cheap lookups: articles sharing index keys, the nearest stored
+    embeddings (semantic backend) and the newest public articles.
+    """
+    ids = list(
+        dict.fromkeys(
+            [
+                *_candidate_ids(article_id, features, n_docs),
+                *_neighbour_ids(article_id, embedding),
+                *_recent_ids(article_id, utcnow()),
+            ]
+        )
+    )
+    rows = []
+    for i in range(0, len(ids), _CHUNK):
+        rows += db.session.execute(
+            sa.select(ArticleFeatures.article_id, ArticleFeatures.features).where(
+                ArticleFeatures.article_id.in_(ids[i : i + _CHUNK])
+            )
+        ).all()
+    vectors = _stored_embeddings(aid for aid, _ in rows) if embedding is not None else {}
+    rows.sort(key=lambda row: row[0])
+    return [
+        (aid, scoring.ArticleFeatures.from_dict(data), vectors.get(aid)) for aid, data in rows
+    ]
+
+
+def _semantic() -> bool:
+    return current_app.config.get("CMS_RELATED_BACKEND") == "semantic"
+
+
+def _embedding_of(article_id: int) -> Sequence[float] | None:
+    if not _semantic():
+        return None
+    row = db.session.get(ArticleEmbedding, article_id)
+    if row is None or row.model != embeddings.MODEL_NAME:
+        return None
+    return embeddings.from_bytes(row.vector)
+
+
+def store_embedding(article_id: int) -> bool:
+    """Embed the article's text and store it unless that exact text is stored; True if stored.
+
+    Plain service function (semantic backend only): the save calls it today, a background job
+    can call it with the id alone.
+    """
+    if not _semantic():
+        return False
+    article = db.session.get(Article, article_id)
+    if article is None:
+        return False
+    text = embeddings.article_text(article.title, article.subtitle or "", article.body_text or "")
+    fingerprint = embeddings.fingerprint(text)
+    row = db.session.get(ArticleEmbedding, article_id)
+    if row is not None and row.fingerprint == fingerprint:
+        return False
+    vector = embeddings.embed([text])[0]
+    if row is None:
+        row = ArticleEmbedding(article_id=article_id)
+        db.session.add(row)
+    row.model, row.fingerprint, row.dim = embeddings.MODEL_NAME, fingerprint, len(vector)
+    row.vector, row.computed_at = embeddings.to_bytes(vector), utcnow()
+    db.session.flush()
+    return True
+
+
+def _rank(features, embedding, candidates, embedding_of, idf) -> list[tuple[int, float, str]]:
+    """Score candidates (lexical + editorial, blended with embeddings when configured)."""
+    if embedding is None:
+        return scoring.rank(features, candidates, idf, STORED_PER_ARTICLE)
+    scored = []
+    for candidate_id, other in candidates:
+        value, reason = embeddings.score_semantic(
+            features, other, embedding, embedding_of.get(candidate_id), idf
+        )
+        scored.append((candidate_id, value, reason))
+    scored.sort(key=lambda row: (-row[1], row[0]))
+    return scored[:STORED_PER_ARTICLE]
+
+
+def _replace_stored(article_id: int, ranked: list[tuple[int, float, str]]) -> None:
+    db.session.execute(sa.delete(Suggestion).where(Suggestion.article_id == article_id))
+    rows = [
+        {"article_id": article_id, "target_id": t, "score": s, "reason": r[:300]}
+        for t, s, r in ranked
+    ]
+    if rows:
+        db.session.execute(sa.insert(Suggestion), rows)
+
+
+def _offer(article_id: int, offers: list[tuple[int, float, str]]) -> None:
+    """Put ``article_id`` into each candidate's stored list where it ranks there.
+
+    ``offers`` holds ``(candidate_id, score, reason)``. Four statements whatever their number:
+    drop the article's old entries, insert it where it beats the weakest entry of a full list
+    (or the list has room), then trim every touched list back to its best entries.
+    """
+    candidate_ids = [candidate_id for candidate_id, _, _ in offers]
+    if not candidate_ids:
+        return
+    db.session.execute(
+        sa.delete(Suggestion).where(
+            Suggestion.article_id.in_(candidate_ids), Suggestion.target_id == article_id
+        )
+    )
+    lists = {
+        candidate_id: (size, weakest)
+        for candidate_id, size, weakest in db.session.execute(
+            sa.select(Suggestion.article_id, sa.func.count(), sa.func.min(Suggestion.score))
+            .where(Suggestion.article_id.in_(candidate_ids))
+            .group_by(Suggestion.article_id)
+        )
+    }
+    rows = []
+    for candidate_id, score, reason in offers:
+        size, weakest = lists.get(candidate_id, (0, 0.0))
+        if size < STORED_PER_ARTICLE or score > weakest:
+            rows.append(
+                {
+                    "article_id": candidate_id,
+                    "target_id": article_id,
+                    "score": score,
+                    "reason": reason[:300],
+                }
+            )
+    if not rows:
+        return
+    db.session.execute(sa.insert(Suggestion), rows)
+    _trim_lists({row["article_id"] for row in rows})
+
+
+def _suggest_for(article_id: int, stored: dict, n_docs: int):
+    """Rank the candidates of one article; returns the ranking and what it was made from."""
+    features = scoring.ArticleFeatures.from_dict(stored)
+    embedding = _embedding_of(article_id)
+    found = _candidates(article_id, features, n_docs, embedding)
+    candidates = [(aid, f) for aid, f, _ in found]
+    embedding_of = {aid: emb for aid, _, emb in found}
+    idf, _ = _idf_for([features] + [f for _, f in candidates])
+    ranked = _rank(features, embedding, candidates, embedding_of, idf)
+    return ranked, features, embedding, found, idf
+
+
+def _n_docs() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(ArticleFeatures)) or 1
+
+
+def refresh_suggestions(
+    article_id: int, *, guarded: bool = True
+) -> list[tuple[int, float, str]] | None:
+    """Recompute the article's own stored suggestions; None if it has no features.
+
+    With the semantic backend its embedding is stored first (:func:`store_embedding`). Then it
+    offers itself to the lists of the articles it was compared with, so theirs are current
+    too. Plain service function of the article id, run by the worker after the save's commit
+    (``cms.services.derived.jobs``). ``guarded=False`` lets a deadlock propagate (the job is then
+    retried whole) instead of skipping the offer.
+    """
+    row = db.session.get(ArticleFeatures, article_id)
+    if row is None:
+        return None
+    store_embedding(article_id)
+    ranked, features, embedding, found, idf = _suggest_for(article_id, row.features, _n_docs())
+    _replace_stored(article_id, ranked)
+    offers = []
+    for candidate_id, other, other_embedding in found:
+        value, reason = _rank(
+            other, other_embedding, [(article_id, features)], {article_id: embedding}, idf
+        )[0][1:]
+        offers.append((candidate_id, value, reason))
+    if guarded:
+        _offer_guarded(article_id, offers)
+    else:
+        _offer(article_id, offers)
+    return ranked
+
+
+def update_article_suggestions(article: Article) -> None:
+    """On save (after a flush): store the article's features; if they changed, recompute the
+    article's own list and leave the rest to the worker.
+
+    Features and the article's own list are what a reader can see the moment the save answers
+    (its ``/related``). Offering the article to the lists of other articles, and with the
+    semantic backend its embedding, are recorded as a job (:func:`enqueue`) in this same
+    transaction; the worker runs :func:`refresh_suggestions` for it within seconds
+    (``cms.services.derived.jobs``).
+    """
+    changed = _store_features(article, _features_of(article))
+    if changed:
+        stored = db.session.get(ArticleFeatures, article.id).features
+        ranked, *_ = _suggest_for(article.id, stored, _n_docs())
+        _replace_stored(article.id, ranked)
+        enqueue([article.id])
+    elif _semantic() and db.session.get(ArticleEmbedding, article.id) is None:
+        enqueue([article.id])
+
+
+def update_features(article: Article) -> bool:
+    """Store the article's features if they changed (a job's first step); True if they did."""
+    return _store_features(article, _features_of(article))
+
+
+def enqueue(article_ids: Iterable[int]) -> None:
+    """Record that these articles' derived data are due (one row each, in the caller's
+    transaction): a row already waiting gets a new ``version``, so a worker running the older
+    one leaves it for another round."""
+    ids = sorted(set(article_ids))
+    now = utcnow()
+    for i in range(0, len(ids), _CHUNK):
+        insert = upsert(db.session, DerivedJob).values(
+            [
+                {"article_id": a, "version": 1, "enqueued_at": now, "attempts": 0}
+                for a in ids[i : i + _CHUNK]
+            ]
+        )
+        db.session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[DerivedJob.article_id],
+                set_={"version": DerivedJob.version + 1},
+            )
+        )
+
+
+def _offer_guarded(article_id: int, offers: list[tuple[int, float, str]]) -> None:
+    """Offer the article to other lists without letting a lock conflict fail the save.
+
+    Two saves at the same moment may trim the same candidate lists in different orders; on
+    PostgreSQL the loser of such a deadlock gives up only this step (a savepoint), so the
+    write itself succeeds and those lists pick the article up at their next recomputation.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        _offer(article_id, offers)  # SQLite serialises writers: no deadlock possible
+        return
+    try:
+        with db.session.begin_nested():
+            _offer(article_id, offers)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) not in ("40P01", "40001"):
+            raise
+        log.warning("suggestion lists not updated for article %s: %s", article_id, exc.orig)
+
+
+def rebuild_all() -> int:
+    """Recompute everything (CLI ``rebuild related``); returns the number of articles.
+
+    With the semantic backend, embeddings whose text did not change are kept, not recomputed.
+    """
+    for model in (Suggestion, FeatureKey, TermStat, ArticleFeatures, DerivedJob):
+        db.session.execute(sa.delete(model))
+    ids = db.session.scalars(sa.select(Article.id).order_by(Article.id)).all()
+    for article_id in ids:
+        article = db.session.get(Article, article_id)
+        _store_features(article, _features_of(article))
+        store_embedding(article_id)
+    for article_id in ids:
+        stored = db.session.get(ArticleFeatures, article_id).features
+        ranked, *_ = _suggest_for(article_id, stored, len(ids))
+        _replace_stored(article_id, ranked)
+    return len(ids)
+
+
+# --- many new articles at once (bulk import) ---------------------------------------------------
+
+
+def _add_df(counts: dict[str, int]) -> None:
+    """``df += n`` for each ``term: n`` (one upsert per chunk, terms in sorted order)."""
+    terms = sorted(counts)
+    for i in range(0, len(terms), _CHUNK):
+        chunk = terms[i : i + _CHUNK]
+        insert = upsert(db.session, TermStat).values([{"term": t, "df": counts[t]} for t in chunk])
+        db.session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[TermStat.term], set_={"df": TermStat.df + insert.excluded.df}
+            )
+        )
+
+
+def _offer_many(offers: list[tuple[int, int, float, str]]) -> None:
+    """:func:`_offer` for many articles: ``(candidate_id, article_id, score, reason)`` rows."""
+    rows = [
+        {"article_id": c, "target_id": a, "score": s, "reason": r[:300]}
+        for c, a, s, r in offers
+        if s > 0
+    ]
+    if not rows:
+        return
+    pairs = sorted({(row["article_id"], row["target_id"]) for row in rows})
+    for i in range(0, len(pairs), _CHUNK):
+        db.session.execute(
+            sa.delete(Suggestion).where(
+                sa.tuple_(Suggestion.article_id, Suggestion.target_id).in_(pairs[i : i + _CHUNK])
+            )
+        )
+    db.session.execute(sa.insert(Suggestion), rows)
+    _trim_lists({row["article_id"] for row in rows})
+
+
+def _trim_lists(article_ids: Iterable[int]) -> None:
+    """Keep the best ``STORED_PER_ARTICLE`` entries of each of these articles' lists."""
+    touched = sorted(article_ids)
+    for i in range(0, len(touched), _CHUNK):
+        ranked = (
+            sa.select(
+                Suggestion.article_id,
+                Suggestion.target_id,
+                sa.func.row_number()
+                .over(
+                    partition_by=Suggestion.article_id,
+                    order_by=(Suggestion.score.desc(), Suggestion.target_id.asc()),
+                )
+                .label("place"),
+            )
+            .where(Suggestion.article_id.in_(touched[i : i + _CHUNK]))
+            .subquery()
+        )
+        overflow = sa.select(ranked.c.article_id, ranked.c.target_id).where(
+            ranked.c.place > STORED_PER_ARTICLE
+        )
+        db.session.execute(
+            sa.delete(Suggestion).where(
+                sa.tuple_(Suggestion.article_id, Suggestion.target_id).in_(overflow)
+            )
+        )
+
+
+def update_batch(articles: list[Article]) -> None:
+    """Features and suggestions of new articles (flushed, never saved before), as if each
+    had been saved in turn: every article gets its own ranked list, and is offered to the
+    lists of the articles it would rank in, new and old alike."""
+    if not articles:
+        return
+    features = {a.id: _features_of(a) for a in articles}
+    vectors: dict[int, Sequence[float]] = {}
+    if _semantic():
+        texts = [
+            embeddings.article_text(a.title, a.subtitle or "", a.body_text or "") for a in articles
+        ]
+        vectors = dict(zip([a.id for a in articles], embeddings.embed(texts), strict=True))
+        db.session.execute(
+            sa.delete(ArticleEmbedding).where(ArticleEmbedding.article_id.in_(vectors))
+        )
+        db.session.execute(
+            sa.insert(ArticleEmbedding),
+            [
+                {
+                    "article_id": a.id,
+                    "model": embeddings.MODEL_NAME,
+                    "fingerprint": embeddings.fingerprint(text),
+                    "dim": len(vectors[a.id]),
+                    "vector": embeddings.to_bytes(vectors[a.id]),
+                    "computed_at": utcnow(),
+                }
+                for a, text in zip(articles, texts, strict=True)
+            ],
+        )
+    stored = {}
+    df: dict[str, int] = {}
+    keys = []
+    for article_id, f in features.items():
+        data = f.to_dict()
+        stored[article_id] = data
+        for term in scoring.df_keys(f):
+            df[term] = df.get(term, 0) + 1
+        keys += [
+            {"key": k, "article_id": article_id} for k in sorted(set(scoring.candidate_keys(f)))
+        ]
+    db.session.execute(
+        sa.insert(ArticleFeatures),
+        [
+            {"article_id": i, "features": stored[i], "fingerprint": _fingerprint(f)}
+            for i, f in features.items()
+        ],
+    )
+    if keys:
+        db.session.execute(sa.insert(FeatureKey), keys)
+    _add_df(df)
+    n_docs = db.session.scalar(sa.select(sa.func.count()).select_from(ArticleFeatures)) or 1
+    # One snapshot for the batch: each article's candidates, the features of all of them
+    # parsed once, and one idf over every key involved (the state after the whole batch).
+    found = {i: _candidate_ids(i, f, n_docs) for i, f in features.items()}
+    known = dict(features)
+    embedding_of: dict[int, Sequence[float] | None] = dict(vectors)
+    wanted = sorted({c for ids in found.values() for c in ids} - known.keys())
+    for start in range(0, len(wanted), _CHUNK):
+        rows = db.session.execute(
+            sa.select(ArticleFeatures.article_id, ArticleFeatures.features).where(
+                ArticleFeatures.article_id.in_(wanted[start : start + _CHUNK])
+            )
+        )
+        for aid, data in rows:
+            known[aid] = scoring.ArticleFeatures.from_dict(data)
+    if vectors:
+        embedding_of.update(_stored_embeddings(set(known) - vectors.keys()))
+    idf, _ = _idf_for(list(known.values()))
+    suggestions, offers = [], []
+    for article_id, own in features.items():
+        candidates = [(c, known[c]) for c in found[article_id] if c in known]
+        mine = embedding_of.get(article_id)
+        for target, value, reason in _rank(own, mine, candidates, embedding_of, idf):
+            suggestions.append((article_id, target, value, reason))
+        for candidate_id, other in candidates:
+            value, reason = _rank(
+                other, embedding_of.get(candidate_id), [(article_id, own)], {article_id: mine}, idf
+            )[0][1:]
+            offers.append((candidate_id, article_id, value, reason))
+    rows = [
+        {"article_id": a, "target_id": t, "score": v, "reason": r[:300]}
+        for a, t, v, r in suggestions
+        if v > 0
+    ]
+    if rows:
+        db.session.execute(sa.insert(Suggestion), rows)
+    _offer_many(offers)

@@ -1,0 +1,1 @@
+"""Full-text search of articles on the database's own engine."""

@@ -1,0 +1,1 @@
+"""The "No time to read?" summary: the stored summary and the extractive summarizer."""

@@ -1,0 +1,1 @@
+"""The editorial workflow: publishing actions and draft previews."""
