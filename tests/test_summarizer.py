@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cms.services.summaries.summarizer import split_sentences, summarize
+from cms.services.summaries.summarizer import _strip_lead_prefix, split_sentences, summarize
 
 EVAL_ARTICLES = Path(__file__).resolve().parents[1] / "eval" / "summaries" / "articles.json"
 
@@ -211,6 +211,20 @@ def load_eval_articles() -> list[dict]:
             "The project cost approx. 5 million dollars. It was finished on time.",
             ["The project cost approx. 5 million dollars.", "It was finished on time."],
         ),
+        (
+            # pysbd alone splits off "Saturday." ...
+            "A red warning is in force until 6 a.m. Saturday. Ferries are cancelled.",
+            ["A red warning is in force until 6 a.m. Saturday.", "Ferries are cancelled."],
+        ),
+        (
+            # ... but a clock time can end a sentence
+            "The meeting starts at 9 a.m. The mayor will speak first.",
+            ["The meeting starts at 9 a.m.", "The mayor will speak first."],
+        ),
+        (
+            "Sen. Jane Doe, D-Calif., objected. The bill passed.",
+            ["Sen. Jane Doe, D-Calif., objected.", "The bill passed."],
+        ),
     ],
 )
 def test_split_sentences_english(text: str, expected: list[str]) -> None:
@@ -244,6 +258,15 @@ def test_split_sentences_english(text: str, expected: list[str]) -> None:
         (
             "Die Zahl stieg auf 1.200 Menschen. Das Spiel endete 2:1.",
             ["Die Zahl stieg auf 1.200 Menschen.", "Das Spiel endete 2:1."],
+        ),
+        (
+            # German nouns are capitalised: pysbd splits after these abbreviations
+            "Der Preis inkl. Mehrwertsteuer steigt. Rund 300 Tsd. Euro fehlen ggü. Vorjahr.",
+            ["Der Preis inkl. Mehrwertsteuer steigt.", "Rund 300 Tsd. Euro fehlen ggü. Vorjahr."],
+        ),
+        (
+            "Das Büro in der Goethestr. 5 schließt. Betroffen sind z.B. Bäcker, u.a. in Köln.",
+            ["Das Büro in der Goethestr. 5 schließt.", "Betroffen sind z.B. Bäcker, u.a. in Köln."],
         ),
     ],
 )
@@ -505,3 +528,104 @@ def test_eval_articles_invariants(article: dict) -> None:
         assert point["text"] not in tldr
 
 
+# --------------------------------------------------------------------------
+# wire copy: datelines, time stamps and notes
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("BERLIN (dpa) – Die Regierung tagt.", "Die Regierung tagt."),
+        ("MÜNCHEN/STUTTGART (dpa/lby) – Schwere Gewitter.", "Schwere Gewitter."),
+        ("QESRA, Marravia (AP) — A strong earthquake struck.", "A strong earthquake struck."),
+        ("ELMSWORTH, Dec 3 (Reuters) - Around 6,000 people left.", "Around 6,000 people left."),
+        ("NEW YORK, March 4 (Reuters) - Velora said.", "Velora said."),
+        (
+            "Lindau/Kempfeld – Nach drei Jahren ist der Weg frei.",
+            "Nach drei Jahren ist der Weg frei.",
+        ),
+        ("18:45 — The power company says more.", "The power company says more."),
+        (
+            "17.20 Uhr: Die Arbeitgeber kritisieren den Streik.",
+            "Die Arbeitgeber kritisieren den Streik.",
+        ),
+        # not datelines
+        ("NATO - the alliance - met on Monday.", "NATO - the alliance - met on Monday."),
+        ("The EU - and its members - agreed.", "The EU - and its members - agreed."),
+        ("3.5 percent growth - the most since 2019.", "3.5 percent growth - the most since 2019."),
+        (
+            "Berlin-Mitte hat einen neuen Bürgermeister.",
+            "Berlin-Mitte hat einen neuen Bürgermeister.",
+        ),
+    ],
+)
+def test_lead_prefix_is_stripped(text: str, expected: str) -> None:
+    assert _strip_lead_prefix(text) == expected
+
+
+def test_wire_notes_are_skipped_but_stay_a_fallback() -> None:
+    blocks = [
+        {"type": "paragraph", "text": "Von Anna Müller und Peter Schmidt", "attribution": None},
+        {
+            "type": "paragraph",
+            "text": "Korrektur: In einer früheren Fassung stand ein falsches Datum.",
+            "attribution": None,
+        },
+        {
+            "type": "paragraph",
+            "text": "HAMBURG (dpa) – Der Hafen hat im Sommer deutlich weniger Container "
+            "umgeschlagen als im Vorjahr. Der Umschlag sank um 3,2 Prozent.",
+            "attribution": {"source": "dpa"},
+        },
+        {
+            "type": "paragraph",
+            "text": "Vor allem der Verkehr mit China ging zurück, teilte der Verein mit.",
+            "attribution": None,
+        },
+        {
+            "type": "paragraph",
+            "text": "© dpa-infocom, dpa:260714-930-552211/3",
+            "attribution": None,
+        },
+    ]
+    result = summarize("Hafen schlägt weniger um", blocks, "de")
+    assert result["tldr"].startswith("Der Hafen hat im Sommer")
+    shown = [result["tldr"]] + [p["text"] for p in result["key_points"]]
+    assert not any(t.startswith(("Von Anna", "Korrektur", "©", "HAMBURG")) for t in shown)
+    assert {p["block_index"] for p in result["key_points"]} <= {2, 3}
+    only_notes = summarize("Notiz", blocks[:2], "de")
+    assert only_notes["tldr"]  # nothing else to show: the notes are better than nothing
+
+
+def test_ordinary_sentences_that_look_like_wire_furniture_are_kept() -> None:
+    blocks = [
+        {
+            "type": "paragraph",
+            "text": "Research by the university shows that rents rose by 8 percent last year.",
+            "attribution": None,
+        },
+        {
+            "type": "paragraph",
+            "text": "Damals – Anfang der 90er-Jahre – war der Wohnungsmarkt noch entspannt.",
+            "attribution": None,
+        },
+        {"type": "paragraph", "text": "Von der Leyen in Kiew erwartet", "attribution": None},
+        {
+            "type": "paragraph",
+            "text": "An earlier version of this bill was rejected by the senate in May.",
+            "attribution": None,
+        },
+        {
+            "type": "paragraph",
+            "text": "Copyright holders will be paid for every use of their texts online.",
+            "attribution": None,
+        },
+    ]
+    result = summarize("Rents rose", blocks, "en")
+    shown = {result["tldr"], *(p["text"] for p in result["key_points"])}
+    kept = " ".join(shown)
+    assert "Research by the university" in kept
+    assert "Damals – Anfang der 90er-Jahre" in kept
+    assert "An earlier version of this bill" in kept
+    assert "Copyright holders" in kept

@@ -9,7 +9,15 @@ Algorithm
    (list items are split individually).  Inline HTML is stripped, entities are
    unescaped, whitespace is collapsed.  Sentences are split with pysbd (rule
    based, EN/DE aware) plus a small repair pass for known pysbd slips
-   ("am 3. Mai", "ca. 5 Mio.", lowercase continuations).
+   ("am 3. Mai", "ca. 5 Mio.", lowercase continuations, German abbreviations
+   before capitalised nouns such as "inkl. Mehrwertsteuer", "6 a.m. Saturday").
+   Wire-copy furniture is not summary material: a paragraph's leading dateline
+   ("BERLIN (dpa) – ") or live-blog time stamp ("17.20 Uhr: ") is cut off the
+   sentence (what remains is still verbatim text of the block); bylines,
+   photo credits, time-stamp lines, correction/editor's notes, agency credits
+   ("Reporting by ..."), copyright lines, cross-links ("Mehr zum Thema: ...")
+   and contact lines (an e-mail address or URL) are only used when the body has
+   nothing else.
 2. **Vectors.** Each sentence becomes a sparse tf-idf vector over lightly
    stemmed, lower-cased tokens without stop words (inline EN/DE lists; other
    languages use the English rules).  IDF is computed over the article's own
@@ -72,7 +80,19 @@ jun jul aug sep sept oct nov dec rd bzw vgl ggf evtl usw mio mrd tsd abs art
 bd hrsg jh jhd max min mind ziff
 """
 
+# Abbreviations that do not end a sentence even before a capitalised word (German nouns).
+_NEVER_FINAL_WORDS = """
+inkl exkl ggü bzw vgl sog ca rd zzgl abzgl bspw insb ggf evtl lt gem tsd nr hrsg
+"""
+_AFTER_CLOCK_WORDS = """
+Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May
+June July August September October November December GMT UTC BST CET CEST EST EDT PST PDT ET
+PT local
+"""
+
 _STOP_EN = STOP_WORDS["en"]
+_NEVER_FINAL = frozenset(_NEVER_FINAL_WORDS.split())
+_AFTER_CLOCK = frozenset(_AFTER_CLOCK_WORDS.split())
 _STOP_DE = STOP_WORDS["de"]
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
 
@@ -112,6 +132,10 @@ _WS_RE = re.compile(r"\s+")
 _TERMINAL_RE = re.compile(r"[.!?…][\"'”“»«’‘)\]]*$")
 _ALNUM_RE = re.compile(r"[^\W_]", re.UNICODE)
 _LAST_WORD_RE = re.compile(r"([^\W\d_]+)\.$", re.UNICODE)
+# "z.B.", "u.a.", "d.h.", "v.a.", "i.d.R.": lower-case first letter, so not "U.S."
+_DOTTED_ABBREVIATION_RE = re.compile(r"(?:^|\s)[a-zäöü]\.(?:[^\W\d_]\.){1,2}$", re.UNICODE)
+_STREET_RE = re.compile(r"[^\W\d_]{2,}str\.$", re.UNICODE)  # "Goethestr."
+_CLOCK_END_RE = re.compile(r"\d\s?[ap]\.m\.$")
 
 _SEGMENTER_LANGS = frozenset(
     {"en", "de", "es", "fr", "it", "nl", "da", "pl", "ru", "bg", "el", "sk"}
@@ -152,14 +176,23 @@ def _should_merge(prev: str, nxt: str) -> bool:
         return True  # stray punctuation, e.g. "..."
     if not _TERMINAL_RE.search(prev):
         return True  # pysbd split mid-sentence ("Er kam am | 3. Mai.")
+    if nxt[:1] in ",;:)]":
+        return True  # "Sen. Jane Doe, D-Calif. | , objected."
     first = nxt.lstrip("\"'„“”«»‚‘’([")[:1]
     if first.islower():
         return True  # sentences do not start lower-case in EN/DE
-    if first.isdigit():
-        m = _LAST_WORD_RE.search(prev)
-        if m and m.group(1).lower() in _ABBREVIATIONS:
-            return True  # "approx. | 5 million"
-    return False
+    m = _LAST_WORD_RE.search(prev)
+    word = m.group(1).lower() if m else ""
+    if first.isdigit() and word in _ABBREVIATIONS:
+        return True  # "approx. | 5 million"
+    # German capitalises nouns, so an abbreviation that never ends a sentence is followed by a
+    # capital letter: "inkl. | Mehrwertsteuer", "ggü. | Vorjahr", "Goethestr. | 5", "z.B. | Bäcker".
+    if _CLOCK_END_RE.search(prev):
+        # "until 6 a.m. | Saturday", "at 11 p.m. | GMT"; but "at 9 a.m. | The rest ..."
+        return nxt.split(maxsplit=1)[0].strip(".,") in _AFTER_CLOCK
+    return bool(
+        word in _NEVER_FINAL or _DOTTED_ABBREVIATION_RE.search(prev) or _STREET_RE.search(prev)
+    )
 
 
 def split_sentences(text: str, language: str = "en") -> list[str]:
@@ -315,6 +348,7 @@ class _Sentence:
     order: int
     kind: str
     words: int
+    boilerplate: bool = False
     tokens: list[str] = field(default_factory=list)
     vec: Vector = field(default_factory=dict)
     score: float = 0.0
@@ -329,38 +363,151 @@ def _block_texts(block: dict[str, Any]) -> list[str]:
     return []
 
 
+# --------------------------------------------------------------------------
+# What is not article text: datelines, bylines, credits, notes, service lines
+# --------------------------------------------------------------------------
+
+_MONTH = (
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|January|February|March|April|"
+    r"June|July|August|September|October|November|December)\.?"
+)
+_OPENS_SENTENCE = r"(?=[\"„“«‚'A-ZÄÖÜ0-9])"
+# "QESRA, Marravia (AP) — ", "ELMSWORTH, Dec 3 (Reuters) - ", "MÜNCHEN/STUTTGART (dpa/lby) – "
+_DATELINE_CAPS_RE = re.compile(
+    r"^[A-ZÄÖÜ]{2}[A-ZÄÖÜß.'’-]*(?:[ /-][A-ZÄÖÜ][A-ZÄÖÜß.'’-]*)*"
+    r"(?:,\s[A-Z][\w.]*(?:\s[A-Z][\w.]*)?)?"
+    rf"(?:,\s{_MONTH}\s\d{{1,2}})?"
+    r"\s*(?:\([^()]{1,40}\))?\s*[-–—]{1,2}\s+" + _OPENS_SENTENCE
+)
+# "Lindau/Kempfeld – " (a place name in title case needs an en or em dash)
+_DATELINE_TITLE_RE = re.compile(
+    r"^[A-ZÄÖÜ][^\W\d_]+(?:/[A-ZÄÖÜ][^\W\d_]+)*\s?(?:\([^()]{1,40}\))?\s[–—]\s+" + _OPENS_SENTENCE
+)
+# Live-blog entries: "18:45 — ", "17.20 Uhr: ", "9:05 a.m. GMT - "
+_TIMESTAMP_RE = re.compile(
+    r"^\d{1,2}[:.]\d{2}(?:\s?(?:Uhr|h|a\.m\.|p\.m\.|am|pm))?(?:\s?(?:GMT|UTC|MEZ|MESZ|CET|CEST|ET))?"
+    r"\s*[-–—:|]\s+" + _OPENS_SENTENCE
+)
+# A whole paragraph that is a note about the article, not part of it.
+_NOTE_LABEL_RE = re.compile(
+    r"^(?:Correction|Corrections|Clarification|Editor['’]s note|Editors['’] note|Korrektur|"
+    r"Berichtigung|Richtigstellung|Anmerkung der Redaktion|Hinweis der Redaktion|"
+    r"Transparenzhinweis|In eigener Sache)\s*:",
+    re.IGNORECASE,
+)
+_NOTE_TEXT_RE = re.compile(
+    r"^(?:an earlier version of this (?:article|story|report)|this (?:article|story|report) "
+    r"(?:has been|was) (?:corrected|updated|amended)|in einer früheren (?:Version|Fassung) "
+    r"(?:dieses|des) (?:Artikels|Textes|Beitrags|Berichts))",
+    re.IGNORECASE,
+)
+# Short unpunctuated lines naming the author ("By Hannah Greaves", not "Von der Leyen in Kiew")
+# or the photographer.
+_BYLINE_RE = re.compile(
+    r"^(?:By|Von|Text|Author|Autor|Autorin|Reporter|Reporterin|Our reporter|"
+    r"Our correspondent|Unser Korrespondent|Unsere Korrespondentin)\b\s*:?\s+[A-ZÄÖÜ]",
+)
+_CREDIT_RE = re.compile(r"^(?:Fotos?|Photos?|Bild|Bilder|Picture|Grafik|Video)\s*:\s")
+_STAMP_RE = re.compile(
+    r"^(?:Published|Updated|Last updated|Veröffentlicht|Aktualisiert|Zuletzt aktualisiert|"
+    r"Stand)\b.*\d"
+)
+_BOILERPLATE_RE = re.compile(
+    # "(Reporting by ...; Editing by ...)", "Reporting by A; Editing by B"; not "Reporting by
+    # the BBC suggested ..."
+    r"^\((?:additional )?(?:reporting|writing|editing) by\b"
+    r"|^(?:additional )?reporting by\b[^.]*;\s*(?:writing|editing) by\b"
+    r"|\bcontributed (?:reporting )?to this (?:report|story|article)\b"
+    r"|^(?:©|\(c\)\s|copyright\s*(?:©|\(c\)|\d{4}))|\ball rights reserved\b"
+    r"|\balle rechte vorbehalten\b|dpa-infocom"
+    r"|^(?:mehr zum thema|lesen sie (?:auch|mehr|hier)|auch interessant|weitere informationen"
+    r"|read more|read also|related:|see also|sign up|subscribe|follow (?:us|our)"
+    r"|folgen sie uns|abonnieren sie|melden sie sich)\b",
+    re.IGNORECASE,
+)
+_CONTACT_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://|\bwww\.", re.IGNORECASE)
+_CONTACT_BOX_MAX_WORDS = 40
+_BYLINE_MAX_WORDS = 12
+
+
+def _strip_lead_prefix(text: str, *, first: bool = True) -> str:
+    """A paragraph's text without its live-blog time stamp or, for the article's first
+    paragraph, its dateline; otherwise unchanged ("Damals – Anfang der 90er – war ..." in a
+    later paragraph is not a dateline)."""
+    patterns = (_DATELINE_CAPS_RE, _TIMESTAMP_RE, _DATELINE_TITLE_RE) if first else (_TIMESTAMP_RE,)
+    for pattern in patterns:
+        m = pattern.match(text)
+        if m:
+            return text[m.end() :]
+    return text
+
+
+def _is_note_block(text: str) -> bool:
+    """A byline, credit, time stamp or correction note: the paragraph is about the article."""
+    if _NOTE_LABEL_RE.match(text) or _NOTE_TEXT_RE.search(text[:200]):
+        return True
+    short = _word_count(text) <= _BYLINE_MAX_WORDS and not _TERMINAL_RE.search(text)
+    return short and bool(_BYLINE_RE.match(text) or _CREDIT_RE.match(text) or _STAMP_RE.match(text))
+
+
+def _has_address(text: str) -> bool:
+    """An e-mail address or a URL (the plain test first: most sentences have neither)."""
+    lowered = text.lower()
+    if "@" not in text and "://" not in text and "www." not in lowered:
+        return False
+    return bool(_CONTACT_RE.search(text))
+
+
+def _is_boilerplate(sentence: str) -> bool:
+    """Agency credits, copyright, cross-links and contact lines."""
+    return _has_address(sentence) or bool(_BOILERPLATE_RE.search(sentence))
+
+
 def _collect(blocks: list[dict[str, Any]], lang: str) -> tuple[list[_Sentence], list[str]]:
     sentences: list[_Sentence] = []
     headings: list[str] = []
+    seen_text = False  # datelines open only the first text paragraph
     for idx, block in enumerate(blocks or []):
         if not isinstance(block, dict):
             continue
-        if block.get("type") == "heading":
+        kind = str(block.get("type"))
+        if kind == "heading":
             headings.append(_strip_html(str(block.get("text") or "")))
             continue
         for chunk in _block_texts(block):
-            for sent in split_sentences(chunk, lang):
+            note = kind == "paragraph" and _is_note_block(chunk)
+            if kind == "paragraph" and not note:
+                chunk = _strip_lead_prefix(chunk, first=not seen_text)
+            sents = split_sentences(chunk, lang)
+            seen_text = seen_text or (bool(sents) and not note)
+            # A short paragraph that ends in an address is a contact or service box.
+            contact = note or (
+                0 < len(sents) <= 3
+                and _word_count(chunk) <= _CONTACT_BOX_MAX_WORDS
+                and _has_address(sents[-1])
+            )
+            for sent in sents:
                 sentences.append(
                     _Sentence(
                         text=sent,
                         block_index=idx,
                         order=len(sentences),
-                        kind=str(block.get("type")),
+                        kind=kind,
                         words=_word_count(sent),
+                        boilerplate=contact or _is_boilerplate(sent),
                     )
                 )
     return sentences, headings
 
 
 def _usable(sentences: list[_Sentence]) -> list[_Sentence]:
+    text = [s for s in sentences if not s.boilerplate] or sentences
     good = [
-        s
-        for s in sentences
-        if s.words >= MIN_SENTENCE_WORDS and s.tokens and not s.text.endswith(":")
+        s for s in text if s.words >= MIN_SENTENCE_WORDS and s.tokens and not s.text.endswith(":")
     ]
     if good:
         return good
-    return [s for s in sentences if s.words > 0]
+    return [s for s in text if s.words > 0]
 
 
 def _score(cands: list[_Sentence], title: str, headings: list[str], lang: str) -> list[list[float]]:
