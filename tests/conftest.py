@@ -7,13 +7,13 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from cms import create_app
-from cms.clock import set_clock
+from cms.clock import set_clock, utcnow
 from cms.config import sqlalchemy_url
 from cms.extensions import db, limiter
 from cms.models import Author, Section, Source, Tag, User
@@ -98,7 +98,9 @@ def client(app):
 
 
 class Clock:
-    """A controllable clock: ``clock.advance(hours=2)``."""
+    """The tests' one clock: the application's time stands still until ``clock.advance(hours=2)``
+    (or ``clock.now = when``). Tests and helpers read the time from ``cms.clock.utcnow`` (the
+    system clock when no test clock is set), never from ``datetime.now``."""
 
     def __init__(self, start: datetime):
         self.now = start
@@ -111,7 +113,13 @@ class Clock:
 
 @pytest.fixture
 def clock():
-    return Clock(datetime.now(UTC).replace(microsecond=0))
+    return Clock(utcnow().replace(microsecond=0))
+
+
+@pytest.fixture
+def ago(clock):
+    """``ago(hours=3)``: that long before the test clock's now."""
+    return lambda **kw: clock.now - timedelta(**kw)
 
 
 # --- content helpers --------------------------------------------------------------------------
@@ -152,8 +160,8 @@ def make_user(role: str, email: str | None = None, author: str | None = None) ->
     return user
 
 
-@pytest.fixture
-def users(taxonomy):
+def make_users() -> dict[str, User]:
+    """The newsroom's people by role: admin, editor, writer and a second writer."""
     return {
         "admin": make_user("admin", "admin@example.org"),
         "editor": make_user("editor", "editor@example.org", author="ed-itor"),
@@ -162,7 +170,16 @@ def users(taxonomy):
     }
 
 
+@pytest.fixture
+def users(taxonomy):
+    return make_users()
+
+
+# --- logging in: the one way tests get a token and its Authorization header --------------------
+
+
 def login(client, email: str, password: str = PASSWORD) -> dict:
+    """Log in through the API; its tokens (``access_token``, ``refresh_token``)."""
     response = client.post("/api/v1/editor/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.get_json()
     return response.get_json()
@@ -172,10 +189,20 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def auth_headers(client, email: str, password: str = PASSWORD) -> dict:
+    """The Authorization header of a fresh login of ``email``."""
+    return bearer(login(client, email, password)["access_token"])
+
+
+def role_headers(client, users: dict[str, User]) -> dict[str, dict]:
+    """``{role: Authorization header}`` of fresh logins of ``users``."""
+    return {role: auth_headers(client, user.email) for role, user in users.items()}
+
+
 @pytest.fixture
 def headers(client, users):
     """``headers["editor"]`` etc.: Authorization headers of freshly logged-in users."""
-    return {role: bearer(login(client, user.email)["access_token"]) for role, user in users.items()}
+    return role_headers(client, users)
 
 
 BODY = [
@@ -246,11 +273,11 @@ def make_article(
     if status == "in_review":
         publishing.perform(article, "submit", actor=actor, expected_version=article.version)
     elif status in ("published", "scheduled", "archived"):
-        when = published_at or datetime.now(UTC) - timedelta(hours=1)
+        when = published_at or utcnow() - timedelta(hours=1)
         publishing.perform(
             article, "publish", actor=editor, expected_version=article.version, publish_at=when
         )
-        if when <= datetime.now(UTC):
+        if when <= utcnow():
             article.published_at = article.first_published_at = when
         if status == "archived":
             db.session.flush()
@@ -260,8 +287,3 @@ def make_article(
     # suggestion lists) are complete.
     derived_jobs.run_pending()
     return article
-
-
-@pytest.fixture
-def article_factory(taxonomy):
-    return make_article

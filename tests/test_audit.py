@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import PASSWORD, bearer, login
+from tests.conftest import PASSWORD, auth_headers, bearer, login
 
 BASE = "/api/v1/editor"
 
@@ -125,7 +125,7 @@ def test_logins_failures_logout_and_refresh_reuse_are_audited(client, users):
     assert client.post(f"{BASE}/auth/logout",
                        headers=bearer(second["access_token"])).status_code == 204
 
-    admin = bearer(login(client, "admin@example.org")["access_token"])
+    admin = auth_headers(client, "admin@example.org")
     failures = _events(client, admin, action="auth.login_failed")["data"]
     assert [e["detail"]["email"] for e in failures] == ["nobody@example.org",
                                                         "writer@example.org"]

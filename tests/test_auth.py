@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from cms.extensions import db
 from cms.models import User
-from tests.conftest import PASSWORD, bearer, login, make_user
+from tests.conftest import PASSWORD, auth_headers, bearer, login, make_user
 
 LOGIN = "/api/v1/editor/auth/login"
 REFRESH = "/api/v1/editor/auth/refresh"
@@ -304,8 +304,8 @@ def test_cli_user_create_reads_password_from_stdin(app, client, taxonomy):
     )
     assert result.exit_code == 0, result.output
     assert "chief@example.org" in result.output
-    tokens = login(client, "chief@example.org", "a long enough password")
-    me = client.get(ME, headers=bearer(tokens["access_token"])).get_json()
+    me = client.get(ME, headers=auth_headers(client, "chief@example.org", "a long enough password"))
+    me = me.get_json()
     assert me["role"] == "admin"
     assert me["author"]["slug"] == "ed-itor"
 
@@ -337,5 +337,5 @@ def test_cli_created_writer_can_log_in(app, client, taxonomy):
         args=["user", "create", "--email", "new@example.org"], input="writer password 123\n"
     )
     assert result.exit_code == 0, result.output
-    tokens = login(client, "new@example.org", "writer password 123")
-    assert client.get(ME, headers=bearer(tokens["access_token"])).get_json()["role"] == "writer"
+    writer = auth_headers(client, "new@example.org", "writer password 123")
+    assert client.get(ME, headers=writer).get_json()["role"] == "writer"

@@ -405,7 +405,23 @@ def test_openapi_document(client, users):
     for ref in set(_refs(spec)):
         kind, _, name = ref.removeprefix("#/components/").partition("/")
         assert name in spec["components"][kind], ref
-    assert "ProblemSchema" in schemas or any("Problem" in n for n in schemas)
+    # every 4xx/5xx of every operation is documented as a problem document (RFC 9457)
+    assert {"type", "title", "status", "detail"} <= set(schemas["Problem"]["properties"])
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    documented = spec["components"]["responses"]
+    errors = {
+        (path, method, status): documented[r["$ref"].split("/")[-1]] if "$ref" in r else r
+        for path, item in paths.items()
+        for method, operation in item.items()
+        if method in methods
+        for status, r in operation["responses"].items()
+        if status[0] in "45"
+    }
+    assert {(p, m) for p, m, _ in errors} == {
+        (p, m) for p, item in paths.items() for m in item if m in methods
+    }  # each operation documents its errors
+    for where, response in errors.items():
+        assert response.get("content") == problem, where
     list_params = {p["name"] for p in paths["/api/v1/articles"]["get"]["parameters"]}
     assert {"limit", "cursor", "section", "tag", "fields", "count"} <= list_params
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from cms import create_app
 from cms.extensions import db, limiter
-from tests.conftest import bearer, make_article
+from tests.conftest import PASSWORD, auth_headers, make_article
 from tests.tcp_proxy import TcpProxy
 
 ARTICLE = {
@@ -84,21 +84,12 @@ def proxied(request, app, users):
         db.engine.dispose()
 
 
-def _login(client, email: str) -> dict:
-    response = client.post(
-        "/api/v1/editor/auth/login",
-        json={"email": email, "password": "correct horse battery staple"},
-    )
-    assert response.status_code == 200, response.get_json()
-    return bearer(response.get_json()["access_token"])
-
-
 def test_every_path_answers_503_during_the_outage_and_200_after(proxied, users):
     outage_app, proxy = proxied
     article = make_article("Still here")
     db.session.commit()
     client = outage_app.test_client()
-    editor = _login(client, users["editor"].email)
+    editor = auth_headers(client, users["editor"].email)
     etag = client.get(f"/api/v1/editor/articles/{article.id}", headers=editor).headers["ETag"]
     key = str(uuid.uuid4())
     requests = {
@@ -119,7 +110,7 @@ def test_every_path_answers_503_during_the_outage_and_200_after(proxied, users):
         ),
         "login": lambda: client.post(
             "/api/v1/editor/auth/login",
-            json={"email": users["admin"].email, "password": "correct horse battery staple"},
+            json={"email": users["admin"].email, "password": PASSWORD},
         ),
         "readiness": lambda: client.get("/readyz"),
     }
@@ -151,7 +142,7 @@ def test_every_path_answers_503_during_the_outage_and_200_after(proxied, users):
 def test_a_connection_cut_at_commit_is_a_503_and_the_write_is_not_made(proxied, users):
     outage_app, proxy = proxied
     client = outage_app.test_client()
-    editor = _login(client, users["editor"].email)
+    editor = auth_headers(client, users["editor"].email)
     with outage_app.app_context():
         engine = db.engine
 
@@ -267,10 +258,10 @@ def test_a_locked_sqlite_database_answers_503_with_retry_after(app, users, tmp_p
         upgrade()
         from cms.services.accounts.users import create_user
 
-        create_user("locked@example.org", "correct horse battery staple", "editor")
+        create_user("locked@example.org", PASSWORD, "editor")
         db.session.commit()
     client = sqlite_app.test_client()
-    editor = _login(client, "locked@example.org")
+    editor = auth_headers(client, "locked@example.org")
     other = sa.create_engine(f"sqlite:///{path}", poolclass=sa.NullPool)
     key = str(uuid.uuid4())
     try:
@@ -317,7 +308,7 @@ def test_an_unreachable_rate_limit_store_answers_503_with_retry_after(app, users
     try:
         response = client.post(
             "/api/v1/editor/auth/login",
-            json={"email": users["editor"].email, "password": "correct horse battery staple"},
+            json={"email": users["editor"].email, "password": PASSWORD},
         )
         _assert_outage(response)
         assert client.get("/api/v1/articles").status_code == 200

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from cms.extensions import db
 from cms.models import Event
 from cms.services import events
+from cms.text import rfc3339
 from tests.conftest import BODY, make_article
 
 
@@ -182,7 +183,7 @@ def test_scheduled_article_is_published_once_when_its_time_comes(client, headers
     db.session.commit()
     items, _ = _feed(client)
     assert _types(items) == [("article.published", article_id)]
-    assert items[0]["occurred_at"] == when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert items[0]["occurred_at"] == rfc3339(when)
 
 
 def test_edit_of_a_due_scheduled_article_publishes_it_once(client, headers, clock):

@@ -32,11 +32,10 @@ from schemathesis.specs.openapi.checks import (
 from tests.conftest import (
     BODY,
     add_taxonomy,
-    bearer,
     empty_tables,
-    login,
     make_article,
-    make_user,
+    make_users,
+    role_headers,
 )
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("CMS_FUZZ_EXAMPLES", "20"))
@@ -169,13 +168,9 @@ def _fresh_world(client, clock) -> dict:
     that a replayed sequence meets the database it first met."""
     empty_tables()
     add_taxonomy()
-    users = {
-        "admin": make_user("admin", "admin@example.org"),
-        "editor": make_user("editor", "editor@example.org", author="ed-itor"),
-        "writer": make_user("writer", "writer@example.org", author="ana-writer"),
-    }
+    users = make_users()
     _seed(users, clock)
-    return {role: bearer(login(client, user.email)["access_token"]) for role, user in users.items()}
+    return role_headers(client, users)
 
 
 @pytest.fixture

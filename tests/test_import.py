@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from cms.extensions import db
 from cms.models import Article, DerivedJob, Suggestion
-from tests.conftest import drain
+from cms.text import rfc3339
+from tests.conftest import drain, make_article
 
 PARAGRAPH = (
     "Dockworkers in Westerhaven walked off the job on Monday after pay talks collapsed. "
@@ -32,8 +33,8 @@ def _run(app, tmp_path, lines: list[str]):
     return app.test_cli_runner().invoke(args=["import", str(path)])
 
 
-def test_import_loads_good_lines_publicly_with_counts(app, client, tmp_path, taxonomy):
-    yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+def test_import_loads_good_lines_publicly_with_counts(app, client, tmp_path, taxonomy, clock):
+    yesterday = rfc3339(clock.now - timedelta(days=1))
     lines = [
         _line(
             "Harbour strike enters second day",
@@ -96,8 +97,8 @@ def test_drafts_stay_invisible(app, client, tmp_path, taxonomy):
     assert client.get("/api/v1/tags/strikes").get_json()["article_count"] == 0
 
 
-def test_future_published_at_is_scheduled(app, client, tmp_path, taxonomy):
-    later = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+def test_future_published_at_is_scheduled(app, client, tmp_path, taxonomy, clock):
+    later = rfc3339(clock.now + timedelta(days=1))
     result = _run(app, tmp_path, [_line("Tomorrow", status="published", published_at=later)])
     assert result.exit_code == 0, result.output
     assert db.session.scalar(sa.select(Article.status)) == "scheduled"
@@ -140,8 +141,8 @@ def test_bad_lines_reported_by_number_and_skipped(app, client, tmp_path, taxonom
     assert slugs == {"good-one", "second-good"}
 
 
-def test_import_slugs_avoid_existing_and_repeat_titles(app, client, tmp_path, article_factory):
-    article_factory(title="Same title", status="published")
+def test_import_slugs_avoid_existing_and_repeat_titles(app, client, tmp_path, taxonomy):
+    make_article(title="Same title", status="published")
     lines = [_line("Same title", status="published") for _ in range(3)]
     result = _run(app, tmp_path, lines)
     assert result.exit_code == 0, result.output

@@ -137,8 +137,8 @@ def test_a_scheduled_article_coming_out_changes_the_tag(reader, users, clock):
     assert [a["title"] for a in fresh.get_json()["data"]] == ["Goes live soon", "Harbour lights"]
 
 
-def test_a_summary_edit_changes_the_tag_of_the_list_that_includes_it(reader, article_factory):
-    article = article_factory("Port handles record volume")
+def test_a_summary_edit_changes_the_tag_of_the_list_that_includes_it(reader, users):
+    article = make_article("Port handles record volume")
     path = "/api/v1/articles?include=summary"
     first = reader.get(path)
     summary = db.session.scalar(sa.select(Summary).where(Summary.article_id == article.id))

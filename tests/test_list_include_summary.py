@@ -4,7 +4,7 @@ of cards with their ``tldr`` (the reference site's) is one request instead of on
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -12,6 +12,7 @@ from cms.extensions import db
 from cms.models import Summary, User
 from cms.schemas.articles.editor import SummaryIn
 from cms.services.summaries import service as summaries
+from tests.conftest import make_article
 
 
 def _by_slug(response) -> dict:
@@ -19,9 +20,9 @@ def _by_slug(response) -> dict:
     return {item["slug"]: item for item in response.get_json()["data"]}
 
 
-def test_each_item_carries_the_summary_the_summary_endpoint_gives(client, article_factory):
-    first = article_factory("Port handles record volume")
-    second = article_factory("Ferry adds night crossings")
+def test_each_item_carries_the_summary_the_summary_endpoint_gives(client, taxonomy):
+    first = make_article("Port handles record volume")
+    second = make_article("Ferry adds night crossings")
     items = _by_slug(client.get("/api/v1/articles?include=summary"))
     assert set(items) == {first.slug, second.slug}
     for slug, item in items.items():
@@ -34,9 +35,9 @@ def test_each_item_carries_the_summary_the_summary_endpoint_gives(client, articl
         assert "summary" not in plain[slug]
 
 
-def test_with_a_sparse_fieldset_and_filters(client, article_factory):
-    article_factory("Port handles record volume", section="news")
-    article_factory("Derby ends in a draw", section="sport")
+def test_with_a_sparse_fieldset_and_filters(client, taxonomy):
+    make_article("Port handles record volume", section="news")
+    make_article("Derby ends in a draw", section="sport")
     response = client.get("/api/v1/articles?section=sport&fields=slug,title&include=summary")
     (item,) = response.get_json()["data"]
     assert set(item) == {"slug", "title", "summary"}
@@ -44,8 +45,8 @@ def test_with_a_sparse_fieldset_and_filters(client, article_factory):
     assert set(item["summary"]) >= {"tldr", "key_points", "origin"}
 
 
-def test_an_article_without_a_summary_has_null(client, article_factory):
-    article = article_factory()
+def test_an_article_without_a_summary_has_null(client, taxonomy):
+    article = make_article()
     db.session.execute(sa.delete(Summary).where(Summary.article_id == article.id))
     db.session.commit()
     (item,) = client.get("/api/v1/articles?include=summary").get_json()["data"]
@@ -53,14 +54,14 @@ def test_an_article_without_a_summary_has_null(client, article_factory):
     assert item["summary"] is None
 
 
-def test_only_visible_articles_and_their_summaries(client, article_factory):
-    shown = article_factory("Port handles record volume")
+def test_only_visible_articles_and_their_summaries(client, taxonomy, clock):
+    shown = make_article("Port handles record volume")
     hidden = [
-        article_factory(
+        make_article(
             f"Merger {status}",
             status=status,
             body=[{"type": "paragraph", "text": f"The zebrafish merger is {status} at last."}],
-            published_at=datetime.now(UTC) + timedelta(days=1) if status == "scheduled" else None,
+            published_at=clock.now + timedelta(days=1) if status == "scheduled" else None,
         )
         for status in ("draft", "in_review", "scheduled", "archived")
     ]
@@ -70,8 +71,8 @@ def test_only_visible_articles_and_their_summaries(client, article_factory):
     assert all("zebrafish" in article.summary.tldr for article in hidden)
 
 
-def test_a_summary_edit_shows_at_once_despite_the_response_cache(client, article_factory):
-    article = article_factory()
+def test_a_summary_edit_shows_at_once_despite_the_response_cache(client, taxonomy):
+    article = make_article()
     path = "/api/v1/articles?include=summary"
     before = client.get(path)
     etag = before.headers["ETag"]
@@ -89,8 +90,8 @@ def test_a_summary_edit_shows_at_once_despite_the_response_cache(client, article
     assert after.headers["ETag"] != etag
 
 
-def test_unknown_include_is_refused_naming_the_parameter(client, article_factory):
-    article_factory()
+def test_unknown_include_is_refused_naming_the_parameter(client, taxonomy):
+    make_article()
     for value in ("related", "summary,related", ""):
         response = client.get(f"/api/v1/articles?include={value}")
         if value == "":
@@ -99,7 +100,7 @@ def test_unknown_include_is_refused_naming_the_parameter(client, article_factory
         assert "include" in response.get_json()["errors"]
 
 
-def test_one_more_statement_whatever_the_page_size(app, client, article_factory, monkeypatch):
+def test_one_more_statement_whatever_the_page_size(app, client, taxonomy, monkeypatch):
     monkeypatch.delitem(app.extensions, "cms_response_cache", raising=False)
 
     @contextmanager
@@ -120,10 +121,10 @@ def test_one_more_statement_whatever_the_page_size(app, client, article_factory,
             assert client.get(path).status_code == 200
         return len(statements)
 
-    article_factory("One")
+    make_article("One")
     plain_one, included_one = count("/api/v1/articles"), count("/api/v1/articles?include=summary")
     for i in range(5):
-        article_factory(f"More news {i}")
+        make_article(f"More news {i}")
     plain_six, included_six = count("/api/v1/articles"), count("/api/v1/articles?include=summary")
     assert included_one == plain_one + 1
     assert included_six == plain_six + 1

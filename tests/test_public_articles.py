@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
 
+from cms.text import rfc3339
 from tests.conftest import make_article
 
 CARD_KEYS = {
@@ -25,16 +25,6 @@ PLAIN = [{"type": "paragraph", "text": "A plain paragraph without any attributio
 def _slugs(response) -> list[str]:
     assert response.status_code == 200, response.get_json()
     return [item["slug"] for item in response.get_json()["data"]]
-
-
-def _rfc3339(dt) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@pytest.fixture
-def ago(clock):
-    """``ago(hours=3)``: a moment before the (frozen) current time."""
-    return lambda **kw: clock.now - timedelta(**kw)
 
 
 # --- list ------------------------------------------------------------------------------------
@@ -120,7 +110,7 @@ def test_list_filters(client, catalogue, query, expected):
 
 
 def test_list_filters_by_publication_time(client, catalogue, ago):
-    cut = quote(_rfc3339(ago(hours=2, minutes=30)))
+    cut = quote(rfc3339(ago(hours=2, minutes=30)))
     after = client.get(f"/api/v1/articles?published_after={cut}")
     before = client.get(f"/api/v1/articles?published_before={cut}")
 
@@ -128,8 +118,8 @@ def test_list_filters_by_publication_time(client, catalogue, ago):
     assert _slugs(before) == ["bravo-sport-story", "alpha-energy-news"]
 
     window = client.get(
-        f"/api/v1/articles?published_after={quote(_rfc3339(ago(hours=3, minutes=30)))}"
-        f"&published_before={quote(_rfc3339(ago(hours=1, minutes=30)))}"
+        f"/api/v1/articles?published_after={quote(rfc3339(ago(hours=3, minutes=30)))}"
+        f"&published_before={quote(rfc3339(ago(hours=1, minutes=30)))}"
     )
     assert _slugs(window) == ["charlie-port-news", "bravo-sport-story"]
 

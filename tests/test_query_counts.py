@@ -7,7 +7,6 @@ same number of statements. The response cache is switched off so every request r
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -70,25 +69,21 @@ def _first_slug(client, kind: str) -> str:
     return client.get(f"/api/v1/{kind}?limit=1").get_json()["data"][0]["slug"]
 
 
-def _hours_ago(n: int) -> datetime:
-    return datetime.now(UTC) - timedelta(hours=n)
-
-
 def test_list_of_one_and_list_of_a_hundred_issue_the_same_statements(
-    client, users, rich, count_statements
+    client, users, rich, count_statements, ago
 ):
-    make_article("Plain story", published_at=_hours_ago(200))
+    make_article("Plain story", published_at=ago(hours=200))
     one = count_statements(client, "/api/v1/articles?limit=1")
     for i in range(100):
-        rich(f"Rich story {i}", published_at=_hours_ago(100 - i))
+        rich(f"Rich story {i}", published_at=ago(hours=100 - i))
 
     assert count_statements(client, "/api/v1/articles?limit=100") == one
     assert count_statements(client, "/api/v1/articles?limit=1") == one
 
 
-def test_list_filters_and_cursor_pages_do_not_grow(client, users, rich, count_statements):
+def test_list_filters_and_cursor_pages_do_not_grow(client, users, rich, count_statements, ago):
     for i in range(30):
-        rich(f"Rich story {i}", published_at=_hours_ago(40 - i))
+        rich(f"Rich story {i}", published_at=ago(hours=40 - i))
     small = count_statements(client, "/api/v1/articles?tag=energy&limit=2")
     big = count_statements(client, "/api/v1/articles?tag=energy&limit=25")
     first = client.get("/api/v1/articles?limit=5").get_json()["meta"]["next_cursor"]
@@ -100,11 +95,11 @@ def test_list_filters_and_cursor_pages_do_not_grow(client, users, rich, count_st
 
 
 def test_detail_summary_and_related_do_not_grow_with_related_rows(
-    client, users, rich, count_statements
+    client, users, rich, count_statements, ago
 ):
-    plain = make_article("Plain story", published_at=_hours_ago(50), tags=["energy"])
-    targets = [rich(f"Target {i}", published_at=_hours_ago(40 - i)) for i in range(12)]
-    loaded = rich("Loaded story", published_at=_hours_ago(60))
+    plain = make_article("Plain story", published_at=ago(hours=50), tags=["energy"])
+    targets = [rich(f"Target {i}", published_at=ago(hours=40 - i)) for i in range(12)]
+    loaded = rich("Loaded story", published_at=ago(hours=60))
 
     def link(target):
         return {"article_id": target.id, "title": None, "label": None, "url": None}
@@ -130,7 +125,7 @@ def test_detail_summary_and_related_do_not_grow_with_related_rows(
 
 
 def test_taxonomy_lists_do_not_grow_with_entries_or_articles(
-    client, users, rich, count_statements
+    client, users, rich, count_statements, ago
 ):
     make_article("Plain story")
     small = {
@@ -138,7 +133,7 @@ def test_taxonomy_lists_do_not_grow_with_entries_or_articles(
         for kind in ("sections", "tags", "authors", "sources")
     }
     for i in range(20):
-        rich(f"Rich story {i}", published_at=_hours_ago(30 - i))
+        rich(f"Rich story {i}", published_at=ago(hours=30 - i))
 
     for kind, n in small.items():
         assert count_statements(client, f"/api/v1/{kind}?limit=100") == n, kind

@@ -43,16 +43,17 @@ def test_unpublish_removes_the_article_from_cached_lists(client, users, headers)
 
 
 def test_a_cached_list_does_not_hide_a_scheduled_article_past_its_time(client, users, clock):
-    make_article("Already out")
+    out = make_article("Already out")
     scheduled = make_article(
         "Goes live soon", status="scheduled", published_at=clock.now + timedelta(seconds=10)
     )
     slugs = [a["slug"] for a in client.get("/api/v1/articles").get_json()["data"]]
     assert scheduled.slug not in slugs  # not yet public, and now in the cache
+    assert slugs == [out.slug]
     assert client.get(f"/api/v1/articles/{scheduled.slug}").status_code == 404
     clock.advance(seconds=11)
     slugs = [a["slug"] for a in client.get("/api/v1/articles").get_json()["data"]]
-    assert slugs[0] == scheduled.slug
+    assert slugs == [scheduled.slug, out.slug]
 
 
 def test_a_cached_response_still_answers_304(client, users):

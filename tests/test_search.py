@@ -13,6 +13,7 @@ from cms.models import Article, Tag
 from cms.services.content import articles as article_service
 from cms.services.content import taxonomy
 from cms.services.search import service as search
+from cms.text import rfc3339
 from tests.conftest import make_article
 
 
@@ -32,11 +33,6 @@ def _slugs(client, q: str, **params) -> list[str]:
 
 def _postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
-
-
-@pytest.fixture
-def ago(clock):
-    return lambda **kw: clock.now - timedelta(**kw)
 
 
 @pytest.fixture
@@ -195,7 +191,7 @@ def test_list_filters_apply(client, newsroom, ago):
     assert _slugs(client, "strike", tag="secret-merger") == ["strike-hits-the-stadium"]
     assert _slugs(client, "strike", section="nope") == []
     assert _slugs(client, "strike", language="de") == []
-    before = (ago(hours=4, minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    before = rfc3339(ago(hours=4, minutes=30))
     assert _slugs(client, "strike", published_before=before) == [
         "dockworkers-strike-at-westerhaven-terminal"
     ]

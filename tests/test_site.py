@@ -7,6 +7,7 @@ import pytest
 
 from cms import create_app
 from cms.site import CONTENT_SECURITY_POLICY
+from tests.conftest import make_article
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 PAGES = {
@@ -75,8 +76,8 @@ def test_site_policy_allows_own_scripts_and_styles_only():
     assert "unsafe" not in CONTENT_SECURITY_POLICY
 
 
-def test_api_responses_keep_their_own_headers_when_the_site_is_on(site_client, article_factory):
-    article = article_factory()
+def test_api_responses_keep_their_own_headers_when_the_site_is_on(site_client, taxonomy):
+    article = make_article()
     for path in (
         "/api/v1/articles",
         f"/api/v1/articles/{article.slug}",

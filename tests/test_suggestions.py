@@ -1,6 +1,6 @@
 """Suggested related articles through the public and editor APIs."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -44,8 +44,8 @@ FOOTBALL = [
 
 
 @pytest.fixture
-def cluster(users):
-    now = datetime.now(UTC)
+def cluster(users, clock):
+    now = clock.now
     walkout = make_article(
         "Dockworkers strike at Westerhaven port",
         body=STRIKE,
@@ -213,7 +213,7 @@ def _suggested(client, slug, limit=20):
     return [r["article"]["slug"] for r in related if r["kind"] == "suggested"]
 
 
-def test_every_article_gets_five_suggestions_once_five_others_are_public(client, headers):
+def test_every_article_gets_five_suggestions_once_five_others_are_public(client, headers, clock):
     """Stories with no word, tag or name in common still fill each other's lists."""
     published = [_publish(client, headers["editor"], title, text) for title, text in UNRELATED]
     drain(client.application)
@@ -226,7 +226,7 @@ def test_every_article_gets_five_suggestions_once_five_others_are_public(client,
         "Scheduled: bakery prize for rye bread",
         body=[_para("A bakery won the rye bread prize.")],
         status="scheduled",
-        published_at=datetime.now(UTC) + timedelta(days=1),
+        published_at=clock.now + timedelta(days=1),
     )
     archived = make_article(
         "Archived: goalkeeper joins Rovers",

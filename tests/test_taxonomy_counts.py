@@ -8,7 +8,7 @@ endpoints answer, and compares all counts with a plain COUNT over ``public_condi
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -30,14 +30,11 @@ from cms.services.content import taxonomy as taxonomy_service
 from cms.services.public import counts as taxonomy_counts
 from cms.services.visibility import PUBLIC_STATUSES, public_condition
 from cms.services.workflow import publishing
+from cms.text import rfc3339
 from tests.conftest import make_article
 
 API = "/api/v1/editor/articles"
 KINDS = ("sections", "tags", "authors", "sources")
-
-
-def _rfc3339(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def public_counts(client) -> dict[str, dict[str, int]]:
@@ -157,7 +154,7 @@ def test_counts_follow_every_workflow_action(client, users, headers, clock):
 def test_a_scheduled_article_is_counted_when_its_time_comes(client, users, headers, clock):
     article_id = create(client, headers["editor"], tags=["energy", "port"])
     when = clock.now + timedelta(hours=2)
-    act(client, article_id, "publish", headers["editor"], {"publish_at": _rfc3339(when)})
+    act(client, article_id, "publish", headers["editor"], {"publish_at": rfc3339(when)})
     assert_counts(client, sections={"news": 0}, tags={"energy": 0, "port": 0})
 
     clock.advance(hours=1, minutes=59)
@@ -168,7 +165,7 @@ def test_a_scheduled_article_is_counted_when_its_time_comes(client, users, heade
     # Rescheduled into the future again: out of the counts until then.
     later = clock.now + timedelta(days=1)
     act(client, article_id, "unpublish", headers["editor"])
-    act(client, article_id, "publish", headers["editor"], {"publish_at": _rfc3339(later)})
+    act(client, article_id, "publish", headers["editor"], {"publish_at": rfc3339(later)})
     assert_counts(client, sections={"news": 0}, tags={"port": 0})
     # Unpublishing a scheduled article keeps it out even after its time.
     act(client, article_id, "unpublish", headers["editor"])
@@ -418,7 +415,7 @@ def test_filters_combine_with_each_other_and_with_dates(client, tagged):
     assert _walk(client, "tag=port&author=ed-itor") == both
     cut = tagged["p5"].published_at
     before = _expected(tagged, lambda a: _has("tag", "energy")(a) and a.published_at < cut)
-    assert _walk(client, f"tag=energy&published_before={_rfc3339(cut)}") == before
+    assert _walk(client, f"tag=energy&published_before={rfc3339(cut)}") == before
     assert _walk(client, "tag=energy&section=sport") == []
 
 

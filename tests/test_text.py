@@ -80,3 +80,25 @@ def test_rfc3339_writes_utc_whole_seconds():
 
     assert rfc3339(datetime(2026, 11, 27, 9, 30, 5, 999_999, tzinfo=UTC)) == "2026-11-27T09:30:05Z"
     assert rfc3339(None) is None
+
+
+def test_one_stop_word_table_per_language_everywhere():
+    """The summarizer reads its language's table, related-article scoring both, and search a
+    short part of them: a reader can still search for words like "Monday", "die" or "will"."""
+    from cms.services.related import scoring as similarity
+    from cms.services.search.service import QueryError, parse_query
+    from cms.services.summaries import summarizer
+    from cms.text import QUERY_STOP_WORDS, STOP_WORDS
+
+    both = STOP_WORDS["en"] | STOP_WORDS["de"]
+    assert QUERY_STOP_WORDS.issubset(both)
+    sentence = "The minister said on Monday that the harbour would reopen"
+    assert summarizer._tokens(sentence, "en") == ["minister", "harbour", "reopen"]
+    assert summarizer._tokens("Die Ministerin sagte am Montag", "de") == ["ministeri"]  # stemmed
+    both_languages = similarity.tokenize(f"{sentence}. Die Ministerin sagte")
+    assert both_languages == ["minist", "harbour", "reopen", "ministerin"]
+    with pytest.raises(QueryError):
+        parse_query("the")
+    for word in ("monday", "die", "war", "will", "statement"):
+        assert word in both
+        assert [atom.words for atom in parse_query(word).atoms] == [(word,)]

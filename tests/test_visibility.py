@@ -1,6 +1,6 @@
 """Drafts, in-review, scheduled and archived articles are invisible on every public path."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -10,13 +10,13 @@ HIDDEN = ("draft", "in_review", "scheduled", "archived")
 
 
 @pytest.fixture
-def world(users):
+def world(users, clock):
     visible = make_article("Visible story about the port", tags=["energy"])
     hidden = {}
     for status in HIDDEN:
         kwargs = {}
         if status == "scheduled":
-            kwargs["published_at"] = datetime.now(UTC) + timedelta(days=2)
+            kwargs["published_at"] = clock.now + timedelta(days=2)
         hidden[status] = make_article(f"Hidden {status} story", status=status,
                                       tags=["secret-merger"], **kwargs)
     return visible, hidden

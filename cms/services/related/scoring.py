@@ -82,7 +82,7 @@ from typing import Any
 
 import snowballstemmer
 
-from cms.text import language_key
+from cms.text import STOP_WORDS, language_key
 
 __all__ = [
     "ArticleFeatures",
@@ -129,71 +129,14 @@ _MIN_SIGNAL = 0.05
 _SAME_STORY_TEXT = 0.3
 
 # ---------------------------------------------------------------------------------------------
-# Stop words (inline so the module has no data files). Lower-case, before stemming.
+# Stop words of both languages (cms.text). Lower-case, before stemming.
 
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_EN_STOP = _words(
-    """
-    a about above across after afterwards again against all almost alone along already also
-    although always am among amongst an and another any anyhow anyone anything anyway anywhere
-    are around as at back be became because become becomes been before beforehand behind being
-    below beside besides between beyond both but by can cannot could did do does doing done down
-    during each either else elsewhere enough etc even ever every everyone everything everywhere
-    except few for former formerly from further had has have having he hence her here hereafter
-    hereby herein hers herself him himself his how however i if in indeed into is it its itself
-    just last latter least less many may me meanwhile might mine more moreover most mostly much
-    must my myself namely neither never nevertheless next no nobody none noone nor not nothing
-    now nowhere of off often on once one only onto or other others otherwise our ours ourselves
-    out over own per perhaps please quite rather really same several she should since so some
-    somehow someone something sometime sometimes somewhere still such than that the their theirs
-    them themselves then thence there thereafter thereby therefore therein thereupon these they
-    this those though through throughout thus to together too toward towards under until up upon
-    us very via was we well were what whatever when whence whenever where whereafter whereas
-    whereby wherein whereupon wherever whether which while whither who whoever whole whom whose
-    why will with within without would yet you your yours yourself yourselves
-    s t don doesn didn isn wasn weren won wouldn couldn shouldn aren hasn haven hadn ll ve re d m
-    """
-)
-
-_DE_STOP = _words(
-    """
-    aber alle allem allen aller alles als also am an ander andere anderem anderen anderer anderes
-    anderm andern anders auch auf aus bei beim bin bis bist da damit dann das dass dasselbe dazu
-    daß dein deine deinem deinen deiner deines dem demselben den denn denselben der derer
-    derselbe derselben des desselben dessen dich die dies diese dieselbe dieselben diesem diesen
-    dieser dieses dir doch dort du durch ein eine einem einen einer eines einig einige einigem
-    einigen einiger einiges einmal er es etwas euch euer eure eurem euren eurer eures für gegen
-    gewesen hab habe haben hat hatte hatten hier hin hinter ich ihm ihn ihnen ihr ihre ihrem
-    ihren ihrer ihres im in indem ins ist jede jedem jeden jeder jedes jene jenem jenen jener
-    jenes jetzt kann kein keine keinem keinen keiner keines können könnte machen man manche
-    manchem manchen mancher manches mein meine meinem meinen meiner meines mich mir mit muss
-    musste nach nicht nichts noch nun nur ob oder ohne sehr sein seine seinem seinen seiner
-    seines selbst sich sie sind so solche solchem solchen solcher solches soll sollte sondern
-    sonst über um und uns unsere unserem unseren unser unseres unter viel vom von vor während
-    war waren warst was weg weil weiter welche welchem welchen welcher welches wenn werde werden
-    wie wieder will wir wird wirst wo wollen wollte würde würden zu zum zur zwar zwischen
-    bereits sowie laut rund erst seit soll sollen wurde wurden worden
-    """
-)
-
-# Reporting verbs, calendar words and similar newsroom boiler-plate that carry no topic.
-_NEWS_STOP = _words(
-    """
-    said says say saying told tell according added adding asked statement spokesperson
-    spokesman spokeswoman reporters week weeks year years month months day days today
-    yesterday tomorrow monday tuesday wednesday thursday friday saturday sunday january
-    february march april may june july august september october november december mr mrs ms
-    dr percent per cent sagte sagt sagten erklärte teilte mit montag dienstag mittwoch
-    donnerstag freitag samstag sonntag januar februar märz juni juli oktober dezember woche
-    wochen jahr jahre jahren prozent
-    """
-)
-
-_STOP = _EN_STOP | _DE_STOP | _NEWS_STOP
+_STOP = STOP_WORDS["en"] | STOP_WORDS["de"]
 
 # Words that never form an entity on their own (calendar words, sentence adverbs ...).
 _ENTITY_STOP = _STOP | _words(

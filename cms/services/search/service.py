@@ -78,6 +78,7 @@ from cms.pagination import Page, encode_cursor
 from cms.services.public.loaders import CARD_LOADERS
 from cms.services.public.reading import LINK_FILTERS, apply_filters
 from cms.services.visibility import listed_at, listed_condition, public_condition
+from cms.text import QUERY_STOP_WORDS
 
 INDEX_TABLE = "article_search"
 SQLITE_DELETE_TRIGGER = "article_search_delete"
@@ -174,24 +175,10 @@ class ParsedQuery:
         return [a for group in self.required for a in group] + list(self.excluded)
 
 
-# Words too common to search for on their own (English, and German words that are not also
-# English words: "die", "war" and "will" stay searchable). Inside a quoted phrase they count.
-# PostgreSQL drops its own stop words too; on SQLite, FTS5 keeps every word, and a query
-# term found in nearly every article costs a scan of the whole index.
-_STOP_WORDS_TEXT = """
-    a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is
-    it its itself just me more most my myself no nor not now of off on once only or other our
-    ours ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we
-    were what when where which while who whom why with would you your yours yourself
-    aber als am auch auf aus bei bin bis bist da dann das dass dem den der des dich dir doch
-    du durch ein eine einem einen einer eines er es euch für hat hatte ich ihr im ist mich
-    mir mit nach nicht noch nur oder sich sie sind über um und uns vom von vor wie wir wird
-    wurde zu zum zur
-"""
-STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+# Words too common to search for on their own (the short list of cms.text). Inside a quoted
+# phrase they count. PostgreSQL drops its own stop words too; on SQLite, FTS5 keeps every word,
+# and a query term found in nearly every article costs a scan of the whole index.
+STOP_WORDS = QUERY_STOP_WORDS
 
 _TOKEN = re.compile(r'(-?)"([^"]*)(?:"|$)|(\S+)')
 _WORD = re.compile(r"[^\W_]+")

@@ -52,7 +52,7 @@ from typing import Any
 
 import pysbd
 
-from cms.text import language_key, reading_seconds
+from cms.text import STOP_WORDS, language_key, reading_seconds
 
 __all__ = ["split_sentences", "summarize"]
 
@@ -73,44 +73,6 @@ EDGE_THRESHOLD = 0.03
 # Language resources
 # --------------------------------------------------------------------------
 
-_STOP_EN_WORDS = """
-a about above after again against all almost also although always am among an
-and another any anyone anything are around as at be became because become been
-before being below between both but by can cannot could did do does doing done
-down during each either else even ever every few for from further get gets got
-had has have having he her here hers herself him himself his how however i if
-in into is it its itself just least less like made make many may me might more
-most much must my myself neither no nor not now of off often on once one only
-or other others our ours ourselves out over own per put rather said same say
-says she should since so some such than that the their theirs them themselves
-then there these they this those though through thus to too toward towards
-under until up upon us very via was we well were what when where whether which
-while who whom whose why will with within without would yet you your yours
-yourself yourselves mr mrs ms dr also told according last first new two year
-years percent week month day time s t don t's it's
-"""
-
-_STOP_DE_WORDS = """
-aber alle allem allen aller alles als also am an ander andere anderem anderen
-anderer anderes anders auch auf aus bei beim bereits bin bis bisher bist da
-dabei dadurch dafür dagegen daher damit danach dann dar darauf darum das dass
-daß davon dazu dein deine dem den denen denn der deren des deshalb dessen die
-dies diese diesem diesen dieser dieses doch dort du durch ein eine einem einen
-einer eines einig einige einigen einiger einiges einmal er es etwa etwas euch
-euer eure für gegen gewesen hab habe haben hat hatte hatten hier hin hinter ich
-ihm ihn ihnen ihr ihre ihrem ihren ihrer ihres im immer in indem ins ist ja
-jede jedem jeden jeder jedes jedoch jetzt kann kein keine keinem keinen keiner
-können könnte man manche manchem manchen mancher manches mehr mein meine mit
-muss musste müssen nach nicht nichts noch nun nur ob oder ohne rund schon sehr
-sei seien sein seine seinem seinen seiner seines seit selbst sich sie sind so
-solche solchem solchen solcher soll sollen sollte sondern sowie über um und
-uns unser unsere unter viel vom von vor wann war waren warum was weder weil
-weit welche welchem welchen welcher welches wenn wer werde werden wie wieder
-will wir wird wirst wo wollen wollte worden wurde wurden zu zum zur zwar
-zwischen sagte sagt laut heißt hieß prozent jahr jahre jahren zwei ersten erste
-neue neuen herr frau dr
-"""
-
 _ABBREVIATION_WORDS = """
 approx ca no nos nr vs est fig figs vol vols p pp st mt ft jr sr gen gov sen
 rep lt col sgt capt cmdr adm dr mr mrs ms prof inc corp ltd co jan feb mar apr
@@ -128,10 +90,10 @@ June July August September October November December GMT UTC BST CET CEST EST ED
 PT local
 """
 
-_STOP_EN = frozenset(_STOP_EN_WORDS.split())
+_STOP_EN = STOP_WORDS["en"]
 _NEVER_FINAL = frozenset(_NEVER_FINAL_WORDS.split())
 _AFTER_CLOCK = frozenset(_AFTER_CLOCK_WORDS.split())
-_STOP_DE = frozenset(_STOP_DE_WORDS.split())
+_STOP_DE = STOP_WORDS["de"]
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
 
 # Sentence openers that usually point back to earlier text ("It expects ...",
