@@ -16,8 +16,9 @@ A scheduled article becomes visible when its time comes, with no write: the work
 visible, and the same comparison emits ``article.published`` once (the state row's lock
 makes a second worker find nothing to say).
 
-The events are numbered after the content generation is bumped (``cms.services.generation``),
-under its row lock: ``sequence`` then grows in commit order without gaps.
+The events are numbered by the content generation's bump (``cms.services.generation``): the
+same statement reserves their sequences on the generation row, under its lock, so ``sequence``
+grows in commit order without gaps.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from cms.models import (
     ArticleEventState,
     ArticleSource,
     Author,
+    Correction,
     Event,
     EventTopic,
     RelatedLink,
@@ -63,6 +65,7 @@ EVENT_TYPES = (PUBLISHED, UPDATED, UNPUBLISHED, CORRECTED)
 _TOUCHED = "cms_events_touched"  # session.info: article ids to compare at commit
 _EXPLICIT = "cms_events_explicit"  # session.info: {article_id: {"corrected": bool, "reason"}}
 _PENDING = "cms_events_pending"  # session.info: events decided, numbered after the bump
+_LIKELY_NEW = "cms_events_likely_new"  # session.info: ids whose publication may be announced
 
 _ARTICLES_OF = {
     Section: lambda ident: sa.select(Article.id).where(Article.section_id == ident),
@@ -127,14 +130,105 @@ def article_url(article: Article) -> str:
     return f"/api/v1/articles/{article.slug}"
 
 
-def snapshot(article: Article | None, now: datetime) -> Snapshot:
+@dataclass
+class Parts:
+    """What the fingerprint needs beyond the article row and its eager relations."""
+
+    summary: list | None
+    related: list[tuple]
+    corrections: list[int]
+
+
+_PARTS = ("summary", "related_links", "corrections")
+_IDS = sa.bindparam("ids", expanding=True)
+_NO_TEXT = sa.null().cast(sa.String)
+_NO_NUMBER = sa.null().cast(sa.Integer)
+_summary_t, _link_t, _correction_t = (
+    Summary.__table__,
+    RelatedLink.__table__,
+    Correction.__table__,
+)
+# The three relations in one statement (one round trip), each ordered as its relationship.
+_PARTS_SQL = sa.union_all(
+    sa.select(
+        sa.literal(0).label("relation"),
+        _summary_t.c.article_id,
+        sa.literal(0).label("o1"),
+        sa.literal(0).label("o2"),
+        _summary_t.c.tldr.label("text1"),
+        _NO_TEXT.label("text2"),
+        _NO_TEXT.label("text3"),
+        _NO_NUMBER.label("number"),
+        _summary_t.c.key_points.label("points"),
+    ).where(_summary_t.c.article_id.in_(_IDS)),
+    sa.select(
+        sa.literal(1),
+        _link_t.c.article_id,
+        _link_t.c.position,
+        _link_t.c.id,
+        _link_t.c.url,
+        _link_t.c.title,
+        _link_t.c.label,
+        _link_t.c.target_id,
+        sa.null().cast(_summary_t.c.key_points.type),
+    ).where(_link_t.c.article_id.in_(_IDS)),
+    sa.select(
+        sa.literal(2),
+        _correction_t.c.article_id,
+        _correction_t.c.id,
+        sa.literal(0),
+        _NO_TEXT,
+        _NO_TEXT,
+        _NO_TEXT,
+        _correction_t.c.id,
+        sa.null().cast(_summary_t.c.key_points.type),
+    ).where(_correction_t.c.article_id.in_(_IDS), _correction_t.c.hidden_at.is_(None)),
+).order_by("relation", "article_id", "o1", "o2")
+
+
+def _parts_of(session: Session, articles: list[Article]) -> dict[int, Parts]:
+    """The parts of these articles: from the session where it has them loaded, the rest in one
+    query."""
+    out = {}
+    unloaded = [a.id for a in articles if not sa.inspect(a).unloaded.isdisjoint(_PARTS)]
+    if unloaded:
+        read = {i: Parts(None, [], []) for i in unloaded}
+        for row in session.execute(_PARTS_SQL, {"ids": unloaded}):
+            parts = read[row.article_id]
+            if row.relation == 0:
+                parts.summary = [row.text1, row.points]
+            elif row.relation == 1:
+                parts.related.append((row.number, row.text1, row.text2, row.text3))
+            else:
+                parts.corrections.append(row.number)
+        out.update(read)
+    for article in articles:
+        state = sa.inspect(article)
+        parts = out.get(article.id)
+        if parts is None:
+            parts = out[article.id] = Parts(None, [], [])
+        elif state.unloaded.issuperset(_PARTS):
+            continue
+        # Loaded in the session (flushed, so as in the database): taken as they are.
+        if "summary" not in state.unloaded:
+            summary = article.summary
+            parts.summary = [summary.tldr, summary.key_points] if summary is not None else None
+        if "related_links" not in state.unloaded:
+            parts.related = [(r.target_id, r.url, r.title, r.label) for r in article.related_links]
+        if "corrections" not in state.unloaded:
+            parts.corrections = [c.id for c in article.corrections if c.hidden_at is None]
+    return out
+
+
+def snapshot(article: Article | None, now: datetime, parts: Parts | None = None) -> Snapshot:
     if article is None or not is_public(article, now):
         return Snapshot(visible=False)
+    if parts is None:
+        parts = _parts_of(sa.inspect(article).session, [article])[article.id]
     section = (
         {"slug": article.section.slug, "name": article.section.name} if article.section else None
     )
     tags = [{"slug": t.slug, "name": t.name} for t in article.tags]
-    summary = article.summary
     content = [
         article.slug,
         article.title,
@@ -149,9 +243,9 @@ def snapshot(article: Article | None, now: datetime) -> Snapshot:
         tags,
         [(a.slug, a.name) for a in article.authors],
         [(s.slug, s.name) for s in article.sources],
-        [summary.tldr, summary.key_points] if summary is not None else None,
-        [(r.target_id, r.url, r.title, r.label) for r in article.related_links],
-        [c.id for c in article.corrections if c.hidden_at is None],  # shown on the detail
+        parts.summary,
+        parts.related,
+        parts.corrections,  # shown on the detail
     ]
     fingerprint = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)).hexdigest()
     data = {
@@ -164,6 +258,15 @@ def snapshot(article: Article | None, now: datetime) -> Snapshot:
         "updated_at": rfc3339(article.updated_at),
     }
     return Snapshot(True, article.slug, section, tags, fingerprint, data)
+
+
+def _snapshots(
+    session: Session, ids: list[int], articles: dict[int, Article], now: datetime
+) -> dict[int, Snapshot]:
+    """The snapshots of these articles; the parts of the visible ones in one query."""
+    visible = [articles[i] for i in ids if i in articles and is_public(articles[i], now)]
+    parts = _parts_of(session, visible) if visible else {}
+    return {i: snapshot(articles.get(i), now, parts.get(i)) for i in ids}
 
 
 def cache_tags(article_id: int, sections, tags) -> list[str]:
@@ -220,30 +323,32 @@ def decide(session: Session) -> None:
     session.flush()
     touched = session.info.pop(_TOUCHED, set())
     explicit = session.info.pop(_EXPLICIT, {})
+    likely_new = session.info.pop(_LIKELY_NEW, set())
     if not touched:
         return
     now = utcnow()
     ids = sorted(touched)
     with session.no_autoflush:
-        states = _lock_states(session, ids)
         articles = _load_articles(session, ids)
-        snaps = {i: snapshot(articles.get(i), now) for i in ids}
-        new_ids = [i for i in ids if i not in states and snaps[i].visible]
+        snaps: dict[int, Snapshot] = {}
         fresh: set[int] = set()
+        # An article this transaction published (or whose time came) has, nearly always, no
+        # state yet: insert it at once, without reading it first. One that has a state makes
+        # the insert do nothing and is read below.
+        first = [i for i in ids if i in likely_new and i in articles]
+        if first:
+            snaps.update(_snapshots(session, first, articles, now))
+            fresh = _insert_states(session, [i for i in first if snaps[i].visible], snaps)
+        rest = [i for i in ids if i not in fresh]
+        states = _lock_states(session, rest) if rest else {}
+        snaps.update(_snapshots(session, [i for i in rest if i not in snaps], articles, now))
+        new_ids = [i for i in rest if i not in states and snaps[i].visible]
         if new_ids:
-            # First announcement: insert the new state at once. A concurrent transaction that
-            # inserted it first makes this one wait, insert nothing, and read what it said.
-            insert = upsert(session, ArticleEventState).values(
-                [_state_row(i, snaps[i]) for i in new_ids]
-            )
-            fresh = set(
-                session.scalars(
-                    insert.on_conflict_do_nothing(index_elements=["article_id"]).returning(
-                        ArticleEventState.article_id
-                    )
-                )
-            )
-            taken = [i for i in new_ids if i not in fresh]
+            # First announcement. A concurrent transaction that inserted the state first makes
+            # this one wait, insert nothing, and read what it said.
+            inserted = _insert_states(session, new_ids, snaps)
+            fresh |= inserted
+            taken = [i for i in new_ids if i not in inserted]
             if taken:
                 states.update(_lock_states(session, taken))
     pending = session.info.setdefault(_PENDING, [])
@@ -297,7 +402,21 @@ def decide(session: Session) -> None:
             state.tags = [t["slug"] for t in snap.tags]
     if pending:
         session.flush()
-        generation.mark_changed(session)
+        generation.reserve_events(session, len(pending))
+
+
+def _insert_states(session: Session, ids: list[int], snaps: dict[int, Snapshot]) -> set[int]:
+    """Insert the states of these visible articles where there is none; the ids inserted."""
+    if not ids:
+        return set()
+    insert = upsert(session, ArticleEventState).values([_state_row(i, snaps[i]) for i in ids])
+    return set(
+        session.scalars(
+            insert.on_conflict_do_nothing(index_elements=["article_id"]).returning(
+                ArticleEventState.article_id
+            )
+        )
+    )
 
 
 def _state_row(article_id: int, snap: Snapshot) -> dict:
@@ -315,13 +434,15 @@ def _topics(before: list[str], now: list[str], kind: str) -> list[tuple]:
     return [(kind, slug, slug in before, slug in now) for slug in dict.fromkeys(before + now)]
 
 
-def write(session: Session, generation_value: int) -> list[dict]:
-    """Right after the generation bump, under its lock: number and store the decided events;
-    returns them."""
+def write(session: Session, bumped: generation.Bumped) -> list[dict]:
+    """Right after the generation bump, under its lock: number the decided events with the
+    sequences the bump reserved, and store them; returns them."""
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return []
-    last = session.execute(sa.select(sa.func.max(Event.sequence))).scalar() or 0
+    if len(pending) != bumped.events:
+        raise RuntimeError(f"{len(pending)} events to write, {bumped.events} sequences reserved")
+    last = bumped.event_sequence - bumped.events
     recorded = utcnow()
     rows, topics = [], []
     for event in pending:
@@ -332,7 +453,7 @@ def write(session: Session, generation_value: int) -> list[dict]:
             {
                 "sequence": last,
                 "event_id": event["id"],
-                "generation": generation_value,
+                "generation": bumped.value,
                 "type": event["type"],
                 "article_id": event["article_id"],
                 "occurred_at": event["occurred_at"],
@@ -415,6 +536,7 @@ def publish_due(session: Session, limit: int = 500) -> int:
         .limit(limit)
     ).all()
     touch(session, ids)
+    session.info.setdefault(_LIKELY_NEW, set()).update(ids)
     return len(ids)
 
 
@@ -442,9 +564,14 @@ def listen(session_factory) -> None:
     @sa.event.listens_for(session_factory, "after_flush")
     def _note(session: Session, _context):
         ids = set()
+        likely_new = session.info.setdefault(_LIKELY_NEW, set())
         for obj in (*session.new, *session.dirty, *session.deleted):
             if isinstance(obj, Article):
                 ids.add(obj.id)
+                if obj in session.new or (
+                    obj in session.dirty and sa.inspect(obj).attrs.status.history.has_changes()
+                ):
+                    likely_new.add(obj.id)
             elif isinstance(obj, _CHILDREN):
                 ids.add(obj.article_id)
             elif isinstance(obj, _TAXONOMIES) and obj in session.dirty and session.is_modified(obj):
@@ -457,5 +584,5 @@ def listen(session_factory) -> None:
 
     @sa.event.listens_for(session_factory, "after_rollback")
     def _forget(session: Session):
-        for key in (_TOUCHED, _EXPLICIT, _PENDING):
+        for key in (_TOUCHED, _EXPLICIT, _PENDING, _LIKELY_NEW):
             session.info.pop(key, None)
