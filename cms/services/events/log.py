@@ -65,6 +65,7 @@ EVENT_TYPES = (PUBLISHED, UPDATED, UNPUBLISHED, CORRECTED)
 _TOUCHED = "cms_events_touched"  # session.info: article ids to compare at commit
 _EXPLICIT = "cms_events_explicit"  # session.info: {article_id: {"corrected": bool, "reason"}}
 _PENDING = "cms_events_pending"  # session.info: events decided, numbered after the bump
+_FINGERPRINTS = "cms_events_fingerprints"  # session.info: states claimed, fingerprint to write
 _LIKELY_NEW = "cms_events_likely_new"  # session.info: ids whose publication may be announced
 
 _ARTICLES_OF = {
@@ -143,6 +144,7 @@ _PARTS = ("summary", "related_links", "corrections")
 _IDS = sa.bindparam("ids", expanding=True)
 _NO_TEXT = sa.null().cast(sa.String)
 _NO_NUMBER = sa.null().cast(sa.Integer)
+_NO_POINTS = sa.null().cast(Summary.__table__.c.key_points.type)
 _summary_t, _link_t, _correction_t = (
     Summary.__table__,
     RelatedLink.__table__,
@@ -170,7 +172,7 @@ _PARTS_SQL = sa.union_all(
         _link_t.c.title,
         _link_t.c.label,
         _link_t.c.target_id,
-        sa.null().cast(_summary_t.c.key_points.type),
+        _NO_POINTS,
     ).where(_link_t.c.article_id.in_(_IDS)),
     sa.select(
         sa.literal(2),
@@ -181,34 +183,38 @@ _PARTS_SQL = sa.union_all(
         _NO_TEXT,
         _NO_TEXT,
         _correction_t.c.id,
-        sa.null().cast(_summary_t.c.key_points.type),
+        _NO_POINTS,
     ).where(_correction_t.c.article_id.in_(_IDS), _correction_t.c.hidden_at.is_(None)),
 ).order_by("relation", "article_id", "o1", "o2")
 
 
-def _parts_of(session: Session, articles: list[Article]) -> dict[int, Parts]:
-    """The parts of these articles: from the session where it has them loaded, the rest in one
-    query."""
+def _parts_from(rows, ids) -> dict[int, Parts]:
+    out = {i: Parts(None, [], []) for i in ids}
+    for row in rows:
+        parts = out[row.article_id]
+        if row.relation == 0:
+            parts.summary = [row.text1, row.points]
+        elif row.relation == 1:
+            parts.related.append((row.number, row.text1, row.text2, row.text3))
+        elif row.relation == 2:
+            parts.corrections.append(row.number)
+    return out
+
+
+def _parts_of(session: Session, articles: list[Article], read: dict | None = None):
+    """The parts of these articles: from the session where it has them loaded, the rest from
+    ``read`` (rows read already) or one query."""
+    if read is None:
+        unloaded = [a.id for a in articles if not sa.inspect(a).unloaded.isdisjoint(_PARTS)]
+        read = (
+            _parts_from(session.execute(_PARTS_SQL, {"ids": unloaded}), unloaded)
+            if (unloaded)
+            else {}
+        )
     out = {}
-    unloaded = [a.id for a in articles if not sa.inspect(a).unloaded.isdisjoint(_PARTS)]
-    if unloaded:
-        read = {i: Parts(None, [], []) for i in unloaded}
-        for row in session.execute(_PARTS_SQL, {"ids": unloaded}):
-            parts = read[row.article_id]
-            if row.relation == 0:
-                parts.summary = [row.text1, row.points]
-            elif row.relation == 1:
-                parts.related.append((row.number, row.text1, row.text2, row.text3))
-            else:
-                parts.corrections.append(row.number)
-        out.update(read)
     for article in articles:
         state = sa.inspect(article)
-        parts = out.get(article.id)
-        if parts is None:
-            parts = out[article.id] = Parts(None, [], [])
-        elif state.unloaded.issuperset(_PARTS):
-            continue
+        parts = out[article.id] = read.get(article.id) or Parts(None, [], [])
         # Loaded in the session (flushed, so as in the database): taken as they are.
         if "summary" not in state.unloaded:
             summary = article.summary
@@ -258,15 +264,6 @@ def snapshot(article: Article | None, now: datetime, parts: Parts | None = None)
         "updated_at": rfc3339(article.updated_at),
     }
     return Snapshot(True, article.slug, section, tags, fingerprint, data)
-
-
-def _snapshots(
-    session: Session, ids: list[int], articles: dict[int, Article], now: datetime
-) -> dict[int, Snapshot]:
-    """The snapshots of these articles; the parts of the visible ones in one query."""
-    visible = [articles[i] for i in ids if i in articles and is_public(articles[i], now)]
-    parts = _parts_of(session, visible) if visible else {}
-    return {i: snapshot(articles.get(i), now, parts.get(i)) for i in ids}
 
 
 def cache_tags(article_id: int, sections, tags) -> list[str]:
@@ -330,28 +327,32 @@ def decide(session: Session) -> None:
     ids = sorted(touched)
     with session.no_autoflush:
         articles = _load_articles(session, ids)
-        snaps: dict[int, Snapshot] = {}
-        fresh: set[int] = set()
+        visible = {i for i in ids if i in articles and is_public(articles[i], now)}
+        parts: dict[int, Parts] = {}
+        claimed: set[int] = set()
         # An article this transaction published (or whose time came) has, nearly always, no
-        # state yet: insert it at once, without reading it first. One that has a state makes
-        # the insert do nothing and is read below.
-        first = [i for i in ids if i in likely_new and i in articles]
+        # state yet, or one that is not visible: claim it at once, without reading it first
+        # (and read its parts in the same statement where the database allows).
+        first = [i for i in ids if i in likely_new and i in visible]
         if first:
-            snaps.update(_snapshots(session, first, articles, now))
-            fresh = _insert_states(session, [i for i in first if snaps[i].visible], snaps)
-        rest = [i for i in ids if i not in fresh]
+            claimed, parts = _claim(session, [articles[i] for i in first], read_parts=True)
+        rest = [i for i in ids if i not in claimed]
         states = _lock_states(session, rest) if rest else {}
-        snaps.update(_snapshots(session, [i for i in rest if i not in snaps], articles, now))
-        new_ids = [i for i in rest if i not in states and snaps[i].visible]
+        unread = [articles[i] for i in rest if i in visible and i not in parts]
+        if unread:
+            parts.update(_parts_of(session, unread))
+        snaps = {i: snapshot(articles.get(i), now, parts.get(i)) for i in ids}
+        new_ids = [i for i in rest if i not in states and i in visible]
         if new_ids:
             # First announcement. A concurrent transaction that inserted the state first makes
-            # this one wait, insert nothing, and read what it said.
-            inserted = _insert_states(session, new_ids, snaps)
-            fresh |= inserted
-            taken = [i for i in new_ids if i not in inserted]
+            # this one wait, claim nothing, and read what it said.
+            got, _ = _claim(session, [articles[i] for i in new_ids], read_parts=False)
+            claimed |= got
+            taken = [i for i in new_ids if i not in got]
             if taken:
                 states.update(_lock_states(session, taken))
     pending = session.info.setdefault(_PENDING, [])
+    fingerprints = session.info.setdefault(_FINGERPRINTS, [])
     for i in ids:
         state = states.get(i)
         snap = snaps[i]
@@ -390,7 +391,10 @@ def decide(session: Session) -> None:
             )
             event["cache_tags"] = cache_tags(i, old_sections + new_sections, old_tags + new_tags)
             pending.append(event)
-        if state is None or i in fresh:
+        if i in claimed:
+            fingerprints.append({"article_id": i, "fingerprint": snap.fingerprint})
+            continue
+        if state is None:
             continue
         if articles.get(i) is None:
             session.delete(state)
@@ -405,29 +409,60 @@ def decide(session: Session) -> None:
         generation.reserve_events(session, len(pending))
 
 
-def _insert_states(session: Session, ids: list[int], snaps: dict[int, Snapshot]) -> set[int]:
-    """Insert the states of these visible articles where there is none; the ids inserted."""
-    if not ids:
-        return set()
-    insert = upsert(session, ArticleEventState).values([_state_row(i, snaps[i]) for i in ids])
-    return set(
-        session.scalars(
-            insert.on_conflict_do_nothing(index_elements=["article_id"]).returning(
-                ArticleEventState.article_id
-            )
-        )
+def _claim(
+    session: Session, articles: list[Article], *, read_parts: bool
+) -> tuple[set[int], dict[int, Parts]]:
+    """Mark these articles, public now, as announced: insert their state, or turn a state that
+    is not visible visible; their fingerprint is written with the events (``write``). Returns
+    the ids claimed (each is an ``article.published``; a state that was visible is left alone
+    and must be compared) and, with ``read_parts``, the articles' parts.
+
+    On PostgreSQL the claim and the parts are one statement (a data-modifying ``WITH``)."""
+    rows = [
+        {
+            "article_id": a.id,
+            "visible": True,
+            "fingerprint": None,
+            "slug": a.slug,
+            "section": a.section.slug if a.section else None,
+            "tags": [t.slug for t in a.tags],
+        }
+        for a in articles
+    ]
+    insert = upsert(session, ArticleEventState).values(rows)
+    insert = insert.on_conflict_do_update(
+        index_elements=[ArticleEventState.article_id],
+        set_={
+            "visible": True,
+            "fingerprint": None,
+            "slug": insert.excluded.slug,
+            "section": insert.excluded.section,
+            "tags": insert.excluded.tags,
+        },
+        where=ArticleEventState.visible.is_(False),
+    ).returning(ArticleEventState.article_id)
+    unloaded = [a.id for a in articles if not sa.inspect(a).unloaded.isdisjoint(_PARTS)]
+    if not (read_parts and unloaded):
+        claimed = set(session.scalars(insert))
+        return claimed, _parts_of(session, articles) if read_parts else {}
+    if session.get_bind().dialect.name != "postgresql":
+        claimed = set(session.scalars(insert))
+        return claimed, _parts_of(session, articles)
+    done = insert.cte("claimed")
+    claim = sa.select(
+        sa.literal(3),
+        done.c.article_id,
+        sa.literal(0),
+        sa.literal(0),
+        _NO_TEXT,
+        _NO_TEXT,
+        _NO_TEXT,
+        _NO_NUMBER,
+        _NO_POINTS,
     )
-
-
-def _state_row(article_id: int, snap: Snapshot) -> dict:
-    return {
-        "article_id": article_id,
-        "visible": True,
-        "fingerprint": snap.fingerprint,
-        "slug": snap.slug,
-        "section": snap.section["slug"] if snap.section else None,
-        "tags": [t["slug"] for t in snap.tags],
-    }
+    rows = session.execute(sa.union_all(*_PARTS_SQL.selects, claim), {"ids": unloaded}).all()
+    claimed = {row.article_id for row in rows if row.relation == 3}
+    return claimed, _parts_of(session, articles, _parts_from(rows, unloaded))
 
 
 def _topics(before: list[str], now: list[str], kind: str) -> list[tuple]:
@@ -467,10 +502,33 @@ def write(session: Session, bumped: generation.Bumped) -> list[dict]:
             {"kind": k, "slug": s, "sequence": last, "in_before": b, "in_now": n}
             for k, s, b, n in event["topics"]
         ]
-    session.execute(sa.insert(Event), rows)
-    if topics:
-        session.execute(sa.insert(EventTopic), topics)
+    fingerprints = session.info.pop(_FINGERPRINTS, [])
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement, one round trip: the events, their topics, the claimed states'
+        # fingerprints (data-modifying WITH; the foreign keys are checked at its end).
+        statement = sa.insert(Event).values(rows)
+        if topics:
+            statement = sa.insert(EventTopic).values(topics).add_cte(statement.cte("written"))
+        if fingerprints:
+            statement = statement.add_cte(_fingerprint_update(fingerprints).cte("fingerprinted"))
+        session.execute(statement)
+    else:
+        session.execute(sa.insert(Event), rows)
+        if topics:
+            session.execute(sa.insert(EventTopic), topics)
+        if fingerprints:
+            session.execute(_fingerprint_update(fingerprints))
     return pending
+
+
+def _fingerprint_update(fingerprints: list[dict]) -> sa.Update:
+    table = ArticleEventState.__table__
+    given = {f["article_id"]: f["fingerprint"] for f in fingerprints}
+    return (
+        sa.update(table)
+        .where(table.c.article_id.in_(list(given)))
+        .values(fingerprint=sa.case(given, value=table.c.article_id))
+    )
 
 
 def public_event(event: dict | Event) -> dict:
@@ -584,5 +642,5 @@ def listen(session_factory) -> None:
 
     @sa.event.listens_for(session_factory, "after_rollback")
     def _forget(session: Session):
-        for key in (_TOUCHED, _EXPLICIT, _PENDING, _LIKELY_NEW):
+        for key in (_TOUCHED, _EXPLICIT, _PENDING, _FINGERPRINTS, _LIKELY_NEW):
             session.info.pop(key, None)
