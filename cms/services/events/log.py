@@ -26,11 +26,12 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 import sqlalchemy as sa
 from flask import current_app, has_app_context
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -418,40 +419,88 @@ def _claim(
     and must be compared) and, with ``read_parts``, the articles' parts.
 
     On PostgreSQL the claim and the parts are one statement (a data-modifying ``WITH``)."""
-    rows = [
-        {
-            "article_id": a.id,
-            "visible": True,
-            "fingerprint": None,
-            "slug": a.slug,
-            "section": a.section.slug if a.section else None,
-            "tags": [t.slug for t in a.tags],
+    unloaded = [a.id for a in articles if not sa.inspect(a).unloaded.isdisjoint(_PARTS)]
+    if session.get_bind().dialect.name == "postgresql":
+        parameters = {
+            "claim_id": [a.id for a in articles],
+            "claim_slug": [a.slug for a in articles],
+            "claim_section": [a.section.slug if a.section else None for a in articles],
+            "claim_tags": [orjson.dumps([t.slug for t in a.tags]).decode() for a in articles],
         }
-        for a in articles
-    ]
-    insert = upsert(session, ArticleEventState).values(rows)
-    insert = insert.on_conflict_do_update(
-        index_elements=[ArticleEventState.article_id],
+        if read_parts and unloaded:
+            rows = session.execute(_PG_CLAIM_AND_PARTS, {**parameters, "ids": unloaded}).all()
+            claimed = {row.article_id for row in rows if row.relation == 3}
+            return claimed, _parts_of(session, articles, _parts_from(rows, unloaded))
+        claimed = set(session.scalars(_PG_CLAIM, parameters))
+        return claimed, _parts_of(session, articles) if read_parts else {}
+    insert = upsert(session, ArticleEventState.__table__).values(
+        [
+            {
+                "article_id": a.id,
+                "visible": True,
+                "fingerprint": None,
+                "slug": a.slug,
+                "section": a.section.slug if a.section else None,
+                "tags": [t.slug for t in a.tags],
+            }
+            for a in articles
+        ]
+    )
+    claimed = set(session.scalars(_claiming(insert, insert.excluded)))
+    return claimed, _parts_of(session, articles) if read_parts else {}
+
+
+def _claiming(insert, excluded):
+    """The claim's conflict clause: a state that is not visible is taken over, a visible one
+    left as it is (and not returned)."""
+    states = ArticleEventState.__table__
+    return insert.on_conflict_do_update(
+        index_elements=[states.c.article_id],
         set_={
             "visible": True,
             "fingerprint": None,
-            "slug": insert.excluded.slug,
-            "section": insert.excluded.section,
-            "tags": insert.excluded.tags,
+            "slug": excluded.slug,
+            "section": excluded.section,
+            "tags": excluded.tags,
         },
-        where=ArticleEventState.visible.is_(False),
-    ).returning(ArticleEventState.article_id)
-    unloaded = [a.id for a in articles if not sa.inspect(a).unloaded.isdisjoint(_PARTS)]
-    if not (read_parts and unloaded):
-        claimed = set(session.scalars(insert))
-        return claimed, _parts_of(session, articles) if read_parts else {}
-    if session.get_bind().dialect.name != "postgresql":
-        claimed = set(session.scalars(insert))
-        return claimed, _parts_of(session, articles)
-    done = insert.cte("claimed")
-    claim = sa.select(
+        where=states.c.visible.is_(False),
+    ).returning(states.c.article_id)
+
+
+# PostgreSQL: statements built once, whatever the number of rows (arrays, unnested), so they
+# are compiled once and cached.
+def _unnest(name: str, **columns) -> sa.TableValuedAlias:
+    return (
+        sa.func.unnest(
+            *(
+                sa.bindparam(f"{name}_{column}", type_=postgresql.ARRAY(type_))
+                for column, type_ in columns.items()
+            )
+        )
+        .table_valued(*columns)
+        .render_derived(name=name)
+    )
+
+
+_claim_given = _unnest("claim", id=sa.Integer, slug=sa.String, section=sa.String, tags=sa.Text)
+_pg_claim_insert = postgresql.insert(ArticleEventState.__table__).from_select(
+    ["article_id", "visible", "fingerprint", "slug", "section", "tags"],
+    sa.select(
+        _claim_given.c.id,
+        sa.true(),
+        sa.null(),
+        _claim_given.c.slug,
+        _claim_given.c.section,
+        sa.cast(_claim_given.c.tags, postgresql.JSONB),
+    ),
+)
+_PG_CLAIM = _claiming(_pg_claim_insert, _pg_claim_insert.excluded)
+_pg_claimed = _PG_CLAIM.cte("claimed")
+_PG_CLAIM_AND_PARTS = sa.union_all(
+    *_PARTS_SQL.selects,
+    sa.select(
         sa.literal(3),
-        done.c.article_id,
+        _pg_claimed.c.article_id,
         sa.literal(0),
         sa.literal(0),
         _NO_TEXT,
@@ -459,10 +508,8 @@ def _claim(
         _NO_TEXT,
         _NO_NUMBER,
         _NO_POINTS,
-    )
-    rows = session.execute(sa.union_all(*_PARTS_SQL.selects, claim), {"ids": unloaded}).all()
-    claimed = {row.article_id for row in rows if row.relation == 3}
-    return claimed, _parts_of(session, articles, _parts_from(rows, unloaded))
+    ),
+)
 
 
 def _topics(before: list[str], now: list[str], kind: str) -> list[tuple]:
@@ -506,12 +553,14 @@ def write(session: Session, bumped: generation.Bumped) -> list[dict]:
     if session.get_bind().dialect.name == "postgresql":
         # One statement, one round trip: the events, their topics, the claimed states'
         # fingerprints (data-modifying WITH; the foreign keys are checked at its end).
-        statement = sa.insert(Event).values(rows)
-        if topics:
-            statement = sa.insert(EventTopic).values(topics).add_cte(statement.cte("written"))
-        if fingerprints:
-            statement = statement.add_cte(_fingerprint_update(fingerprints).cte("fingerprinted"))
-        session.execute(statement)
+        session.execute(
+            _PG_WRITE,
+            {
+                **_arrays("event", rows, _EVENT_COLUMNS),
+                **_arrays("topic", topics, _TOPIC_COLUMNS),
+                **_arrays("fingerprint", fingerprints, ("article_id", "fingerprint")),
+            },
+        )
     else:
         session.execute(sa.insert(Event), rows)
         if topics:
@@ -519,6 +568,71 @@ def write(session: Session, bumped: generation.Bumped) -> list[dict]:
         if fingerprints:
             session.execute(_fingerprint_update(fingerprints))
     return pending
+
+
+_EVENT_COLUMNS = {
+    "sequence": sa.BigInteger,
+    "event_id": sa.String,
+    "generation": sa.BigInteger,
+    "type": sa.String,
+    "article_id": sa.Integer,
+    "occurred_at": sa.DateTime,
+    "recorded_at": sa.DateTime,
+    "article": sa.Text,
+    "reason": sa.String,
+    "cache_tags": sa.Text,
+}
+_TOPIC_COLUMNS = {
+    "kind": sa.String,
+    "slug": sa.String,
+    "sequence": sa.BigInteger,
+    "in_before": sa.Boolean,
+    "in_now": sa.Boolean,
+}
+
+
+def _arrays(name: str, rows: list[dict], columns) -> dict:
+    """Rows as one array per column, the parameters of an ``_unnest``."""
+    out = {}
+    for column in columns:
+        values = [row[column] for row in rows]
+        if column in ("occurred_at", "recorded_at"):
+            values = [v.astimezone(UTC).replace(tzinfo=None) for v in values]
+        elif column in ("article", "cache_tags"):
+            values = [orjson.dumps(v).decode() for v in values]
+        out[f"{name}_{column}"] = values
+    return out
+
+
+_event_given = _unnest("event", **_EVENT_COLUMNS)
+_topic_given = _unnest("topic", **_TOPIC_COLUMNS)
+_fingerprint_given = _unnest("fingerprint", article_id=sa.Integer, fingerprint=sa.String)
+_event_table, _state_table = Event.__table__, ArticleEventState.__table__
+_PG_WRITE = (
+    sa.insert(EventTopic.__table__)
+    .from_select(list(_TOPIC_COLUMNS), sa.select(_topic_given))
+    .add_cte(
+        sa.insert(_event_table)
+        .from_select(
+            list(_EVENT_COLUMNS),
+            sa.select(
+                *(
+                    sa.cast(column, postgresql.JSONB)
+                    if column.name in ("article", "cache_tags")
+                    else column
+                    for column in _event_given.c
+                )
+            ),
+        )
+        .cte("written")
+    )
+    .add_cte(
+        sa.update(_state_table)
+        .where(_state_table.c.article_id == _fingerprint_given.c.article_id)
+        .values(fingerprint=_fingerprint_given.c.fingerprint)
+        .cte("fingerprinted")
+    )
+)
 
 
 def _fingerprint_update(fingerprints: list[dict]) -> sa.Update:
