@@ -158,5 +158,5 @@ def _init_extensions(app: Flask) -> None:
     documents.listen(db.session)
     corrections.guard(db.session)
     events.listen(db.session)
-    generation.listen(db.session, then=events.write)
+    generation.listen(db.session, then=events.write, rider=events.log.ride)
     init_cache(app, db.session)

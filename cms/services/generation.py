@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cms.database import upsert
 from cms.models import ContentGeneration
 
 # Writes to these tables do not change what the public API shows.
@@ -69,25 +68,56 @@ class Bumped:
     webhooks_changed: bool  # this commit changed a webhook endpoint itself
 
 
+_BUMPS: dict[str, sa.Insert] = {}
+
+
+def bump_statement(dialect_name: str) -> sa.Insert:
+    """The bump, built once per dialect: parameters ``step_value``, ``step_events``,
+    ``step_webhooks``; returns ``value``, ``event_sequence``, ``webhooks_version``."""
+    statement = _BUMPS.get(dialect_name)
+    if statement is None:
+        if dialect_name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        table = ContentGeneration.__table__
+        statement = insert(table).values(
+            id=1,
+            value=sa.bindparam("step_value"),
+            event_sequence=sa.bindparam("step_events"),
+            webhooks_version=sa.bindparam("step_webhooks"),
+        )
+        statement = _BUMPS[dialect_name] = statement.on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={
+                name: table.c[name] + statement.excluded[name]
+                for name in ("value", "event_sequence", "webhooks_version")
+            },
+        ).returning(table.c.value, table.c.event_sequence, table.c.webhooks_version)
+    return statement
+
+
 def bump(
-    session: Session, *, content: bool = True, events: int = 0, webhooks: bool = False
+    session: Session,
+    *,
+    content: bool = True,
+    events: int = 0,
+    webhooks: bool = False,
+    rider: Callable | None = None,
 ) -> Bumped:
     """Move the counters inside the session's transaction, in one statement: the generation
     by one (``content``), the event sequence by ``events``, the webhooks' version by one
-    (``webhooks``). Returns the row as it is then."""
-    steps = {"value": int(content), "event_sequence": events, "webhooks_version": int(webhooks)}
-    statement = upsert(session, ContentGeneration).values(id=1, **steps)
-    statement = statement.on_conflict_do_update(
-        index_elements=[ContentGeneration.id],
-        set_={
-            name: getattr(ContentGeneration, name) + step for name, step in steps.items() if step
-        },
-    ).returning(
-        ContentGeneration.value,
-        ContentGeneration.event_sequence,
-        ContentGeneration.webhooks_version,
-    )
-    row = session.execute(statement).one()
+    (``webhooks``). Returns the row as it is then.
+
+    ``rider(session, statement, parameters)`` may give the statement to run instead: one that
+    carries the bump as a ``WITH`` and returns its row (the event log writes its events in the
+    bump's own statement that way), with its parameters; or ``None``."""
+    statement = bump_statement(session.get_bind().dialect.name)
+    parameters = {"step_value": int(content), "step_events": events, "step_webhooks": int(webhooks)}
+    ridden = rider(session, statement, parameters) if rider is not None else None
+    if ridden is not None:
+        statement, parameters = ridden
+    row = session.execute(statement, parameters).one()
     return Bumped(row.value, row.event_sequence, events, row.webhooks_version, webhooks)
 
 
@@ -105,14 +135,19 @@ def reserve_events(session: Session, count: int) -> None:
 _listening: set[int] = set()
 
 
-def listen(session_factory, then: Callable[[Session, Bumped], None] | None = None) -> None:
+def listen(
+    session_factory,
+    then: Callable[[Session, Bumped], None] | None = None,
+    rider: Callable | None = None,
+) -> None:
     """Bump the generation in every commit of ``session_factory`` that changed content (and
     the webhooks' version in every commit that changed a webhook endpoint).
 
     Install it after every other ``before_commit`` hook that writes (the stored cards): the
     bump comes last, so the row lock is held for as short a time as possible. ``then`` runs
     right after the bump, under its lock, with the row as the bump left it (the event log
-    numbers its events there, so their order is the commit order)."""
+    numbers its events there, so their order is the commit order). ``rider``: see
+    :func:`bump`."""
     if id(session_factory) in _listening:
         return
     _listening.add(id(session_factory))
@@ -145,7 +180,7 @@ def listen(session_factory, then: Callable[[Session, Bumped], None] | None = Non
         events = session.info.pop(_EVENTS, 0)
         webhooks = session.info.pop(_WEBHOOKS, False)
         if changed or events or webhooks:
-            bumped = bump(session, content=changed, events=events, webhooks=webhooks)
+            bumped = bump(session, content=changed, events=events, webhooks=webhooks, rider=rider)
             if changed:
                 session.info[COMMITTED] = bumped.value
             if then is not None:

@@ -66,6 +66,7 @@ EVENT_TYPES = (PUBLISHED, UPDATED, UNPUBLISHED, CORRECTED)
 _TOUCHED = "cms_events_touched"  # session.info: article ids to compare at commit
 _EXPLICIT = "cms_events_explicit"  # session.info: {article_id: {"corrected": bool, "reason"}}
 _PENDING = "cms_events_pending"  # session.info: events decided, numbered after the bump
+_WRITTEN = "cms_events_written"  # session.info: the events went with the bump's statement
 _FINGERPRINTS = "cms_events_fingerprints"  # session.info: states claimed, fingerprint to write
 _LIKELY_NEW = "cms_events_likely_new"  # session.info: ids whose publication may be announced
 
@@ -516,26 +517,19 @@ def _topics(before: list[str], now: list[str], kind: str) -> list[tuple]:
     return [(kind, slug, slug in before, slug in now) for slug in dict.fromkeys(before + now)]
 
 
-def write(session: Session, bumped: generation.Bumped) -> list[dict]:
-    """Right after the generation bump, under its lock: number the decided events with the
-    sequences the bump reserved, and store them; returns them."""
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return []
-    if len(pending) != bumped.events:
-        raise RuntimeError(f"{len(pending)} events to write, {bumped.events} sequences reserved")
-    last = bumped.event_sequence - bumped.events
+def _rows(pending: list[dict], first_sequence: int, generation_value) -> tuple[list, list]:
+    """The events' rows and their topics' rows (``position``: the event's place in the commit,
+    from 1; its sequence is ``first_sequence + position``)."""
     recorded = utcnow()
     rows, topics = [], []
-    for event in pending:
-        last += 1
-        event["sequence"] = last
+    for position, event in enumerate(pending, 1):
         event["id"] = "evt_" + uuid.uuid4().hex
         rows.append(
             {
-                "sequence": last,
+                "position": position,
+                "sequence": first_sequence + position,
                 "event_id": event["id"],
-                "generation": bumped.value,
+                "generation": generation_value,
                 "type": event["type"],
                 "article_id": event["article_id"],
                 "occurred_at": event["occurred_at"],
@@ -546,34 +540,73 @@ def write(session: Session, bumped: generation.Bumped) -> list[dict]:
             }
         )
         topics += [
-            {"kind": k, "slug": s, "sequence": last, "in_before": b, "in_now": n}
+            {
+                "position": position,
+                "kind": k,
+                "slug": s,
+                "sequence": first_sequence + position,
+                "in_before": b,
+                "in_now": n,
+            }
             for k, s, b, n in event["topics"]
         ]
-    fingerprints = session.info.pop(_FINGERPRINTS, [])
-    if session.get_bind().dialect.name == "postgresql":
-        # One statement, one round trip: the events, their topics, the claimed states'
-        # fingerprints (data-modifying WITH; the foreign keys are checked at its end).
+    return rows, topics
+
+
+def ride(session: Session, bump: sa.Insert, parameters: dict):
+    """PostgreSQL, as the generation's bump rider: the statement that bumps the generation and,
+    in the same round trip, writes the commit's events (numbered from the sequence the bump
+    reserves, in SQL), their topics and the claimed states' fingerprints. ``None`` when there
+    is nothing to write or on SQLite (``write`` stores the events there)."""
+    pending = session.info.get(_PENDING)
+    if not pending or session.get_bind().dialect.name != "postgresql":
+        return None
+    rows, topics = _rows(pending, 0, None)
+    session.info[_WRITTEN] = True
+    return _pg_ride(bump), {
+        **parameters,
+        "ride_events": len(pending),
+        **_arrays("event", rows, _EVENT_COLUMNS),
+        **_arrays("topic", topics, _TOPIC_COLUMNS),
+        **_arrays(
+            "fingerprint", session.info.pop(_FINGERPRINTS, []), ("article_id", "fingerprint")
+        ),
+    }
+
+
+def write(session: Session, bumped: generation.Bumped) -> list[dict]:
+    """Right after the generation bump, under its lock: number the decided events with the
+    sequences the bump reserved, and store them (unless they went with the bump: ``ride``);
+    returns them."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return []
+    if len(pending) != bumped.events:
+        raise RuntimeError(f"{len(pending)} events to write, {bumped.events} sequences reserved")
+    first = bumped.event_sequence - bumped.events
+    if session.info.pop(_WRITTEN, False):
+        for position, event in enumerate(pending, 1):
+            event["sequence"] = first + position
+        return pending
+    rows, topics = _rows(pending, first, bumped.value)
+    for event, row in zip(pending, rows, strict=True):
+        event["sequence"] = row["sequence"]
+    session.execute(
+        sa.insert(Event), [{k: v for k, v in r.items() if k != "position"} for r in rows]
+    )
+    if topics:
         session.execute(
-            _PG_WRITE,
-            {
-                **_arrays("event", rows, _EVENT_COLUMNS),
-                **_arrays("topic", topics, _TOPIC_COLUMNS),
-                **_arrays("fingerprint", fingerprints, ("article_id", "fingerprint")),
-            },
+            sa.insert(EventTopic), [{k: v for k, v in t.items() if k != "position"} for t in topics]
         )
-    else:
-        session.execute(sa.insert(Event), rows)
-        if topics:
-            session.execute(sa.insert(EventTopic), topics)
-        if fingerprints:
-            session.execute(_fingerprint_update(fingerprints))
+    fingerprints = session.info.pop(_FINGERPRINTS, [])
+    if fingerprints:
+        session.execute(_fingerprint_update(fingerprints))
     return pending
 
 
 _EVENT_COLUMNS = {
-    "sequence": sa.BigInteger,
+    "position": sa.Integer,
     "event_id": sa.String,
-    "generation": sa.BigInteger,
     "type": sa.String,
     "article_id": sa.Integer,
     "occurred_at": sa.DateTime,
@@ -583,9 +616,9 @@ _EVENT_COLUMNS = {
     "cache_tags": sa.Text,
 }
 _TOPIC_COLUMNS = {
+    "position": sa.Integer,
     "kind": sa.String,
     "slug": sa.String,
-    "sequence": sa.BigInteger,
     "in_before": sa.Boolean,
     "in_now": sa.Boolean,
 }
@@ -604,35 +637,65 @@ def _arrays(name: str, rows: list[dict], columns) -> dict:
     return out
 
 
-_event_given = _unnest("event", **_EVENT_COLUMNS)
-_topic_given = _unnest("topic", **_TOPIC_COLUMNS)
-_fingerprint_given = _unnest("fingerprint", article_id=sa.Integer, fingerprint=sa.String)
-_event_table, _state_table = Event.__table__, ArticleEventState.__table__
-_PG_WRITE = (
-    sa.insert(EventTopic.__table__)
-    .from_select(list(_TOPIC_COLUMNS), sa.select(_topic_given))
-    .add_cte(
-        sa.insert(_event_table)
-        .from_select(
-            list(_EVENT_COLUMNS),
-            sa.select(
-                *(
-                    sa.cast(column, postgresql.JSONB)
-                    if column.name in ("article", "cache_tags")
-                    else column
-                    for column in _event_given.c
-                )
-            ),
-        )
-        .cte("written")
+_RIDES: dict[int, sa.Select] = {}
+
+
+def _pg_ride(bump: sa.Insert) -> sa.Select:
+    """``WITH bumped AS (<bump>), written AS (INSERT INTO events ...), ... SELECT <the bump's
+    row>``, built once. The foreign keys of the topics are checked at the statement's end."""
+    statement = _RIDES.get(id(bump))
+    if statement is not None:
+        return statement
+    bumped = bump.cte("bumped")
+    given = _unnest("event", **_EVENT_COLUMNS)
+    topic = _unnest("topic", **_TOPIC_COLUMNS)
+    fingerprint = _unnest("fingerprint", article_id=sa.Integer, fingerprint=sa.String)
+    first = bumped.c.event_sequence - sa.bindparam("ride_events", type_=sa.BigInteger)
+    states = ArticleEventState.__table__
+    written = sa.insert(Event.__table__).from_select(
+        [
+            "sequence",
+            "event_id",
+            "generation",
+            "type",
+            "article_id",
+            "occurred_at",
+            "recorded_at",
+            "article",
+            "reason",
+            "cache_tags",
+        ],
+        sa.select(
+            first + given.c.position,
+            given.c.event_id,
+            bumped.c.value,
+            given.c.type,
+            given.c.article_id,
+            given.c.occurred_at,
+            given.c.recorded_at,
+            sa.cast(given.c.article, postgresql.JSONB),
+            given.c.reason,
+            sa.cast(given.c.cache_tags, postgresql.JSONB),
+        ).select_from(bumped.join(given, sa.true())),
     )
-    .add_cte(
-        sa.update(_state_table)
-        .where(_state_table.c.article_id == _fingerprint_given.c.article_id)
-        .values(fingerprint=_fingerprint_given.c.fingerprint)
-        .cte("fingerprinted")
+    topics = sa.insert(EventTopic.__table__).from_select(
+        ["kind", "slug", "sequence", "in_before", "in_now"],
+        sa.select(
+            topic.c.kind, topic.c.slug, first + topic.c.position, topic.c.in_before, topic.c.in_now
+        ).select_from(bumped.join(topic, sa.true())),
     )
-)
+    fingerprinted = (
+        sa.update(states)
+        .where(states.c.article_id == fingerprint.c.article_id)
+        .values(fingerprint=fingerprint.c.fingerprint)
+    )
+    statement = _RIDES[id(bump)] = (
+        sa.select(bumped.c.value, bumped.c.event_sequence, bumped.c.webhooks_version)
+        .add_cte(written.cte("written"))
+        .add_cte(topics.cte("topics_written"))
+        .add_cte(fingerprinted.cte("fingerprinted"))
+    )
+    return statement
 
 
 def _fingerprint_update(fingerprints: list[dict]) -> sa.Update:
@@ -756,5 +819,5 @@ def listen(session_factory) -> None:
 
     @sa.event.listens_for(session_factory, "after_rollback")
     def _forget(session: Session):
-        for key in (_TOUCHED, _EXPLICIT, _PENDING, _FINGERPRINTS, _LIKELY_NEW):
+        for key in (_TOUCHED, _EXPLICIT, _PENDING, _FINGERPRINTS, _LIKELY_NEW, _WRITTEN):
             session.info.pop(key, None)
