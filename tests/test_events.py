@@ -3,7 +3,7 @@ removals, scheduled publication once, retention, cache tags."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -439,3 +439,35 @@ def test_sequences_continue_across_commits_and_follow_the_generation_row(client,
     items, _ = _feed(client)
     row = db.session.execute(sa.text("SELECT event_sequence FROM content_generation")).one()
     assert [e["sequence"] for e in items] == [row[0] - 1, row[0]]
+
+
+def _hours_ago(hours: int) -> datetime:
+    return datetime.now(UTC) - timedelta(hours=hours)
+
+
+def test_detail_names_its_previous_and_next_so_their_purge_reaches_it(client, headers):
+    """§7 cache tags name what a response shows: the detail shows its neighbours' slugs and
+    titles, so the event of a neighbour's change purges the detail too."""
+    editor = headers["editor"]
+    older = make_article("Older story", published_at=_hours_ago(3))
+    middle = make_article("Middle story", published_at=_hours_ago(2))
+    newer = make_article("Newer story", published_at=_hours_ago(1))
+    db.session.commit()
+    detail = client.get(f"/api/v1/articles/{middle.slug}")
+    assert detail.headers["Cache-Tag"] == (
+        f"article:{middle.id},article:{older.id},article:{newer.id},section:news"
+    )
+    assert detail.headers["Surrogate-Key"].split() == detail.headers["Cache-Tag"].split(",")
+    _patch(client, editor, newer.id, title="Newer story, retitled")
+    updated = [e for e in _feed(client)[0] if e["article"]["id"] == newer.id][-1]
+    assert updated["type"] == "article.updated"
+    assert set(updated["cache_tags"]) & set(detail.headers["Cache-Tag"].split(","))
+    again = client.get(f"/api/v1/articles/{middle.slug}").get_json()
+    assert again["next"]["title"] == "Newer story, retitled"
+    # the newest article has no next: only its previous is named
+    newest = client.get(f"/api/v1/articles/{newer.slug}")
+    assert newest.headers["Cache-Tag"] == f"article:{newer.id},article:{middle.id},section:news"
+    related = client.get(f"/api/v1/articles/{middle.slug}/related")
+    assert related.headers["Cache-Tag"] == (
+        f"article:{middle.id},article:{older.id},article:{newer.id}"
+    )
