@@ -13,9 +13,10 @@ The database is emptied and migrated first: give it a database of its own. Print
   backlog of deliveries in the outbox), then the workers start; deliveries/s = deliveries
   between the first and the last arrival / that time.
 - **publish cost**: the editor's publish action (``publishing.perform`` + commit) of a draft,
-  timed in this process, alternating rounds with the event log on and off (its commit hook
-  replaced by a no-op), and on with one webhook endpoint (the outbox row too). Ratio of
-  medians.
+  timed in this process, with the event log off (its commit hook replaced by a no-op) and on
+  alternating publish by publish, then a block with one webhook endpoint (the outbox row too).
+  Ratio of medians, and the statements each publish sends (``--publish-only``: skip the
+  delivery measurements).
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=0.05)
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--publish-rounds", type=int, default=6)
+    parser.add_argument(
+        "--publish-only", action="store_true", help="measure only the publish cost (no workers)"
+    )
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="cms-events-bench-")
@@ -153,7 +157,7 @@ def main() -> None:
 
     # --- latency -------------------------------------------------------------------------
     rows = []
-    for worker_count in (1, 4):
+    for worker_count in () if args.publish_only else (1, 4):
         receiver = Receiver()
         endpoints(1, receiver)
         env = {**os.environ, "CMS_WORKER_QUEUE": f"bench{worker_count}"}
@@ -218,37 +222,64 @@ def main() -> None:
                 (len(arrivals) - 1) / elapsed,
             )
         )
-    print("| workers (4 threads each) | p50 latency | p95 latency | max | deliveries/s (backlog) |")
-    print("| --- | --- | --- | --- | --- |")
+    if rows:
+        print("| workers (4 threads each) | p50 latency | p95 latency | max |", end="")
+        print(" deliveries/s (backlog) |")
+        print("| --- | --- | --- | --- | --- |")
     for workers_, p50, p95, worst, rate in rows:
         print(f"| {workers_} | {p50:.0f} ms | {p95:.0f} ms | {worst:.0f} ms | {rate:.0f} |")
 
     # --- publish cost ------------------------------------------------------------------------
+    # Without and with the event log alternate publish by publish (the machine's load drifts
+    # less between neighbours than between blocks); the webhook mode needs an endpoint, so it
+    # runs as a block of its own in each round.
     real_decide = event_log.decide
+
+    def no_event_log(session):
+        # What the log would have compared at this commit is forgotten, as with no log at all.
+        for key in [k for k in session.info if str(k).startswith("cms_events_")]:
+            session.info.pop(key)
+
     per_round = 40
     timings = {"without event log": [], "with event log": [], "with event log + 1 webhook": []}
+    statements = {mode: [] for mode in timings}
+    counted = [0]
+
+    def count(*_args):
+        counted[0] += 1
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
     sink = Receiver()
+
+    def timed(article, mode):
+        event_log.decide = no_event_log if mode.startswith("without") else real_decide
+        counted[0] = 0
+        started = time.perf_counter()
+        publish(article)
+        timings[mode].append(time.perf_counter() - started)
+        statements[mode].append(counted[0])
+
     for _ in range(args.publish_rounds):
-        for mode in timings:
-            drop_endpoints()
-            if mode.endswith("webhook"):
-                endpoints(1, sink)
-            event_log.decide = (lambda session: None) if mode.startswith("without") else real_decide
-            drafts = [draft() for _ in range(per_round)]
-            db.session.commit()
-            for article in drafts:
-                started = time.perf_counter()
-                publish(article)
-                timings[mode].append(time.perf_counter() - started)
+        drop_endpoints()
+        drafts = [draft() for _ in range(2 * per_round)]
+        db.session.commit()
+        for n, article in enumerate(drafts):
+            timed(article, "without event log" if n % 2 == 0 else "with event log")
+        endpoints(1, sink)
+        drafts = [draft() for _ in range(per_round)]
+        db.session.commit()
+        for article in drafts:
+            timed(article, "with event log + 1 webhook")
+    sa.event.remove(db.engine, "before_cursor_execute", count)
     event_log.decide = real_decide
     base = statistics.median(timings["without event log"])
-    print("\n| publish (perform + commit) | median | p95 | ratio to without |")
-    print("| --- | --- | --- | --- |")
+    print("\n| publish (perform + commit) | median | p95 | ratio to without | statements |")
+    print("| --- | --- | --- | --- | --- |")
     for mode, values in timings.items():
         median = statistics.median(values)
         print(
             f"| {mode} | {median * 1000:.2f} ms | {percentile(values, 0.95) * 1000:.2f} ms "
-            f"| {median / base:.2f} |"
+            f"| {median / base:.2f} | {statistics.median(statements[mode]):.0f} |"
         )
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
     ctx.pop()

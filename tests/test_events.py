@@ -3,13 +3,13 @@ removals, scheduled publication once, retention, cache tags."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from cms.extensions import db
-from cms.models import Event
+from cms.models import Article, Event
 from cms.services import events
 from cms.text import rfc3339
 from tests.conftest import BODY, make_article
@@ -385,3 +385,90 @@ def test_corrections_and_takedowns_emit_their_events(client, headers):
     ]
     assert items[3]["reason"] == "legal"
     assert "Court order" not in str(items)  # the note stays private
+
+
+def test_a_claimed_state_keeps_its_fingerprint_and_republishing_is_announced_once(client, headers):
+    """A publication claims the article's state without reading it first and stores its
+    fingerprint with the event: a later commit that changes nothing public says nothing, a
+    publication after an unpublication is announced once, and a real change is an update."""
+    editor = headers["editor"]
+    article_id = _create(client, editor)
+    _action(client, editor, article_id, "publish")
+    events.log.touch(db.session, [article_id])  # compared again, nothing public changed
+    db.session.commit()
+    _action(client, editor, article_id, "unpublish")
+    _action(client, editor, article_id, "publish")
+    events.log.touch(db.session, [article_id])
+    db.session.commit()
+    _patch(client, editor, article_id, title="Harbour ferry timetable changes from Monday")
+    assert _types(_feed(client)[0]) == [
+        ("article.published", article_id),
+        ("article.unpublished", article_id),
+        ("article.published", article_id),
+        ("article.updated", article_id),
+    ]
+
+
+def test_a_status_change_of_a_visible_article_is_compared_not_announced(client, headers, clock):
+    """An article whose status changes but stays public (a due scheduled article recorded as
+    published) has a visible state already: the claim leaves it, the comparison finds nothing
+    to say."""
+    editor = headers["editor"]
+    article_id = _create(client, editor)
+    _action(
+        client,
+        editor,
+        article_id,
+        "publish",
+        publish_at=(clock.now + timedelta(minutes=5)).isoformat(),
+    )
+    clock.advance(minutes=6)
+    assert events.publish_due(db.session) == 1
+    db.session.commit()
+    article = db.session.get(Article, article_id)
+    article.status = "published"
+    db.session.commit()
+    assert _types(_feed(client)[0]) == [("article.published", article_id)]
+
+
+def test_sequences_continue_across_commits_and_follow_the_generation_row(client, headers):
+    """Event sequences are reserved on the content generation row by the bump itself."""
+    editor = headers["editor"]
+    first, second = _create(client, editor), _create(client, editor, title="Second story")
+    _action(client, editor, first, "publish")
+    _action(client, editor, second, "publish")
+    items, _ = _feed(client)
+    row = db.session.execute(sa.text("SELECT event_sequence FROM content_generation")).one()
+    assert [e["sequence"] for e in items] == [row[0] - 1, row[0]]
+
+
+def _hours_ago(hours: int) -> datetime:
+    return datetime.now(UTC) - timedelta(hours=hours)
+
+
+def test_detail_names_its_previous_and_next_so_their_purge_reaches_it(client, headers):
+    """§7 cache tags name what a response shows: the detail shows its neighbours' slugs and
+    titles, so the event of a neighbour's change purges the detail too."""
+    editor = headers["editor"]
+    older = make_article("Older story", published_at=_hours_ago(3))
+    middle = make_article("Middle story", published_at=_hours_ago(2))
+    newer = make_article("Newer story", published_at=_hours_ago(1))
+    db.session.commit()
+    detail = client.get(f"/api/v1/articles/{middle.slug}")
+    assert detail.headers["Cache-Tag"] == (
+        f"article:{middle.id},article:{older.id},article:{newer.id},section:news"
+    )
+    assert detail.headers["Surrogate-Key"].split() == detail.headers["Cache-Tag"].split(",")
+    _patch(client, editor, newer.id, title="Newer story, retitled")
+    updated = [e for e in _feed(client)[0] if e["article"]["id"] == newer.id][-1]
+    assert updated["type"] == "article.updated"
+    assert set(updated["cache_tags"]) & set(detail.headers["Cache-Tag"].split(","))
+    again = client.get(f"/api/v1/articles/{middle.slug}").get_json()
+    assert again["next"]["title"] == "Newer story, retitled"
+    # the newest article has no next: only its previous is named
+    newest = client.get(f"/api/v1/articles/{newer.slug}")
+    assert newest.headers["Cache-Tag"] == f"article:{newer.id},article:{middle.id},section:news"
+    related = client.get(f"/api/v1/articles/{middle.slug}/related")
+    assert related.headers["Cache-Tag"] == (
+        f"article:{middle.id},article:{older.id},article:{newer.id}"
+    )

@@ -19,8 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from cms.extensions import db
+from cms.models import WebhookDelivery
 from tests.conftest import PASSWORD, make_article, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -370,3 +372,55 @@ def test_every_write_is_seen_by_every_process_at_once(app, users, tmp_path, with
         for _, body in everywhere("/api/v1/articles"):
             assert body["data"][0]["slug"] == draft.slug
         assert {status for status, _ in everywhere("/api/v1/articles/{draft}")} == {200}
+
+
+def test_a_webhook_change_in_one_process_reaches_the_next_publish_in_another(app, users, tmp_path):
+    """Each process keeps the webhook endpoints in memory while their version on the content
+    generation row stays the same: an endpoint created, narrowed or deleted through B counts
+    for the very next publication through A."""
+    drafts = [make_article(f"Ferry story {i}", status="draft") for i in range(4)]
+    db.session.commit()
+    ids = [d.id for d in drafts]
+
+    def deliveries():
+        db.session.rollback()
+        rows = db.session.execute(
+            sa.select(WebhookDelivery.endpoint_id, WebhookDelivery.article_id)
+        ).all()
+        return {(endpoint, article) for endpoint, article in rows}
+
+    with _processes(app, tmp_path, redis_url=None, CMS_WEBHOOK_ALLOW_PRIVATE="1") as (a, b):
+        editor = _Site([a, b], users["editor"].email)
+        admin = _login(b, users["admin"].email)
+
+        def publish(article_id):
+            editor.write(
+                "POST", f"/api/v1/editor/articles/{article_id}/publish", {}, article_id=article_id
+            )
+
+        publish(ids[0])  # A reads (and keeps) the list of endpoints: none
+        assert deliveries() == set()
+
+        status, _, hook = _call(
+            "POST",
+            f"{b}/api/v1/editor/webhooks",
+            {"url": "http://127.0.0.1:9/hook", "events": ["article.published"]},
+            admin,
+        )
+        assert status == 201, hook
+        publish(ids[1])
+        assert deliveries() == {(hook["id"], ids[1])}
+
+        status, _, body = _call(
+            "PATCH",
+            f"{b}/api/v1/editor/webhooks/{hook['id']}",
+            {"events": ["article.updated"]},
+            admin,
+        )
+        assert status == 200, body
+        publish(ids[2])
+        assert deliveries() == {(hook["id"], ids[1])}
+
+        assert _call("DELETE", f"{b}/api/v1/editor/webhooks/{hook['id']}", headers=admin)[0] == 204
+        publish(ids[3])  # a delivery to the deleted endpoint would fail its foreign key
+        assert deliveries() == set()

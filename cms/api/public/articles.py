@@ -168,7 +168,12 @@ class ArticleBySlug(MethodView):
         if isinstance(found, reading.Moved):
             return _moved(found.slug)
         section = found.section.slug if found.section else None
-        set_cache_tags([f"article:{found.id}", *([f"section:{section}"] if section else [])])
+        # The previous and next articles are shown too (their slug and title): a purge of
+        # either reaches this page.
+        neighbours = [f"article:{n.id}" for n in (found.previous, found.next) if n is not None]
+        set_cache_tags(
+            [f"article:{found.id}", *neighbours, *([f"section:{section}"] if section else [])]
+        )
         body = detail_json(found, formats)
         if "jsonld" in formats:
             body = _with_structured_data(body, found)
@@ -223,8 +228,10 @@ class ArticleRelated(MethodView):
             found = reading.find_article(slug, load=reading.KEYS_ONLY)
             if isinstance(found, reading.Moved):
                 return _moved(found.slug, "/related")
-            set_cache_tags([f"article:{found.id}"])
-            return json_response(related_data(reading.related(found, limit=limit, scope=scope)))
+            view = reading.related(found, limit=limit, scope=scope)
+            neighbours = [f"article:{n.id}" for n in (view.previous, view.next) if n is not None]
+            set_cache_tags([f"article:{found.id}", *neighbours])
+            return json_response(related_data(view))
 
 
 @blp.route("/<slug>/corrections")

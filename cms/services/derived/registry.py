@@ -92,7 +92,7 @@ def install(session_factory) -> None:
             corrections.guard(session_factory)
         if entry.listen is not None:
             entry.listen(session_factory)
-    generation.listen(session_factory, then=events.write)
+    generation.listen(session_factory, then=events.write, rider=events.log.ride)
 
 
 def rebuild(names: list[str], *, only_missing: bool = False) -> list[str]:

@@ -9,6 +9,7 @@
 
 from sqlalchemy.orm import Session
 
+from cms.services import generation
 from cms.services.events import delivery, log
 from cms.services.events.log import (
     CORRECTED,
@@ -22,13 +23,13 @@ from cms.services.events.log import (
 )
 
 
-def write(session: Session, generation_value: int) -> None:
+def write(session: Session, bumped: generation.Bumped) -> None:
     """After the content generation's bump, under its lock (``generation.listen(then=...)``):
     number and store the commit's events, and queue their webhook deliveries in the same
     transaction (the outbox)."""
-    written = log.write(session, generation_value)
+    written = log.write(session, bumped)
     if written:
-        delivery.fan_out(session, written)
+        delivery.fan_out(session, written, bumped)
 
 
 __all__ = [

@@ -24,6 +24,7 @@ import socket
 import ssl
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
@@ -37,6 +38,7 @@ from cms.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from cms.services.accounts import audit
 from cms.services.events.log import PUBLISHED, UPDATED, as_seen_through
 from cms.services.events.targets import UnsafeTarget, resolve
+from cms.services.generation import Bumped
 from cms.text import rfc3339
 
 log = logging.getLogger("cms.webhooks")
@@ -119,7 +121,7 @@ def _data(event: dict) -> dict:
     }
 
 
-def _matches(event: dict, endpoint: WebhookEndpoint) -> dict | None:
+def _matches(event: dict, endpoint: Subscriber) -> dict | None:
     """The event as this endpoint's filters see it, or ``None``."""
     if not endpoint.filter_section and not endpoint.filter_tag:
         return event
@@ -133,11 +135,53 @@ def _matches(event: dict, endpoint: WebhookEndpoint) -> dict | None:
     return as_seen_through(event, all(b for b, _ in found), all(n for _, n in found))
 
 
-def fan_out(session: Session, events: list[dict]) -> int:
+@dataclass(frozen=True)
+class Subscriber:
+    """What fan-out needs of an enabled endpoint."""
+
+    id: int
+    events: tuple[str, ...]
+    filter_section: str | None
+    filter_tag: str | None
+    coalesce_seconds: int
+
+
+# Per database: (the webhooks' version, its enabled endpoints). Every commit that changes an
+# endpoint moves the version on the content generation row (``generation.Bumped``), and the
+# event-writing commit reads that row under its lock: a cached list of the same version is
+# exactly what the database holds, in every process.
+_subscribers: dict[object, tuple[int, tuple[Subscriber, ...]]] = {}
+_SUBSCRIBERS = sa.select(
+    WebhookEndpoint.id,
+    WebhookEndpoint.events,
+    WebhookEndpoint.filter_section,
+    WebhookEndpoint.filter_tag,
+    WebhookEndpoint.coalesce_seconds,
+).where(WebhookEndpoint.enabled.is_(True))
+
+
+def subscribers(session: Session, bumped: Bumped) -> tuple[Subscriber, ...]:
+    """The enabled endpoints as of ``bumped`` (read under the generation's lock), from process
+    memory while the webhooks' version is the one last read."""
+    key = session.get_bind().url
+    cached = _subscribers.get(key)
+    if cached is not None and cached[0] == bumped.webhooks_version and not bumped.webhooks_changed:
+        return cached[1]
+    found = tuple(
+        Subscriber(
+            row.id, tuple(row.events), row.filter_section, row.filter_tag, row.coalesce_seconds or 0
+        )
+        for row in session.execute(_SUBSCRIBERS)
+    )
+    # Not when this transaction changed an endpoint itself: it may still roll back.
+    if not bumped.webhooks_changed:
+        _subscribers[key] = (bumped.webhooks_version, found)
+    return found
+
+
+def fan_out(session: Session, events: list[dict], bumped: Bumped) -> int:
     """Queue the deliveries of freshly written events (same transaction)."""
-    endpoints = session.scalars(
-        sa.select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))
-    ).all()
+    endpoints = subscribers(session, bumped)
     if not endpoints:
         return 0
     now = utcnow()
@@ -152,7 +196,7 @@ def fan_out(session: Session, events: list[dict]) -> int:
     return queued
 
 
-def _queue(session: Session, endpoint: WebhookEndpoint, event: dict, now: datetime) -> None:
+def _queue(session: Session, endpoint: Subscriber, event: dict, now: datetime) -> None:
     due = now
     kind = event["type"]
     if endpoint.coalesce_seconds:

@@ -16,8 +16,9 @@ A scheduled article becomes visible when its time comes, with no write: the work
 visible, and the same comparison emits ``article.published`` once (the state row's lock
 makes a second worker find nothing to say).
 
-The events are numbered after the content generation is bumped (``cms.services.generation``),
-under its row lock: ``sequence`` then grows in commit order without gaps.
+The events are numbered by the content generation's bump (``cms.services.generation``): the
+same statement reserves their sequences on the generation row, under its lock, so ``sequence``
+grows in commit order without gaps.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 import sqlalchemy as sa
 from flask import current_app, has_app_context
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -41,6 +43,7 @@ from cms.models import (
     ArticleEventState,
     ArticleSource,
     Author,
+    Correction,
     Event,
     EventTopic,
     RelatedLink,
@@ -63,6 +66,9 @@ EVENT_TYPES = (PUBLISHED, UPDATED, UNPUBLISHED, CORRECTED)
 _TOUCHED = "cms_events_touched"  # session.info: article ids to compare at commit
 _EXPLICIT = "cms_events_explicit"  # session.info: {article_id: {"corrected": bool, "reason"}}
 _PENDING = "cms_events_pending"  # session.info: events decided, numbered after the bump
+_WRITTEN = "cms_events_written"  # session.info: the events went with the bump's statement
+_FINGERPRINTS = "cms_events_fingerprints"  # session.info: states claimed, fingerprint to write
+_LIKELY_NEW = "cms_events_likely_new"  # session.info: ids whose publication may be announced
 
 _ARTICLES_OF = {
     Section: lambda ident: sa.select(Article.id).where(Article.section_id == ident),
@@ -127,14 +133,110 @@ def article_url(article: Article) -> str:
     return f"/api/v1/articles/{article.slug}"
 
 
-def snapshot(article: Article | None, now: datetime) -> Snapshot:
+@dataclass
+class Parts:
+    """What the fingerprint needs beyond the article row and its eager relations."""
+
+    summary: list | None
+    related: list[tuple]
+    corrections: list[int]
+
+
+_PARTS = ("summary", "related_links", "corrections")
+_IDS = sa.bindparam("ids", expanding=True)
+_NO_TEXT = sa.null().cast(sa.String)
+_NO_NUMBER = sa.null().cast(sa.Integer)
+_NO_POINTS = sa.null().cast(Summary.__table__.c.key_points.type)
+_summary_t, _link_t, _correction_t = (
+    Summary.__table__,
+    RelatedLink.__table__,
+    Correction.__table__,
+)
+# The three relations in one statement (one round trip), each ordered as its relationship.
+_PARTS_SQL = sa.union_all(
+    sa.select(
+        sa.literal(0).label("relation"),
+        _summary_t.c.article_id,
+        sa.literal(0).label("o1"),
+        sa.literal(0).label("o2"),
+        _summary_t.c.tldr.label("text1"),
+        _NO_TEXT.label("text2"),
+        _NO_TEXT.label("text3"),
+        _NO_NUMBER.label("number"),
+        _summary_t.c.key_points.label("points"),
+    ).where(_summary_t.c.article_id.in_(_IDS)),
+    sa.select(
+        sa.literal(1),
+        _link_t.c.article_id,
+        _link_t.c.position,
+        _link_t.c.id,
+        _link_t.c.url,
+        _link_t.c.title,
+        _link_t.c.label,
+        _link_t.c.target_id,
+        _NO_POINTS,
+    ).where(_link_t.c.article_id.in_(_IDS)),
+    sa.select(
+        sa.literal(2),
+        _correction_t.c.article_id,
+        _correction_t.c.id,
+        sa.literal(0),
+        _NO_TEXT,
+        _NO_TEXT,
+        _NO_TEXT,
+        _correction_t.c.id,
+        _NO_POINTS,
+    ).where(_correction_t.c.article_id.in_(_IDS), _correction_t.c.hidden_at.is_(None)),
+).order_by("relation", "article_id", "o1", "o2")
+
+
+def _parts_from(rows, ids) -> dict[int, Parts]:
+    out = {i: Parts(None, [], []) for i in ids}
+    for row in rows:
+        parts = out[row.article_id]
+        if row.relation == 0:
+            parts.summary = [row.text1, row.points]
+        elif row.relation == 1:
+            parts.related.append((row.number, row.text1, row.text2, row.text3))
+        elif row.relation == 2:
+            parts.corrections.append(row.number)
+    return out
+
+
+def _parts_of(session: Session, articles: list[Article], read: dict | None = None):
+    """The parts of these articles: from the session where it has them loaded, the rest from
+    ``read`` (rows read already) or one query."""
+    if read is None:
+        unloaded = [a.id for a in articles if not sa.inspect(a).unloaded.isdisjoint(_PARTS)]
+        read = (
+            _parts_from(session.execute(_PARTS_SQL, {"ids": unloaded}), unloaded)
+            if (unloaded)
+            else {}
+        )
+    out = {}
+    for article in articles:
+        state = sa.inspect(article)
+        parts = out[article.id] = read.get(article.id) or Parts(None, [], [])
+        # Loaded in the session (flushed, so as in the database): taken as they are.
+        if "summary" not in state.unloaded:
+            summary = article.summary
+            parts.summary = [summary.tldr, summary.key_points] if summary is not None else None
+        if "related_links" not in state.unloaded:
+            parts.related = [(r.target_id, r.url, r.title, r.label) for r in article.related_links]
+        if "corrections" not in state.unloaded:
+            parts.corrections = [c.id for c in article.corrections if c.hidden_at is None]
+    return out
+
+
+def snapshot(article: Article | None, now: datetime, parts: Parts | None = None) -> Snapshot:
     if article is None or not is_public(article, now):
         return Snapshot(visible=False)
+    if parts is None:
+        parts = _parts_of(sa.inspect(article).session, [article])[article.id]
     section = (
         {"slug": article.section.slug, "name": article.section.name} if article.section else None
     )
     tags = [{"slug": t.slug, "name": t.name} for t in article.tags]
-    summary = article.summary
     content = [
         article.slug,
         article.title,
@@ -149,9 +251,9 @@ def snapshot(article: Article | None, now: datetime) -> Snapshot:
         tags,
         [(a.slug, a.name) for a in article.authors],
         [(s.slug, s.name) for s in article.sources],
-        [summary.tldr, summary.key_points] if summary is not None else None,
-        [(r.target_id, r.url, r.title, r.label) for r in article.related_links],
-        [c.id for c in article.corrections if c.hidden_at is None],  # shown on the detail
+        parts.summary,
+        parts.related,
+        parts.corrections,  # shown on the detail
     ]
     fingerprint = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)).hexdigest()
     data = {
@@ -220,33 +322,39 @@ def decide(session: Session) -> None:
     session.flush()
     touched = session.info.pop(_TOUCHED, set())
     explicit = session.info.pop(_EXPLICIT, {})
+    likely_new = session.info.pop(_LIKELY_NEW, set())
     if not touched:
         return
     now = utcnow()
     ids = sorted(touched)
     with session.no_autoflush:
-        states = _lock_states(session, ids)
         articles = _load_articles(session, ids)
-        snaps = {i: snapshot(articles.get(i), now) for i in ids}
-        new_ids = [i for i in ids if i not in states and snaps[i].visible]
-        fresh: set[int] = set()
+        visible = {i for i in ids if i in articles and is_public(articles[i], now)}
+        parts: dict[int, Parts] = {}
+        claimed: set[int] = set()
+        # An article this transaction published (or whose time came) has, nearly always, no
+        # state yet, or one that is not visible: claim it at once, without reading it first
+        # (and read its parts in the same statement where the database allows).
+        first = [i for i in ids if i in likely_new and i in visible]
+        if first:
+            claimed, parts = _claim(session, [articles[i] for i in first], read_parts=True)
+        rest = [i for i in ids if i not in claimed]
+        states = _lock_states(session, rest) if rest else {}
+        unread = [articles[i] for i in rest if i in visible and i not in parts]
+        if unread:
+            parts.update(_parts_of(session, unread))
+        snaps = {i: snapshot(articles.get(i), now, parts.get(i)) for i in ids}
+        new_ids = [i for i in rest if i not in states and i in visible]
         if new_ids:
-            # First announcement: insert the new state at once. A concurrent transaction that
-            # inserted it first makes this one wait, insert nothing, and read what it said.
-            insert = upsert(session, ArticleEventState).values(
-                [_state_row(i, snaps[i]) for i in new_ids]
-            )
-            fresh = set(
-                session.scalars(
-                    insert.on_conflict_do_nothing(index_elements=["article_id"]).returning(
-                        ArticleEventState.article_id
-                    )
-                )
-            )
-            taken = [i for i in new_ids if i not in fresh]
+            # First announcement. A concurrent transaction that inserted the state first makes
+            # this one wait, claim nothing, and read what it said.
+            got, _ = _claim(session, [articles[i] for i in new_ids], read_parts=False)
+            claimed |= got
+            taken = [i for i in new_ids if i not in got]
             if taken:
                 states.update(_lock_states(session, taken))
     pending = session.info.setdefault(_PENDING, [])
+    fingerprints = session.info.setdefault(_FINGERPRINTS, [])
     for i in ids:
         state = states.get(i)
         snap = snaps[i]
@@ -285,7 +393,10 @@ def decide(session: Session) -> None:
             )
             event["cache_tags"] = cache_tags(i, old_sections + new_sections, old_tags + new_tags)
             pending.append(event)
-        if state is None or i in fresh:
+        if i in claimed:
+            fingerprints.append({"article_id": i, "fingerprint": snap.fingerprint})
+            continue
+        if state is None:
             continue
         if articles.get(i) is None:
             session.delete(state)
@@ -297,40 +408,126 @@ def decide(session: Session) -> None:
             state.tags = [t["slug"] for t in snap.tags]
     if pending:
         session.flush()
-        generation.mark_changed(session)
+        generation.reserve_events(session, len(pending))
 
 
-def _state_row(article_id: int, snap: Snapshot) -> dict:
-    return {
-        "article_id": article_id,
-        "visible": True,
-        "fingerprint": snap.fingerprint,
-        "slug": snap.slug,
-        "section": snap.section["slug"] if snap.section else None,
-        "tags": [t["slug"] for t in snap.tags],
-    }
+def _claim(
+    session: Session, articles: list[Article], *, read_parts: bool
+) -> tuple[set[int], dict[int, Parts]]:
+    """Mark these articles, public now, as announced: insert their state, or turn a state that
+    is not visible visible; their fingerprint is written with the events (``write``). Returns
+    the ids claimed (each is an ``article.published``; a state that was visible is left alone
+    and must be compared) and, with ``read_parts``, the articles' parts.
+
+    On PostgreSQL the claim and the parts are one statement (a data-modifying ``WITH``)."""
+    unloaded = [a.id for a in articles if not sa.inspect(a).unloaded.isdisjoint(_PARTS)]
+    if session.get_bind().dialect.name == "postgresql":
+        parameters = {
+            "claim_id": [a.id for a in articles],
+            "claim_slug": [a.slug for a in articles],
+            "claim_section": [a.section.slug if a.section else None for a in articles],
+            "claim_tags": [orjson.dumps([t.slug for t in a.tags]).decode() for a in articles],
+        }
+        if read_parts and unloaded:
+            rows = session.execute(_PG_CLAIM_AND_PARTS, {**parameters, "ids": unloaded}).all()
+            claimed = {row.article_id for row in rows if row.relation == 3}
+            return claimed, _parts_of(session, articles, _parts_from(rows, unloaded))
+        claimed = set(session.scalars(_PG_CLAIM, parameters))
+        return claimed, _parts_of(session, articles) if read_parts else {}
+    insert = upsert(session, ArticleEventState.__table__).values(
+        [
+            {
+                "article_id": a.id,
+                "visible": True,
+                "fingerprint": None,
+                "slug": a.slug,
+                "section": a.section.slug if a.section else None,
+                "tags": [t.slug for t in a.tags],
+            }
+            for a in articles
+        ]
+    )
+    claimed = set(session.scalars(_claiming(insert, insert.excluded)))
+    return claimed, _parts_of(session, articles) if read_parts else {}
+
+
+def _claiming(insert, excluded):
+    """The claim's conflict clause: a state that is not visible is taken over, a visible one
+    left as it is (and not returned)."""
+    states = ArticleEventState.__table__
+    return insert.on_conflict_do_update(
+        index_elements=[states.c.article_id],
+        set_={
+            "visible": True,
+            "fingerprint": None,
+            "slug": excluded.slug,
+            "section": excluded.section,
+            "tags": excluded.tags,
+        },
+        where=states.c.visible.is_(False),
+    ).returning(states.c.article_id)
+
+
+# PostgreSQL: statements built once, whatever the number of rows (arrays, unnested), so they
+# are compiled once and cached.
+def _unnest(name: str, **columns) -> sa.TableValuedAlias:
+    return (
+        sa.func.unnest(
+            *(
+                sa.bindparam(f"{name}_{column}", type_=postgresql.ARRAY(type_))
+                for column, type_ in columns.items()
+            )
+        )
+        .table_valued(*columns)
+        .render_derived(name=name)
+    )
+
+
+_claim_given = _unnest("claim", id=sa.Integer, slug=sa.String, section=sa.String, tags=sa.Text)
+_pg_claim_insert = postgresql.insert(ArticleEventState.__table__).from_select(
+    ["article_id", "visible", "fingerprint", "slug", "section", "tags"],
+    sa.select(
+        _claim_given.c.id,
+        sa.true(),
+        sa.null(),
+        _claim_given.c.slug,
+        _claim_given.c.section,
+        sa.cast(_claim_given.c.tags, postgresql.JSONB),
+    ),
+)
+_PG_CLAIM = _claiming(_pg_claim_insert, _pg_claim_insert.excluded)
+_pg_claimed = _PG_CLAIM.cte("claimed")
+_PG_CLAIM_AND_PARTS = sa.union_all(
+    *_PARTS_SQL.selects,
+    sa.select(
+        sa.literal(3),
+        _pg_claimed.c.article_id,
+        sa.literal(0),
+        sa.literal(0),
+        _NO_TEXT,
+        _NO_TEXT,
+        _NO_TEXT,
+        _NO_NUMBER,
+        _NO_POINTS,
+    ),
+)
 
 
 def _topics(before: list[str], now: list[str], kind: str) -> list[tuple]:
     return [(kind, slug, slug in before, slug in now) for slug in dict.fromkeys(before + now)]
 
 
-def write(session: Session, generation_value: int) -> list[dict]:
-    """Right after the generation bump, under its lock: number and store the decided events;
-    returns them."""
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return []
-    last = session.execute(sa.select(sa.func.max(Event.sequence))).scalar() or 0
+def _rows(pending: list[dict], first_sequence: int, generation_value) -> tuple[list, list]:
+    """The events' rows and their topics' rows (``position``: the event's place in the commit,
+    from 1; its sequence is ``first_sequence + position``)."""
     recorded = utcnow()
     rows, topics = [], []
-    for event in pending:
-        last += 1
-        event["sequence"] = last
+    for position, event in enumerate(pending, 1):
         event["id"] = "evt_" + uuid.uuid4().hex
         rows.append(
             {
-                "sequence": last,
+                "position": position,
+                "sequence": first_sequence + position,
                 "event_id": event["id"],
                 "generation": generation_value,
                 "type": event["type"],
@@ -343,13 +540,172 @@ def write(session: Session, generation_value: int) -> list[dict]:
             }
         )
         topics += [
-            {"kind": k, "slug": s, "sequence": last, "in_before": b, "in_now": n}
+            {
+                "position": position,
+                "kind": k,
+                "slug": s,
+                "sequence": first_sequence + position,
+                "in_before": b,
+                "in_now": n,
+            }
             for k, s, b, n in event["topics"]
         ]
-    session.execute(sa.insert(Event), rows)
+    return rows, topics
+
+
+def ride(session: Session, bump: sa.Insert, parameters: dict):
+    """PostgreSQL, as the generation's bump rider: the statement that bumps the generation and,
+    in the same round trip, writes the commit's events (numbered from the sequence the bump
+    reserves, in SQL), their topics and the claimed states' fingerprints. ``None`` when there
+    is nothing to write or on SQLite (``write`` stores the events there)."""
+    pending = session.info.get(_PENDING)
+    if not pending or session.get_bind().dialect.name != "postgresql":
+        return None
+    rows, topics = _rows(pending, 0, None)
+    session.info[_WRITTEN] = True
+    return _pg_ride(bump), {
+        **parameters,
+        "ride_events": len(pending),
+        **_arrays("event", rows, _EVENT_COLUMNS),
+        **_arrays("topic", topics, _TOPIC_COLUMNS),
+        **_arrays(
+            "fingerprint", session.info.pop(_FINGERPRINTS, []), ("article_id", "fingerprint")
+        ),
+    }
+
+
+def write(session: Session, bumped: generation.Bumped) -> list[dict]:
+    """Right after the generation bump, under its lock: number the decided events with the
+    sequences the bump reserved, and store them (unless they went with the bump: ``ride``);
+    returns them."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return []
+    if len(pending) != bumped.events:
+        raise RuntimeError(f"{len(pending)} events to write, {bumped.events} sequences reserved")
+    first = bumped.event_sequence - bumped.events
+    if session.info.pop(_WRITTEN, False):
+        for position, event in enumerate(pending, 1):
+            event["sequence"] = first + position
+        return pending
+    rows, topics = _rows(pending, first, bumped.value)
+    for event, row in zip(pending, rows, strict=True):
+        event["sequence"] = row["sequence"]
+    session.execute(
+        sa.insert(Event), [{k: v for k, v in r.items() if k != "position"} for r in rows]
+    )
     if topics:
-        session.execute(sa.insert(EventTopic), topics)
+        session.execute(
+            sa.insert(EventTopic), [{k: v for k, v in t.items() if k != "position"} for t in topics]
+        )
+    fingerprints = session.info.pop(_FINGERPRINTS, [])
+    if fingerprints:
+        session.execute(_fingerprint_update(fingerprints))
     return pending
+
+
+_EVENT_COLUMNS = {
+    "position": sa.Integer,
+    "event_id": sa.String,
+    "type": sa.String,
+    "article_id": sa.Integer,
+    "occurred_at": sa.DateTime,
+    "recorded_at": sa.DateTime,
+    "article": sa.Text,
+    "reason": sa.String,
+    "cache_tags": sa.Text,
+}
+_TOPIC_COLUMNS = {
+    "position": sa.Integer,
+    "kind": sa.String,
+    "slug": sa.String,
+    "in_before": sa.Boolean,
+    "in_now": sa.Boolean,
+}
+
+
+def _arrays(name: str, rows: list[dict], columns) -> dict:
+    """Rows as one array per column, the parameters of an ``_unnest``."""
+    out = {}
+    for column in columns:
+        values = [row[column] for row in rows]
+        if column in ("occurred_at", "recorded_at"):
+            values = [v.astimezone(UTC).replace(tzinfo=None) for v in values]
+        elif column in ("article", "cache_tags"):
+            values = [orjson.dumps(v).decode() for v in values]
+        out[f"{name}_{column}"] = values
+    return out
+
+
+_RIDES: dict[int, sa.Select] = {}
+
+
+def _pg_ride(bump: sa.Insert) -> sa.Select:
+    """``WITH bumped AS (<bump>), written AS (INSERT INTO events ...), ... SELECT <the bump's
+    row>``, built once. The foreign keys of the topics are checked at the statement's end."""
+    statement = _RIDES.get(id(bump))
+    if statement is not None:
+        return statement
+    bumped = bump.cte("bumped")
+    given = _unnest("event", **_EVENT_COLUMNS)
+    topic = _unnest("topic", **_TOPIC_COLUMNS)
+    fingerprint = _unnest("fingerprint", article_id=sa.Integer, fingerprint=sa.String)
+    first = bumped.c.event_sequence - sa.bindparam("ride_events", type_=sa.BigInteger)
+    states = ArticleEventState.__table__
+    written = sa.insert(Event.__table__).from_select(
+        [
+            "sequence",
+            "event_id",
+            "generation",
+            "type",
+            "article_id",
+            "occurred_at",
+            "recorded_at",
+            "article",
+            "reason",
+            "cache_tags",
+        ],
+        sa.select(
+            first + given.c.position,
+            given.c.event_id,
+            bumped.c.value,
+            given.c.type,
+            given.c.article_id,
+            given.c.occurred_at,
+            given.c.recorded_at,
+            sa.cast(given.c.article, postgresql.JSONB),
+            given.c.reason,
+            sa.cast(given.c.cache_tags, postgresql.JSONB),
+        ).select_from(bumped.join(given, sa.true())),
+    )
+    topics = sa.insert(EventTopic.__table__).from_select(
+        ["kind", "slug", "sequence", "in_before", "in_now"],
+        sa.select(
+            topic.c.kind, topic.c.slug, first + topic.c.position, topic.c.in_before, topic.c.in_now
+        ).select_from(bumped.join(topic, sa.true())),
+    )
+    fingerprinted = (
+        sa.update(states)
+        .where(states.c.article_id == fingerprint.c.article_id)
+        .values(fingerprint=fingerprint.c.fingerprint)
+    )
+    statement = _RIDES[id(bump)] = (
+        sa.select(bumped.c.value, bumped.c.event_sequence, bumped.c.webhooks_version)
+        .add_cte(written.cte("written"))
+        .add_cte(topics.cte("topics_written"))
+        .add_cte(fingerprinted.cte("fingerprinted"))
+    )
+    return statement
+
+
+def _fingerprint_update(fingerprints: list[dict]) -> sa.Update:
+    table = ArticleEventState.__table__
+    given = {f["article_id"]: f["fingerprint"] for f in fingerprints}
+    return (
+        sa.update(table)
+        .where(table.c.article_id.in_(list(given)))
+        .values(fingerprint=sa.case(given, value=table.c.article_id))
+    )
 
 
 def public_event(event: dict | Event) -> dict:
@@ -415,6 +771,7 @@ def publish_due(session: Session, limit: int = 500) -> int:
         .limit(limit)
     ).all()
     touch(session, ids)
+    session.info.setdefault(_LIKELY_NEW, set()).update(ids)
     return len(ids)
 
 
@@ -436,9 +793,14 @@ def listen(session_factory) -> None:
     @sa.event.listens_for(session_factory, "after_flush")
     def _note(session: Session, _context):
         ids = set()
+        likely_new = session.info.setdefault(_LIKELY_NEW, set())
         for obj in (*session.new, *session.dirty, *session.deleted):
             if isinstance(obj, Article):
                 ids.add(obj.id)
+                if obj in session.new or (
+                    obj in session.dirty and sa.inspect(obj).attrs.status.history.has_changes()
+                ):
+                    likely_new.add(obj.id)
             elif isinstance(obj, _CHILDREN):
                 ids.add(obj.article_id)
             elif isinstance(obj, _TAXONOMIES) and obj in session.dirty and session.is_modified(obj):
@@ -451,5 +813,5 @@ def listen(session_factory) -> None:
 
     @sa.event.listens_for(session_factory, "after_rollback")
     def _forget(session: Session):
-        for key in (_TOUCHED, _EXPLICIT, _PENDING):
+        for key in (_TOUCHED, _EXPLICIT, _PENDING, _FINGERPRINTS, _LIKELY_NEW, _WRITTEN):
             session.info.pop(key, None)
