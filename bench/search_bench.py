@@ -40,7 +40,7 @@ from cms import create_app  # noqa: E402
 from cms.config import sqlalchemy_url  # noqa: E402
 from cms.extensions import db  # noqa: E402
 from cms.models import Article, Author, Section, Source, Tag, article_tags  # noqa: E402
-from cms.services.search import service as search  # noqa: E402
+from cms.services.search import index as search_index  # noqa: E402
 
 README = Path(__file__).with_name("README.md")
 
@@ -398,7 +398,7 @@ def main() -> None:
             print("Indexing ...")
             began = time.perf_counter()
             with db.engine.begin() as conn:
-                search.rebuild_index(conn)
+                search_index.rebuild_index(conn)
                 if conn.dialect.name == "postgresql":
                     conn.exec_driver_sql("ANALYZE")
             index_seconds = time.perf_counter() - began

@@ -95,7 +95,7 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
     if conf_args.get("include_object") is None:
         # The search index lives outside the models: autogenerate must not drop it.
-        from cms.services.search.service import include_in_autogenerate
+        from cms.services.search.index import include_in_autogenerate
 
         conf_args["include_object"] = include_in_autogenerate
 

@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 
 from cms.extensions import db
-from cms.services.search.service import include_in_autogenerate
+from cms.services.search.index import include_in_autogenerate
 from tests.conftest import make_article
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from cms.extensions import db
 from cms.models import Section, StoredCard, Suggestion, Tag
 from cms.services.derived import registry
-from cms.services.search import service as search
+from cms.services.search import index as search_index
 from tests.conftest import make_article
 
 
@@ -20,7 +20,7 @@ def _no_response_cache(app, monkeypatch):
 
 def _lose_everything_derived() -> None:
     """What a bulk SQL load or a bad upgrade leaves: rows written, nothing derived."""
-    db.session.execute(sa.text(f"DELETE FROM {search.INDEX_TABLE}"))
+    db.session.execute(sa.text(f"DELETE FROM {search_index.INDEX_TABLE}"))
     db.session.execute(sa.delete(StoredCard))
     db.session.execute(sa.delete(Suggestion))
     db.session.execute(sa.update(Tag).values(listed_count=0))

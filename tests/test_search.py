@@ -12,7 +12,9 @@ from cms.extensions import db
 from cms.models import Article, Tag
 from cms.services.content import articles as article_service
 from cms.services.content import taxonomy
+from cms.services.search import index as search_index
 from cms.services.search import service as search
+from cms.services.search.query import parse_query
 from cms.text import rfc3339
 from tests.conftest import make_article
 
@@ -316,7 +318,7 @@ def test_unknown_parameter_and_bad_cursor_are_400(client, newsroom):
 
 
 def test_user_input_never_reaches_the_engine_as_syntax():
-    parsed = search.parse_query('strike" OR title:x NEAR(a b) -"port auth*" dock* x*')
+    parsed = parse_query('strike" OR title:x NEAR(a b) -"port auth*" dock* x*')
 
     # Every word is quoted: FTS5 column filters, NEAR and stray quotes are plain words.
     assert search._SQLite.match(parsed) == (
@@ -328,7 +330,7 @@ def test_user_input_never_reaches_the_engine_as_syntax():
 
 
 def _index_rows() -> int:
-    return db.session.scalar(sa.text(f"SELECT count(*) FROM {search.INDEX_TABLE}"))
+    return db.session.scalar(sa.text(f"SELECT count(*) FROM {search_index.INDEX_TABLE}"))
 
 
 def test_edits_tags_and_deletes_update_the_index(client, users, ago):
@@ -396,7 +398,7 @@ def test_editor_api_writes_are_indexed(client, headers, users):
 def test_reindex_command_rebuilds_everything(app, users, ago):
     make_article("Ferry strike", body=_para("Ferry."), published_at=ago(hours=1))
     make_article("Bus strike", body=_para("Bus."), published_at=ago(hours=1))
-    db.session.execute(sa.text(f"DELETE FROM {search.INDEX_TABLE}"))
+    db.session.execute(sa.text(f"DELETE FROM {search_index.INDEX_TABLE}"))
     db.session.commit()
 
     result = app.test_cli_runner().invoke(args=["rebuild", "search"])
@@ -467,18 +469,18 @@ def _index_listing(article_id: int):
     copy, SQLite the published second encoded in its row's key (None while unlisted)."""
     if _postgres():
         return db.session.scalar(
-            sa.text(f"SELECT listed_at FROM {search.INDEX_TABLE} WHERE article_id = :id"),
+            sa.text(f"SELECT listed_at FROM {search_index.INDEX_TABLE} WHERE article_id = :id"),
             {"id": article_id},
         )
     key = db.session.scalar(
-        sa.text(f"SELECT search_rowid FROM {search.KEY_TABLE} WHERE article_id = :id"),
+        sa.text(f"SELECT search_rowid FROM {search_index.KEY_TABLE} WHERE article_id = :id"),
         {"id": article_id},
     )
     rows = db.session.scalar(
-        sa.text(f"SELECT count(*) FROM {search.INDEX_TABLE} WHERE rowid = :key"), {"key": key}
+        sa.text(f"SELECT count(*) FROM {search_index.INDEX_TABLE} WHERE rowid = :key"), {"key": key}
     )
     assert rows == 1
-    return None if key < search._LISTED_MIN_KEY else key // search._ID_SPAN
+    return None if key < search_index.LISTED_MIN_KEY else key // search_index.ID_SPAN
 
 
 def _expected_listing(article: Article):

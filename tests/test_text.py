@@ -86,7 +86,7 @@ def test_one_stop_word_table_per_language_everywhere():
     """The summarizer reads its language's table, related-article scoring both, and search a
     short part of them: a reader can still search for words like "Monday", "die" or "will"."""
     from cms.services.related import scoring as similarity
-    from cms.services.search.service import QueryError, parse_query
+    from cms.services.search.query import QueryError, parse_query
     from cms.services.summaries import summarizer
     from cms.text import QUERY_STOP_WORDS, STOP_WORDS
 

@@ -10,14 +10,8 @@ from marshmallow import fields, validate
 
 from cms.schemas.articles.public import ArticleCard, ArticleFilters
 from cms.schemas.common import Cursor, PageQuery
-from cms.services.search.service import (
-    MAX_QUERY_CHARS,
-    NEWEST_CURSOR,
-    RANK_WINDOW,
-    SORTS,
-    QueryError,
-    parse_query,
-)
+from cms.services.search.query import MAX_QUERY_CHARS, QueryError, parse_query
+from cms.services.search.service import NEWEST_CURSOR, RANK_WINDOW, SORTS
 
 QUERY_HELP = (
     "What to search for. Words are all required and matched in any inflection the language's "

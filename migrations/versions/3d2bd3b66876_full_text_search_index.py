@@ -8,7 +8,7 @@ trigger; ``flask search reindex`` re-creates it.
 
 The application writes the rows (cms/services/search.py); this migration fills them for the
 articles that already exist. These objects are not SQLAlchemy models: the drift check skips the
-names in ``cms.services.search.SEARCH_INDEX_OBJECTS``.
+names in ``cms.services.search.index.SEARCH_INDEX_OBJECTS``.
 
 Revision ID: 3d2bd3b66876
 Revises: c805542d9fa6

@@ -27,7 +27,7 @@ depends_on = None
 # The lexeme naming each document's text-search configuration (cms.services.search).
 _MARK = " config "
 _LISTED = "a.status IN ('published', 'scheduled') AND a.published_at IS NOT NULL"
-# Frozen copy of cms.services.search._sqlite_key_sql at this revision.
+# Frozen copy of cms.services.search.index.sqlite_key_sql at this revision.
 _SQLITE_KEY = (
     f"CASE WHEN {_LISTED} THEN max(min(CAST(strftime('%s', a.published_at) AS INTEGER), "
     "4294967295), -2147483648) * 2147483648 + a.id "

@@ -35,7 +35,7 @@ from cms.services.content.rendering import make_excerpt, render_body
 from cms.services.content.slugs import slug_from_title, slug_taken, unique_slug
 from cms.services.public.loaders import CARD_LOADERS
 from cms.services.related import suggestions
-from cms.services.search import service as search
+from cms.services.search import index as search_index
 from cms.services.summaries import service as summaries
 
 # Changes to these make the related-article suggestions be recomputed.
@@ -211,7 +211,7 @@ def _apply(article: Article, data: dict, resolved: _Resolved, *, now: datetime) 
         summaries.refresh_auto_summary(article, now=now)
     if changed:
         article.updated_at = now
-        search.index_article(article)
+        search_index.index_article(article)
     return changed
 
 

@@ -37,7 +37,7 @@ from cms.services import events, generation
 from cms.services.distribution import corrections
 from cms.services.public import cards, counts
 from cms.services.related import suggestions
-from cms.services.search import service as search
+from cms.services.search import index as search_index
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Derived:
 
 
 def _rebuild_search(_only_missing: bool) -> str:
-    return f"Indexed {search.rebuild_index()} articles for search."
+    return f"Indexed {search_index.rebuild_index()} articles for search."
 
 
 def _rebuild_counts(_only_missing: bool) -> str:
@@ -66,7 +66,7 @@ def _rebuild_related(_only_missing: bool) -> str:
 
 
 DERIVED: tuple[Derived, ...] = (
-    Derived("search", "the full-text search index", search.listen, _rebuild_search),
+    Derived("search", "the full-text search index", search_index.listen, _rebuild_search),
     Derived("counts", "taxonomy counts and their link copies", counts.listen, _rebuild_counts),
     Derived("cards", "the stored JSON card of each article", cards.listen, _rebuild_cards),
     Derived("related", "features and suggested related articles", None, _rebuild_related),

@@ -1,4 +1,6 @@
-"""Full-text search of articles on the database's own engine.
+"""Full-text search of articles on the database's own engine: running a query.
+
+The index and its upkeep live in ``index.py``, the query language in ``query.py``.
 
 One interface, two backends chosen by the SQL dialect:
 
@@ -14,7 +16,7 @@ One interface, two backends chosen by the SQL dialect:
   Ranking is ``ts_rank_cd``; snippets come from ``ts_headline`` over the first
   :data:`SNIPPET_SOURCE_CHARS` characters of the body, so their cost does not grow with it.
 * **SQLite**: FTS5 table ``article_search(title, subtitle, body, tags)`` whose rowid is the
-  article's *search key* (:func:`sqlite_key`: whole seconds of ``published_at`` * 2**31 + id
+  article's *search key* (:func:`index.sqlite_key`: whole seconds of ``published_at`` * 2**31 + id
   while listed, else below every listed key), so rowid order is publication order and FTS5
   hands out the newest matches first, stopping at the window (``ORDER BY rowid DESC LIMIT``);
   table ``article_search_keys`` maps article id -> key. Tokenizer ``porter unicode61
@@ -26,18 +28,18 @@ One interface, two backends chosen by the SQL dialect:
 The table keeps its own copy of the text (not content-less: ``snippet()`` needs the text; not
 external-content: its deletes need the *old* values, gone once the article row changed).
 
-Keeping it current: :func:`index_article` (called by the article service whenever it writes an
-article) queues the article; the queued rows are written at the next flush, in the same
-transaction. Tag renames and deletions re-index the articles carrying the tag. Deleting an
-article deletes its index row in the database itself (PostgreSQL: foreign key ``ON DELETE
-CASCADE``; SQLite: trigger ``article_search_delete``). A change of an article's status or
-``published_at`` (publish, unpublish, schedule, archive, takedown and its revocation), made
-through any session, re-indexes it in the same flush (the index copies when it is listed).
-Every article is indexed whatever its status. A scheduled article is listed with its future
-time, so it becomes searchable on time without re-indexing; the articles of a window are
-checked against :func:`visibility.public_condition` too, so a write that bypassed the session
-(a bulk ``UPDATE``) can hide a hit until ``flask rebuild search`` but never show a draft.
-``flask rebuild search`` rebuilds everything.
+Keeping it current (``index.py``): :func:`index.index_article` (called by the article service
+whenever it writes an article) queues the article; the queued rows are written at the next
+flush, in the same transaction. Tag renames and deletions re-index the articles carrying the
+tag. Deleting an article deletes its index row in the database itself (PostgreSQL: foreign key
+``ON DELETE CASCADE``; SQLite: trigger ``article_search_delete``). A change of an article's
+status or ``published_at`` (publish, unpublish, schedule, archive, takedown and its
+revocation), made through any session, re-indexes it in the same flush (the index copies when
+it is listed). Every article is indexed whatever its status. A scheduled article is listed with
+its future time, so it becomes searchable on time without re-indexing; the articles of a window
+are checked against :func:`visibility.public_condition` too, so a write that bypassed the
+session (a bulk ``UPDATE``) can hide a hit until ``flask rebuild search`` but never show a
+draft. ``flask rebuild search`` rebuilds everything.
 
 Query language (the same on both databases): words are all required and stemmed; very common
 words (:data:`STOP_WORDS`) are ignored outside quoted phrases;
@@ -60,7 +62,6 @@ boundary.
 from __future__ import annotations
 
 import html
-import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -68,51 +69,28 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from cms.clock import utcnow
-from cms.errors import CmsError
 from cms.extensions import db
-from cms.models import Article, Section, Tag, article_tags
+from cms.models import Article, Section
 from cms.pagination import Page, encode_cursor
 from cms.services.public.loaders import CARD_LOADERS
 from cms.services.public.reading import LINK_FILTERS, apply_filters
-from cms.services.visibility import listed_at, listed_condition, public_condition
-from cms.text import QUERY_STOP_WORDS
-
-INDEX_TABLE = "article_search"
-SQLITE_DELETE_TRIGGER = "article_search_delete"
-# SQLite: article id -> the FTS5 rowid (search key) of its row; see :func:`sqlite_key`.
-KEY_TABLE = "article_search_keys"
-# Database objects the search index adds outside the SQLAlchemy models (created by the
-# migration): the model/migration drift check skips them.
-SEARCH_INDEX_OBJECTS = frozenset(
-    {
-        INDEX_TABLE,
-        # FTS5 shadow tables on SQLite
-        f"{INDEX_TABLE}_config",
-        f"{INDEX_TABLE}_content",
-        f"{INDEX_TABLE}_data",
-        f"{INDEX_TABLE}_docsize",
-        f"{INDEX_TABLE}_idx",
-        KEY_TABLE,
-        # PostgreSQL
-        "ix_article_search_document",
-        "ix_article_search_listed",
-        "ix_article_search_section_listed",
-        "fk_article_search_article_id_articles",
-        "pk_article_search",
-        SQLITE_DELETE_TRIGGER,
-    }
+from cms.services.search.index import (
+    ID_SPAN,
+    INDEX_TABLE,
+    LISTED_MIN_KEY,
+    MAX_SECONDS,
+    MIN_SECONDS,
+    PG_NEVER,
+    key_seconds,
+    pg_config_mark,
+    pg_configs,
+    sqlite_key,
 )
+from cms.services.search.query import Atom, InvalidSearch, ParsedQuery, QueryError, parse_query
+from cms.services.visibility import public_condition
 
-
-def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
-    """Alembic ``include_object`` hook: leave the search index objects out of comparisons."""
-    return name not in SEARCH_INDEX_OBJECTS
-
-
-# ``sort=relevance`` ranks this many of the newest matches, so a broad query ranks a bounded
 # set (ranking reads each candidate's index entry) instead of every match.
 RANK_WINDOW = 300
 SORTS = ("relevance", "newest")
@@ -122,14 +100,7 @@ NEWEST_CURSOR = "newest"
 # grow with the body's length.
 SNIPPET_SOURCE_CHARS = 4000
 
-MAX_QUERY_CHARS = 500
-MAX_TERMS = 32
-MIN_PREFIX_CHARS = 3
 SNIPPET_TOKENS = 32
-
-# Language (primary subtag) -> PostgreSQL text-search configuration; anything else: simple.
-PG_CONFIGS = {"en": "english", "de": "german"}
-PG_FALLBACK_CONFIG = "simple"
 # Column weights. PostgreSQL: weight labels per field (D, C, B, A = 0.1, 0.2, 0.4, 1.0).
 # SQLite: bm25 multipliers per FTS5 column (title, subtitle, body, tags).
 BM25_WEIGHTS = (10.0, 4.0, 1.0, 4.0)
@@ -138,100 +109,6 @@ BM25_WEIGHTS = (10.0, 4.0, 1.0, 4.0)
 # snippet is HTML-escaped and then the marks become <mark>…</mark>.
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _ELLIPSIS = "…"
-
-
-class InvalidSearch(CmsError):
-    """A query that cannot be searched for (answered 400)."""
-
-    status = 400
-    type = "urn:cms:problem:invalid-search"
-
-
-class QueryError(ValueError):
-    pass
-
-
-# --- query language ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Atom:
-    """Words matched as a phrase (one word: a plain term); ``prefix``: the last word is one."""
-
-    words: tuple[str, ...]
-    prefix: bool = False
-
-
-@dataclass(frozen=True)
-class ParsedQuery:
-    """All groups are required; each group is satisfied by any of its atoms (``OR``)."""
-
-    required: tuple[tuple[Atom, ...], ...]
-    excluded: tuple[Atom, ...] = ()
-    text: str = ""
-
-    @property
-    def atoms(self) -> list[Atom]:
-        return [a for group in self.required for a in group] + list(self.excluded)
-
-
-# Words too common to search for on their own (the short list of cms.text). Inside a quoted
-# phrase they count. PostgreSQL drops its own stop words too; on SQLite, FTS5 keeps every word,
-# and a query term found in nearly every article costs a scan of the whole index.
-STOP_WORDS = QUERY_STOP_WORDS
-
-_TOKEN = re.compile(r'(-?)"([^"]*)(?:"|$)|(\S+)')
-_WORD = re.compile(r"[^\W_]+")
-
-
-def _atom(text: str, *, phrase: bool) -> Atom | None:
-    words = tuple(w.lower() for w in _WORD.findall(text))
-    prefix = not phrase and text.endswith("*")
-    if not words or (len(words) == 1 and not phrase and not prefix and words[0] in STOP_WORDS):
-        return None
-    return Atom(words, prefix and len(words[-1]) >= MIN_PREFIX_CHARS)
-
-
-def parse_query(text: str) -> ParsedQuery:
-    """Parse what a reader typed; :class:`QueryError` when there is nothing to search for."""
-    if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"The query is too long; use at most {MAX_QUERY_CHARS} characters.")
-    groups: list[list[Atom]] = []
-    excluded: list[Atom] = []
-    join_next = False  # the previous token was OR
-    for match in _TOKEN.finditer(text):
-        negated_phrase, phrase, bare = match.groups()
-        if bare is not None and bare == "OR":
-            join_next = bool(groups)
-            continue
-        negated = bool(negated_phrase) or (bare is not None and bare.startswith("-"))
-        atom = (
-            _atom(phrase, phrase=True)
-            if phrase is not None
-            else _atom(bare.lstrip("-") if negated else bare, phrase=False)
-        )
-        if atom is None:
-            continue
-        if negated:
-            excluded.append(atom)
-        elif join_next:
-            groups[-1].append(atom)
-        else:
-            groups.append([atom])
-        join_next = False
-    if not groups:
-        if excluded:
-            raise QueryError("The query only excludes words; add a word to search for.")
-        if _WORD.search(text):
-            raise QueryError(
-                "The query has only words too common to search for (like “the”); add a more "
-                'specific word, or quote a phrase ("to be or not to be").'
-            )
-        raise QueryError("The query has no words to search for.")
-    parsed = ParsedQuery(tuple(tuple(g) for g in groups), tuple(excluded), text)
-    if len(parsed.atoms) > MAX_TERMS:
-        raise QueryError(f"Too many search terms; use at most {MAX_TERMS}.")
-    return parsed
 
 
 # --- snippets ---------------------------------------------------------------------------------
@@ -280,36 +157,6 @@ class _Ranked:
     key: int  # the article's row in the index: SQLite its search key, PostgreSQL its id
 
 
-# --- SQLite search keys -------------------------------------------------------------------------
-
-# A listed article's FTS5 rowid is (whole seconds of published_at) * 2**31 + id; an unlisted
-# one's (draft, taken down, archived: never searchable) is -2**63 + id, below every listed key.
-_ID_SPAN = 2**31
-_UNLISTED_BASE = -(2**63)
-_MIN_SECONDS, _MAX_SECONDS = -(2**31), 2**32 - 1  # 1901-12-13 .. 2106-02-07, clamped
-_LISTED_MIN_KEY = _MIN_SECONDS * _ID_SPAN
-
-
-def _seconds(moment: datetime) -> int:
-    return min(max(math.floor(moment.timestamp()), _MIN_SECONDS), _MAX_SECONDS)
-
-
-def sqlite_key(published_at: datetime, article_id: int) -> int:
-    """The search key of a listed article: rowid order is publication order (to the second;
-    within one second, by id)."""
-    return _seconds(published_at) * _ID_SPAN + article_id
-
-
-def _sqlite_key_sql() -> sa.ColumnElement:
-    """SQL over ``articles``: the article's search key (see :func:`sqlite_key`)."""
-    seconds = sa.cast(sa.func.strftime("%s", Article.published_at), sa.Integer)
-    clamped = sa.func.max(sa.func.min(seconds, _MAX_SECONDS), _MIN_SECONDS)
-    return sa.case(
-        (listed_condition(), clamped * _ID_SPAN + Article.id),
-        else_=sa.literal(_UNLISTED_BASE, sa.BigInteger) + Article.id,
-    )
-
-
 # --- backends ---------------------------------------------------------------------------------
 
 
@@ -352,8 +199,8 @@ class _SQLite:
         return (
             sa.select(Article.id, Article.published_at, key.label("key"), self.score.label("score"))
             .select_from(self.table)
-            .join(Article, Article.id == key.op("&")(_ID_SPAN - 1))
-            .where(self.matches, key >= _LISTED_MIN_KEY, key < (_seconds(now) + 1) * _ID_SPAN)
+            .join(Article, Article.id == key.op("&")(ID_SPAN - 1))
+            .where(self.matches, key >= LISTED_MIN_KEY, key < (key_seconds(now) + 1) * ID_SPAN)
         )
 
     def via_link(self, now: datetime, filters: dict) -> tuple[sa.Select, dict] | None:
@@ -369,7 +216,7 @@ class _SQLite:
             if target is None:
                 return None  # apply_filters finds the same: no hits
             seconds = sa.cast(sa.func.strftime("%s", link.c.listed_at), sa.Integer)
-            key = sa.func.max(sa.func.min(seconds, _MAX_SECONDS), _MIN_SECONDS) * _ID_SPAN + (
+            key = sa.func.max(sa.func.min(seconds, MAX_SECONDS), MIN_SECONDS) * ID_SPAN + (
                 link.c.article_id
             )
             query = (
@@ -433,29 +280,6 @@ class _SQLite:
         return {ids[key]: snippet for key, snippet in found}
 
 
-def _pg_config_of(language: sa.ColumnElement) -> sa.ColumnElement:
-    """SQL: the text-search configuration for an article's language."""
-    whens = [
-        (sa.or_(language == code, language.like(f"{code}-%")), name)
-        for code, name in PG_CONFIGS.items()
-    ]
-    return sa.case(*whens, else_=PG_FALLBACK_CONFIG)
-
-
-# Each document carries one extra lexeme naming its configuration. The parser never yields a
-# lexeme that starts with a space, so no text can produce or match these.
-_PG_MARK_PREFIX = " config "
-_PG_NEVER = " no document"
-
-
-def _pg_config_mark(cfg: str) -> str:
-    return f"{_PG_MARK_PREFIX}{cfg}"
-
-
-def _pg_configs() -> list[str]:
-    return [*PG_CONFIGS.values(), PG_FALLBACK_CONFIG]
-
-
 class _PostgreSQL:
     """tsvector, GIN, ts_rank_cd, ts_headline."""
 
@@ -469,14 +293,14 @@ class _PostgreSQL:
             sa.column("section_id"),
         )
         self.newest_first = (self.table.c.listed_at.desc(), self.table.c.article_id.desc())
-        self.queries = {cfg: self.tsquery(query, cfg) for cfg in _pg_configs()}
+        self.queries = {cfg: self.tsquery(query, cfg) for cfg in pg_configs()}
         config = self.table.c.config
 
         def is_(cfg: str) -> sa.ColumnElement[bool]:
             return config == sa.literal_column(f"'{cfg}'::regconfig")
 
         # One tsquery: for each configuration, the query stemmed its way AND that
-        # configuration's mark (see :func:`_pg_config_mark`), so a document only meets the
+        # configuration's mark (see :func:`pg_config_mark`), so a document only meets the
         # query stemmed its own way, and the GIN index answers it without reading the row (a
         # condition on the ``config`` column would be checked on each match's row, detoasting
         # its document).
@@ -490,8 +314,8 @@ class _PostgreSQL:
     def _own_config(cfg: str, tsq: sa.ColumnElement) -> sa.ColumnElement:
         """``tsq`` for documents of configuration ``cfg`` only; nothing when stemming left it
         empty (all stop words of ``cfg``)."""
-        mark = sa.literal_column(f"'''{_pg_config_mark(cfg)}'''::tsquery")
-        never = sa.literal_column(f"'''{_PG_NEVER}'''::tsquery")
+        mark = sa.literal_column(f"'''{pg_config_mark(cfg)}'''::tsquery")
+        never = sa.literal_column(f"'''{PG_NEVER}'''::tsquery")
         return sa.func.tsquery_and(tsq, sa.case((sa.func.numnode(tsq) > 0, mark), else_=never))
 
     @staticmethod
@@ -748,188 +572,3 @@ def search(
         if row.id in articles
     ]
     return Page(items=hits, limit=limit, next_cursor=next_cursor, total=total)
-
-
-# --- keeping the index current ----------------------------------------------------------------
-
-_PENDING = "cms.search.pending_articles"
-_PENDING_IDS = "cms.search.pending_ids"
-
-
-def index_article(article: Article) -> None:
-    """(Re)index ``article`` at the next flush of its session, in the same transaction."""
-    db.session.info.setdefault(_PENDING, set()).add(article)
-
-
-def _tags_text(dialect: str) -> sa.ColumnElement:
-    """SQL: the names of the article's tags, space-separated."""
-    names = (
-        sa.func.string_agg(Tag.name, " ")
-        if dialect == "postgresql"
-        else sa.func.group_concat(Tag.name, " ")
-    )
-    return sa.func.coalesce(
-        sa.select(names)
-        .select_from(article_tags)
-        .join(Tag, Tag.id == article_tags.c.tag_id)
-        .where(article_tags.c.article_id == Article.id)
-        .scalar_subquery(),
-        "",
-    )
-
-
-def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
-    """Write the index rows of the articles ``ids`` (``None``: all) from their stored text."""
-    dialect = connection.dialect.name
-    source = sa.select(Article.id).select_from(Article)
-    if ids is not None:
-        source = source.where(Article.id.in_(ids))
-    if dialect == "sqlite":
-        table = sa.table(
-            INDEX_TABLE,
-            sa.column("rowid"),
-            sa.column("title"),
-            sa.column("subtitle"),
-            sa.column("body"),
-            sa.column("tags"),
-        )
-        keys = sa.table(KEY_TABLE, sa.column("article_id"), sa.column("search_rowid"))
-        # The old rows go by their old keys (published_at may have changed since).
-        delete_rows, delete_keys = sa.delete(table), sa.delete(keys)
-        if ids is not None:
-            old = sa.select(keys.c.search_rowid).where(keys.c.article_id.in_(ids))
-            delete_rows = delete_rows.where(table.c.rowid.in_(old.scalar_subquery()))
-            delete_keys = delete_keys.where(keys.c.article_id.in_(ids))
-        connection.execute(delete_rows)
-        connection.execute(delete_keys)
-        key = _sqlite_key_sql()
-        connection.execute(
-            sa.insert(keys).from_select(["article_id", "search_rowid"], source.add_columns(key))
-        )
-        rows = sa.select(
-            key, Article.title, Article.subtitle, Article.body_text, _tags_text(dialect)
-        ).select_from(Article)
-        if ids is not None:
-            rows = rows.where(Article.id.in_(ids))
-        connection.execute(
-            sa.insert(table).from_select(["rowid", "title", "subtitle", "body", "tags"], rows)
-        )
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        table = sa.table(
-            INDEX_TABLE,
-            sa.column("article_id"),
-            sa.column("config"),
-            sa.column("document"),
-            sa.column("listed_at"),
-            sa.column("section_id"),
-        )
-        config_name = _pg_config_of(Article.language)
-        config = sa.cast(config_name, postgresql.REGCONFIG)
-        mark = sa.func.array_to_tsvector(
-            postgresql.array([sa.literal(_PG_MARK_PREFIX) + config_name])
-        )
-
-        def weighted(text, weight: str):
-            label = sa.literal_column(f"'{weight}'")  # a constant A-D, typed "char" by PG
-            return sa.func.setweight(sa.func.to_tsvector(config, text), label)
-
-        document = (
-            weighted(Article.title, "A")
-            .op("||")(weighted(Article.subtitle, "B"))
-            .op("||")(weighted(_tags_text(dialect), "B"))
-            .op("||")(weighted(Article.body_text, "D"))
-            .op("||")(mark)
-        )
-        insert = postgresql.insert(table).from_select(
-            ["article_id", "config", "document", "listed_at", "section_id"],
-            source.add_columns(config, document, listed_at(), Article.section_id),
-        )
-        connection.execute(
-            insert.on_conflict_do_update(
-                index_elements=["article_id"],
-                set_={
-                    "config": insert.excluded.config,
-                    "document": insert.excluded.document,
-                    "listed_at": insert.excluded.listed_at,
-                    "section_id": insert.excluded.section_id,
-                },
-            )
-        )
-    else:
-        raise NotImplementedError(f"Search is not available on {dialect}.")
-
-
-SQLITE_DELETE_TRIGGER_SQL = (
-    f"CREATE TRIGGER {SQLITE_DELETE_TRIGGER} AFTER DELETE ON articles BEGIN "
-    f"DELETE FROM {INDEX_TABLE} WHERE rowid = "
-    f"(SELECT search_rowid FROM {KEY_TABLE} WHERE article_id = old.id); "
-    f"DELETE FROM {KEY_TABLE} WHERE article_id = old.id; END"
-)
-
-
-def rebuild_index(connection: sa.Connection | None = None) -> int:
-    """Re-create every index row (and, on SQLite, the delete trigger); returns the count."""
-    connection = connection or db.session.connection()
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {SQLITE_DELETE_TRIGGER}")
-        connection.exec_driver_sql(SQLITE_DELETE_TRIGGER_SQL)
-    else:
-        connection.execute(sa.text(f"DELETE FROM {INDEX_TABLE}"))
-    _write_rows(connection, None)
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(f"INSERT INTO {INDEX_TABLE}({INDEX_TABLE}) VALUES ('optimize')")
-    return connection.scalar(sa.text(f"SELECT count(*) FROM {INDEX_TABLE}"))
-
-
-def listen(session_factory) -> None:
-    """Keep the index current in every session of ``session_factory`` (``registry.install``)."""
-    sa.event.listen(session_factory, "before_flush", _note_tag_changes)
-    sa.event.listen(session_factory, "after_flush", _write_pending)
-    sa.event.listen(session_factory, "after_soft_rollback", _forget_pending)
-
-
-# Article attributes the index copies beyond its text: whether and when the article is listed
-# (both databases), and its section (PostgreSQL).
-_LISTING_KEYS = ("status", "published_at", "section", "section_id")
-
-
-def _note_tag_changes(session: Session, flush_context, instances) -> None:
-    """A renamed or deleted tag changes the indexed text of the articles carrying it; a
-    change of status or ``published_at`` (publish, unpublish, schedule, take down, archive),
-    by any path, changes the article's listing in the index."""
-    listing = session.info.setdefault(_PENDING, set())
-    listing.update(obj for obj in session.new if isinstance(obj, Article))
-    for obj in session.dirty:
-        if isinstance(obj, Article):
-            attrs = sa.inspect(obj).attrs
-            if any(attrs[name].history.has_changes() for name in _LISTING_KEYS):
-                listing.add(obj)
-    tag_ids = [
-        tag.id
-        for tag in session.dirty
-        if isinstance(tag, Tag) and sa.inspect(tag).attrs.name.history.has_changes()
-    ]
-    tag_ids += [tag.id for tag in session.deleted if isinstance(tag, Tag)]
-    if tag_ids:
-        article_ids = session.scalars(
-            sa.select(article_tags.c.article_id).where(article_tags.c.tag_id.in_(tag_ids))
-        )
-        session.info.setdefault(_PENDING_IDS, set()).update(article_ids)
-
-
-def _write_pending(session: Session, flush_context) -> None:
-    articles = session.info.pop(_PENDING, set())
-    ids = session.info.pop(_PENDING_IDS, set())
-    for article in articles:
-        state = sa.inspect(article)
-        if article.id is not None and not (state.deleted or state.was_deleted or state.detached):
-            ids.add(article.id)
-    if ids:
-        _write_rows(session.connection(), sorted(ids))
-
-
-def _forget_pending(session: Session, previous_transaction) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_PENDING_IDS, None)

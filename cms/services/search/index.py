@@ -1,0 +1,292 @@
+"""The search index: its tables, the SQLite search keys, the PostgreSQL text-search
+configurations, and keeping the index current on every write (see ``service`` for how each
+database stores and searches it)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cms.extensions import db
+from cms.models import Article, Tag, article_tags
+from cms.services.visibility import listed_at, listed_condition
+
+INDEX_TABLE = "article_search"
+SQLITE_DELETE_TRIGGER = "article_search_delete"
+# SQLite: article id -> the FTS5 rowid (search key) of its row; see :func:`sqlite_key`.
+KEY_TABLE = "article_search_keys"
+# Database objects the search index adds outside the SQLAlchemy models (created by the
+# migration): the model/migration drift check skips them.
+SEARCH_INDEX_OBJECTS = frozenset(
+    {
+        INDEX_TABLE,
+        # FTS5 shadow tables on SQLite
+        f"{INDEX_TABLE}_config",
+        f"{INDEX_TABLE}_content",
+        f"{INDEX_TABLE}_data",
+        f"{INDEX_TABLE}_docsize",
+        f"{INDEX_TABLE}_idx",
+        KEY_TABLE,
+        # PostgreSQL
+        "ix_article_search_document",
+        "ix_article_search_listed",
+        "ix_article_search_section_listed",
+        "fk_article_search_article_id_articles",
+        "pk_article_search",
+        SQLITE_DELETE_TRIGGER,
+    }
+)
+
+
+def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic ``include_object`` hook: leave the search index objects out of comparisons."""
+    return name not in SEARCH_INDEX_OBJECTS
+
+
+# ``sort=relevance`` ranks this many of the newest matches, so a broad query ranks a bounded
+
+# Language (primary subtag) -> PostgreSQL text-search configuration; anything else: simple.
+PG_CONFIGS = {"en": "english", "de": "german"}
+PG_FALLBACK_CONFIG = "simple"
+
+# --- SQLite search keys -------------------------------------------------------------------------
+
+# A listed article's FTS5 rowid is (whole seconds of published_at) * 2**31 + id; an unlisted
+# one's (draft, taken down, archived: never searchable) is -2**63 + id, below every listed key.
+ID_SPAN = 2**31
+UNLISTED_BASE = -(2**63)
+MIN_SECONDS, MAX_SECONDS = -(2**31), 2**32 - 1  # 1901-12-13 .. 2106-02-07, clamped
+LISTED_MIN_KEY = MIN_SECONDS * ID_SPAN
+
+
+def key_seconds(moment: datetime) -> int:
+    return min(max(math.floor(moment.timestamp()), MIN_SECONDS), MAX_SECONDS)
+
+
+def sqlite_key(published_at: datetime, article_id: int) -> int:
+    """The search key of a listed article: rowid order is publication order (to the second;
+    within one second, by id)."""
+    return key_seconds(published_at) * ID_SPAN + article_id
+
+
+def sqlite_key_sql() -> sa.ColumnElement:
+    """SQL over ``articles``: the article's search key (see :func:`sqlite_key`)."""
+    seconds = sa.cast(sa.func.strftime("%s", Article.published_at), sa.Integer)
+    clamped = sa.func.max(sa.func.min(seconds, MAX_SECONDS), MIN_SECONDS)
+    return sa.case(
+        (listed_condition(), clamped * ID_SPAN + Article.id),
+        else_=sa.literal(UNLISTED_BASE, sa.BigInteger) + Article.id,
+    )
+
+
+
+def pg_config_of(language: sa.ColumnElement) -> sa.ColumnElement:
+    """SQL: the text-search configuration for an article's language."""
+    whens = [
+        (sa.or_(language == code, language.like(f"{code}-%")), name)
+        for code, name in PG_CONFIGS.items()
+    ]
+    return sa.case(*whens, else_=PG_FALLBACK_CONFIG)
+
+
+# Each document carries one extra lexeme naming its configuration. The parser never yields a
+# lexeme that starts with a space, so no text can produce or match these.
+PG_MARK_PREFIX = " config "
+PG_NEVER = " no document"
+
+
+def pg_config_mark(cfg: str) -> str:
+    return f"{PG_MARK_PREFIX}{cfg}"
+
+
+def pg_configs() -> list[str]:
+    return [*PG_CONFIGS.values(), PG_FALLBACK_CONFIG]
+
+
+
+# --- keeping the index current ----------------------------------------------------------------
+
+_PENDING = "cms.search.pending_articles"
+_PENDING_IDS = "cms.search.pending_ids"
+
+
+def index_article(article: Article) -> None:
+    """(Re)index ``article`` at the next flush of its session, in the same transaction."""
+    db.session.info.setdefault(_PENDING, set()).add(article)
+
+
+def _tags_text(dialect: str) -> sa.ColumnElement:
+    """SQL: the names of the article's tags, space-separated."""
+    names = (
+        sa.func.string_agg(Tag.name, " ")
+        if dialect == "postgresql"
+        else sa.func.group_concat(Tag.name, " ")
+    )
+    return sa.func.coalesce(
+        sa.select(names)
+        .select_from(article_tags)
+        .join(Tag, Tag.id == article_tags.c.tag_id)
+        .where(article_tags.c.article_id == Article.id)
+        .scalar_subquery(),
+        "",
+    )
+
+
+def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
+    """Write the index rows of the articles ``ids`` (``None``: all) from their stored text."""
+    dialect = connection.dialect.name
+    source = sa.select(Article.id).select_from(Article)
+    if ids is not None:
+        source = source.where(Article.id.in_(ids))
+    if dialect == "sqlite":
+        table = sa.table(
+            INDEX_TABLE,
+            sa.column("rowid"),
+            sa.column("title"),
+            sa.column("subtitle"),
+            sa.column("body"),
+            sa.column("tags"),
+        )
+        keys = sa.table(KEY_TABLE, sa.column("article_id"), sa.column("search_rowid"))
+        # The old rows go by their old keys (published_at may have changed since).
+        delete_rows, delete_keys = sa.delete(table), sa.delete(keys)
+        if ids is not None:
+            old = sa.select(keys.c.search_rowid).where(keys.c.article_id.in_(ids))
+            delete_rows = delete_rows.where(table.c.rowid.in_(old.scalar_subquery()))
+            delete_keys = delete_keys.where(keys.c.article_id.in_(ids))
+        connection.execute(delete_rows)
+        connection.execute(delete_keys)
+        key = sqlite_key_sql()
+        connection.execute(
+            sa.insert(keys).from_select(["article_id", "search_rowid"], source.add_columns(key))
+        )
+        rows = sa.select(
+            key, Article.title, Article.subtitle, Article.body_text, _tags_text(dialect)
+        ).select_from(Article)
+        if ids is not None:
+            rows = rows.where(Article.id.in_(ids))
+        connection.execute(
+            sa.insert(table).from_select(["rowid", "title", "subtitle", "body", "tags"], rows)
+        )
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        table = sa.table(
+            INDEX_TABLE,
+            sa.column("article_id"),
+            sa.column("config"),
+            sa.column("document"),
+            sa.column("listed_at"),
+            sa.column("section_id"),
+        )
+        config_name = pg_config_of(Article.language)
+        config = sa.cast(config_name, postgresql.REGCONFIG)
+        mark = sa.func.array_to_tsvector(
+            postgresql.array([sa.literal(PG_MARK_PREFIX) + config_name])
+        )
+
+        def weighted(text, weight: str):
+            label = sa.literal_column(f"'{weight}'")  # a constant A-D, typed "char" by PG
+            return sa.func.setweight(sa.func.to_tsvector(config, text), label)
+
+        document = (
+            weighted(Article.title, "A")
+            .op("||")(weighted(Article.subtitle, "B"))
+            .op("||")(weighted(_tags_text(dialect), "B"))
+            .op("||")(weighted(Article.body_text, "D"))
+            .op("||")(mark)
+        )
+        insert = postgresql.insert(table).from_select(
+            ["article_id", "config", "document", "listed_at", "section_id"],
+            source.add_columns(config, document, listed_at(), Article.section_id),
+        )
+        connection.execute(
+            insert.on_conflict_do_update(
+                index_elements=["article_id"],
+                set_={
+                    "config": insert.excluded.config,
+                    "document": insert.excluded.document,
+                    "listed_at": insert.excluded.listed_at,
+                    "section_id": insert.excluded.section_id,
+                },
+            )
+        )
+    else:
+        raise NotImplementedError(f"Search is not available on {dialect}.")
+
+
+SQLITE_DELETE_TRIGGER_SQL = (
+    f"CREATE TRIGGER {SQLITE_DELETE_TRIGGER} AFTER DELETE ON articles BEGIN "
+    f"DELETE FROM {INDEX_TABLE} WHERE rowid = "
+    f"(SELECT search_rowid FROM {KEY_TABLE} WHERE article_id = old.id); "
+    f"DELETE FROM {KEY_TABLE} WHERE article_id = old.id; END"
+)
+
+
+def rebuild_index(connection: sa.Connection | None = None) -> int:
+    """Re-create every index row (and, on SQLite, the delete trigger); returns the count."""
+    connection = connection or db.session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {SQLITE_DELETE_TRIGGER}")
+        connection.exec_driver_sql(SQLITE_DELETE_TRIGGER_SQL)
+    else:
+        connection.execute(sa.text(f"DELETE FROM {INDEX_TABLE}"))
+    _write_rows(connection, None)
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"INSERT INTO {INDEX_TABLE}({INDEX_TABLE}) VALUES ('optimize')")
+    return connection.scalar(sa.text(f"SELECT count(*) FROM {INDEX_TABLE}"))
+
+
+def listen(session_factory) -> None:
+    """Keep the index current in every session of ``session_factory`` (``registry.install``)."""
+    sa.event.listen(session_factory, "before_flush", _note_tag_changes)
+    sa.event.listen(session_factory, "after_flush", _write_pending)
+    sa.event.listen(session_factory, "after_soft_rollback", _forget_pending)
+
+
+# Article attributes the index copies beyond its text: whether and when the article is listed
+# (both databases), and its section (PostgreSQL).
+_LISTING_KEYS = ("status", "published_at", "section", "section_id")
+
+
+def _note_tag_changes(session: Session, flush_context, instances) -> None:
+    """A renamed or deleted tag changes the indexed text of the articles carrying it; a
+    change of status or ``published_at`` (publish, unpublish, schedule, take down, archive),
+    by any path, changes the article's listing in the index."""
+    listing = session.info.setdefault(_PENDING, set())
+    listing.update(obj for obj in session.new if isinstance(obj, Article))
+    for obj in session.dirty:
+        if isinstance(obj, Article):
+            attrs = sa.inspect(obj).attrs
+            if any(attrs[name].history.has_changes() for name in _LISTING_KEYS):
+                listing.add(obj)
+    tag_ids = [
+        tag.id
+        for tag in session.dirty
+        if isinstance(tag, Tag) and sa.inspect(tag).attrs.name.history.has_changes()
+    ]
+    tag_ids += [tag.id for tag in session.deleted if isinstance(tag, Tag)]
+    if tag_ids:
+        article_ids = session.scalars(
+            sa.select(article_tags.c.article_id).where(article_tags.c.tag_id.in_(tag_ids))
+        )
+        session.info.setdefault(_PENDING_IDS, set()).update(article_ids)
+
+
+def _write_pending(session: Session, flush_context) -> None:
+    articles = session.info.pop(_PENDING, set())
+    ids = session.info.pop(_PENDING_IDS, set())
+    for article in articles:
+        state = sa.inspect(article)
+        if article.id is not None and not (state.deleted or state.was_deleted or state.detached):
+            ids.add(article.id)
+    if ids:
+        _write_rows(session.connection(), sorted(ids))
+
+
+def _forget_pending(session: Session, previous_transaction) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_PENDING_IDS, None)
