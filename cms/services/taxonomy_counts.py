@@ -92,11 +92,14 @@ def _add_to_counts(connection: sa.Connection, delta: Counter) -> None:
         if connection.dialect.name == "postgresql":
             # A bare UPDATE ... IN locks rows in scan order: two writers touching the same
             # tags in different orders would deadlock. Kinds are always taken in one order too.
+            # FOR NO KEY UPDATE, the lock the UPDATE takes: FOR UPDATE would also block the
+            # foreign-key checks of every article and link row inserted meanwhile that names
+            # the section, tag, author or source.
             connection.execute(
                 sa.select(table.c.id)
                 .where(table.c.id.in_(ids))
                 .order_by(table.c.id)
-                .with_for_update()
+                .with_for_update(key_share=True)
             )
         connection.execute(
             sa.update(table)
