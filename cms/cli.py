@@ -131,17 +131,25 @@ def events_purge():
     show_default=True,
     help="Articles per transaction.",
 )
-def import_command(file, batch_size: int):
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes preparing articles (parsing, body, summary) while one writes; "
+    "default: the number of CPUs.",
+)
+def import_command(file, batch_size: int, jobs: int | None):
     """Load articles from JSON lines (one create body per line, plus optional status and
     published_at). Missing sections, tags, authors and sources are created; bad lines are
     reported by number and skipped. FILE may be - for standard input."""
-    from cms.services.content.importing import import_lines
+    from cms.services.content.importing import default_jobs, import_lines
 
     def progress(result):
         if file.name != "<stdin>" and result.loaded and sys.stderr.isatty():
             click.echo(f"  {result.loaded} articles…", err=True)
 
-    result = import_lines(file, batch_size=batch_size, on_batch=progress)
+    jobs = jobs or default_jobs()
+    result = import_lines(file, batch_size=batch_size, jobs=jobs, on_batch=progress)
     for error in result.errors:
         click.echo(f"line {error.line}: {error.message}", err=True)
     click.echo(

@@ -26,3 +26,24 @@ def upsert(bind, model):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(model)
+
+
+def in_values(bind, column, values) -> sa.ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:values)``, one bound array: a list
+    of thousands of keys then costs neither a bind parameter per element to compile and send
+    nor a new statement to plan for each length (the statement is cached and prepared)."""
+    dialect = bind.dialect if hasattr(bind, "dialect") else bind.get_bind().dialect
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def in_chunks(bind, values: list, size: int = 500) -> list[list]:
+    """``values`` in pieces for :func:`in_values`: one piece on PostgreSQL (an array has no
+    length limit), pieces of ``size`` elsewhere (SQLite's limit on bound parameters)."""
+    dialect = bind.dialect if hasattr(bind, "dialect") else bind.get_bind().dialect
+    if dialect.name == "postgresql":
+        return [values] if values else []
+    return [values[i : i + size] for i in range(0, len(values), size)]

@@ -159,3 +159,54 @@ def test_import_in_several_batches_offers_to_earlier_articles(app, client, tmp_p
     drain(app)
     first = client.get("/api/v1/articles/harbour-strike-update-0/related").get_json()["related"]
     assert len(first) == 4  # the articles of later batches reached the first one's list
+
+
+def test_import_jobs_prepare_in_worker_processes_as_one_process_would(
+    app, client, tmp_path, taxonomy, monkeypatch
+):
+    from cms.services.content import importing
+
+    pools = []
+    real_pool = importing._pool
+    monkeypatch.setattr(importing, "CHUNK", 2)  # several chunks from a few lines
+    monkeypatch.setattr(importing, "_pool", lambda jobs: pools.append(jobs) or real_pool(jobs))
+    lines = [
+        _line(
+            f"Harbour strike day {n}", status="published", tags=["strikes"], section="harbour-news"
+        )
+        for n in range(6)
+    ]
+    lines.insert(3, "{not json")
+    path = tmp_path / "articles.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    one = app.test_cli_runner().invoke(args=["import", str(path), "--jobs", "1"])
+    assert one.exit_code == 1 and "line 4: not valid JSON" in one.output
+    assert "Loaded 6 articles" in one.output and pools == []
+    two = app.test_cli_runner().invoke(
+        args=["import", str(path), "--jobs", "2", "--batch-size", "3"]
+    )
+    assert two.exit_code == 1 and "line 4: not valid JSON" in two.output
+    assert "Loaded 6 articles" in two.output and pools == [2]
+
+    def stored(slug):
+        a = db.session.scalar(sa.select(Article).where(Article.slug == slug))
+        return (
+            a.body,
+            a.body_html,
+            a.body_text,
+            a.excerpt,
+            a.word_count,
+            a.summary.tldr,
+            a.summary.key_points,
+            a.status,
+        )
+
+    for n in range(6):
+        assert stored(f"harbour-strike-day-{n}") == stored(f"harbour-strike-day-{n}-2")
+    assert "(Wire Agency)" in stored("harbour-strike-day-5-2")[1]
+    assert client.get("/api/v1/tags/strikes").get_json()["article_count"] == 12
+    assert client.get("/api/v1/sections/harbour-news").get_json()["article_count"] == 12
+    found = client.get("/api/v1/search?q=dockworkers&limit=50").get_json()["data"]
+    assert len(found) == 12
+    assert "Ran 12 derived-data jobs" in drain(app)

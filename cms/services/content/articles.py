@@ -31,12 +31,19 @@ from cms.models import (
 from cms.pagination import Page, keyset_page
 from cms.services.accounts import audit
 from cms.services.content import revisions
-from cms.services.content.rendering import make_excerpt, render_body
+from cms.services.content.rendering import (
+    RenderedBody,
+    make_excerpt,
+    prepare_body,
+    render_body,
+    with_html,
+)
 from cms.services.content.slugs import slug_from_title, slug_taken, unique_slug
 from cms.services.public.loaders import CARD_LOADERS
 from cms.services.related import suggestions
 from cms.services.search import index as search_index
 from cms.services.summaries import service as summaries
+from cms.services.summaries.summarizer import summarize
 
 # Changes to these make the related-article suggestions be recomputed.
 TOPIC_FIELDS = {"title", "subtitle", "body", "tags", "section", "sources", "authors", "language"}
@@ -149,8 +156,16 @@ def _set_authors(article: Article, authors: list[Author]) -> None:
     article.author_links = links
 
 
-def _apply(article: Article, data: dict, resolved: _Resolved, *, now: datetime) -> list[str]:
-    """Write ``data`` onto ``article``; return the names of the fields that changed."""
+def _apply(
+    article: Article,
+    data: dict,
+    resolved: _Resolved,
+    *,
+    now: datetime,
+    prepared: PreparedBody | None = None,
+) -> list[str]:
+    """Write ``data`` onto ``article``; return the names of the fields that changed.
+    ``prepared``: what :func:`prepare_body` made of ``data`` beforehand (a bulk import)."""
     changed = []
     for name in ("title", "subtitle", "language", "hero_image", "canonical_url"):
         if name in data and getattr(article, name) != data[name]:
@@ -176,7 +191,11 @@ def _apply(article: Article, data: dict, resolved: _Resolved, *, now: datetime) 
     if "body" in data:
         cited = resolved.cited_sources or []
         source_names = {s.slug: s.name for s in cited}
-        rendered = render_body(data["body"], source_names)
+        rendered = (
+            with_html(prepared.body, source_names)
+            if prepared is not None
+            else render_body(data["body"], source_names)
+        )
         if rendered.blocks != article.body:
             article.body = rendered.blocks
             article.body_html = rendered.html
@@ -208,7 +227,8 @@ def _apply(article: Article, data: dict, resolved: _Resolved, *, now: datetime) 
     if excerpt != article.excerpt:
         article.excerpt = excerpt
     if body_changed or "title" in changed:
-        summaries.refresh_auto_summary(article, now=now)
+        made = prepared.summary if prepared is not None else None
+        summaries.refresh_auto_summary(article, now=now, made=made)
     if changed:
         article.updated_at = now
         search_index.index_article(article)
@@ -221,6 +241,25 @@ def _first_paragraph(article: Article) -> str:
     return next((block_text(b) for b in article.body or [] if b["type"] == "paragraph"), "")
 
 
+@dataclass(frozen=True)
+class PreparedBody:
+    """The costly part of a new article's derived fields, computed from its validated create
+    body alone (no database, no app): sanitized blocks, text, counts and the automatic
+    summary. A bulk import makes these in other processes; :func:`new_article` completes them
+    (HTML with the cited sources' names)."""
+
+    body: RenderedBody  # without its HTML
+    summary: dict
+
+
+def prepare(data: dict) -> PreparedBody:
+    """:class:`PreparedBody` of a validated create body (as ``_apply`` would compute it)."""
+    body = prepare_body(data.get("body") or [])
+    # As ``summaries.generate`` on the new article: its title, stored blocks and language.
+    summary = summarize(data["title"], body.blocks, data.get("language") or "en")
+    return PreparedBody(body, summary)
+
+
 @dataclass
 class Taxonomy:
     """Sections, tags, authors and sources by slug, for building many articles at once."""
@@ -231,7 +270,14 @@ class Taxonomy:
     sources: dict[str, Source]
 
 
-def new_article(data: dict, taxonomy: Taxonomy, *, slug: str, now: datetime) -> Article:
+def new_article(
+    data: dict,
+    taxonomy: Taxonomy,
+    *,
+    slug: str,
+    now: datetime,
+    prepared: PreparedBody | None = None,
+) -> Article:
     """A new draft from a validated create body whose references are all in ``taxonomy``
     (bulk import: no lookups, no flush). Derived fields, summary and search entry as on create."""
     cited = list(_block_sources(data.get("body") or []))
@@ -253,7 +299,8 @@ def new_article(data: dict, taxonomy: Taxonomy, *, slug: str, now: datetime) -> 
         excerpt="",
         body_revision=1,
     )
-    _apply(article, {k: v for k, v in data.items() if k != "slug"}, resolved, now=now)
+    fields = {k: v for k, v in data.items() if k != "slug"}
+    _apply(article, fields, resolved, now=now, prepared=prepared)
     return article
 
 

@@ -17,8 +17,13 @@ articles at once, offering later articles to the lists of earlier ones as single
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,6 +41,9 @@ from cms.services.content.slugs import MAX_SLUG, slug_from_title
 from cms.services.related import suggestions
 
 BATCH_SIZE = 500
+# Lines handed to a worker process at once, and chunks kept in flight per process.
+CHUNK = 50
+_AHEAD = 4
 _SCHEMA = ArticleImport()
 _MODELS = {"sections": Section, "tags": Tag, "authors": Author, "sources": Source}
 
@@ -177,15 +185,71 @@ def _lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
             yield number, text
 
 
-def _batches(lines: Iterable[str], size: int) -> Iterator[list[tuple[int, str]]]:
-    batch: list[tuple[int, str]] = []
-    for item in _lines(lines):
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
         batch.append(item)
         if len(batch) >= size:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+Prepared = tuple[int, dict, articles.PreparedBody]
+
+
+def _prepare_chunk(chunk: list[tuple[int, str]]) -> list[Prepared | LineError]:
+    """Parse and validate lines and do the CPU work of their articles that needs no database
+    (sanitized body, text, automatic summary). Runs in the worker processes of ``jobs``."""
+    out: list[Prepared | LineError] = []
+    for number, text in chunk:
+        outcome = _parse(number, text)
+        if isinstance(outcome, LineError):
+            out.append(outcome)
+        else:
+            out.append((number, outcome, articles.prepare(outcome)))
+    return out
+
+
+def default_jobs() -> int:
+    """Worker processes by default: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    # fork where it is the platform's way (Linux): workers start at once, without importing
+    # the app again. They never use the parent's database connections, and leave by
+    # ``os._exit``, which runs no finalizer that could close them.
+    method = "fork" if sys.platform == "linux" else "spawn"
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method))
+
+
+def _prepared(lines: Iterable[str], jobs: int, ahead: int) -> Iterator[Prepared | LineError]:
+    """Every non-blank line prepared (or its error), in file order; with ``jobs`` > 1 the
+    preparing is spread over that many processes, chunks of :data:`CHUNK` lines at a time,
+    while this process writes; up to ``ahead`` chunks are in flight. Input of one chunk or
+    less is prepared here."""
+    chunks = _batches(_lines(lines), CHUNK)
+    head = [chunk for _, chunk in zip(range(2), chunks, strict=False)]
+    if jobs <= 1 or len(head) < 2:
+        for chunk in (*head, *chunks):
+            yield from _prepare_chunk(chunk)
+        return
+    pool = _pool(jobs)
+    try:
+        window: deque = deque(pool.submit(_prepare_chunk, chunk) for chunk in head)
+        for chunk in chunks:
+            window.append(pool.submit(_prepare_chunk, chunk))
+            while len(window) >= ahead:
+                yield from window.popleft().result()
+        while window:
+            yield from window.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _publish(article: Article, published_at: datetime | None, now: datetime) -> None:
@@ -195,11 +259,12 @@ def _publish(article: Article, published_at: datetime | None, now: datetime) -> 
 
 
 def _load_batch(
-    parsed: list[tuple[int, dict]], slugs: _Slugs, known: dict[str, dict], now: datetime
+    parsed: list[Prepared], slugs: _Slugs, known: dict[str, dict], now: datetime
 ) -> tuple[list[Article], list[LineError]]:
     errors: list[LineError] = []
     ready: list[tuple[int, dict, str]] = []
-    for item in slugs.assign(parsed):
+    prepared = {number: body for number, _, body in parsed}
+    for item in slugs.assign([(number, data) for number, data, _ in parsed]):
         if isinstance(item, LineError):
             errors.append(item)
         else:
@@ -208,11 +273,17 @@ def _load_batch(
         return [], errors
     taxonomy = _taxonomy(ready, known)
     made = []
-    for _, data, slug in ready:
+    for number, data, slug in ready:
         status, published_at = data.pop("status"), data.pop("published_at")
-        article = articles.new_article(data, taxonomy, slug=slug, now=now)
+        article = articles.new_article(
+            data, taxonomy, slug=slug, now=now, prepared=prepared[number]
+        )
         if status == "published":
             _publish(article, published_at, now)
+        # Nothing to load: a new article has no curated links or corrections (the event
+        # log's snapshot reads both).
+        article.related_links = []
+        article.corrections = []
         db.session.add(article)
         made.append(article)
     db.session.flush()
@@ -235,23 +306,29 @@ def _load_batch(
 
 
 def import_lines(
-    lines: Iterable[str], *, batch_size: int = BATCH_SIZE, on_batch=None
+    lines: Iterable[str],
+    *,
+    batch_size: int = BATCH_SIZE,
+    jobs: int = 1,
+    on_batch=None,
 ) -> ImportResult:
-    """Load articles from JSON lines; each batch is committed. ``on_batch(result)`` reports
-    progress after every commit."""
+    """Load articles from JSON lines; each batch is committed. ``jobs`` > 1 prepares the
+    articles (parsing, body, summary) in that many worker processes while this one writes.
+    ``on_batch(result)`` reports progress after every commit."""
     result = ImportResult()
     started = time.perf_counter()
     slugs = _Slugs()
     known: dict[str, dict] = {kind: {} for kind in _MODELS}
-    for batch in _batches(lines, batch_size):
+    # Enough chunks in flight that the workers go on while a whole batch is written.
+    ahead = max(jobs * _AHEAD, batch_size // CHUNK + jobs)
+    for batch in _batches(_prepared(lines, jobs, ahead), batch_size):
         now = utcnow()
-        parsed: list[tuple[int, dict]] = []
-        for number, text in batch:
-            outcome = _parse(number, text)
+        parsed: list[Prepared] = []
+        for outcome in batch:
             if isinstance(outcome, LineError):
                 result.errors.append(outcome)
             else:
-                parsed.append((number, outcome))
+                parsed.append(outcome)
         try:
             made, errors = _load_batch(parsed, slugs, known, now)
             if made:

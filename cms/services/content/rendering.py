@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import nh3
 
@@ -204,20 +204,31 @@ class RenderedBody:
     lead: str
 
 
-def render_body(blocks: list[dict], source_names: dict[str, str]) -> RenderedBody:
-    """Everything derived from a body on write."""
+def prepare_body(blocks: list[dict]) -> RenderedBody:
+    """What :func:`render_body` derives that does not depend on source names (everything but
+    the HTML, left empty): the costly part, which a bulk import computes in other processes."""
     clean = normalize_blocks(blocks)
     text = render_text(clean)
     words = len(_WORD.findall(text))
     lead = next((block_text(b) for b in clean if b["type"] == "paragraph"), "")
     return RenderedBody(
         blocks=clean,
-        html=render_html(clean, source_names),
+        html="",
         text=text,
         word_count=words,
         reading_time_minutes=reading_minutes(words),
         lead=lead,
     )
+
+
+def with_html(prepared: RenderedBody, source_names: dict[str, str]) -> RenderedBody:
+    """A prepared body completed with its HTML."""
+    return replace(prepared, html=render_html(prepared.blocks, source_names))
+
+
+def render_body(blocks: list[dict], source_names: dict[str, str]) -> RenderedBody:
+    """Everything derived from a body on write."""
+    return with_html(prepare_body(blocks), source_names)
 
 
 def make_excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:

@@ -49,8 +49,12 @@ def content_of(article: Article, *, with_body: bool = True) -> dict:
 
 
 def _lock_article(article: Article) -> None:
-    """Serialise revision numbering per article (a no-op on SQLite, whose writes are serial)."""
-    db.session.execute(sa.select(Article.id).where(Article.id == article.id).with_for_update())
+    """Serialise revision numbering per article (a no-op on SQLite, whose writes are serial).
+    FOR NO KEY UPDATE: it does not block rows of other tables that refer to the article (their
+    foreign-key checks), e.g. a worker offering it to other suggestion lists."""
+    db.session.execute(
+        sa.select(Article.id).where(Article.id == article.id).with_for_update(key_share=True)
+    )
 
 
 def record(

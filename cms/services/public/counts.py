@@ -8,12 +8,16 @@ Two copies, both defined in ``cms.services.visibility``:
 * ``listed_at`` of each row of ``article_tags``, ``article_authors`` and ``article_sources``:
   the article's ``published_at`` while it is listed, else NULL.
 
-Both are kept by session hooks, in the flush that changes an article, whatever made the change
-(services, CLI, seed, tests): before the flush the listed memberships of each changed article
-are read from the database, after it again; the difference is added to the counts (``+1`` /
-``-1`` per entry; additions commute, so concurrent writers stay exact, and the article's
-version check serialises writers of the same article) and ``listed_at`` is copied anew onto
-the article's link rows. A deleted tag or author takes its count and its link rows with it;
+Both are kept by session hooks, in the transaction that changes an article, whatever made the
+change (services, CLI, seed, tests): before each flush the listed memberships of each changed
+article are read from the database, after it again; ``listed_at`` is copied anew onto the
+article's link rows at once, and the difference is added to the counts (``+1`` / ``-1`` per
+entry; additions commute, so concurrent writers stay exact, and the article's version check
+serialises writers of the same article). The additions of a transaction are summed and made
+when it commits (``before_commit``), so the count rows -- shared by every writer of a section
+or tag -- stay locked only for the end of the commit, not for the rest of the request (a
+publish's revision, cards, suggestions); within a savepoint they are made at once, so that
+rolling it back undoes them. A deleted tag or author takes its count and its link rows with it;
 sections and sources in use cannot be deleted. Bulk ``UPDATE``/``DELETE`` statements on
 articles or links bypass the hooks: after one, call :func:`recount`.
 """
@@ -48,6 +52,8 @@ _LINK_KEYS = {
 _CHUNK = 500
 
 _PENDING = "cms.taxonomy_counts.pending"
+_DEFERRED = "cms.taxonomy_counts.deferred"  # summed count changes, made at commit
+_COMMITTING = "cms.taxonomy_counts.committing"  # flushes from now on add at once
 
 
 def _memberships(connection: sa.Connection, ids: Iterable[int]) -> tuple[Counter, set[int]]:
@@ -86,11 +92,14 @@ def _add_to_counts(connection: sa.Connection, delta: Counter) -> None:
         if connection.dialect.name == "postgresql":
             # A bare UPDATE ... IN locks rows in scan order: two writers touching the same
             # tags in different orders would deadlock. Kinds are always taken in one order too.
+            # FOR NO KEY UPDATE, the lock the UPDATE takes: FOR UPDATE would also block the
+            # foreign-key checks of every article and link row inserted meanwhile that names
+            # the section, tag, author or source.
             connection.execute(
                 sa.select(table.c.id)
                 .where(table.c.id.in_(ids))
                 .order_by(table.c.id)
-                .with_for_update()
+                .with_for_update(key_share=True)
             )
         connection.execute(
             sa.update(table)
@@ -123,7 +132,9 @@ def listen(session_factory) -> None:
     (``registry.install``)."""
     sa.event.listen(session_factory, "before_flush", _before)
     sa.event.listen(session_factory, "after_flush", _after)
+    sa.event.listen(session_factory, "before_commit", _add_deferred)
     sa.event.listen(session_factory, "after_soft_rollback", _forget)
+    sa.event.listen(session_factory, "after_transaction_end", _end)
 
 
 def _before(session: Session, flush_context, instances) -> None:
@@ -165,13 +176,33 @@ def _after(session: Session, flush_context) -> None:
     after, listed_after = _memberships(connection, ids)
     delta = Counter(after)
     delta.subtract(before)
-    _add_to_counts(connection, delta)
+    if session.in_nested_transaction() or session.info.get(_COMMITTING):
+        _add_to_counts(connection, delta)
+    else:
+        session.info.setdefault(_DEFERRED, Counter()).update(delta)
     # Links of an article unlisted before and after hold NULL already (new ones too).
     _copy_listed_at(connection, sorted(listed_before | listed_after))
 
 
+def _add_deferred(session: Session) -> None:
+    """Make the count changes of the transaction, in one go (rows locked in a fixed order)."""
+    if session.in_nested_transaction():
+        return  # a savepoint: the enclosing commit adds
+    session.flush()
+    session.info[_COMMITTING] = True
+    delta = session.info.pop(_DEFERRED, None)
+    if delta:
+        _add_to_counts(session.connection(), delta)
+
+
 def _forget(session: Session, previous_transaction) -> None:
     session.info.pop(_PENDING, None)
+
+
+def _end(session: Session, transaction) -> None:
+    if transaction.parent is None:  # committed (changes made) or rolled back (dropped)
+        session.info.pop(_DEFERRED, None)
+        session.info.pop(_COMMITTING, None)
 
 
 def recount(connection: sa.Connection, *, links: bool = True) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -36,9 +37,10 @@ import orjson
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from cms.clock import utcnow
-from cms.database import upsert
+from cms.database import in_chunks, in_values, upsert
 from cms.extensions import db
 from cms.models import (
     Article,
@@ -69,6 +71,7 @@ RECENT_CANDIDATES = 20
 NEIGHBOURS = 50
 EMBEDDING_WINDOW = 5000
 _CHUNK = 500
+_DF_PENDING = "cms.suggestions.df_pending"  # session.info: document frequency changes
 
 
 def suggested(article: Article, *, limit: int, exclude: Iterable[int], now: datetime):
@@ -133,33 +136,58 @@ def _fingerprint(features: scoring.ArticleFeatures) -> str:
 
 
 def _adjust_df(keys: Iterable[str], delta: int) -> None:
-    keys = sorted(set(keys))
-    if not keys:
-        return
-    for i in range(0, len(keys), _CHUNK):
-        chunk = keys[i : i + _CHUNK]
-        if delta > 0:
-            # One upsert, not select-then-insert: two articles saved at the same moment that
-            # share a new term would otherwise both insert it (a unique violation, a 500).
-            # Keys are sorted, so concurrent upserts lock rows in the same order.
-            insert = upsert(db.session, TermStat).values([{"term": k, "df": delta} for k in chunk])
-            db.session.execute(
-                insert.on_conflict_do_update(
-                    index_elements=[TermStat.term], set_={"df": TermStat.df + insert.excluded.df}
-                )
+    """Document frequencies of ``keys`` move by ``delta``: noted in the session, added to what
+    this transaction reads (:func:`_df_of`) and written when it commits (:func:`_write_df`).
+
+    The rows of common terms are shared by nearly every save; written at the end, they stay
+    locked only for the commit, not for the rest of the save (its suggestion list, revision,
+    cards), so concurrent saves sharing terms no longer wait on each other for that long."""
+    pending = db.session.info.setdefault(_DF_PENDING, Counter())
+    for key in set(keys):
+        pending[key] += delta
+
+
+def _df_of(terms: list[str]) -> dict[str, int]:
+    """Stored document frequencies of ``terms`` with this transaction's changes, which are
+    written only when it commits."""
+    df: dict[str, int] = {}
+    for chunk in in_chunks(db.session, terms, _CHUNK):
+        query = sa.select(TermStat.term, TermStat.df).where(
+            in_values(db.session, TermStat.term, chunk)
+        )
+        df.update((term, n) for term, n in db.session.execute(query))
+    wanted = set(terms)
+    for term, n in (db.session.info.get(_DF_PENDING) or {}).items():
+        if n and term in wanted:
+            df[term] = df.get(term, 0) + n
+    return df
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _write_df(session: Session) -> None:
+    """The document frequency changes of the transaction, one upsert per chunk, terms sorted
+    (concurrent writers lock the rows in one order)."""
+    if session.in_nested_transaction():
+        return  # a savepoint: the enclosing commit writes
+    pending = session.info.pop(_DF_PENDING, None)
+    changes = {term: n for term, n in (pending or {}).items() if n}
+    terms = sorted(changes)
+    for i in range(0, len(terms), _CHUNK):
+        chunk = terms[i : i + _CHUNK]
+        # One upsert, not select-then-insert: two articles saved at the same moment that share
+        # a new term would otherwise both insert it (a unique violation, a 500).
+        insert = upsert(session, TermStat).values([{"term": t, "df": changes[t]} for t in chunk])
+        session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[TermStat.term], set_={"df": TermStat.df + insert.excluded.df}
             )
-        else:
-            # Lock the rows in key order first: a bare UPDATE ... IN locks them in scan order,
-            # and two saves touching the same terms in different orders deadlock.
-            db.session.execute(
-                sa.select(TermStat.term)
-                .where(TermStat.term.in_(chunk))
-                .order_by(TermStat.term)
-                .with_for_update()
-            )
-            db.session.execute(
-                sa.update(TermStat).where(TermStat.term.in_(chunk)).values(df=TermStat.df + delta)
-            )
+        )
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_df(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_DF_PENDING, None)
 
 
 def _store_features(article: Article, features: scoring.ArticleFeatures) -> bool:
@@ -197,31 +225,15 @@ def _idf_for(features_list: list[scoring.ArticleFeatures]) -> tuple[scoring.Idf,
     wanted = set()
     for f in features_list:
         wanted |= scoring.df_keys(f)
-    df: dict[str, int] = {}
-    ordered = sorted(wanted)
-    for i in range(0, len(ordered), _CHUNK):
-        chunk = ordered[i : i + _CHUNK]
-        query = sa.select(TermStat.term, TermStat.df).where(TermStat.term.in_(chunk))
-        df.update((term, n) for term, n in db.session.execute(query))
-    return scoring.make_idf(df, n_docs), n_docs
+    return scoring.make_idf(_df_of(sorted(wanted)), n_docs), n_docs
 
 
 def _common_keys(keys: list[str], n_docs: int) -> set[str]:
     """Keys held by too many articles to find candidates with (they still count in the score)."""
     limit = max(COMMON_KEY_MIN_DF, n_docs * COMMON_KEY_SHARE)
     stat_of = {scoring.df_key(k): k for k in keys}
-    common: set[str] = set()
-    ordered = sorted(stat_of)
-    for i in range(0, len(ordered), _CHUNK):
-        common.update(
-            stat_of[term]
-            for term in db.session.scalars(
-                sa.select(TermStat.term).where(
-                    TermStat.term.in_(ordered[i : i + _CHUNK]), TermStat.df > limit
-                )
-            )
-        )
-    return common
+    df = _df_of(sorted(stat_of))
+    return {key for term, key in stat_of.items() if df.get(term, 0) > limit}
 
 
 def _candidate_ids(article_id: int, features: scoring.ArticleFeatures, n_docs: int):
@@ -236,7 +248,7 @@ def _candidate_ids(article_id: int, features: scoring.ArticleFeatures, n_docs: i
     shared = sa.func.count(FeatureKey.key)
     return db.session.scalars(
         sa.select(FeatureKey.article_id)
-        .where(FeatureKey.key.in_(keys), FeatureKey.article_id != article_id)
+        .where(in_values(db.session, FeatureKey.key, keys), FeatureKey.article_id != article_id)
         .group_by(FeatureKey.article_id)
         .order_by(shared.desc(), FeatureKey.article_id.desc())
         .limit(MAX_CANDIDATES)
@@ -304,10 +316,10 @@ def _candidates(
         )
     )
     rows = []
-    for i in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(db.session, ids, _CHUNK):
         rows += db.session.execute(
             sa.select(ArticleFeatures.article_id, ArticleFeatures.features).where(
-                ArticleFeatures.article_id.in_(ids[i : i + _CHUNK])
+                in_values(db.session, ArticleFeatures.article_id, chunk)
             )
         ).all()
     vectors = _stored_embeddings(aid for aid, _ in rows) if embedding is not None else {}

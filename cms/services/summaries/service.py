@@ -24,12 +24,14 @@ def generate(article: Article) -> dict:
     return summarize(article.title, article.body or [], article.language or "en")
 
 
-def refresh_auto_summary(article: Article, *, now: datetime) -> None:
-    """Remake the automatic summary after a body change; leave an editor's summary alone."""
+def refresh_auto_summary(article: Article, *, now: datetime, made: dict | None = None) -> None:
+    """Remake the automatic summary after a body change; leave an editor's summary alone.
+    ``made``: :func:`generate`'s result when it was computed beforehand (a bulk import)."""
     current = article.summary
     if current is not None and current.origin == "editor":
         return
-    made = generate(article)
+    if made is None:
+        made = generate(article)
     if not made["tldr"]:
         if current is not None:
             article.summary = None
