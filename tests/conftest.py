@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -287,3 +288,19 @@ def make_article(
     # suggestion lists) are complete.
     derived_jobs.run_pending()
     return article
+
+
+@contextmanager
+def recorded_statements():
+    """``with recorded_statements() as issued:`` lists the SQL sent to the database meanwhile
+    (empty when the answer came from the response cache)."""
+    issued: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        issued.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield issued
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)

@@ -4,7 +4,6 @@ rendering the cards, and the tag still changes whenever the body would."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ import sqlalchemy as sa
 
 from cms.extensions import db
 from cms.models import Summary, Tag
-from tests.conftest import make_article
+from tests.conftest import make_article, recorded_statements
 
 
 @pytest.fixture(params=["cache on", "cache off"])
@@ -21,20 +20,6 @@ def reader(request, app, client, monkeypatch):
     if request.param == "cache off":
         monkeypatch.delitem(app.extensions, "cms_response_cache", raising=False)
     return client
-
-
-@contextmanager
-def statements():
-    issued: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        issued.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield issued
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 def _revalidate(client, path: str, etag: str):
@@ -52,7 +37,7 @@ def test_a_matching_conditional_request_reads_no_card(app, client, users, monkey
     path = "/api/v1/articles"
     first = client.get(path)
     assert first.status_code == 200
-    with statements() as issued:
+    with recorded_statements() as issued:
         again = _revalidate(client, path, first.headers["ETag"])
     assert again.status_code == 304
     assert again.data == b""

@@ -3,7 +3,6 @@ of cards with their ``tldr`` (the reference site's) is one request instead of on
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -12,7 +11,7 @@ from cms.extensions import db
 from cms.models import Summary, User
 from cms.schemas.articles.editor import SummaryIn
 from cms.services.summaries import service as summaries
-from tests.conftest import make_article
+from tests.conftest import make_article, recorded_statements
 
 
 def _by_slug(response) -> dict:
@@ -103,21 +102,8 @@ def test_unknown_include_is_refused_naming_the_parameter(client, taxonomy):
 def test_one_more_statement_whatever_the_page_size(app, client, taxonomy, monkeypatch):
     monkeypatch.delitem(app.extensions, "cms_response_cache", raising=False)
 
-    @contextmanager
-    def counting():
-        statements: list[str] = []
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
-
-        sa.event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            yield statements
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", record)
-
     def count(path):
-        with counting() as statements:
+        with recorded_statements() as statements:
             assert client.get(path).status_code == 200
         return len(statements)
 

@@ -6,37 +6,20 @@ same number of statements. The response cache is switched off so every request r
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-import sqlalchemy as sa
 
 from cms.extensions import db
 from cms.models import Tag
 from cms.services.related import curation
-from tests.conftest import make_article
+from tests.conftest import make_article, recorded_statements
 
 
 @pytest.fixture
 def count_statements(app, monkeypatch):
     monkeypatch.delitem(app.extensions, "cms_response_cache", raising=False)
-    engine = db.engine
-
-    @contextmanager
-    def counting():
-        statements: list[str] = []
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
-
-        sa.event.listen(engine, "before_cursor_execute", record)
-        try:
-            yield statements
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", record)
 
     def count(client, path: str) -> int:
-        with counting() as statements:
+        with recorded_statements() as statements:
             response = client.get(path)
         assert response.status_code == 200, (path, response.get_json())
         return len(statements)

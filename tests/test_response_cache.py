@@ -1,14 +1,11 @@
 """The public response cache never serves content that a write or the clock has changed."""
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
-from cms.extensions import db
-from tests.conftest import make_article
+from tests.conftest import make_article, recorded_statements
 
 
 def _etag(client, article_id, headers):
@@ -73,21 +70,7 @@ ORIGIN = {"Origin": "https://news.example"}
 @pytest.fixture
 def statements():
     """``with statements() as issued:`` lists the SQL run meanwhile (none: from the cache)."""
-
-    @contextmanager
-    def counting():
-        issued: list[str] = []
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            issued.append(statement)
-
-        sa.event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            yield issued
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", record)
-
-    return counting
+    return recorded_statements
 
 
 def _headers(response) -> list:
