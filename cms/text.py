@@ -100,6 +100,19 @@ STOP_WORDS: dict[str, frozenset[str]] = {
     ),
 }
 
+# Common words that still tell two stories apart ("new" plant, "first" strike, "two" deaths,
+# "Frau"/"Herr" before a name): related-article scoring keeps them as terms, while the
+# summarizer ignores them. Measured through the API (eval/related): dropping them lowered
+# nDCG@5 on the wire sets (wire 0.617 -> 0.594, wire2 held-out 0.661 -> 0.650).
+TOPIC_WORDS = _words(
+    """
+    bisher dabei dadurch dafür dagegen daher danach dar darauf darum davon denen deren deshalb
+    erste ersten etwa first frau get gets got heißt herr hieß immer it's ja jedoch like made
+    make mehr müssen neue neuen new put schon sei seien t's time two wann warum weder weit wer
+    zwei
+    """
+)
+
 # Words too common to search for on their own, whatever the query's language: a short list,
 # on purpose a part of the tables above (a reader may well search for "Monday" or "statement"),
 # and without German words that are also English words ("die", "war" and "will" stay

@@ -97,6 +97,9 @@ def test_one_stop_word_table_per_language_everywhere():
     assert summarizer._tokens("Die Ministerin sagte am Montag", "de") == ["ministeri"]  # stemmed
     both_languages = similarity.tokenize(f"{sentence}. Die Ministerin sagte")
     assert both_languages == ["minist", "harbour", "reopen", "ministerin"]
+    # Words that tell stories apart stay terms for related articles, not for summaries.
+    assert similarity.tokenize("The first new plant") == ["first", "new", "plant"]
+    assert summarizer._tokens("The first new plant", "en") == ["plant"]
     with pytest.raises(QueryError):
         parse_query("the")
     for word in ("monday", "die", "war", "will", "statement"):

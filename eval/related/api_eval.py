@@ -30,9 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +43,7 @@ sys.path.insert(0, str(HERE))
 from run import K, ndcg_at_k, precision_at_k, tfidf_ranker  # noqa: E402
 from slugify import slugify  # noqa: E402
 
-PASSWORD = "evaluation-password-0123456789"
+from eval.harness import bootstrap_ci, fresh_app  # noqa: E402
 
 
 def load(name: str):
@@ -69,10 +67,6 @@ def load(name: str):
     return arts, grade
 
 
-def bootstrap(values: list[float], n: int = 2000, seed: int = 7) -> tuple[float, float]:
-    rng = random.Random(seed)
-    means = sorted(sum(rng.choices(values, k=len(values))) / len(values) for _ in range(n))
-    return means[int(0.025 * n)], means[int(0.975 * n) - 1]
 
 
 def _when(value: str | None) -> datetime | None:
@@ -81,31 +75,13 @@ def _when(value: str | None) -> datetime | None:
 
 def publish_all(arts, backend: str):
     """Publish the set through a fresh app; returns the test client and ``{id: slug}``."""
-    tmp = tempfile.mkdtemp(prefix="cms-related-eval-")
-    os.environ["CMS_INSTANCE_PATH"] = tmp
     os.environ["CMS_RELATED_BACKEND"] = backend
-    from cms import create_app
     from cms.clock import set_clock
     from cms.extensions import db
     from cms.models import Author, Section, Source, Tag
-    from cms.services.accounts.users import create_user
     from cms.services.derived import jobs as derived_jobs
 
-    app = create_app(
-        {
-            "CMS_ENV": "testing",
-            "TESTING": True,
-            "CMS_PASSWORD_HASH_PROFILE": "test",
-            "CMS_RESPONSE_CACHE_SECONDS": 0,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/eval.sqlite3",
-        }
-    )
-    ctx = app.app_context()
-    ctx.push()
-    from flask_migrate import upgrade
-
-    upgrade()
-    create_user("eval@example.org", PASSWORD, "editor")
+    _app, client, auth = fresh_app("cms-related-eval-")
     taxonomy = ((Section, "section"), (Tag, "tags"), (Source, "sources"), (Author, "authors"))
     for model, key in taxonomy:
         names = set()
@@ -116,11 +92,6 @@ def publish_all(arts, backend: str):
             extra = {"kind": "newspaper", "url": None} if model is Source else {}
             db.session.add(model(slug=slugify(name), name=name, **extra))
     db.session.commit()
-    client = app.test_client()
-    token = client.post(
-        "/api/v1/editor/auth/login", json={"email": "eval@example.org", "password": PASSWORD}
-    ).get_json()["access_token"]
-    auth = {"Authorization": f"Bearer {token}"}
     slugs = {}
     order = sorted(arts, key=lambda a: (a.get("published_at") or "", a["id"]))
     started = time.perf_counter()
@@ -172,9 +143,9 @@ def evaluate(arts, grade, ranked_of, queries=None) -> dict:
         "per_query": per_query,
         "queries": len(ndcgs),
         "ndcg": sum(ndcgs) / len(ndcgs),
-        "ndcg_ci": bootstrap(ndcgs),
+        "ndcg_ci": bootstrap_ci(ndcgs),
         "p": sum(precisions) / len(precisions),
-        "p_ci": bootstrap(precisions),
+        "p_ci": bootstrap_ci(precisions),
     }
 
 
@@ -236,7 +207,7 @@ def main() -> None:
             diffs = [ours["per_query"][q] - other[q] for q in qs]
             wins = sum(d > 1e-9 for d in diffs)
             losses = sum(d < -1e-9 for d in diffs)
-            low, high = bootstrap(diffs)
+            low, high = bootstrap_ci(diffs)
             print(
                 f"vs {args.against}{'' if split is None else ', ' + split}: "
                 f"W/T/L {wins}/{len(diffs) - wins - losses}/{losses}, "

@@ -43,8 +43,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
-import random
 import re
 import statistics
 import subprocess
@@ -66,13 +64,13 @@ from sumy.summarizers.text_rank import TextRankSummarizer  # noqa: E402
 from sumy.utils import get_stop_words  # noqa: E402
 
 from cms.services.summaries.summarizer import _strip_html, split_sentences, summarize  # noqa: E402
+from eval.harness import bootstrap_ci, fresh_app  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SETS = {"articles": HERE / "articles.json", "wire": HERE / "wire.json"}
 METRICS = ("rouge1", "rouge2", "rougeL")
 SUMY_LANG = {"en": "english", "de": "german"}
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
-PASSWORD = "evaluation-password-0123456789"
 SYSTEMS = [
     "ours: TL;DR",
     "lead-3",
@@ -195,55 +193,32 @@ def load(name: str, split: str) -> list[dict]:
 
 def api_summaries(arts: list[dict]) -> dict[str, dict]:
     """Publish ``arts`` through a fresh app; ``{id: public summary}`` read over HTTP."""
-    tmp = tempfile.mkdtemp(prefix="cms-summaries-eval-")
-    os.environ["CMS_INSTANCE_PATH"] = tmp
-    from flask_migrate import upgrade
+    from cms.extensions import db
+    from cms.models import Source
 
-    from cms import create_app
-    from cms.services.accounts.users import create_user
-
-    app = create_app(
-        {
-            "CMS_ENV": "testing",
-            "TESTING": True,
-            "CMS_PASSWORD_HASH_PROFILE": "test",
-            "CMS_RESPONSE_CACHE_SECONDS": 0,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/eval.sqlite3",
-        }
-    )
+    _app, client, auth = fresh_app("cms-summaries-eval-")
     out: dict[str, dict] = {}
-    with app.app_context():
-        upgrade()
-        create_user("eval@example.org", PASSWORD, "editor")
-        from cms.extensions import db
-        from cms.models import Source
-
-        cited = {
-            b["attribution"]["source"]
-            for a in arts
-            for b in a["blocks"]
-            if isinstance(b.get("attribution"), dict)
-        }
-        for slug in sorted(cited):
-            db.session.add(Source(slug=slug, name=slug.title(), url=None, kind="newspaper"))
-        db.session.commit()
-        client = app.test_client()
-        token = client.post(
-            "/api/v1/editor/auth/login", json={"email": "eval@example.org", "password": PASSWORD}
-        ).get_json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        for a in arts:
-            body = {"title": a["title"], "body": a["blocks"], "language": a["language"]}
-            created = client.post("/api/v1/editor/articles", json=body, headers=auth)
-            assert created.status_code == 201, created.get_json()
-            published = client.post(
-                f"/api/v1/editor/articles/{created.get_json()['id']}/publish",
-                headers={**auth, "If-Match": created.headers["ETag"]},
-            )
-            assert published.status_code == 200, published.get_json()
-            summary = client.get(f"/api/v1/articles/{created.get_json()['slug']}/summary")
-            assert summary.status_code == 200, summary.get_json()
-            out[a["id"]] = summary.get_json()
+    cited = {
+        b["attribution"]["source"]
+        for a in arts
+        for b in a["blocks"]
+        if isinstance(b.get("attribution"), dict)
+    }
+    for slug in sorted(cited):
+        db.session.add(Source(slug=slug, name=slug.title(), url=None, kind="newspaper"))
+    db.session.commit()
+    for a in arts:
+        body = {"title": a["title"], "body": a["blocks"], "language": a["language"]}
+        created = client.post("/api/v1/editor/articles", json=body, headers=auth)
+        assert created.status_code == 201, created.get_json()
+        published = client.post(
+            f"/api/v1/editor/articles/{created.get_json()['id']}/publish",
+            headers={**auth, "If-Match": created.headers["ETag"]},
+        )
+        assert published.status_code == 200, published.get_json()
+        summary = client.get(f"/api/v1/articles/{created.get_json()['slug']}/summary")
+        assert summary.status_code == 200, summary.get_json()
+        out[a["id"]] = summary.get_json()
     return out
 
 
@@ -252,14 +227,6 @@ def api_summaries(arts: list[dict]) -> dict[str, dict]:
 # --------------------------------------------------------------------------------------------
 
 
-def bootstrap_ci(values: list[float], n: int = 2000, seed: int = 7) -> tuple[float, float]:
-    """95% percentile interval of the mean of ``values`` (resampling the items)."""
-    if not values:
-        return (float("nan"), float("nan"))
-    rng = random.Random(seed)
-    k = len(values)
-    means = sorted(sum(rng.choices(values, k=k)) / k for _ in range(n))
-    return means[int(0.025 * n)], means[int(0.975 * n) - 1]
 
 
 def load_before(ref: str):

@@ -82,7 +82,7 @@ from typing import Any
 
 import snowballstemmer
 
-from cms.text import STOP_WORDS, language_key
+from cms.text import STOP_WORDS, TOPIC_WORDS, language_key
 
 __all__ = [
     "ArticleFeatures",
@@ -136,7 +136,7 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_STOP = STOP_WORDS["en"] | STOP_WORDS["de"]
+_STOP = (STOP_WORDS["en"] | STOP_WORDS["de"]) - TOPIC_WORDS
 
 # Words that never form an entity on their own (calendar words, sentence adverbs ...).
 _ENTITY_STOP = _STOP | _words(
