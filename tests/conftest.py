@@ -22,6 +22,7 @@ from cms.services.accounts.users import create_user
 from cms.services.content import articles as article_service
 from cms.services.derived import jobs as derived_jobs
 from cms.services.workflow import publishing
+from tests.receiver import Receiver
 
 PASSWORD = "correct horse battery staple"
 
@@ -304,3 +305,19 @@ def recorded_statements():
         yield issued
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def receivers():
+    """``receivers(...)`` starts a webhook receiver on 127.0.0.1 (``tests.receiver``); all are
+    closed after the test."""
+    made = []
+
+    def make(*args, **kwargs):
+        r = Receiver(*args, **kwargs)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.close()

@@ -16,7 +16,6 @@ from cms.extensions import db
 from cms.models import AuditEvent, WebhookDelivery, WebhookEndpoint
 from cms.services.events import delivery
 from tests.conftest import make_article
-from tests.receiver import Receiver
 
 ALL = ["article.published", "article.updated", "article.unpublished", "article.corrected"]
 
@@ -26,20 +25,6 @@ def _settings(app, monkeypatch):
     monkeypatch.setitem(app.config, "CMS_WEBHOOK_ALLOW_PRIVATE", True)
     monkeypatch.setitem(app.config, "CMS_WEBHOOK_RETRY_SCHEDULE", "1s,1m,5m")
     monkeypatch.setitem(app.config, "CMS_WEBHOOK_TIMEOUT_SECONDS", 2.0)
-
-
-@pytest.fixture
-def receiver():
-    made = []
-
-    def make(*args, **kwargs):
-        r = Receiver(*args, **kwargs)
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        r.close()
 
 
 def create_webhook(client, headers, url, **body):
@@ -68,11 +53,11 @@ def verify(secret: str, request: dict) -> dict:
 # --- admin API -------------------------------------------------------------------------------
 
 
-def test_create_shows_the_secret_once_and_only_admins_manage(client, headers, receiver):
+def test_create_shows_the_secret_once_and_only_admins_manage(client, headers, receivers):
     hook = create_webhook(
         client,
         headers["admin"],
-        receiver().url,
+        receivers().url,
         description="Search indexer",
         filters={"section": "news"},
         coalesce_seconds=5,
@@ -209,10 +194,10 @@ def test_public_target_is_accepted_and_rechecked_at_delivery(app, client, header
 # --- delivery ----------------------------------------------------------------------------------
 
 
-def test_every_event_type_arrives_signed(client, headers, receiver):
+def test_every_event_type_arrives_signed(client, headers, receivers):
     from cms.services import events
 
-    hook_receiver = receiver()
+    hook_receiver = receivers()
     hook = create_webhook(client, headers["admin"], hook_receiver.url)
     article = make_article("Bridge reopens")
     response = client.patch(
@@ -258,8 +243,8 @@ def test_every_event_type_arrives_signed(client, headers, receiver):
     assert items[0]["attempts"][0]["duration_ms"] >= 0
 
 
-def test_test_event_rotation_and_redeliver(client, headers, receiver):
-    hook_receiver = receiver()
+def test_test_event_rotation_and_redeliver(client, headers, receivers):
+    hook_receiver = receivers()
     hook = create_webhook(client, headers["admin"], hook_receiver.url)
     old_secret = hook["secret"]
     sent = client.post(f"/api/v1/editor/webhooks/{hook['id']}/test", headers=headers["admin"])
@@ -291,8 +276,8 @@ def test_test_event_rotation_and_redeliver(client, headers, receiver):
     assert missing.status_code == 404
 
 
-def test_double_signing_ends_after_24_hours(client, headers, receiver, clock):
-    hook_receiver = receiver()
+def test_double_signing_ends_after_24_hours(client, headers, receivers, clock):
+    hook_receiver = receivers()
     hook = create_webhook(client, headers["admin"], hook_receiver.url)
     client.post(f"/api/v1/editor/webhooks/{hook['id']}/rotate-secret", headers=headers["admin"])
     clock.advance(hours=25)
@@ -302,8 +287,8 @@ def test_double_signing_ends_after_24_hours(client, headers, receiver, clock):
     assert len(got["headers"]["webhook-signature"].split(" ")) == 1
 
 
-def test_retry_schedule_with_backoff_and_jitter(app, client, headers, receiver, clock):
-    hook_receiver = receiver([500, 503, 500, 500])
+def test_retry_schedule_with_backoff_and_jitter(app, client, headers, receivers, clock):
+    hook_receiver = receivers([500, 503, 500, 500])
     hook = create_webhook(client, headers["admin"], hook_receiver.url)
     make_article("Retry me")
     assert run_due() == ["pending"]
@@ -337,8 +322,8 @@ def test_default_schedule_retries_for_about_a_day(app):
     assert 20 * 3600 <= sum(schedule) <= 30 * 3600
 
 
-def test_gone_disables_the_endpoint_and_audits(client, headers, receiver):
-    hook_receiver = receiver([410])
+def test_gone_disables_the_endpoint_and_audits(client, headers, receivers):
+    hook_receiver = receivers([410])
     hook = create_webhook(client, headers["admin"], hook_receiver.url)
     make_article("First")
     make_article("Second")
@@ -355,10 +340,10 @@ def test_gone_disables_the_endpoint_and_audits(client, headers, receiver):
 
 
 def test_failing_for_five_days_disables_and_audits(
-    app, client, headers, receiver, clock, monkeypatch
+    app, client, headers, receivers, clock, monkeypatch
 ):
     monkeypatch.setitem(app.config, "CMS_WEBHOOK_RETRY_SCHEDULE", "1d,1d,1d,1d,1d,1d,1d")
-    hook_receiver = receiver(lambda n, request: 500)
+    hook_receiver = receivers(lambda n, request: 500)
     hook = create_webhook(client, headers["admin"], hook_receiver.url)
     make_article("Never arrives")
     for _ in range(7):
@@ -377,10 +362,10 @@ def test_failing_for_five_days_disables_and_audits(
     )
 
 
-def test_receiver_faults_are_retried_and_logged(client, headers, receiver, app, monkeypatch):
+def test_receiver_faults_are_retried_and_logged(client, headers, receivers, app, monkeypatch):
     monkeypatch.setitem(app.config, "CMS_WEBHOOK_TIMEOUT_SECONDS", 0.5)
-    hanging = receiver(hang_seconds=2)
-    redirecting = receiver([301])
+    hanging = receivers(hang_seconds=2)
+    redirecting = receivers([301])
     hook_hang = create_webhook(client, headers["admin"], hanging.url)
     hook_redirect = create_webhook(client, headers["admin"], redirecting.url)
     closed = socket.socket()
@@ -399,8 +384,8 @@ def test_receiver_faults_are_retried_and_logged(client, headers, receiver, app, 
     assert refused["status_code"] is None and "Connection" in refused["error"]
 
 
-def test_one_article_reaches_an_endpoint_in_order(client, headers, receiver, clock):
-    hook_receiver = receiver([500])  # the first delivery fails once
+def test_one_article_reaches_an_endpoint_in_order(client, headers, receivers, clock):
+    hook_receiver = receivers([500])  # the first delivery fails once
     create_webhook(client, headers["admin"], hook_receiver.url)
     article = make_article("Ordered")
     other = make_article("Unrelated")
@@ -423,8 +408,8 @@ def test_one_article_reaches_an_endpoint_in_order(client, headers, receiver, clo
     ]
 
 
-def test_coalesce_merges_a_burst_into_the_latest_state(client, headers, receiver, clock):
-    hook_receiver = receiver()
+def test_coalesce_merges_a_burst_into_the_latest_state(client, headers, receivers, clock):
+    hook_receiver = receivers()
     hook = create_webhook(client, headers["admin"], hook_receiver.url, coalesce_seconds=30)
     article = make_article("Burst")
     for n in range(3):
@@ -434,7 +419,7 @@ def test_coalesce_merges_a_burst_into_the_latest_state(client, headers, receiver
     clock.advance(seconds=31)
     run_due()
     [got] = hook_receiver.wait_for(1)
-    assert got["json"]["type"] == "article.published"  # the receiver never heard of it before
+    assert got["json"]["type"] == "article.published"  # the receivers never heard of it before
     assert got["json"]["data"]["article"]["slug"] == "burst"
     items = deliveries(client, headers["admin"], hook["id"])
     assert sorted(i["state"] for i in items) == ["coalesced"] * 3 + ["delivered"]
@@ -447,9 +432,9 @@ def test_coalesce_merges_a_burst_into_the_latest_state(client, headers, receiver
         assert ident == delivered["id"]
 
 
-def test_endpoint_filters_see_removals(client, headers, receiver):
-    news = receiver()
-    sport_hook_receiver = receiver()
+def test_endpoint_filters_see_removals(client, headers, receivers):
+    news = receivers()
+    sport_hook_receiver = receivers()
     create_webhook(client, headers["admin"], news.url, filters={"section": "news"})
     create_webhook(client, headers["admin"], sport_hook_receiver.url, filters={"section": "sport"})
     article = make_article("Moves desks")

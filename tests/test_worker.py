@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from cms.extensions import db
 from cms.models import WebhookAttempt, WebhookDelivery
 from tests.conftest import make_article
-from tests.receiver import Receiver
 from tests.test_webhooks import ALL, create_webhook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,20 +87,6 @@ def workers(app):
     yield make
     for w in made:
         w.stop()
-
-
-@pytest.fixture
-def receivers():
-    made = []
-
-    def make(*args, **kwargs):
-        r = Receiver(*args, **kwargs)
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        r.close()
 
 
 @pytest.fixture(autouse=True)
