@@ -51,9 +51,9 @@ from cms.models import (
     Source,
     Summary,
     Tag,
-    article_tags,
 )
 from cms.services import generation
+from cms.services.public.taxonomies import ARTICLES_OF
 from cms.services.visibility import is_public
 from cms.text import rfc3339
 
@@ -69,17 +69,6 @@ _PENDING = "cms_events_pending"  # session.info: events decided, numbered after 
 _WRITTEN = "cms_events_written"  # session.info: the events went with the bump's statement
 _FINGERPRINTS = "cms_events_fingerprints"  # session.info: states claimed, fingerprint to write
 _LIKELY_NEW = "cms_events_likely_new"  # session.info: ids whose publication may be announced
-
-_ARTICLES_OF = {
-    Section: lambda ident: sa.select(Article.id).where(Article.section_id == ident),
-    Tag: lambda ident: sa.select(article_tags.c.article_id).where(article_tags.c.tag_id == ident),
-    Author: lambda ident: sa.select(ArticleAuthor.article_id).where(
-        ArticleAuthor.author_id == ident
-    ),
-    Source: lambda ident: sa.select(ArticleSource.article_id).where(
-        ArticleSource.source_id == ident
-    ),
-}
 
 
 def record(session: Session, type_: str, article: Article, reason: str | None = None) -> None:
@@ -788,7 +777,7 @@ def listen(session_factory) -> None:
         if deleted:
             with session.no_autoflush:
                 for obj in deleted:
-                    touch(session, session.scalars(_ARTICLES_OF[type(obj)](obj.id)))
+                    touch(session, session.scalars(ARTICLES_OF[type(obj)](obj.id)))
 
     @sa.event.listens_for(session_factory, "after_flush")
     def _note(session: Session, _context):
@@ -804,7 +793,7 @@ def listen(session_factory) -> None:
             elif isinstance(obj, _CHILDREN):
                 ids.add(obj.article_id)
             elif isinstance(obj, _TAXONOMIES) and obj in session.dirty and session.is_modified(obj):
-                ids.update(session.scalars(_ARTICLES_OF[type(obj)](obj.id)))
+                ids.update(session.scalars(ARTICLES_OF[type(obj)](obj.id)))
         touch(session, ids)
 
     @sa.event.listens_for(session_factory, "before_commit")

@@ -33,27 +33,16 @@ from cms.models import (
     Source,
     StoredCard,
     Tag,
-    article_tags,
 )
 from cms.schemas.articles.dumpers import card_data
 from cms.services.public import reading
+from cms.services.public.taxonomies import ARTICLES_OF
 
 _CHUNK = 500
 # A renamed or deleted section, tag, author or source: the cards of its newest articles are
 # rebuilt in the same transaction; older ones are dropped and built on demand (or by
 # ``rebuild cards``), so renaming a section of 200,000 articles stays a quick request.
 TAXONOMY_REBUILD_LIMIT = 500
-
-_ARTICLES_OF = {
-    Section: lambda ident: sa.select(Article.id).where(Article.section_id == ident),
-    Tag: lambda ident: sa.select(article_tags.c.article_id).where(article_tags.c.tag_id == ident),
-    Author: lambda ident: sa.select(ArticleAuthor.article_id).where(
-        ArticleAuthor.author_id == ident
-    ),
-    Source: lambda ident: sa.select(ArticleSource.article_id).where(
-        ArticleSource.source_id == ident
-    ),
-}
 
 
 class CardRow:
@@ -166,7 +155,7 @@ def rebuild_all(*, only_missing: bool = False) -> int:
 
 def _refresh_taxonomy(model, ident: int) -> None:
     """After a change to a section, tag, author or source: rebuild or drop its articles' cards."""
-    articles = _ARTICLES_OF[model](ident).subquery()
+    articles = ARTICLES_OF[model](ident).subquery()
     newest = db.session.scalars(
         sa.select(Article.id)
         .where(Article.id.in_(sa.select(articles)))
@@ -200,7 +189,7 @@ def listen(session_factory) -> None:
             pending = session.info.setdefault(_PENDING, set())
             with session.no_autoflush:
                 for obj in deleted:
-                    pending.update(session.scalars(_ARTICLES_OF[type(obj)](obj.id)))
+                    pending.update(session.scalars(ARTICLES_OF[type(obj)](obj.id)))
 
     @sa.event.listens_for(session_factory, "after_flush")
     def _note_articles(session: Session, _context):

@@ -10,7 +10,16 @@ import sqlalchemy as sa
 from cms.clock import utcnow
 from cms.errors import NotFound
 from cms.extensions import db
-from cms.models import Article, Author, Section, Source, Tag
+from cms.models import (
+    Article,
+    ArticleAuthor,
+    ArticleSource,
+    Author,
+    Section,
+    Source,
+    Tag,
+    article_tags,
+)
 from cms.pagination import Page, encode_cursor
 from cms.services.public.reading import LINK_FILTERS
 from cms.services.visibility import link_scheduled_later, scheduled_later
@@ -47,6 +56,19 @@ def _count_query(kind: str, now: datetime):
     count = model.listed_count - later.scalar_subquery()
     return model, sa.select(model, count.label("article_count"))
 
+
+# The ids of every article (any status) carrying an entry, by the entry's model: what a rename
+# or deletion of the entry changes (its articles' cards and events).
+ARTICLES_OF = {
+    Section: lambda ident: sa.select(Article.id).where(Article.section_id == ident),
+    Tag: lambda ident: sa.select(article_tags.c.article_id).where(article_tags.c.tag_id == ident),
+    Author: lambda ident: sa.select(ArticleAuthor.article_id).where(
+        ArticleAuthor.author_id == ident
+    ),
+    Source: lambda ident: sa.select(ArticleSource.article_id).where(
+        ArticleSource.source_id == ident
+    ),
+}
 
 TAXONOMY_MODELS = {"sections": Section, "tags": Tag, "authors": Author, "sources": Source}
 
