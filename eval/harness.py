@@ -1,6 +1,6 @@
 """What the evaluation scripts share: a fresh app on a throw-away SQLite database with an editor
-logged in (so a set is published through the editor API and read back over the public API, as
-users get it), and the bootstrap interval of a mean."""
+logged in, publishing through the editor API (a set is read back over the public API, as users
+get it), and the bootstrap interval of a mean."""
 
 from __future__ import annotations
 
@@ -40,6 +40,18 @@ def fresh_app(prefix: str):
         "/api/v1/editor/auth/login", json={"email": EDITOR, "password": PASSWORD}
     ).get_json()["access_token"]
     return app, client, {"Authorization": f"Bearer {token}"}
+
+
+def publish(client, auth: dict, body: dict) -> dict:
+    """Create an article with the editor API and publish it; the created article's JSON."""
+    created = client.post("/api/v1/editor/articles", json=body, headers=auth)
+    assert created.status_code == 201, created.get_json()
+    published = client.post(
+        f"/api/v1/editor/articles/{created.get_json()['id']}/publish",
+        headers={**auth, "If-Match": created.headers["ETag"]},
+    )
+    assert published.status_code == 200, published.get_json()
+    return created.get_json()
 
 
 def bootstrap_ci(values: list[float], n: int = 2000, seed: int = 7) -> tuple[float, float]:

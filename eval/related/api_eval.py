@@ -43,7 +43,7 @@ sys.path.insert(0, str(HERE))
 from run import K, ndcg_at_k, precision_at_k, tfidf_ranker  # noqa: E402
 from slugify import slugify  # noqa: E402
 
-from eval.harness import bootstrap_ci, fresh_app  # noqa: E402
+from eval.harness import bootstrap_ci, fresh_app, publish  # noqa: E402
 
 
 def load(name: str):
@@ -114,14 +114,8 @@ def publish_all(arts, backend: str):
         for key in ("tags", "sources", "authors"):
             if a.get(key):
                 body[key] = [slugify(v) for v in a[key]]
-        created = client.post("/api/v1/editor/articles", json=body, headers=auth)
-        assert created.status_code == 201, created.get_json()
-        published = client.post(
-            f"/api/v1/editor/articles/{created.get_json()['id']}/publish",
-            headers={**auth, "If-Match": created.headers["ETag"]},
-        )
-        assert published.status_code == 200, published.get_json()
-        slugs[a["id"]] = created.get_json()["slug"]
+        created = publish(client, auth, body)
+        slugs[a["id"]] = created["slug"]
         derived_jobs.run_pending()  # the worker, within seconds of the publish
     elapsed = time.perf_counter() - started
     set_clock(None)

@@ -64,7 +64,7 @@ from sumy.summarizers.text_rank import TextRankSummarizer  # noqa: E402
 from sumy.utils import get_stop_words  # noqa: E402
 
 from cms.services.summaries.summarizer import _strip_html, split_sentences, summarize  # noqa: E402
-from eval.harness import bootstrap_ci, fresh_app  # noqa: E402
+from eval.harness import bootstrap_ci, fresh_app, publish  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SETS = {"articles": HERE / "articles.json", "wire": HERE / "wire.json"}
@@ -209,14 +209,8 @@ def api_summaries(arts: list[dict]) -> dict[str, dict]:
     db.session.commit()
     for a in arts:
         body = {"title": a["title"], "body": a["blocks"], "language": a["language"]}
-        created = client.post("/api/v1/editor/articles", json=body, headers=auth)
-        assert created.status_code == 201, created.get_json()
-        published = client.post(
-            f"/api/v1/editor/articles/{created.get_json()['id']}/publish",
-            headers={**auth, "If-Match": created.headers["ETag"]},
-        )
-        assert published.status_code == 200, published.get_json()
-        summary = client.get(f"/api/v1/articles/{created.get_json()['slug']}/summary")
+        created = publish(client, auth, body)
+        summary = client.get(f"/api/v1/articles/{created['slug']}/summary")
         assert summary.status_code == 200, summary.get_json()
         out[a["id"]] = summary.get_json()
     return out
