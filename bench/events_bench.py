@@ -79,6 +79,20 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def start_workers(count: int, env: dict) -> list[subprocess.Popen]:
+    """``count`` real ``flask --app wsgi worker --threads 4`` processes."""
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--threads", "4"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", default=None)
@@ -161,16 +175,7 @@ def main() -> None:
         receiver = Receiver()
         endpoints(1, receiver)
         env = {**os.environ, "CMS_WORKER_QUEUE": f"bench{worker_count}"}
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--threads", "4"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for _ in range(worker_count)
-        ]
+        procs = start_workers(worker_count, env)
         warm = draft()
         db.session.commit()
         publish(warm)
@@ -195,16 +200,7 @@ def main() -> None:
         db.session.commit()
         for article in drafts:
             publish(article)
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--threads", "4"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for _ in range(worker_count)
-        ]
+        procs = start_workers(worker_count, env)
         burst_receiver.wait(args.burst * 10, timeout=300)
         arrivals = sorted(burst_receiver.arrivals.values())
         elapsed = arrivals[-1] - arrivals[0]

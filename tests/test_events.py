@@ -186,8 +186,9 @@ def test_scheduled_article_is_published_once_when_its_time_comes(client, headers
     assert items[0]["occurred_at"] == rfc3339(when)
 
 
-def test_edit_of_a_due_scheduled_article_publishes_it_once(client, headers, clock):
-    editor = headers["editor"]
+def _scheduled_and_due(client, editor, clock) -> int:
+    """An article scheduled 5 minutes ahead, then the clock moved past its time (the worker
+    has not looked yet); its id."""
     article_id = _create(client, editor)
     _action(
         client,
@@ -197,6 +198,12 @@ def test_edit_of_a_due_scheduled_article_publishes_it_once(client, headers, cloc
         publish_at=(clock.now + timedelta(minutes=5)).isoformat(),
     )
     clock.advance(minutes=6)
+    return article_id
+
+
+def test_edit_of_a_due_scheduled_article_publishes_it_once(client, headers, clock):
+    editor = headers["editor"]
+    article_id = _scheduled_and_due(client, editor, clock)
     _patch(client, editor, article_id, subtitle="Its time came before the worker looked")
     events.publish_due(db.session)
     db.session.commit()
@@ -414,15 +421,7 @@ def test_a_status_change_of_a_visible_article_is_compared_not_announced(client, 
     published) has a visible state already: the claim leaves it, the comparison finds nothing
     to say."""
     editor = headers["editor"]
-    article_id = _create(client, editor)
-    _action(
-        client,
-        editor,
-        article_id,
-        "publish",
-        publish_at=(clock.now + timedelta(minutes=5)).isoformat(),
-    )
-    clock.advance(minutes=6)
+    article_id = _scheduled_and_due(client, editor, clock)
     assert events.publish_due(db.session) == 1
     db.session.commit()
     article = db.session.get(Article, article_id)
