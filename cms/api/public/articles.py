@@ -105,10 +105,10 @@ class Articles(MethodView):
             return response
 
 
-# Part of every list ETag: bump it when the list document's shape changes without a content
-# change (a new field in the page or in the stored cards is written by ``documents rebuild``,
-# which bumps the content generation anyway).
-_LIST_SHAPE = "list-1"
+# Part of every list ETag: the fields of the page and of its items, so a release that adds or
+# drops one changes every tag even without a content change (new card JSON is written by
+# ``rebuild cards``, which bumps the content generation anyway).
+_LIST_SHAPE = ",".join([*ArticlePage._declared_fields, *ArticleListItem._declared_fields])
 
 
 def list_etag(page, generation: int | None = None) -> str:
