@@ -150,7 +150,7 @@ def _init_extensions(app: Flask) -> None:
     from cms.cache.store import init_cache
     from cms.services.derived import registry
 
-    # Write-time hooks (search, counts, cards, the corrections guard, events, the content
+    # Write-time hooks (the corrections guard, search, counts, cards, events, the content
     # generation), in the order cms.services.derived.registry lists them; then the response
     # cache hears of each commit.
     registry.install(db.session)

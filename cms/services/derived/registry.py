@@ -1,7 +1,7 @@
 """Everything kept current when content changes, in the order it runs, and how to rebuild it.
 
-``create_app`` calls :func:`install` once: it puts the write-time hooks on the app's session in
-the order of :data:`DERIVED`, then the corrections guard, the event log and the content
+``create_app`` calls :func:`install` once: it puts the write-time hooks on the app's session:
+the corrections guard, then the entries of :data:`DERIVED` in order, then the content
 generation (last: its row lock orders content commits, and the events are numbered right after
 its bump). Nothing is installed by importing a module.
 
@@ -86,10 +86,10 @@ def install(session_factory) -> None:
     if id(session_factory) in _installed:
         return
     _installed.add(id(session_factory))
+    # The append-only guard of corrections first: it refuses a bad flush before anything
+    # derived from it is noted.
+    corrections.guard(session_factory)
     for entry in DERIVED:
-        if entry.name == "events":
-            # The append-only guard of corrections refuses a bad flush before events note it.
-            corrections.guard(session_factory)
         if entry.listen is not None:
             entry.listen(session_factory)
     generation.listen(session_factory, then=events.write, rider=events.log.ride)
