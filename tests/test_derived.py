@@ -1,5 +1,5 @@
-"""Derived data computed by the worker: publishing answers with the article's own suggestions;
-offering it to other articles' lists is a job in ``derived_jobs``, run by the worker or by
+"""Derived data computed by the worker: the article's own suggestion list and offering it to
+other articles' lists are a job in ``derived_jobs``, run by the worker or by
 ``flask --app wsgi derived run-pending``, after which every list is what a full rebuild makes."""
 
 from __future__ import annotations
@@ -54,12 +54,12 @@ def test_publish_leaves_other_lists_to_the_job_which_converges_to_a_rebuild(
     article = _publish(
         client, headers["editor"], "Port Authority improves offer to dockworkers", STRIKE[1]["text"]
     )
-    # The new article's own list is there the moment the publish answers ...
-    assert len(_suggested(client, article["slug"])) >= 5
-    # ... the other articles' lists have not changed: their offer is a job waiting
-    mine = _lists().pop(article["id"])
-    assert mine
-    assert {k: v for k, v in _lists().items() if k != article["id"]} == before
+    # The new article's list is there the moment the publish answers, ranked as it is read
+    # while its job waits; nothing is stored yet, for it or for the other articles.
+    url = f"/api/v1/articles/{article['slug']}/related?limit=20"
+    read_at_once = client.get(url).get_json()["related"]
+    assert len(read_at_once) >= 5
+    assert _lists() == before
     assert db.session.scalars(sa.select(DerivedJob.article_id)).all() == [article["id"]]
     assert article["slug"] not in _suggested(client, older[0].slug)
 
@@ -71,6 +71,9 @@ def test_publish_leaves_other_lists_to_the_job_which_converges_to_a_rebuild(
     assert generation.current(db.session.connection()) > generation_before
     db.session.commit()
     assert article["slug"] in _suggested(client, older[0].slug)
+    # What the job stored is what readers were shown before it ran.
+    assert client.get(url).get_json()["related"] == read_at_once  # same scores and reasons
+    assert _lists()[article["id"]]
 
     drained = _lists()
     result = app.test_cli_runner().invoke(args=["rebuild", "related"])

@@ -266,8 +266,9 @@ def test_refresh_is_a_plain_function_of_the_article_id(client, headers):
 def test_an_article_with_fewer_than_five_public_others_lists_what_there_is(client, headers):
     first = _publish(client, headers["editor"], *UNRELATED[0])
     second = _publish(client, headers["editor"], *UNRELATED[1])
-    assert _suggested(client, second["slug"]) == [first["slug"]]  # its own list: at once
-    assert _suggested(client, first["slug"]) == []  # the offer to others: the worker's job
+    # Both lists are complete at once: while their jobs wait, they are ranked when read.
+    assert _suggested(client, second["slug"]) == [first["slug"]]
+    assert _suggested(client, first["slug"]) == [second["slug"]]
     drain(client.application)
     assert _suggested(client, first["slug"]) == [second["slug"]]
     assert _suggested(client, second["slug"]) == [first["slug"]]
@@ -435,3 +436,29 @@ def test_a_german_article_finds_the_english_report_of_the_same_event(client, hea
     assert from_german[0] == flood["slug"], from_german
     assert from_german.index(fair["slug"]) > 0
     assert _suggested(client, flood["slug"])[0] == german["slug"]
+
+
+def test_a_list_ranked_while_its_job_waits_shows_readers_only_public_articles(client, headers):
+    """Before the worker stored a new article's list, reading it ranks it on the spot: readers
+    get the public candidates only, editors every status (as from a stored list)."""
+    first = _publish(
+        client, headers["editor"], "Dockworkers strike at Westerhaven", STRIKE[0]["text"]
+    )
+    draft = client.post(
+        "/api/v1/editor/articles",
+        json={"title": "Draft: port strike widens", "body": [_para(STRIKE_2[0]["text"])]},
+        headers=headers["editor"],
+    ).get_json()
+    second = _publish(client, headers["editor"], "Port strike enters third day", STRIKE[1]["text"])
+    from cms.services.derived import jobs
+
+    assert jobs.pending() == 3  # nothing stored yet
+    public = _suggested(client, second["slug"])
+    assert first["slug"] in public
+    assert draft["slug"] not in public
+    editors = client.get(
+        f"/api/v1/editor/articles/{second['id']}/related/suggestions", headers=headers["editor"]
+    ).get_json()["suggestions"]
+    assert {s["article"]["slug"] for s in editors} >= {first["slug"], draft["slug"]}
+    drain(client.application)
+    assert _suggested(client, second["slug"]) == public

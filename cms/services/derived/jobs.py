@@ -1,11 +1,12 @@
 """Derived data computed by the worker, after the commit of the save that made it due.
 
 A save keeps inside its transaction what a reader sees the moment it answers (the article, its
-card, summary, search entry, event, its features and its own suggestion list) and records a
-row in ``derived_jobs`` (:func:`cms.services.related.suggestions.enqueue`) for the rest: with the
-semantic backend the article's embedding, and offering the article to the suggestion lists of
-other articles. A bulk import records only the rows; the articles' features and lists are made
-here, a whole claimed batch at once (:func:`cms.services.related.suggestions.update_batch`).
+card, summary, search entry, event and its similarity features) and records a row in
+``derived_jobs`` (:func:`cms.services.related.suggestions.enqueue`) for the rest: the article's
+own suggestion list (ranked at read time while the row waits), with the semantic backend its
+embedding, and offering the article to the suggestion lists of other articles. A bulk import
+records only the rows; the articles' features and lists are made here, a whole claimed batch at
+once (:func:`cms.services.related.suggestions.update_batch`).
 
 The rows are an outbox with leases, like webhook deliveries: :func:`claim` leases due rows
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two workers never take the same row), and each

@@ -1,11 +1,10 @@
-"""Suggested related articles: computed when an article is written, read with one query.
+"""Suggested related articles: computed by the worker after a save, read with one query.
 
 On every save that changes what an article is about (and on publish, when the publication
 time moves to another hour), :func:`update_article_suggestions` stores the article's
 similarity features (``cms.services.related.scoring``) with their inverted-index keys and document
-frequencies and, if they changed, the article's own ranked list -- what its readers see the
-moment the save answers. It also records a job (:func:`enqueue`, table ``derived_jobs``) in the
-same transaction; the worker (``cms.services.derived.jobs``) then runs :func:`refresh_suggestions`,
+frequencies, and records a job (:func:`enqueue`, table ``derived_jobs``) in the same
+transaction. The worker (``cms.services.derived.jobs``) then runs :func:`refresh_suggestions`,
 which
 
 1. with ``CMS_RELATED_BACKEND=semantic``, embeds the article's text unless that exact text is
@@ -19,6 +18,11 @@ which
 
 A bulk import only records jobs; the worker computes those articles together
 (:func:`update_batch`).
+
+While an article's job waits, reading its suggestions ranks them on the spot from the same
+stored features (:func:`suggested`), so ``/related`` is complete the moment the save answers;
+the save itself no longer pays for the ranking (about half the CPU of a create at a few hundred
+articles, growing with the archive).
 
 Suggestions are stored regardless of visibility; :func:`suggested` filters them through
 ``visibility.public_condition`` at read time, so unpublishing or a scheduled time arriving
@@ -90,6 +94,8 @@ def suggested(article: Article, *, limit: int, exclude: Iterable[int], now: date
         for target, score, reason in db.session.execute(query)
         if target.id not in exclude
     ]
+    if len(rows) < limit and _list_pending(article.id):
+        rows = _ranked_now(article.id, public_condition(now), exclude)
     return rows[:limit]
 
 
@@ -103,9 +109,36 @@ def suggestions_for_editor(article: Article, *, limit: int):
         .limit(limit)
         .options(*CARD_LOADERS)
     )
-    return [
+    rows = [
         (target, round(score, 4), reason) for target, score, reason in db.session.execute(query)
     ]
+    if len(rows) < limit and _list_pending(article.id):
+        rows = _ranked_now(article.id, sa.true(), set())
+    return rows[:limit]
+
+
+def _list_pending(article_id: int) -> bool:
+    """The worker has yet to (re)compute this article's own list."""
+    return db.session.get(DerivedJob, article_id) is not None
+
+
+def _ranked_now(article_id: int, condition, exclude: set[int]):
+    """The list the worker is about to store, ranked now from the same stored features,
+    candidates and frequencies: what a reader sees of a just-saved article before the job
+    ran. Nothing is written (a read stays a read)."""
+    row = db.session.get(ArticleFeatures, article_id)
+    if row is None:
+        return []
+    ranked, *_ = _suggest_for(article_id, row.features, _n_docs())
+    score_of = {t: (s, r) for t, s, r in ranked if t not in exclude}
+    if not score_of:
+        return []
+    targets = db.session.scalars(
+        sa.select(Article).where(Article.id.in_(score_of), condition).options(*CARD_LOADERS)
+    ).all()
+    rows = [(t, round(score_of[t.id][0], 4), score_of[t.id][1][:300]) for t in targets]
+    rows.sort(key=lambda row: (-row[1], row[0].id))
+    return rows
 
 
 # --- write side -------------------------------------------------------------------------------
@@ -480,22 +513,17 @@ def refresh_suggestions(
 
 
 def update_article_suggestions(article: Article) -> None:
-    """On save (after a flush): store the article's features; if they changed, recompute the
-    article's own list and leave the rest to the worker.
+    """On save (after a flush): store the article's features; if they changed, record a job
+    (:func:`enqueue`) in this same transaction for the rest.
 
-    Features and the article's own list are what a reader can see the moment the save answers
-    (its ``/related``). Offering the article to the lists of other articles, and with the
-    semantic backend its embedding, are recorded as a job (:func:`enqueue`) in this same
-    transaction; the worker runs :func:`refresh_suggestions` for it within seconds
-    (``cms.services.derived.jobs``).
+    The worker (``cms.services.derived.jobs``) then runs :func:`refresh_suggestions` within
+    seconds: the article's own list, its offers to the lists of other articles and, with the
+    semantic backend, its embedding. Until it has, the public ``/related`` and the editors'
+    suggestions rank the article's list at read time (:func:`suggested`), so a reader sees it
+    the moment the save answers.
     """
     changed = _store_features(article, _features_of(article))
-    if changed:
-        stored = db.session.get(ArticleFeatures, article.id).features
-        ranked, *_ = _suggest_for(article.id, stored, _n_docs())
-        _replace_stored(article.id, ranked)
-        enqueue([article.id])
-    elif _semantic() and db.session.get(ArticleEmbedding, article.id) is None:
+    if changed or (_semantic() and db.session.get(ArticleEmbedding, article.id) is None):
         enqueue([article.id])
 
 
