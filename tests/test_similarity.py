@@ -282,3 +282,44 @@ def test_articles_in_two_languages_meet_on_names_figures_and_cognates():
     same, _ = score(german, english, idf)
     assert same > 2 * score(german, other, idf)[0]
     assert same == score(english, german, idf)[0]
+
+
+def test_stemming_from_many_threads_at_once_gives_the_same_terms():
+    """Server threads save articles at the same time: the stemmer must not be shared between
+    them (a shared snowball stemmer raised IndexError mid-save and could cache a wrong stem)."""
+    import random
+    import threading
+
+    from cms.services.related import scoring
+
+    rng = random.Random(7)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    texts = [
+        " ".join(
+            "".join(rng.choice(letters) for _ in range(rng.randint(6, 14))) + "ings"
+            for _ in range(400)
+        )
+        for _ in range(16)
+    ]
+    expected = []
+    for text in texts:
+        expected.append(tokenize(text))
+    scoring._stem.cache_clear()  # each thread must stem for real, not read the cache
+    results: dict[int, list[str]] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(texts))
+
+    def work(i: int) -> None:
+        start.wait()
+        try:
+            results[i] = tokenize(texts[i])
+        except BaseException as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(texts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [results[i] for i in range(len(texts))] == expected

@@ -72,6 +72,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import threading
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -247,9 +248,17 @@ def _term_order(terms: Mapping[str, float]) -> Callable[[str], tuple[float, str]
     return lambda t: (-terms[t], t)
 
 
-@lru_cache(maxsize=16)
+_stemmers = threading.local()
+
+
 def _stemmer(lang: str) -> Any:
-    return snowballstemmer.stemmer(_SNOWBALL_LANG.get(lang, "english"))
+    """This thread's stemmer for ``lang``: a snowball stemmer keeps the word it works on in
+    itself, so threads of one server process must not share one."""
+    mine = _stemmers.__dict__.setdefault("by_lang", {})
+    stemmer = mine.get(lang)
+    if stemmer is None:
+        stemmer = mine[lang] = snowballstemmer.stemmer(_SNOWBALL_LANG.get(lang, "english"))
+    return stemmer
 
 
 @lru_cache(maxsize=200_000)
