@@ -115,12 +115,13 @@ def run(code: str, url: str, args) -> dict:
     _taxonomy(url)
     flask("user", "create", "--email", "ed@example.org", "--role", "editor", stdin=PASSWORD + "\n")
     port = _free_port()
+    server_log = tempfile.NamedTemporaryFile("w+", prefix="publish_bench_", suffix=".log")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=code,
         env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=server_log,
     )
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
@@ -212,10 +213,25 @@ def run(code: str, url: str, args) -> dict:
             "waiting": waiting,
             "drain": drain,
             "failed": failures[:3],
+            "errors": _errors(server_log) if failures else [],
         }
     finally:
         server.terminate()
         server.wait(timeout=30)
+        server_log.close()
+
+
+def _errors(log) -> list[str]:
+    """The server's logged errors (its tracebacks' last lines), to explain failed requests."""
+    log.flush()
+    log.seek(0)
+    lines = log.read().splitlines()
+    return [
+        line
+        for i, line in enumerate(lines)
+        if " ERROR " in line
+        or (line and not line[0].isspace() and i and lines[i - 1].startswith("  "))
+    ][:10]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -256,6 +272,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         for failure in r["failed"]:
             print(f"<!-- failed: {failure} -->")
+        for line in r["errors"]:
+            print(f"<!-- server: {line[:400]} -->")
     print()
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
