@@ -145,17 +145,25 @@ def _store(cards: list[tuple[object, int]]) -> int:
         }
         for card, version in cards
     ]
-    insert = upsert(db.session, StoredCard).values(rows)
-    db.session.execute(
-        insert.on_conflict_do_update(
-            index_elements=[StoredCard.article_id],
-            set_={
-                "article_version": insert.excluded.article_version,
-                "card": insert.excluded.card,
-            },
-        )
-    )
+    # Many parameter sets for one statement (compiled once), not one VALUES list per call.
+    db.session.execute(_upsert_statement(db.session), rows)
     return len(rows)
+
+
+_UPSERTS: dict[str, sa.Insert] = {}
+
+
+def _upsert_statement(session) -> sa.Insert:
+    dialect = session.get_bind().dialect.name
+    statement = _UPSERTS.get(dialect)
+    if statement is None:
+        table = StoredCard.__table__
+        insert = upsert(session, table)
+        statement = _UPSERTS[dialect] = insert.on_conflict_do_update(
+            index_elements=[table.c.article_id],
+            set_={"article_version": insert.excluded.article_version, "card": insert.excluded.card},
+        )
+    return statement
 
 
 def rebuild_all(*, only_missing: bool = False) -> int:
