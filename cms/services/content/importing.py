@@ -7,12 +7,20 @@ tags, authors and sources named by slug that do not exist yet are created, named
 slug. A bad line is reported by its number and skipped; the others load.
 
 Lines are loaded in batches, one transaction each. Everything a save keeps current is complete
-when a batch commits, made for the whole batch at once: the article with its derived fields,
-automatic summary and first revision; through the session hooks of a flush and a commit, the
-taxonomy counts, the search entries and the stored cards. The related-article suggestions are
-recorded as derived-data jobs in the same commit (:func:`cms.services.related.suggestions.enqueue`):
-the worker (or ``flask --app wsgi derived run-pending``) computes them afterwards, a batch of
-articles at once, offering later articles to the lists of earlier ones as single saves would.
+when a batch commits, made for the whole batch at once with one statement per table rather
+than through the session's hooks (which see ORM objects, and cost milliseconds per article):
+the articles with their derived fields, taxonomy links, automatic summaries and first
+revisions; the stored cards, search entries, events and taxonomy counts, each by its own module
+with what its session hook uses (card builder, index SQL, event snapshot, count additions; see
+``cms.services.derived.registry``), from the articles as built in memory
+(:class:`~cms.services.content.articles.NewArticle`) instead of read back. The related-article
+suggestions are recorded as derived-data jobs in the same commit
+(:func:`cms.services.related.suggestions.enqueue`): the worker (or ``flask --app wsgi derived
+run-pending``) computes them afterwards, a batch of articles at once, offering later articles
+to the lists of earlier ones as single saves would.
+
+With ``jobs`` > 1 the CPU work that needs no database (parsing, validation, the sanitized
+body, the automatic summary) runs in worker processes while this one writes.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from cms.models import (
     Tag,
     article_tags,
 )
+from cms.models.revision import NullableJSON
 from cms.schemas.articles.editor import ArticleImport
 from cms.services import generation
 from cms.services.accounts import audit
@@ -270,7 +279,12 @@ def _prepared(lines: Iterable[str], jobs: int, ahead: int) -> Iterator[Prepared 
 
 
 _ARTICLES = Article.__table__
-_INSERT_ARTICLES = sa.insert(_ARTICLES).returning(_ARTICLES.c.id, sort_by_parameter_order=True)
+# A missing hero image is SQL NULL, as when the ORM leaves the column out (not JSON null).
+_INSERT_ARTICLES = (
+    sa.insert(_ARTICLES)
+    .values(hero_image=sa.bindparam("hero_image", type_=NullableJSON))
+    .returning(_ARTICLES.c.id, sort_by_parameter_order=True)
+)
 _REVISION_CHANGED = ["slug", "status", *revisions.CONTENT_FIELDS]
 
 
