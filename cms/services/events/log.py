@@ -132,6 +132,7 @@ class Parts:
 
 
 _PARTS = ("summary", "related_links", "corrections")
+_CLAIMED = 3  # the relation of the claim's rows in ``_PG_CLAIM_AND_PARTS``
 _IDS = sa.bindparam("ids", expanding=True)
 _NO_TEXT = sa.null().cast(sa.String)
 _NO_NUMBER = sa.null().cast(sa.Integer)
@@ -182,6 +183,10 @@ _PARTS_SQL = sa.union_all(
 def _parts_from(rows, ids) -> dict[int, Parts]:
     out = {i: Parts(None, [], []) for i in ids}
     for row in rows:
+        if row.relation == _CLAIMED:
+            # The claim's rows name every article claimed, also those whose parts the session
+            # has loaded (not among ``ids``).
+            continue
         parts = out[row.article_id]
         if row.relation == 0:
             parts.summary = [row.text1, row.points]
@@ -465,7 +470,7 @@ def _claim(
         }
         if read_parts and unloaded:
             rows = session.execute(_PG_CLAIM_AND_PARTS, {**parameters, "ids": unloaded}).all()
-            claimed = {row.article_id for row in rows if row.relation == 3}
+            claimed = {row.article_id for row in rows if row.relation == _CLAIMED}
             return claimed, _parts_of(session, articles, _parts_from(rows, unloaded))
         claimed = set(session.scalars(_PG_CLAIM, parameters))
         return claimed, _parts_of(session, articles) if read_parts else {}
@@ -535,7 +540,7 @@ _pg_claimed = _PG_CLAIM.cte("claimed")
 _PG_CLAIM_AND_PARTS = sa.union_all(
     *_PARTS_SQL.selects,
     sa.select(
-        sa.literal(3),
+        sa.literal(_CLAIMED),
         _pg_claimed.c.article_id,
         sa.literal(0),
         sa.literal(0),
