@@ -174,15 +174,18 @@ class _EnglishAbbreviations(English.AbbreviationReplacer):
                     end = word.find(".", end + 1)
         lowered = text.lower()
         for abbr, plain in self._PLAIN:
+            # Both tests skip; the cheap one first.
+            if plain is not None and before_period is not None and plain not in before_period:
+                continue
             stripped = abbr.strip()
             if stripped not in lowered:
                 continue
-            if plain is not None:
-                if before_period is not None:
-                    if plain not in before_period:
-                        continue
-                elif _period_after(stripped).search(" " + text) is None:
-                    continue
+            if (
+                plain is not None
+                and before_period is None
+                and _period_after(stripped).search(" " + text) is None
+            ):
+                continue
             # pysbd's loop body, unchanged.
             abbrev_match = re.findall(rf"(?:^|\s|\r|\n){stripped}", text, flags=re.IGNORECASE)
             if not abbrev_match:
