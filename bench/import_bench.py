@@ -21,6 +21,7 @@ import argparse
 import os
 import random
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -132,10 +133,10 @@ def _env(url: str) -> dict:
     return env
 
 
-def _flask(url: str, *args: str) -> subprocess.CompletedProcess:
+def _flask(url: str, *args: str, code: str = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-        cwd=ROOT,
+        cwd=code,
         env=_env(url),
         capture_output=True,
         text=True,
@@ -186,23 +187,34 @@ def check(url: str, count: int) -> dict:
     return found
 
 
-def run(url: str, path: str, count: int, batch: int) -> dict:
-    upgrade = _flask(url, "db", "upgrade")
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(url: str, path: str, count: int, batch: int, code: str = ROOT) -> dict:
+    upgrade = _flask(url, "db", "upgrade", code=code)
     if upgrade.returncode:
         sys.exit(upgrade.stderr)
+    load = os.getloadavg()[0]
+    cpu = _children_cpu()
     started = time.perf_counter()
-    done = _flask(url, "import", path, "--batch-size", str(batch))
+    done = _flask(url, "import", path, "--batch-size", str(batch), code=code)
     wall = time.perf_counter() - started
+    # user + system time of the import command and the worker processes it waited for
+    cpu = _children_cpu() - cpu
     if done.returncode:
         sys.exit(done.stdout + done.stderr)
     reported = re.search(r"Loaded (\d+) articles in ([\d.]+) s \((\d+) articles/s\)", done.stdout)
     jobs = check(url, count)["jobs"]
     started = time.perf_counter()
-    drained = _flask(url, "derived", "run-pending")
+    drained = _flask(url, "derived", "run-pending", code=code)
     drain = time.perf_counter() - started
     if drained.returncode:
         sys.exit(drained.stdout + drained.stderr)
     return {
+        "load": load,
+        "cpu": cpu,
         "wall": wall,
         "jobs_after_import": jobs,
         "drain": drain,
@@ -226,6 +238,13 @@ def main(argv: list[str] | None = None) -> None:
         "next to it) or sqlite (a temporary file); repeatable",
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument(
+        "--code",
+        action="append",
+        default=[],
+        help="a checkout whose commands to run (e.g. an older version unpacked with "
+        "`git archive`); repeatable, run in turn on the same file; default: this one",
+    )
     args = parser.parse_args(argv)
     urls = args.database_url or ["postgresql://postgres@127.0.0.1:5432/postgres"]
     work = tempfile.mkdtemp()
@@ -237,12 +256,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     print()
     print(
-        "| database | articles | import command (its own figure) | wall incl. start-up | "
+        "| code | database | articles | load average | import command (its own figure) | "
+        "wall incl. start-up | CPU of the import command (user+sys, with its workers) | "
         "jobs left for the worker | drain (`derived run-pending`) | "
         "cards | search | summaries | with suggestions after the drain | wrong counts |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for url in urls:
+    print("| --- | --- |" + " ---: |" * 12)
+    for code, url in ((c, u) for c in args.code or [ROOT] for u in urls):
         if url.startswith("sqlite"):
             target = f"sqlite:///{os.path.join(work, 'import_bench.sqlite3')}"
             label, admin = "SQLite", None
@@ -256,14 +276,16 @@ def main(argv: list[str] | None = None) -> None:
             target = base.set(database=name).render_as_string(hide_password=False)
             label = "PostgreSQL"
         try:
-            r = run(target, path, args.count, args.batch)
+            r = run(target, path, args.count, args.batch, code)
         finally:
             if admin is not None and not args.keep:
                 with admin.connect() as c:
                     c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         print(
-            f"| {label} | {r['loaded']:,} | **{r['rate']} articles/s** | "
+            f"| {os.path.basename(os.path.abspath(code))} | {label} | {r['loaded']:,} | "
+            f"{r['load']:.1f} | **{r['rate']} articles/s** | "
             f"{r['loaded'] / r['wall']:.0f} articles/s ({r['wall']:.1f} s) | "
+            f"{r['cpu']:.1f} s ({r['cpu'] / r['loaded'] * 1000:.1f} ms/article) | "
             f"{r['jobs_after_import']:,} | {r['loaded'] / r['drain']:.1f} articles/s "
             f"({r['drain']:.1f} s) | {r['cards']:,} | "
             f"{r['search']:,} | {r['summaries']:,} | {r['with_suggestions']:,} | "

@@ -471,3 +471,18 @@ def test_detail_names_its_previous_and_next_so_their_purge_reaches_it(client, he
     assert related.headers["Cache-Tag"] == (
         f"article:{middle.id},article:{older.id},article:{newer.id}"
     )
+
+
+def test_one_commit_publishing_articles_with_and_without_loaded_parts(client, headers, clock):
+    """Two articles published in one commit, one with its summary, curated links and
+    corrections loaded in the session and one without: each is announced once (the claim's
+    rows for the first must not be taken for parts of the second)."""
+    editor = headers["editor"]
+    ids = [_create(client, editor, title=title) for title in ("Ferry one", "Ferry two")]
+    loaded, unloaded = (db.session.get(Article, i) for i in ids)
+    _ = loaded.summary, loaded.related_links, loaded.corrections
+    for article in (loaded, unloaded):
+        article.status = "published"
+        article.published_at = article.first_published_at = clock.now - timedelta(minutes=1)
+    db.session.commit()
+    assert sorted(_types(_feed(client)[0])) == [("article.published", i) for i in sorted(ids)]

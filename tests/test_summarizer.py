@@ -629,3 +629,44 @@ def test_ordinary_sentences_that_look_like_wire_furniture_are_kept() -> None:
     assert "Damals – Anfang der 90er-Jahre" in kept
     assert "An earlier version of this bill" in kept
     assert "Copyright holders" in kept
+
+
+def _pysbd_sentences(text: str) -> list[str]:
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False).processor(text).process()
+
+
+def test_english_sentences_are_pysbds() -> None:
+    """The English abbreviation pass skips abbreviations that no word followed by a period
+    starts with; the sentences stay exactly pysbd's, abbreviations or not, in any case."""
+    import random
+
+    from pysbd.lang.english import English
+
+    from cms.services.summaries.summarizer import _sentences_of
+
+    rng = random.Random(7)
+    words = str.split(
+        "the council said Mr Smith met St Louis officials on Jan 5 at 6 a.m. and p.m. Co Ltd "
+        "Inc U.S. e.g. i.e. No 5 pp 12 Dr Prof Gen Sen vs v Fig ſt İstanbul “quoted” (paren) "
+        "3.5 million I I'm"
+    )
+    texts = [
+        "Mr. Smith of Acme Co. met Dr. Jones at 6 a.m. on Jan. 5. No. 5 is on p. 12 of the U.S. "
+        "report, e.g. the annex.",
+        "The council met. It said co-operation with the coalition would continue.",
+        "ſt. Louis and İstanbul Co. Ltd. sent reps. They arrived.",
+    ]
+    for _ in range(3000):
+        tokens = []
+        for _ in range(rng.randint(3, 25)):
+            if rng.random() < 0.3:
+                abbr = rng.choice(English.Abbreviation.ABBREVIATIONS)
+                abbr = rng.choice([abbr, abbr.capitalize(), abbr.upper()])
+                tokens.append(abbr + rng.choice([".", ".", "", ".,", ":"]))
+            else:
+                tokens.append(rng.choice(words) + rng.choice(["", "", ".", ",", "!", "?"]))
+        texts.append(" ".join(tokens))
+    for text in texts:
+        assert _sentences_of(text, "en") == _pysbd_sentences(text), text

@@ -112,6 +112,11 @@ def _conjuncts(clause):
         yield clause
 
 
+def listed_at_of(status: str, published_at: datetime | None) -> datetime | None:
+    """:func:`listed_at` of an article with this status and publication time, in Python."""
+    return published_at if status in PUBLIC_STATUSES else None
+
+
 def is_public(article: Article, now: datetime | None = None) -> bool:
     return (
         article.status in PUBLIC_STATUSES

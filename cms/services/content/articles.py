@@ -222,8 +222,7 @@ def _apply(
         if before != after and "sources" in data:
             changed.append("sources")
 
-    lead = article.body_text.split("\n\n", 1)[0] if article.body_text else ""
-    excerpt = article.custom_excerpt or make_excerpt(_first_paragraph(article) or lead)
+    excerpt = _excerpt(article.custom_excerpt, _first_paragraph(article), article.body_text)
     if excerpt != article.excerpt:
         article.excerpt = excerpt
     if body_changed or "title" in changed:
@@ -233,6 +232,12 @@ def _apply(
         article.updated_at = now
         search_index.index_article(article)
     return changed
+
+
+def _excerpt(custom: str | None, first_paragraph: str, body_text: str) -> str:
+    """The excerpt: the editor's, else the start of the first paragraph (or of the text)."""
+    lead = body_text.split("\n\n", 1)[0] if body_text else ""
+    return custom or make_excerpt(first_paragraph or lead)
 
 
 def _first_paragraph(article: Article) -> str:
@@ -270,38 +275,128 @@ class Taxonomy:
     sources: dict[str, Source]
 
 
+@dataclass(slots=True)
+class NewArticle:
+    """A new article built in memory for a bulk insert (:func:`new_article`): its columns
+    (:meth:`row`), and what the card, the first revision and the event log read of an
+    :class:`Article` (``card_data``, ``revisions.content_of``, ``events.snapshot``), as a
+    save would have left them."""
+
+    slug: str
+    title: str
+    subtitle: str
+    language: str
+    hero_image: dict | None
+    canonical_url: str | None
+    custom_excerpt: str | None
+    excerpt: str
+    body: list[dict]
+    body_html: str
+    body_text: str
+    word_count: int
+    reading_time_minutes: int
+    status: str
+    published_at: datetime | None
+    created_at: datetime
+    section: Section | None
+    tags: list[Tag]  # by slug, as the relationship orders them
+    authors: list[Author]
+    source_links: list[tuple[Source, bool]]  # (source, explicit), in position order
+    summary: dict | None  # the automatic summary's fields, if the body makes one
+    id: int | None = None
+    version: int = 1
+    body_revision: int = 1
+
+    @property
+    def first_published_at(self) -> datetime | None:
+        return self.published_at
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.created_at
+
+    @property
+    def sources(self) -> list[Source]:
+        return [source for source, _ in self.source_links]
+
+    @property
+    def explicit_sources(self) -> list[Source]:
+        return [source for source, explicit in self.source_links if explicit]
+
+    def row(self) -> dict:
+        """The ``articles`` row (without ``id``)."""
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "subtitle": self.subtitle,
+            "section_id": self.section.id if self.section is not None else None,
+            "language": self.language,
+            "status": self.status,
+            "published_at": self.published_at,
+            "first_published_at": self.published_at,
+            "created_at": self.created_at,
+            "updated_at": self.created_at,
+            "hero_image": self.hero_image,
+            "canonical_url": self.canonical_url,
+            "custom_excerpt": self.custom_excerpt,
+            "excerpt": self.excerpt,
+            "body": self.body,
+            "body_html": self.body_html,
+            "body_text": self.body_text,
+            "word_count": self.word_count,
+            "reading_time_minutes": self.reading_time_minutes,
+            "version": self.version,
+            "body_revision": self.body_revision,
+            "created_by_id": None,
+        }
+
+
 def new_article(
     data: dict,
     taxonomy: Taxonomy,
     *,
     slug: str,
     now: datetime,
-    prepared: PreparedBody | None = None,
-) -> Article:
-    """A new draft from a validated create body whose references are all in ``taxonomy``
-    (bulk import: no lookups, no flush). Derived fields, summary and search entry as on create."""
-    cited = list(_block_sources(data.get("body") or []))
-    resolved = _Resolved(
-        section=taxonomy.sections[data["section"]] if data.get("section") else None,
-        tags=[taxonomy.tags[s] for s in dict.fromkeys(data.get("tags") or [])],
-        authors=[taxonomy.authors[s] for s in dict.fromkeys(data.get("authors") or [])],
-        explicit_sources=[taxonomy.sources[s] for s in dict.fromkeys(data.get("sources") or [])],
-        cited_sources=[taxonomy.sources[s] for s in cited],
-    )
-    article = Article(
+    prepared: PreparedBody,
+    published_at: datetime | None = None,
+) -> NewArticle:
+    """A new article from a validated create body whose references are all in ``taxonomy``
+    (bulk import: no lookups, no session), with the derived fields and automatic summary of
+    a create; published (or scheduled) at ``published_at`` when given, else a draft."""
+    cited = [taxonomy.sources[s] for s in _block_sources(data.get("body") or [])]
+    sources: dict[str, tuple[Source, bool]] = {}
+    for source_slug in dict.fromkeys(data.get("sources") or []):
+        sources[source_slug] = (taxonomy.sources[source_slug], True)
+    for source in cited:
+        sources.setdefault(source.slug, (source, False))
+    body = with_html(prepared.body, {s.slug: s.name for s in cited})
+    status = "draft"
+    if published_at is not None:
+        status = "scheduled" if published_at > now else "published"
+    made = prepared.summary
+    return NewArticle(
         slug=slug,
-        status="draft",
+        title=data["title"],
+        subtitle=data["subtitle"],
+        language=data["language"],
+        hero_image=data["hero_image"],
+        canonical_url=data["canonical_url"],
+        custom_excerpt=data["excerpt"] or None,
+        excerpt=_excerpt(data["excerpt"] or None, body.lead, body.text),
+        body=body.blocks,
+        body_html=body.html,
+        body_text=body.text,
+        word_count=body.word_count,
+        reading_time_minutes=body.reading_time_minutes,
+        status=status,
+        published_at=published_at,
         created_at=now,
-        updated_at=now,
-        body=[],
-        body_html="",
-        body_text="",
-        excerpt="",
-        body_revision=1,
+        section=taxonomy.sections[data["section"]] if data["section"] else None,
+        tags=sorted((taxonomy.tags[s] for s in dict.fromkeys(data["tags"])), key=lambda t: t.slug),
+        authors=[taxonomy.authors[s] for s in dict.fromkeys(data["authors"])],
+        source_links=list(sources.values()),
+        summary=summaries.auto_fields(made, 1, now) if made["tldr"] else None,
     )
-    fields = {k: v for k, v in data.items() if k != "slug"}
-    _apply(article, fields, resolved, now=now, prepared=prepared)
-    return article
 
 
 def create_article(data: dict, *, actor: User) -> Article:

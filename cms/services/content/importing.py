@@ -7,12 +7,20 @@ tags, authors and sources named by slug that do not exist yet are created, named
 slug. A bad line is reported by its number and skipped; the others load.
 
 Lines are loaded in batches, one transaction each. Everything a save keeps current is complete
-when a batch commits, made for the whole batch at once: the article with its derived fields,
-automatic summary and first revision; through the session hooks of a flush and a commit, the
-taxonomy counts, the search entries and the stored cards. The related-article suggestions are
-recorded as derived-data jobs in the same commit (:func:`cms.services.related.suggestions.enqueue`):
-the worker (or ``flask --app wsgi derived run-pending``) computes them afterwards, a batch of
-articles at once, offering later articles to the lists of earlier ones as single saves would.
+when a batch commits, made for the whole batch at once with one statement per table rather
+than through the session's hooks (which see ORM objects, and cost milliseconds per article):
+the articles with their derived fields, taxonomy links, automatic summaries and first
+revisions; the stored cards, search entries, events and taxonomy counts, each by its own module
+with what its session hook uses (card builder, index SQL, event snapshot, count additions; see
+``cms.services.derived.registry``), from the articles as built in memory
+(:class:`~cms.services.content.articles.NewArticle`) instead of read back. The related-article
+suggestions are recorded as derived-data jobs in the same commit
+(:func:`cms.services.related.suggestions.enqueue`): the worker (or ``flask --app wsgi derived
+run-pending``) computes them afterwards, a batch of articles at once, offering later articles
+to the lists of earlier ones as single saves would.
+
+With ``jobs`` > 1 the CPU work that needs no database (parsing, validation, the sanitized
+body, the automatic summary) runs in worker processes while this one writes.
 """
 
 from __future__ import annotations
@@ -33,12 +41,30 @@ import sqlalchemy as sa
 
 from cms.clock import utcnow
 from cms.extensions import db
-from cms.models import Article, Author, Revision, Section, SlugRedirect, Source, Tag
+from cms.models import (
+    Article,
+    ArticleAuthor,
+    ArticleSource,
+    Author,
+    Revision,
+    Section,
+    SlugRedirect,
+    Source,
+    Summary,
+    Tag,
+    article_tags,
+)
+from cms.models.revision import NullableJSON
 from cms.schemas.articles.editor import ArticleImport
+from cms.services import generation
 from cms.services.accounts import audit
 from cms.services.content import articles, revisions
 from cms.services.content.slugs import MAX_SLUG, slug_from_title
+from cms.services.events import log as events
+from cms.services.public import cards, counts
 from cms.services.related import suggestions
+from cms.services.search import index as search_index
+from cms.services.visibility import listed_at_of
 
 BATCH_SIZE = 500
 # Lines handed to a worker process at once, and chunks kept in flight per process.
@@ -252,15 +278,19 @@ def _prepared(lines: Iterable[str], jobs: int, ahead: int) -> Iterator[Prepared 
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _publish(article: Article, published_at: datetime | None, now: datetime) -> None:
-    when = published_at or now
-    article.status = "scheduled" if when > now else "published"
-    article.published_at = article.first_published_at = when
+_ARTICLES = Article.__table__
+# A missing hero image is SQL NULL, as when the ORM leaves the column out (not JSON null).
+_INSERT_ARTICLES = (
+    sa.insert(_ARTICLES)
+    .values(hero_image=sa.bindparam("hero_image", type_=NullableJSON))
+    .returning(_ARTICLES.c.id, sort_by_parameter_order=True)
+)
+_REVISION_CHANGED = ["slug", "status", *revisions.CONTENT_FIELDS]
 
 
 def _load_batch(
     parsed: list[Prepared], slugs: _Slugs, known: dict[str, dict], now: datetime
-) -> tuple[list[Article], list[LineError]]:
+) -> tuple[list[articles.NewArticle], list[LineError]]:
     errors: list[LineError] = []
     ready: list[tuple[int, dict, str]] = []
     prepared = {number: body for number, _, body in parsed}
@@ -274,35 +304,89 @@ def _load_batch(
     taxonomy = _taxonomy(ready, known)
     made = []
     for number, data, slug in ready:
-        status, published_at = data.pop("status"), data.pop("published_at")
-        article = articles.new_article(
-            data, taxonomy, slug=slug, now=now, prepared=prepared[number]
+        published_at = None
+        if data["status"] == "published":
+            published_at = data["published_at"] or now
+        made.append(
+            articles.new_article(
+                data,
+                taxonomy,
+                slug=slug,
+                now=now,
+                prepared=prepared[number],
+                published_at=published_at,
+            )
         )
-        if status == "published":
-            _publish(article, published_at, now)
-        # Nothing to load: a new article has no curated links or corrections (the event
-        # log's snapshot reads both).
-        article.related_links = []
-        article.corrections = []
-        db.session.add(article)
-        made.append(article)
-    db.session.flush()
-    db.session.add_all(
-        Revision(
-            article_id=article.id,
-            number=1,
-            article_version=article.version,
-            kind="import",
-            changed=["slug", "status", *revisions.CONTENT_FIELDS],
-            status=article.status,
-            snapshot=revisions.content_of(article),
-            actor_id=None,
-            created_at=now,
-        )
-        for article in made
-    )
-    suggestions.enqueue(article.id for article in made)
+    _write(made, now)
     return made, errors
+
+
+def _write(made: list[articles.NewArticle], now: datetime) -> None:
+    """Insert the new articles and everything a save derives from them at once (statements
+    per batch, not per article): links, summaries, first revisions, cards, search entries,
+    events, counts, and the related-suggestion jobs."""
+    session = db.session
+    connection = session.connection()
+    ids = connection.execute(_INSERT_ARTICLES, [article.row() for article in made]).scalars()
+    for article, ident in zip(made, ids, strict=True):
+        article.id = ident
+    tags, authors, sources, summaries = [], [], [], []
+    for a in made:
+        listed = listed_at_of(a.status, a.published_at)
+        tags += [{"article_id": a.id, "tag_id": t.id, "listed_at": listed} for t in a.tags]
+        authors += [
+            {"article_id": a.id, "author_id": author.id, "position": n, "listed_at": listed}
+            for n, author in enumerate(a.authors)
+        ]
+        sources += [
+            {
+                "article_id": a.id,
+                "source_id": source.id,
+                "explicit": explicit,
+                "position": n,
+                "listed_at": listed,
+            }
+            for n, (source, explicit) in enumerate(a.source_links)
+        ]
+        if a.summary is not None:
+            summaries.append({**a.summary, "article_id": a.id, "origin": "auto", "created_at": now})
+    for table, rows in (
+        (article_tags, tags),
+        (ArticleAuthor.__table__, authors),
+        (ArticleSource.__table__, sources),
+        (Summary.__table__, summaries),
+    ):
+        if rows:
+            connection.execute(sa.insert(table), rows)
+    connection.execute(
+        sa.insert(Revision.__table__),
+        [
+            {
+                "article_id": a.id,
+                "number": 1,
+                "article_version": a.version,
+                "kind": "import",
+                "changed": _REVISION_CHANGED,
+                "status": a.status,
+                "snapshot": revisions.content_of(a),
+                "actor_id": None,
+                "created_at": now,
+            }
+            for a in made
+        ],
+    )
+    cards.store(made)
+    search_index.index_new(connection, [a.id for a in made])
+    parts = {
+        a.id: events.Parts(
+            [a.summary["tldr"], a.summary["key_points"]] if a.summary else None, [], []
+        )
+        for a in made
+    }
+    events.announce_new(session, made, parts)
+    suggestions.enqueue(a.id for a in made)
+    counts.count_new(connection, made)
+    generation.mark_changed(session)
 
 
 def import_lines(

@@ -22,6 +22,11 @@ What is derived, and who keeps it current:
 - **events**: the event log behind the change feed and webhooks, written in the transaction
   of the change. It has no rebuild: an event log records what happened.
 
+A bulk import (:mod:`cms.services.content.importing`) inserts its batches without ORM objects,
+so the hooks do not see them; it writes the same derived data itself, through each entry's
+module: ``cards.store``, ``index.index_new``, ``counts.count_new``, ``log.announce_new`` and
+``suggestions.enqueue``.
+
 Summaries are written by the save itself (:mod:`cms.services.summaries.service`): an
 automatic summary is regenerated when the body changes.
 """

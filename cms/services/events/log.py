@@ -132,6 +132,7 @@ class Parts:
 
 
 _PARTS = ("summary", "related_links", "corrections")
+_CLAIMED = 3  # the relation of the claim's rows in ``_PG_CLAIM_AND_PARTS``
 _IDS = sa.bindparam("ids", expanding=True)
 _NO_TEXT = sa.null().cast(sa.String)
 _NO_NUMBER = sa.null().cast(sa.Integer)
@@ -182,6 +183,10 @@ _PARTS_SQL = sa.union_all(
 def _parts_from(rows, ids) -> dict[int, Parts]:
     out = {i: Parts(None, [], []) for i in ids}
     for row in rows:
+        if row.relation == _CLAIMED:
+            # The claim's rows name every article claimed, also those whose parts the session
+            # has loaded (not among ``ids``).
+            continue
         parts = out[row.article_id]
         if row.relation == 0:
             parts.summary = [row.text1, row.points]
@@ -363,25 +368,17 @@ def decide(session: Session) -> None:
             }
             new_sections, new_tags = [], []
         elif snap.visible and not was_visible:
-            event = {"type": PUBLISHED, "article": snap.data}
+            event = _published(snap, articles[i].published_at, now)
             old_sections, old_tags = [], []
-            # A scheduled article became visible at its publication time.
-            occurred = articles[i].published_at
-            event["occurred_at"] = occurred if occurred and occurred < now else now
         elif snap.visible and (wanted.get("corrected") or snap.fingerprint != state.fingerprint):
             data = dict(snap.data)
             if state.slug and state.slug != snap.slug:
                 data["previous_slug"] = state.slug
             event = {"type": CORRECTED if wanted.get("corrected") else UPDATED, "article": data}
         if event is not None:
-            event.setdefault("occurred_at", now)
-            event.setdefault("reason", None)
-            event["article_id"] = i
-            event["topics"] = _topics(old_sections, new_sections, "section") + _topics(
-                old_tags, new_tags, "tag"
+            pending.append(
+                _completed(event, i, now, (old_sections, new_sections), (old_tags, new_tags))
             )
-            event["cache_tags"] = cache_tags(i, old_sections + new_sections, old_tags + new_tags)
-            pending.append(event)
         if i in claimed:
             fingerprints.append({"article_id": i, "fingerprint": snap.fingerprint})
             continue
@@ -398,6 +395,60 @@ def decide(session: Session) -> None:
     if pending:
         session.flush()
         generation.reserve_events(session, len(pending))
+
+
+def _published(snap: Snapshot, published_at: datetime | None, now: datetime) -> dict:
+    """``article.published`` of an article now visible (a scheduled one became visible at its
+    publication time)."""
+    occurred = published_at if published_at and published_at < now else now
+    return {"type": PUBLISHED, "article": snap.data, "occurred_at": occurred}
+
+
+def _completed(event: dict, article_id: int, now: datetime, sections, tags) -> dict:
+    """The event with what every event carries: its article, topics and cache tags, from the
+    article's (before, now) sections and tags."""
+    (old_sections, new_sections), (old_tags, new_tags) = sections, tags
+    event.setdefault("occurred_at", now)
+    event.setdefault("reason", None)
+    event["article_id"] = article_id
+    event["topics"] = _topics(old_sections, new_sections, "section") + _topics(
+        old_tags, new_tags, "tag"
+    )
+    event["cache_tags"] = cache_tags(article_id, old_sections + new_sections, old_tags + new_tags)
+    return event
+
+
+def announce_new(session: Session, articles: list, parts: dict[int, Parts]) -> int:
+    """A bulk import: the articles were inserted in this transaction (no state, no ORM object
+    the hooks see). Those public now get their ``article.published`` and their state, as
+    :func:`decide` would give them at commit; the others wait, as after a save (a scheduled
+    one is announced by :func:`publish_due`). ``articles`` need what :func:`snapshot` reads;
+    ``parts``: their summaries (and no curated links or corrections). Returns how many."""
+    now = utcnow()
+    pending = session.info.setdefault(_PENDING, [])
+    states = []
+    for article in articles:
+        snap = snapshot(article, now, parts[article.id])
+        if not snap.visible:
+            continue
+        section = [snap.section["slug"]] if snap.section else []
+        tags = [t["slug"] for t in snap.tags]
+        event = _published(snap, article.published_at, now)
+        pending.append(_completed(event, article.id, now, ([], section), ([], tags)))
+        states.append(
+            {
+                "article_id": article.id,
+                "visible": True,
+                "fingerprint": snap.fingerprint,
+                "slug": snap.slug,
+                "section": section[0] if section else None,
+                "tags": tags,
+            }
+        )
+    if states:
+        session.execute(sa.insert(ArticleEventState), states)
+        generation.reserve_events(session, len(pending))
+    return len(states)
 
 
 def _claim(
@@ -419,7 +470,7 @@ def _claim(
         }
         if read_parts and unloaded:
             rows = session.execute(_PG_CLAIM_AND_PARTS, {**parameters, "ids": unloaded}).all()
-            claimed = {row.article_id for row in rows if row.relation == 3}
+            claimed = {row.article_id for row in rows if row.relation == _CLAIMED}
             return claimed, _parts_of(session, articles, _parts_from(rows, unloaded))
         claimed = set(session.scalars(_PG_CLAIM, parameters))
         return claimed, _parts_of(session, articles) if read_parts else {}
@@ -489,7 +540,7 @@ _pg_claimed = _PG_CLAIM.cte("claimed")
 _PG_CLAIM_AND_PARTS = sa.union_all(
     *_PARTS_SQL.selects,
     sa.select(
-        sa.literal(3),
+        sa.literal(_CLAIMED),
         _pg_claimed.c.article_id,
         sa.literal(0),
         sa.literal(0),
@@ -768,6 +819,8 @@ def publish_due(session: Session, limit: int = 500) -> int:
 
 _TAXONOMIES = (Section, Tag, Author, Source)
 _CHILDREN = (ArticleAuthor, ArticleSource, Summary, RelatedLink)
+
+
 def listen(session_factory) -> None:
     """Note the articles each flush touches; decide their events before commit."""
 

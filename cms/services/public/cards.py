@@ -120,26 +120,50 @@ def build(article_ids: Iterable[int]) -> int:
         cards = reading.read_cards(sa.select(Article).where(Article.id.in_(chunk)))
         if not cards:
             continue
-        rows = [
-            {
-                "article_id": card.id,
-                "article_version": versions[card.id],
-                "card": orjson.dumps(card_data(card)).decode(),
-            }
-            for card in cards
-        ]
-        insert = upsert(db.session, StoredCard).values(rows)
-        db.session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[StoredCard.article_id],
-                set_={
-                    "article_version": insert.excluded.article_version,
-                    "card": insert.excluded.card,
-                },
-            )
-        )
-        stored += len(rows)
+        stored += _store([(card, versions[card.id]) for card in cards])
     return stored
+
+
+def store(articles: list) -> int:
+    """Store the cards of articles written in this transaction, from the objects at hand (a
+    bulk import: what :func:`build` would read back, not read). Each needs what
+    :func:`card_data` reads, and ``version``."""
+    stored = 0
+    for start in range(0, len(articles), _CHUNK):
+        chunk = articles[start : start + _CHUNK]
+        stored += _store([(article, article.version) for article in chunk])
+    return stored
+
+
+def _store(cards: list[tuple[object, int]]) -> int:
+    """Upsert ``(card, article version)`` pairs as stored cards."""
+    rows = [
+        {
+            "article_id": card.id,
+            "article_version": version,
+            "card": orjson.dumps(card_data(card)).decode(),
+        }
+        for card, version in cards
+    ]
+    # Many parameter sets for one statement (compiled once), not one VALUES list per call.
+    db.session.execute(_upsert_statement(db.session), rows)
+    return len(rows)
+
+
+_UPSERTS: dict[str, sa.Insert] = {}
+
+
+def _upsert_statement(session) -> sa.Insert:
+    dialect = session.get_bind().dialect.name
+    statement = _UPSERTS.get(dialect)
+    if statement is None:
+        table = StoredCard.__table__
+        insert = upsert(session, table)
+        statement = _UPSERTS[dialect] = insert.on_conflict_do_update(
+            index_elements=[table.c.article_id],
+            set_={"article_version": insert.excluded.article_version, "card": insert.excluded.card},
+        )
+    return statement
 
 
 def rebuild_all(*, only_missing: bool = False) -> int:

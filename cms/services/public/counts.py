@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from cms.models import Article, ArticleAuthor, ArticleSource, Author, Section, Source, Tag
 from cms.models import article_tags as _tags_link
-from cms.services.visibility import listed_at, listed_condition
+from cms.services.visibility import listed_at, listed_at_of, listed_condition
 
 # kind -> (taxonomy table, link table or None for sections, the link's taxonomy column)
 TAXONOMIES = (
@@ -203,6 +203,23 @@ def _end(session: Session, transaction) -> None:
     if transaction.parent is None:  # committed (changes made) or rolled back (dropped)
         session.info.pop(_DEFERRED, None)
         session.info.pop(_COMMITTING, None)
+
+
+def count_new(connection: sa.Connection, articles: Iterable) -> None:
+    """Add articles inserted in this transaction without the session hooks (a bulk import,
+    whose link rows carry their ``listed_at`` already) to the counts of their section, tags,
+    authors and sources, each where it is listed. ``articles`` have ``status``,
+    ``published_at``, ``section``, ``tags``, ``authors`` and ``sources``."""
+    delta: Counter = Counter()
+    for article in articles:
+        if listed_at_of(article.status, article.published_at) is None:
+            continue
+        if article.section is not None:
+            delta[0, article.section.id] += 1
+        for kind, entries in ((1, article.tags), (2, article.authors), (3, article.sources)):
+            for entry in entries:
+                delta[kind, entry.id] += 1
+    _add_to_counts(connection, delta)
 
 
 def recount(connection: sa.Connection, *, links: bool = True) -> None:

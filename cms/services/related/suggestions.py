@@ -537,20 +537,18 @@ def enqueue(article_ids: Iterable[int]) -> None:
     transaction): a row already waiting gets a new ``version``, so a worker running the older
     one leaves it for another round."""
     ids = sorted(set(article_ids))
+    if not ids:
+        return
     now = utcnow()
-    for i in range(0, len(ids), _CHUNK):
-        insert = upsert(db.session, DerivedJob).values(
-            [
-                {"article_id": a, "version": 1, "enqueued_at": now, "attempts": 0}
-                for a in ids[i : i + _CHUNK]
-            ]
-        )
-        db.session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[DerivedJob.article_id],
-                set_={"version": DerivedJob.version + 1},
-            )
-        )
+    table = DerivedJob.__table__
+    insert = upsert(db.session, table)
+    # One statement with many parameter sets (compiled once, whatever the number of ids).
+    db.session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[table.c.article_id], set_={"version": table.c.version + 1}
+        ),
+        [{"article_id": a, "version": 1, "enqueued_at": now, "attempts": 0} for a in ids],
+    )
 
 
 def _offer_guarded(article_id: int, offers: list[tuple[int, float, str]]) -> None:

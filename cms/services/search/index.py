@@ -240,6 +240,12 @@ def rebuild_index(connection: sa.Connection | None = None) -> int:
     return connection.scalar(sa.text(f"SELECT count(*) FROM {INDEX_TABLE}"))
 
 
+def index_new(connection: sa.Connection, ids: list[int]) -> None:
+    """Write the index rows of articles inserted in this transaction without the session
+    hooks (a bulk import)."""
+    _write_rows(connection, sorted(ids))
+
+
 def listen(session_factory) -> None:
     """Keep the index current in every session of ``session_factory`` (``registry.install``)."""
     sa.event.listen(session_factory, "before_flush", _note_tag_changes)

@@ -38,13 +38,21 @@ def refresh_auto_summary(article: Article, *, now: datetime, made: dict | None =
         return
     if current is None:
         current = Summary(origin="auto", created_at=now)
-    current.tldr = made["tldr"]
-    current.key_points = made["key_points"]
-    current.source_revision = article.body_revision
-    current.approved = False
-    current.updated_at = now
-    current.updated_by_id = None
+    for name, value in auto_fields(made, article.body_revision, now).items():
+        setattr(current, name, value)
     article.summary = current
+
+
+def auto_fields(made: dict, body_revision: int, now: datetime) -> dict:
+    """The fields of an automatic summary made (:func:`generate`) from that body revision."""
+    return {
+        "tldr": made["tldr"],
+        "key_points": made["key_points"],
+        "source_revision": body_revision,
+        "approved": False,
+        "updated_at": now,
+        "updated_by_id": None,
+    }
 
 
 def _attribution_of(article: Article, block_index: int | None):
