@@ -62,6 +62,7 @@ boundary.
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 
 from cms.clock import utcnow
 from cms.extensions import db
@@ -100,7 +102,18 @@ NEWEST_CURSOR = "newest"
 # grow with the body's length.
 SNIPPET_SOURCE_CHARS = 4000
 
+# PostgreSQL: the headline is made from this much of the body around the first hit, starting
+# this far before it.
+SNIPPET_WINDOW_CHARS = 600
+SNIPPET_LEAD_CHARS = 150
+# A lexeme in a tsquery's text: 'word' with '' for a quote, after ! when it is excluded,
+# followed by :* when it is a prefix.
+_LEXEME = re.compile(r"(!?)'((?:[^']|'')*)'(:\*)?")
 SNIPPET_TOKENS = 32
+# PostgreSQL: the newest matches are looked for among the newest FIRST_SLICE listed articles
+# first, in wider slices up to LAST_SLICE, then among all (``_PostgreSQL.newest_ids``).
+FIRST_SLICE = 1_000
+LAST_SLICE = 32_000
 # Column weights. PostgreSQL: weight labels per field (D, C, B, A = 0.1, 0.2, 0.4, 1.0).
 # SQLite: bm25 multipliers per FTS5 column (title, subtitle, body, tags).
 BM25_WEIGHTS = (10.0, 4.0, 1.0, 4.0)
@@ -252,6 +265,12 @@ class _SQLite:
         the ``LIMIT``: nothing to gain from reading the index alone."""
         return None
 
+    def window(
+        self, matched: sa.Select, size: int, now: datetime, filters: dict, index_only: bool
+    ) -> sa.Subquery:
+        """The ``size`` newest of the ``matched`` rows: the walk of :meth:`matched`."""
+        return matched.order_by(*self.newest_first).limit(size).subquery("window")
+
     def scored(self, candidates: sa.Subquery, now: datetime) -> sa.Select:
         """``(id, score, published_at, key)`` of the candidate rows (visible ones, see
         :meth:`matched`). bm25 is computed by the walk itself, for the rows it returns only: a
@@ -294,11 +313,7 @@ class _PostgreSQL:
         )
         self.newest_first = (self.table.c.listed_at.desc(), self.table.c.article_id.desc())
         self.queries = {cfg: self.tsquery(query, cfg) for cfg in pg_configs()}
-        config = self.table.c.config
-
-        def is_(cfg: str) -> sa.ColumnElement[bool]:
-            return config == sa.literal_column(f"'{cfg}'::regconfig")
-
+        self._section_ids: dict[str, int | None] = {}
         # One tsquery: for each configuration, the query stemmed its way AND that
         # configuration's mark (see :func:`pg_config_mark`), so a document only meets the
         # query stemmed its own way, and the GIN index answers it without reading the row (a
@@ -307,8 +322,15 @@ class _PostgreSQL:
         self.matches = self.table.c.document.op("@@")(
             self._any_config([self._own_config(cfg, tsq) for cfg, tsq in self.queries.items()])
         )
-        self.own_query = sa.case(*((is_(cfg), tsq) for cfg, tsq in self.queries.items()))
+        self.own_query = self.per_config(self.table.c.config, self.queries)
         self.score = sa.cast(sa.func.ts_rank_cd(self.table.c.document, self.own_query, 1), sa.Float)
+
+    @staticmethod
+    def per_config(config: sa.ColumnElement, values: dict) -> sa.ColumnElement:
+        """SQL: ``values[cfg]`` for the configuration ``cfg`` that ``config`` names."""
+        return sa.case(
+            *((config == sa.literal_column(f"'{cfg}'::regconfig"), v) for cfg, v in values.items())
+        )
 
     @staticmethod
     def _own_config(cfg: str, tsq: sa.ColumnElement) -> sa.ColumnElement:
@@ -397,10 +419,11 @@ class _PostgreSQL:
         common the searched words are (a walk or a bitmap scan differ a hundredfold)."""
         db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
-    def index_only(self, now: datetime, filters: dict) -> sa.Select | None:
+    def index_only(self, now: datetime, filters: dict, *, match: bool = True) -> sa.Select | None:
         """Matches listed by ``now`` from the index table alone (no join: with one, PostgreSQL
         joins every match of a mid-frequency word before sorting), when no filter needs the
-        article; else ``None``. :meth:`scored` checks the visibility of those taken."""
+        article; else ``None``. :meth:`scored` checks the visibility of those taken.
+        ``match=False``: every listed article the filters let through, matching or not."""
         if set(filters) - {"section", "published_after", "published_before"}:
             return None
         listed = self.table.c.listed_at
@@ -408,11 +431,16 @@ class _PostgreSQL:
             self.table.c.article_id.label("id"),
             listed.label("published_at"),
             self.table.c.article_id.label("key"),
-        ).where(self.matches, listed <= now)
+        ).where(listed <= now)
+        if match:
+            query = query.where(self.matches)
         if "section" in filters:
-            section_id = db.session.scalar(
-                sa.select(Section.id).where(Section.slug == filters["section"])
-            )
+            slug = filters["section"]
+            if slug not in self._section_ids:
+                self._section_ids[slug] = db.session.scalar(
+                    sa.select(Section.id).where(Section.slug == slug)
+                )
+            section_id = self._section_ids[slug]
             if section_id is None:
                 return None  # (matched() found the same: the search answers no hits)
             query = query.where(self.table.c.section_id == section_id)
@@ -421,6 +449,61 @@ class _PostgreSQL:
         if "published_before" in filters:
             query = query.where(listed < filters["published_before"])
         return query
+
+    def newest_ids(self, now: datetime, filters: dict, size: int) -> list[int]:
+        """The ids of the ``size`` newest matches listed by ``now`` (as :meth:`index_only`),
+        looked for in slices: first among the :data:`FIRST_SLICE` newest listed articles the
+        filters let through, then in a slice widened to hold about twice ``size`` matches at
+        the share of matches seen so far, and among all of them when that slice would exceed
+        :data:`LAST_SLICE` or the first held none.
+
+        A slice is ``listed_at >= `` the listing time of its K-th newest article (read from
+        the ``listed_at`` btree), so PostgreSQL intersects the GIN bitmap of the words with the
+        btree's range (``BitmapAnd``) and sorts a few hundred rows, instead of walking
+        ``listed_at`` backwards testing each document (thousands for a word in 5-15% of the
+        archive, each one detoasted). A slice holding ``size`` matches holds the ``size``
+        newest: every article outside it is older than every article in it."""
+        listed, key = self.table.c.listed_at, self.table.c.article_id
+        matched = self.index_only(now, filters)
+        listing = self.index_only(now, filters, match=False)
+
+        def newest(query: sa.Select) -> list[int]:
+            query = query.with_only_columns(key).order_by(*self.newest_first).limit(size)
+            return list(db.session.scalars(query))
+
+        slice_size = FIRST_SLICE
+        while slice_size:
+            bound = db.session.scalar(
+                listing.with_only_columns(listed)
+                .order_by(*self.newest_first)
+                .offset(slice_size - 1)
+                .limit(1)
+            )
+            if bound is None:  # fewer listed articles than the slice holds
+                break
+            ids = newest(matched.where(listed >= bound))
+            if len(ids) >= size:
+                return ids
+            wanted = math.ceil(2 * size * slice_size / len(ids)) if ids else 0
+            slice_size = max(wanted, 4 * slice_size) if 0 < wanted <= LAST_SLICE else 0
+        return newest(matched)
+
+    def window(
+        self, matched: sa.Select, size: int, now: datetime, filters: dict, index_only: bool
+    ) -> sa.Subquery:
+        """The ``size`` newest of the ``matched`` rows, as :meth:`scored` takes them; read in
+        slices (:meth:`newest_ids`) when they come from the index table alone."""
+        if not index_only:
+            return matched.order_by(*self.newest_first).limit(size).subquery("window")
+        ids = self.newest_ids(now, filters, size)
+        key = self.table.c.article_id
+        return (
+            sa.select(
+                key.label("id"), self.table.c.listed_at.label("published_at"), key.label("key")
+            )
+            .where(key == sa.any_(sa.bindparam("window_ids", ids, type_=ARRAY(sa.Integer))))
+            .subquery("window")
+        )
 
     def scored(self, candidates: sa.Subquery, now: datetime) -> sa.Select:
         """``(id, score, published_at, key)`` of the visible candidate rows (``id``,
@@ -438,7 +521,26 @@ class _PostgreSQL:
             .where(public_condition(now))
         )
 
+    def lexemes(self) -> dict[str, list[tuple[str, str]]]:
+        """The words of the query as each configuration stems them, with their ``:*`` prefix
+        flag (exclusions left out)."""
+        texts = db.session.execute(
+            sa.select(*(sa.cast(tsq, sa.Text) for tsq in self.queries.values()))
+        ).one()
+        return {
+            cfg: sorted(
+                {(w.replace("''", "'"), p) for neg, w, p in _LEXEME.findall(text) if not neg}
+            )
+            for cfg, text in zip(self.queries, texts, strict=True)
+        }
+
     def snippets(self, rows: list[_Ranked]) -> dict[int, str]:
+        """``ts_headline`` over :data:`SNIPPET_WINDOW_CHARS` of the body, from a little before
+        the first word (within the first :data:`SNIPPET_SOURCE_CHARS` characters, case folded)
+        that starts with one of the query's stems, else from the start; it marks every word
+        of the query found there (any one suffices: a phrase or all the words of an AND query
+        rarely fit in one window). The stemmer's work is bounded by the window however long
+        the body."""
         ids = [row.id for row in rows]
         options = (
             f'StartSel="{_OPEN}", StopSel="{_CLOSE}", MaxWords=35, MinWords=15, '
@@ -448,14 +550,34 @@ class _PostgreSQL:
             (Article.body_text != "", sa.func.substr(Article.body_text, 1, SNIPPET_SOURCE_CHARS)),
             else_=Article.subtitle,
         )
-        headline = sa.func.ts_headline(self.table.c.config, text, self.own_query, options)
-        rows = db.session.execute(
-            sa.select(Article.id, headline)
+        source = (
+            sa.select(
+                Article.id.label("id"), self.table.c.config.label("config"), text.label("text")
+            )
             .select_from(self.table)
             .join(Article, Article.id == self.table.c.article_id)
             .where(Article.id.in_(ids))
+            .cte("source")
+            .prefix_with("MATERIALIZED")
         )
-        return dict(rows.all())
+        starts, marks = {}, {}
+        for cfg, words in self.lexemes().items():
+            if not words:  # (then no document of this configuration matched)
+                starts[cfg] = sa.literal(0)
+                marks[cfg] = sa.literal_column(f"'''{PG_NEVER}'''::tsquery")
+                continue
+            # \m: the start of a word; the stems are escaped (a backslash before a character
+            # that is not a letter or digit stands for that character).
+            pattern = r"\m(" + "|".join(re.escape(word) for word, _ in words) + ")"
+            starts[cfg] = sa.func.regexp_instr(sa.func.lower(source.c.text), pattern)
+            any_word = " | ".join("'" + word.replace("'", "''") + "'" + p for word, p in words)
+            marks[cfg] = sa.cast(sa.literal(any_word), TSQUERY)
+        first = self.per_config(source.c.config, starts)
+        start = sa.func.greatest(sa.func.coalesce(first, 0) - SNIPPET_LEAD_CHARS, 1)
+        window = sa.func.substr(source.c.text, start, SNIPPET_WINDOW_CHARS)
+        query = self.per_config(source.c.config, marks)
+        headline = sa.func.ts_headline(source.c.config, window, query, options)
+        return dict(db.session.execute(sa.select(source.c.id, headline)).all())
 
 
 def _backend(query: ParsedQuery):
@@ -532,7 +654,7 @@ def search(
             reverse=True,
         )
     else:
-        window = matched.order_by(*backend.newest_first).limit(RANK_WINDOW).subquery("window")
+        window = backend.window(matched, RANK_WINDOW, now, filters, alone is not None)
         ranked = backend.scored(window, now).subquery("ranked")
         page = sa.select(ranked)
         if cursor:
