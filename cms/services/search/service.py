@@ -67,7 +67,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
@@ -76,7 +75,7 @@ from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import Article, Section
 from cms.pagination import Page, encode_cursor
-from cms.services.public.loaders import CARD_LOADERS
+from cms.services.public.cards import CardRow, read_cards
 from cms.services.public.reading import LINK_FILTERS, apply_filters
 from cms.services.search.index import (
     ID_SPAN,
@@ -112,7 +111,7 @@ _LEXEME = re.compile(r"(!?)'((?:[^']|'')*)'(:\*)?")
 SNIPPET_TOKENS = 32
 # PostgreSQL: the newest matches are looked for among the newest FIRST_SLICE listed articles
 # first, in wider slices up to LAST_SLICE, then among all (``_PostgreSQL.newest_ids``).
-FIRST_SLICE = 1_000
+FIRST_SLICE = 2_000
 LAST_SLICE = 32_000
 # Column weights. PostgreSQL: weight labels per field (D, C, B, A = 0.1, 0.2, 0.4, 1.0).
 # SQLite: bm25 multipliers per FTS5 column (title, subtitle, body, tags).
@@ -152,14 +151,16 @@ def render_snippet(raw: str | None) -> str:
 
 @dataclass
 class Hit:
-    """An article found by a search, with its score and highlighted snippet."""
+    """An article found by a search: its card (stored JSON, see ``public.cards``), score and
+    highlighted snippet."""
 
-    article: Article
+    card: CardRow
     score: float
     snippet: str
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.article, name)
+    @property
+    def id(self) -> int:
+        return self.card.id
 
 
 @dataclass
@@ -291,10 +292,18 @@ class _SQLite:
             f"CASE WHEN {INDEX_TABLE}.body != '' THEN {snip(2)} ELSE {snip(1)} END"
         )
         ids = {row.key: row.id for row in rows}
+        rowid = self.table.c.rowid
+        # One pass over the keys' range: given ``rowid IN (...)`` SQLite would run the MATCH
+        # once per key, and a prefix query merges every matching term's doclist each time.
+        # (``+rowid``: the list is checked on each row of the range, not handed to FTS5.)
         found = db.session.execute(
-            sa.select(self.table.c.rowid, text)
+            sa.select(rowid, text)
             .select_from(self.table)
-            .where(self.matches, self.table.c.rowid.in_(list(ids)))
+            .where(
+                self.matches,
+                rowid.between(min(ids), max(ids)),
+                sa.literal_column(f"+{INDEX_TABLE}.rowid").in_(list(ids)),
+            )
         )
         return {ids[key]: snippet for key, snippet in found}
 
@@ -678,19 +687,16 @@ def search(
         first = NEWEST_CURSOR if sort == "newest" else repr(last.score)
         next_cursor = encode_cursor([first, last.published_at, last.id])
     ids = [row.id for row in rows]
-    articles = {}
+    found = {}
     snippets = {}
     if ids:
-        articles = {
-            a.id: a
-            for a in db.session.scalars(
-                sa.select(Article).where(Article.id.in_(ids)).options(*CARD_LOADERS)
-            )
+        found = {
+            card.id: card for card in read_cards(sa.select(Article).where(Article.id.in_(ids)))
         }
         snippets = backend.snippets(rows)
     hits = [
-        Hit(articles[row.id], row.score, render_snippet(snippets.get(row.id)))
+        Hit(found[row.id], row.score, render_snippet(snippets.get(row.id)))
         for row in rows
-        if row.id in articles
+        if row.id in found
     ]
     return Page(items=hits, limit=limit, next_cursor=next_cursor, total=total)
