@@ -109,9 +109,12 @@ SNIPPET_LEAD_CHARS = 150
 # followed by :* when it is a prefix.
 _LEXEME = re.compile(r"(!?)'((?:[^']|'')*)'(:\*)?")
 SNIPPET_TOKENS = 32
-# PostgreSQL: the newest matches are looked for among the newest FIRST_SLICE listed articles
-# first, in wider slices up to LAST_SLICE, then among all (``_PostgreSQL.newest_ids``).
-FIRST_SLICE = 2_000
+# PostgreSQL, finding the newest matches (``_PostgreSQL.newest_ids``): the newest SAMPLE_ROWS
+# listed articles are tested one by one; a share of matches of at least WALK_SHARE goes on
+# that way, a smaller one reads a range of the newest articles (up to LAST_SLICE) through the
+# indexes, a rare one every match.
+SAMPLE_ROWS = 250
+WALK_SHARE = 0.2
 LAST_SLICE = 32_000
 # Column weights. PostgreSQL: weight labels per field (D, C, B, A = 0.1, 0.2, 0.4, 1.0).
 # SQLite: bm25 multipliers per FTS5 column (title, subtitle, body, tags).
@@ -328,9 +331,10 @@ class _PostgreSQL:
         # query stemmed its own way, and the GIN index answers it without reading the row (a
         # condition on the ``config`` column would be checked on each match's row, detoasting
         # its document).
-        self.matches = self.table.c.document.op("@@")(
-            self._any_config([self._own_config(cfg, tsq) for cfg, tsq in self.queries.items()])
+        self.match_query = self._any_config(
+            [self._own_config(cfg, tsq) for cfg, tsq in self.queries.items()]
         )
+        self.matches = self.table.c.document.op("@@")(self.match_query)
         self.own_query = self.per_config(self.table.c.config, self.queries)
         self.score = sa.cast(sa.func.ts_rank_cd(self.table.c.document, self.own_query, 1), sa.Float)
 
@@ -460,41 +464,69 @@ class _PostgreSQL:
         return query
 
     def newest_ids(self, now: datetime, filters: dict, size: int) -> list[int]:
-        """The ids of the ``size`` newest matches listed by ``now`` (as :meth:`index_only`),
-        looked for in slices: first among the :data:`FIRST_SLICE` newest listed articles the
-        filters let through, then in a slice widened to hold about twice ``size`` matches at
-        the share of matches seen so far, and among all of them when that slice would exceed
-        :data:`LAST_SLICE` or the first held none.
+        """The ids of the ``size`` newest matches listed by ``now`` (as :meth:`index_only`).
 
-        A slice is ``listed_at >= `` the listing time of its K-th newest article (read from
-        the ``listed_at`` btree), so PostgreSQL intersects the GIN bitmap of the words with the
-        btree's range (``BitmapAnd``) and sorts a few hundred rows, instead of walking
-        ``listed_at`` backwards testing each document (thousands for a word in 5-15% of the
-        archive, each one detoasted). A slice holding ``size`` matches holds the ``size``
-        newest: every article outside it is older than every article in it."""
+        The plan depends on the share of listed articles that match, which the planner's
+        statistics do not tell well (a tsvector tested by a walk is detoasted, which its cost
+        model ignores), so it is measured: the newest :data:`SAMPLE_ROWS` listed articles are
+        tested one by one. Then, from the share seen, with room for twice the matches needed:
+
+        * a common query (a share of at least :data:`WALK_SHARE`) goes on walking ``listed_at``
+          backwards testing each document, over at most that many articles;
+        * a less common one takes the GIN bitmap of its words ANDed with the ``listed_at``
+          btree's range of that many newest articles (``BitmapAnd``; the GIN index reads the
+          words' whole posting lists, which a walk of a few hundred documents beats for common
+          words and phrases), up to :data:`LAST_SLICE` articles;
+        * a rare one (none in the sample), or any of these that found too few, takes every
+          match from the GIN index and sorts them.
+
+        A range of the newest articles holding ``size`` matches holds the ``size`` newest:
+        every article outside it is older than every article in it."""
         listed, key = self.table.c.listed_at, self.table.c.article_id
         matched = self.index_only(now, filters)
         listing = self.index_only(now, filters, match=False)
 
-        def newest(query: sa.Select) -> list[int]:
-            query = query.with_only_columns(key).order_by(*self.newest_first).limit(size)
+        def newest(query: sa.Select, count: int = size) -> list[int]:
+            query = query.with_only_columns(key).order_by(*self.newest_first).limit(count)
             return list(db.session.scalars(query))
 
-        slice_size = FIRST_SLICE
-        while slice_size:
+        def walk(skip: int, rows: int, count: int) -> list[int]:
+            """Matches among the listed articles skip+1 .. skip+rows, newest first, tested one
+            by one (a subquery with LIMIT: the GIN index is not used)."""
+            newest_rows = (
+                listing.with_only_columns(key, listed, self.table.c.document)
+                .order_by(*self.newest_first)
+                .offset(skip)
+                .limit(rows)
+                .subquery("newest")
+            )
+            query = (
+                sa.select(newest_rows.c.article_id)
+                .where(newest_rows.c.document.op("@@")(self.match_query))
+                .order_by(newest_rows.c.listed_at.desc(), newest_rows.c.article_id.desc())
+                .limit(count)
+            )
+            return list(db.session.scalars(query))
+
+        ids = walk(0, SAMPLE_ROWS, size)
+        if len(ids) >= size:
+            return ids
+        rows = math.ceil(2 * size * SAMPLE_ROWS / len(ids)) if ids else 0
+        if rows and len(ids) >= WALK_SHARE * SAMPLE_ROWS:
+            ids += walk(SAMPLE_ROWS, rows, size - len(ids))
+            if len(ids) >= size:
+                return ids
+        elif rows and rows <= LAST_SLICE:
             bound = db.session.scalar(
                 listing.with_only_columns(listed)
                 .order_by(*self.newest_first)
-                .offset(slice_size - 1)
+                .offset(rows - 1)
                 .limit(1)
             )
-            if bound is None:  # fewer listed articles than the slice holds
-                break
-            ids = newest(matched.where(listed >= bound))
-            if len(ids) >= size:
-                return ids
-            wanted = math.ceil(2 * size * slice_size / len(ids)) if ids else 0
-            slice_size = max(wanted, 4 * slice_size) if 0 < wanted <= LAST_SLICE else 0
+            if bound is not None:
+                ids = newest(matched.where(listed >= bound))
+                if len(ids) >= size:
+                    return ids
         return newest(matched)
 
     def window(
