@@ -270,6 +270,31 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _server_cpu_seconds() -> float | None:
+    """CPU time used so far by the PostgreSQL backends serving this database, when the server
+    runs on this machine (``/proc``); ``None`` otherwise (SQLite works in this process)."""
+    if db.engine.dialect.name != "postgresql":
+        return 0.0
+    with db.engine.connect() as conn:
+        pids = conn.scalars(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+        ).all()
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+    return total
+
+
 def measure(client, runs: int, rare: str) -> tuple[list[dict], list[float]]:
     first = client.get("/api/v1/search", query_string={"q": "government"}).get_json()
     cursor = first["meta"]["next_cursor"] or ""
@@ -282,11 +307,19 @@ def measure(client, runs: int, rare: str) -> tuple[list[dict], list[float]]:
         hits = len(payload["data"])
         total = client.get("/api/v1/search", query_string={**params, "count": "true"})
         samples = []
+        server_before, client_before = _server_cpu_seconds(), time.process_time()
         for _ in range(runs):
             began = time.perf_counter()
             response = client.get("/api/v1/search", query_string=params)
             samples.append((time.perf_counter() - began) * 1000)
             assert response.status_code == 200
+        client_cpu = time.process_time() - client_before
+        server_after = _server_cpu_seconds()
+        # CPU time per request, this process and the database server together: what the
+        # request costs, less sensitive than latency to other work on a shared machine.
+        cpu = None
+        if server_before is not None and server_after is not None:
+            cpu = (client_cpu + server_after - server_before) * 1000 / runs
         everything += samples
         results.append(
             {
@@ -297,9 +330,13 @@ def measure(client, runs: int, rare: str) -> tuple[list[dict], list[float]]:
                 "hits": hits,
                 "median": statistics.median(samples),
                 "p95": _percentile(samples, 0.95),
+                "cpu": cpu,
             }
         )
-        print(f"  {label:24} median {results[-1]['median']:8.1f} ms  p95 {results[-1]['p95']:8.1f}")
+        print(
+            f"  {label:24} median {results[-1]['median']:8.1f} ms  p95 {results[-1]['p95']:8.1f}"
+            + ("" if cpu is None else f"  cpu {cpu:6.1f} ms/request")
+        )
     return results, everything
 
 
@@ -426,7 +463,8 @@ def main() -> None:
         return
     backend = "sqlite" if version.startswith("SQLite") else "postgresql"
     rows = "\n".join(
-        f"| {r['label']} | `{r['query']}` | {r['matches']:,} | {r['median']:.1f} | {r['p95']:.1f} |"
+        f"| {r['label']} | `{r['query']}` | {r['matches']:,} | {r['median']:.1f} | {r['p95']:.1f} "
+        + ("| n/a |" if r["cpu"] is None else f"| {r['cpu']:.1f} |")
         for r in results
     )
     record = (
@@ -436,8 +474,8 @@ def main() -> None:
         + (f"; index built in {index_seconds:.0f} s" if index_seconds else "")
         + (f"; 1-minute load average {load:.1f} when done" if load is not None else "")
         + f".\n\n**All queries: median {median:.1f} ms, p95 {p95:.1f} ms.**\n\n"
-        "| query | parameters | matches | median ms | p95 ms |\n"
-        "| --- | --- | ---: | ---: | ---: |\n" + rows
+        "| query | parameters | matches | median ms | p95 ms | CPU ms per request |\n"
+        "| --- | --- | ---: | ---: | ---: | ---: |\n" + rows
     )
     write_readme(backend, record)
     print(f"Recorded in {README}")
