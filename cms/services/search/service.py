@@ -11,19 +11,22 @@ One interface, two backends chosen by the SQL dialect:
   lexeme naming that configuration, so "this query, stemmed the document's own way" is a single
   tsquery the GIN index answers alone. ``listed_at`` is the article's ``published_at`` while its
   status is public, else NULL (:func:`visibility.listed_at`): the newest matches are read from
-  this table alone (the planner walks ``listed_at`` backwards testing each document, or
-  collects the matches from the GIN index and sorts them, whichever it expects cheaper).
-  Ranking is ``ts_rank_cd``; snippets come from ``ts_headline`` over the first
-  :data:`SNIPPET_SOURCE_CHARS` characters of the body, so their cost does not grow with it.
+  this table alone, by a plan chosen from the share of matches among the newest listed
+  articles (:meth:`_PostgreSQL.newest_ids`: walking ``listed_at`` backwards testing each
+  document, a ``BitmapAnd`` of the GIN index and a range of the ``listed_at`` btree, or every
+  match from the GIN index). Ranking is ``ts_rank_cd``; snippets come from ``ts_headline`` over
+  :data:`SNIPPET_WINDOW_CHARS` of the body around the first word starting with one of the
+  query's stems (within the first :data:`SNIPPET_SOURCE_CHARS` characters), so their cost does
+  not grow with the body.
 * **SQLite**: FTS5 table ``article_search(title, subtitle, body, tags)`` whose rowid is the
   article's *search key* (:func:`index.sqlite_key`: whole seconds of ``published_at`` * 2**31 + id
   while listed, else below every listed key), so rowid order is publication order and FTS5
   hands out the newest matches first, stopping at the window (``ORDER BY rowid DESC LIMIT``);
   table ``article_search_keys`` maps article id -> key. Tokenizer ``porter unicode61
   remove_diacritics 2``. Ranking is ``bm25`` with column weights; snippets come from
-  ``snippet()``. FTS5 ships no German stemmer: German text is matched by exact word (case and
-  diacritics folded) plus English suffix rules, so inflected German forms may not find each
-  other on SQLite.
+  ``snippet()``, in one pass over the page's range of keys. FTS5 ships no German stemmer:
+  German text is matched by exact word (case and diacritics folded) plus English suffix
+  rules, so inflected German forms may not find each other on SQLite.
 
 The table keeps its own copy of the text (not content-less: ``snippet()`` needs the text; not
 external-content: its deletes need the *old* values, gone once the article row changed).
@@ -47,6 +50,9 @@ words (:data:`STOP_WORDS`) are ignored outside quoted phrases;
 ``autom*`` finds "automation" but ``automati*`` does not); ``a OR b``; ``-word`` or
 ``-"a phrase"`` excludes. Every other character is a separator: user input is never passed to
 the engine's own query syntax.
+
+Hits are served as the articles' stored cards (``public.cards``, as list pages are) with
+their score and snippet added.
 
 Ranking and paging: ``sort=relevance`` takes the :data:`RANK_WINDOW` newest visible matches
 (found through the index, never ranked) and orders them by ``(score desc, published_at desc, id
