@@ -337,9 +337,21 @@ class _PostgreSQL:
         # query stemmed its own way, and the GIN index answers it without reading the row (a
         # condition on the ``config`` column would be checked on each match's row, detoasting
         # its document).
-        self.match_query = self._any_config(
+        match_query = self._any_config(
             [self._own_config(cfg, tsq) for cfg, tsq in self.queries.items()]
         )
+        # The tsqueries are made once, by one statement; the search statements then carry them
+        # as constants (a tsquery's text reads back as the same tsquery), so they stay small to
+        # build, compile and plan.
+        texts = db.session.execute(
+            sa.select(*(sa.cast(q, sa.Text) for q in (match_query, *self.queries.values())))
+        ).one()
+        self.query_texts = dict(zip(self.queries, texts[1:], strict=True))
+        self.queries = {
+            cfg: sa.cast(sa.bindparam(f"tsquery_{cfg}", text), TSQUERY)
+            for cfg, text in self.query_texts.items()
+        }
+        self.match_query = sa.cast(sa.bindparam("tsquery_match", texts[0]), TSQUERY)
         self.matches = self.table.c.document.op("@@")(self.match_query)
         self.own_query = self.per_config(self.table.c.config, self.queries)
         self.score = sa.cast(sa.func.ts_rank_cd(self.table.c.document, self.own_query, 1), sa.Float)
@@ -571,14 +583,11 @@ class _PostgreSQL:
     def lexemes(self) -> dict[str, list[tuple[str, str]]]:
         """The words of the query as each configuration stems them, with their ``:*`` prefix
         flag (exclusions left out)."""
-        texts = db.session.execute(
-            sa.select(*(sa.cast(tsq, sa.Text) for tsq in self.queries.values()))
-        ).one()
         return {
             cfg: sorted(
                 {(w.replace("''", "'"), p) for neg, w, p in _LEXEME.findall(text) if not neg}
             )
-            for cfg, text in zip(self.queries, texts, strict=True)
+            for cfg, text in self.query_texts.items()
         }
 
     def snippets(self, rows: list[_Ranked]) -> dict[int, str]:
