@@ -6,8 +6,10 @@
 
 The database is migrated, then (only when it holds no articles) filled with ``--articles``
 generated articles by bulk inserts (``executemany``) straight into the tables, and indexed with
-the same set-based statement ``flask rebuild search`` runs. A database that already holds
-articles is searched as it is, so a second run measures without regenerating.
+the same set-based statement ``flask rebuild search`` runs; the articles' cards are stored as
+``flask rebuild cards --missing`` stores them. A database that already holds articles is
+searched as it is (cards stored where missing), so a second run measures without
+regenerating.
 
 The text is built for search: a Zipf-distributed vocabulary of ~1,000 real news words plus a
 long tail of 30,000 made-up names, recurring phrases ("port authority", "interest rates"),
@@ -40,6 +42,7 @@ from cms import create_app  # noqa: E402
 from cms.config import sqlalchemy_url  # noqa: E402
 from cms.extensions import db  # noqa: E402
 from cms.models import Article, Author, Section, Source, Tag, article_tags  # noqa: E402
+from cms.services.public import cards  # noqa: E402
 from cms.services.search import index as search_index  # noqa: E402
 
 README = Path(__file__).with_name("README.md")
@@ -267,6 +270,31 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _server_cpu_seconds() -> float | None:
+    """CPU time used so far by the PostgreSQL backends serving this database, when the server
+    runs on this machine (``/proc``); ``None`` otherwise (SQLite works in this process)."""
+    if db.engine.dialect.name != "postgresql":
+        return 0.0
+    with db.engine.connect() as conn:
+        pids = conn.scalars(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+        ).all()
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+    return total
+
+
 def measure(client, runs: int, rare: str) -> tuple[list[dict], list[float]]:
     first = client.get("/api/v1/search", query_string={"q": "government"}).get_json()
     cursor = first["meta"]["next_cursor"] or ""
@@ -279,11 +307,19 @@ def measure(client, runs: int, rare: str) -> tuple[list[dict], list[float]]:
         hits = len(payload["data"])
         total = client.get("/api/v1/search", query_string={**params, "count": "true"})
         samples = []
+        server_before, client_before = _server_cpu_seconds(), time.process_time()
         for _ in range(runs):
             began = time.perf_counter()
             response = client.get("/api/v1/search", query_string=params)
             samples.append((time.perf_counter() - began) * 1000)
             assert response.status_code == 200
+        client_cpu = time.process_time() - client_before
+        server_after = _server_cpu_seconds()
+        # CPU time per request, this process and the database server together: what the
+        # request costs, less sensitive than latency to other work on a shared machine.
+        cpu = None
+        if server_before is not None and server_after is not None:
+            cpu = (client_cpu + server_after - server_before) * 1000 / runs
         everything += samples
         results.append(
             {
@@ -294,9 +330,13 @@ def measure(client, runs: int, rare: str) -> tuple[list[dict], list[float]]:
                 "hits": hits,
                 "median": statistics.median(samples),
                 "p95": _percentile(samples, 0.95),
+                "cpu": cpu,
             }
         )
-        print(f"  {label:24} median {results[-1]['median']:8.1f} ms  p95 {results[-1]['p95']:8.1f}")
+        print(
+            f"  {label:24} median {results[-1]['median']:8.1f} ms  p95 {results[-1]['p95']:8.1f}"
+            + ("" if cpu is None else f"  cpu {cpu:6.1f} ms/request")
+        )
     return results, everything
 
 
@@ -405,6 +445,13 @@ def main() -> None:
             print(f"  indexed in {index_seconds:.0f} s")
         if rare is None:
             rare = TextMaker(random.Random(args.seed)).rare[2000]
+        # The cards an install stores on every write (``flask rebuild cards --missing``): hits
+        # are served from them, as list pages are.
+        began = time.perf_counter()
+        stored = cards.rebuild_all(only_missing=True)
+        db.session.commit()
+        if stored:
+            print(f"Stored {stored:,} cards in {time.perf_counter() - began:.0f} s")
         client = app.test_client()
         print(f"Measuring {len(QUERIES)} queries x {args.runs} runs ...")
         results, everything = measure(client, args.runs, rare)
@@ -416,7 +463,8 @@ def main() -> None:
         return
     backend = "sqlite" if version.startswith("SQLite") else "postgresql"
     rows = "\n".join(
-        f"| {r['label']} | `{r['query']}` | {r['matches']:,} | {r['median']:.1f} | {r['p95']:.1f} |"
+        f"| {r['label']} | `{r['query']}` | {r['matches']:,} | {r['median']:.1f} | {r['p95']:.1f} "
+        + ("| n/a |" if r["cpu"] is None else f"| {r['cpu']:.1f} |")
         for r in results
     )
     record = (
@@ -426,8 +474,8 @@ def main() -> None:
         + (f"; index built in {index_seconds:.0f} s" if index_seconds else "")
         + (f"; 1-minute load average {load:.1f} when done" if load is not None else "")
         + f".\n\n**All queries: median {median:.1f} ms, p95 {p95:.1f} ms.**\n\n"
-        "| query | parameters | matches | median ms | p95 ms |\n"
-        "| --- | --- | ---: | ---: | ---: |\n" + rows
+        "| query | parameters | matches | median ms | p95 ms | CPU ms per request |\n"
+        "| --- | --- | ---: | ---: | ---: | ---: |\n" + rows
     )
     write_readme(backend, record)
     print(f"Recorded in {README}")

@@ -590,3 +590,57 @@ def test_tag_filter_pages_newest_first_and_hides_unlisted(client, users, clock, 
     )
     clock.advance(hours=2)
     assert _slugs(client, "ferry", tag="port", sort="newest", limit=8)[0] == "ferry-soon"
+
+
+@pytest.mark.parametrize(
+    "tuning",
+    [
+        {},  # everything in the sample
+        {"SAMPLE_ROWS": 2},  # common: the walk goes on past the sample
+        {"SAMPLE_ROWS": 2, "WALK_SHARE": 1.1},  # a range of the newest rows through the indexes
+        {"SAMPLE_ROWS": 2, "WALK_SHARE": 1.1, "LAST_SLICE": 1},  # every match
+        {"SAMPLE_ROWS": 1},  # none in the sample: every match
+    ],
+)
+def test_the_window_is_the_newest_visible_matches_however_they_are_found(
+    client, users, clock, ago, monkeypatch, tuning
+):
+    """However the newest matches are looked for (PostgreSQL measures the share of matches
+    among the newest listed articles first, see ``_PostgreSQL.newest_ids``), relevance ranks
+    exactly the RANK_WINDOW newest visible ones, and its pages hold each of them once."""
+    for i in range(12):
+        make_article(f"Bus timetable {i}", body=_para("The bus leaves."), published_at=ago(hours=i))
+        if i % 3 != 1:
+            make_article(
+                f"Ferry note {i}",
+                body=_para("The ferry leaves."),
+                published_at=ago(hours=i, minutes=30),
+            )
+    make_article("Ferry draft", status="draft", body=_para("Ferry."))
+    make_article(
+        "Ferry soon",
+        status="scheduled",
+        body=_para("Ferry."),
+        published_at=clock.now + timedelta(hours=1),
+    )
+    monkeypatch.setattr(search, "RANK_WINDOW", 3)
+    for name, value in tuning.items():
+        monkeypatch.setattr(search, name, value)
+    newest = ["ferry-note-0", "ferry-note-2", "ferry-note-3"]
+
+    limit = 4 + len(tuning)  # (another URL per case: the response cache)
+    assert sorted(_slugs(client, "ferry", limit=limit)) == newest
+    first = _search(client, "ferry", limit=2).get_json()
+    second = _slugs(client, "ferry", limit=2, cursor=first["meta"]["next_cursor"])
+    assert sorted([hit["slug"] for hit in first["data"]] + second) == newest
+    assert _slugs(client, "timetable bus", limit=limit)[0].startswith("bus-timetable-")
+    assert _slugs(client, "zeppelin", limit=limit) == []
+
+
+def test_a_hit_is_the_articles_card_with_score_and_snippet(client, newsroom):
+    listed = {item["slug"]: item for item in client.get("/api/v1/articles").get_json()["data"]}
+
+    for hit in _search(client, "strike").get_json()["data"]:
+        assert {k: v for k, v in hit.items() if k not in ("score", "snippet")} == listed[
+            hit["slug"]
+        ]

@@ -179,3 +179,13 @@ class StoredCardDumper:
         return orjson.Fragment(obj.json)
 
 
+class StoredHitDumper:
+    """``dump(hits, many=True)`` of search hits (``search.service.Hit``): the stored card's
+    JSON with the hit's ``score`` and ``snippet`` added, what ``SearchHit().dump`` gives."""
+
+    def dump(self, obj, *, many: bool = False):
+        if many:
+            return [self.dump(item) for item in obj]
+        card = obj.card.json if isinstance(obj.card.json, bytes) else obj.card.json.encode()
+        extra = orjson.dumps({"score": float(obj.score), "snippet": obj.snippet})
+        return orjson.Fragment(card[:-1] + b"," + extra[1:])

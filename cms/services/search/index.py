@@ -82,7 +82,6 @@ def sqlite_key_sql() -> sa.ColumnElement:
     )
 
 
-
 def pg_config_of(language: sa.ColumnElement) -> sa.ColumnElement:
     """SQL: the text-search configuration for an article's language."""
     whens = [
@@ -104,7 +103,6 @@ def pg_config_mark(cfg: str) -> str:
 
 def pg_configs() -> list[str]:
     return [*PG_CONFIGS.values(), PG_FALLBACK_CONFIG]
-
 
 
 # --- keeping the index current ----------------------------------------------------------------

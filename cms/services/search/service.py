@@ -11,19 +11,22 @@ One interface, two backends chosen by the SQL dialect:
   lexeme naming that configuration, so "this query, stemmed the document's own way" is a single
   tsquery the GIN index answers alone. ``listed_at`` is the article's ``published_at`` while its
   status is public, else NULL (:func:`visibility.listed_at`): the newest matches are read from
-  this table alone (the planner walks ``listed_at`` backwards testing each document, or
-  collects the matches from the GIN index and sorts them, whichever it expects cheaper).
-  Ranking is ``ts_rank_cd``; snippets come from ``ts_headline`` over the first
-  :data:`SNIPPET_SOURCE_CHARS` characters of the body, so their cost does not grow with it.
+  this table alone, by a plan chosen from the share of matches among the newest listed
+  articles (:meth:`_PostgreSQL.newest_ids`: walking ``listed_at`` backwards testing each
+  document, a ``BitmapAnd`` of the GIN index and a range of the ``listed_at`` btree, or every
+  match from the GIN index). Ranking is ``ts_rank_cd``; snippets come from ``ts_headline`` over
+  :data:`SNIPPET_WINDOW_CHARS` of the body around the first word starting with one of the
+  query's stems (within the first :data:`SNIPPET_SOURCE_CHARS` characters), so their cost does
+  not grow with the body.
 * **SQLite**: FTS5 table ``article_search(title, subtitle, body, tags)`` whose rowid is the
   article's *search key* (:func:`index.sqlite_key`: whole seconds of ``published_at`` * 2**31 + id
   while listed, else below every listed key), so rowid order is publication order and FTS5
   hands out the newest matches first, stopping at the window (``ORDER BY rowid DESC LIMIT``);
   table ``article_search_keys`` maps article id -> key. Tokenizer ``porter unicode61
   remove_diacritics 2``. Ranking is ``bm25`` with column weights; snippets come from
-  ``snippet()``. FTS5 ships no German stemmer: German text is matched by exact word (case and
-  diacritics folded) plus English suffix rules, so inflected German forms may not find each
-  other on SQLite.
+  ``snippet()``, in one pass over the page's range of keys. FTS5 ships no German stemmer:
+  German text is matched by exact word (case and diacritics folded) plus English suffix
+  rules, so inflected German forms may not find each other on SQLite.
 
 The table keeps its own copy of the text (not content-less: ``snippet()`` needs the text; not
 external-content: its deletes need the *old* values, gone once the article row changed).
@@ -48,6 +51,9 @@ words (:data:`STOP_WORDS`) are ignored outside quoted phrases;
 ``-"a phrase"`` excludes. Every other character is a separator: user input is never passed to
 the engine's own query syntax.
 
+Hits are served as the articles' stored cards (``public.cards``, as list pages are) with
+their score and snippet added.
+
 Ranking and paging: ``sort=relevance`` takes the :data:`RANK_WINDOW` newest visible matches
 (found through the index, never ranked) and orders them by ``(score desc, published_at desc, id
 desc)``; the cursor carries that triple. Ranking reads each ranked document's index entry, so
@@ -62,19 +68,20 @@ boundary.
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 
 from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import Article, Section
 from cms.pagination import Page, encode_cursor
-from cms.services.public.loaders import CARD_LOADERS
+from cms.services.public.cards import CardRow, read_cards
 from cms.services.public.reading import LINK_FILTERS, apply_filters
 from cms.services.search.index import (
     ID_SPAN,
@@ -100,7 +107,21 @@ NEWEST_CURSOR = "newest"
 # grow with the body's length.
 SNIPPET_SOURCE_CHARS = 4000
 
+# PostgreSQL: the headline is made from this much of the body around the first hit, starting
+# this far before it.
+SNIPPET_WINDOW_CHARS = 600
+SNIPPET_LEAD_CHARS = 150
+# A lexeme in a tsquery's text: 'word' with '' for a quote, after ! when it is excluded,
+# followed by :* when it is a prefix.
+_LEXEME = re.compile(r"(!?)'((?:[^']|'')*)'(:\*)?")
 SNIPPET_TOKENS = 32
+# PostgreSQL, finding the newest matches (``_PostgreSQL.newest_ids``): the newest SAMPLE_ROWS
+# listed articles are tested one by one; a share of matches of at least WALK_SHARE goes on
+# that way, a smaller one reads a range of the newest articles (up to LAST_SLICE) through the
+# indexes, a rare one every match.
+SAMPLE_ROWS = 250
+WALK_SHARE = 0.2
+LAST_SLICE = 32_000
 # Column weights. PostgreSQL: weight labels per field (D, C, B, A = 0.1, 0.2, 0.4, 1.0).
 # SQLite: bm25 multipliers per FTS5 column (title, subtitle, body, tags).
 BM25_WEIGHTS = (10.0, 4.0, 1.0, 4.0)
@@ -139,14 +160,16 @@ def render_snippet(raw: str | None) -> str:
 
 @dataclass
 class Hit:
-    """An article found by a search, with its score and highlighted snippet."""
+    """An article found by a search: its card (stored JSON, see ``public.cards``), score and
+    highlighted snippet."""
 
-    article: Article
+    card: CardRow
     score: float
     snippet: str
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.article, name)
+    @property
+    def id(self) -> int:
+        return self.card.id
 
 
 @dataclass
@@ -252,6 +275,12 @@ class _SQLite:
         the ``LIMIT``: nothing to gain from reading the index alone."""
         return None
 
+    def window(
+        self, matched: sa.Select, size: int, now: datetime, filters: dict, index_only: bool
+    ) -> sa.Subquery:
+        """The ``size`` newest of the ``matched`` rows: the walk of :meth:`matched`."""
+        return matched.order_by(*self.newest_first).limit(size).subquery("window")
+
     def scored(self, candidates: sa.Subquery, now: datetime) -> sa.Select:
         """``(id, score, published_at, key)`` of the candidate rows (visible ones, see
         :meth:`matched`). bm25 is computed by the walk itself, for the rows it returns only: a
@@ -272,10 +301,18 @@ class _SQLite:
             f"CASE WHEN {INDEX_TABLE}.body != '' THEN {snip(2)} ELSE {snip(1)} END"
         )
         ids = {row.key: row.id for row in rows}
+        rowid = self.table.c.rowid
+        # One pass over the keys' range: given ``rowid IN (...)`` SQLite would run the MATCH
+        # once per key, and a prefix query merges every matching term's doclist each time.
+        # (``+rowid``: the list is checked on each row of the range, not handed to FTS5.)
         found = db.session.execute(
-            sa.select(self.table.c.rowid, text)
+            sa.select(rowid, text)
             .select_from(self.table)
-            .where(self.matches, self.table.c.rowid.in_(list(ids)))
+            .where(
+                self.matches,
+                rowid.between(min(ids), max(ids)),
+                sa.literal_column(f"+{INDEX_TABLE}.rowid").in_(list(ids)),
+            )
         )
         return {ids[key]: snippet for key, snippet in found}
 
@@ -294,21 +331,37 @@ class _PostgreSQL:
         )
         self.newest_first = (self.table.c.listed_at.desc(), self.table.c.article_id.desc())
         self.queries = {cfg: self.tsquery(query, cfg) for cfg in pg_configs()}
-        config = self.table.c.config
-
-        def is_(cfg: str) -> sa.ColumnElement[bool]:
-            return config == sa.literal_column(f"'{cfg}'::regconfig")
-
+        self._section_ids: dict[str, int | None] = {}
         # One tsquery: for each configuration, the query stemmed its way AND that
         # configuration's mark (see :func:`pg_config_mark`), so a document only meets the
         # query stemmed its own way, and the GIN index answers it without reading the row (a
         # condition on the ``config`` column would be checked on each match's row, detoasting
         # its document).
-        self.matches = self.table.c.document.op("@@")(
-            self._any_config([self._own_config(cfg, tsq) for cfg, tsq in self.queries.items()])
+        match_query = self._any_config(
+            [self._own_config(cfg, tsq) for cfg, tsq in self.queries.items()]
         )
-        self.own_query = sa.case(*((is_(cfg), tsq) for cfg, tsq in self.queries.items()))
+        # The tsqueries are made once, by one statement; the search statements then carry them
+        # as constants (a tsquery's text reads back as the same tsquery), so they stay small to
+        # build, compile and plan.
+        texts = db.session.execute(
+            sa.select(*(sa.cast(q, sa.Text) for q in (match_query, *self.queries.values())))
+        ).one()
+        self.query_texts = dict(zip(self.queries, texts[1:], strict=True))
+        self.queries = {
+            cfg: sa.cast(sa.bindparam(f"tsquery_{cfg}", text), TSQUERY)
+            for cfg, text in self.query_texts.items()
+        }
+        self.match_query = sa.cast(sa.bindparam("tsquery_match", texts[0]), TSQUERY)
+        self.matches = self.table.c.document.op("@@")(self.match_query)
+        self.own_query = self.per_config(self.table.c.config, self.queries)
         self.score = sa.cast(sa.func.ts_rank_cd(self.table.c.document, self.own_query, 1), sa.Float)
+
+    @staticmethod
+    def per_config(config: sa.ColumnElement, values: dict) -> sa.ColumnElement:
+        """SQL: ``values[cfg]`` for the configuration ``cfg`` that ``config`` names."""
+        return sa.case(
+            *((config == sa.literal_column(f"'{cfg}'::regconfig"), v) for cfg, v in values.items())
+        )
 
     @staticmethod
     def _own_config(cfg: str, tsq: sa.ColumnElement) -> sa.ColumnElement:
@@ -397,10 +450,11 @@ class _PostgreSQL:
         common the searched words are (a walk or a bitmap scan differ a hundredfold)."""
         db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
-    def index_only(self, now: datetime, filters: dict) -> sa.Select | None:
+    def index_only(self, now: datetime, filters: dict, *, match: bool = True) -> sa.Select | None:
         """Matches listed by ``now`` from the index table alone (no join: with one, PostgreSQL
         joins every match of a mid-frequency word before sorting), when no filter needs the
-        article; else ``None``. :meth:`scored` checks the visibility of those taken."""
+        article; else ``None``. :meth:`scored` checks the visibility of those taken.
+        ``match=False``: every listed article the filters let through, matching or not."""
         if set(filters) - {"section", "published_after", "published_before"}:
             return None
         listed = self.table.c.listed_at
@@ -408,11 +462,16 @@ class _PostgreSQL:
             self.table.c.article_id.label("id"),
             listed.label("published_at"),
             self.table.c.article_id.label("key"),
-        ).where(self.matches, listed <= now)
+        ).where(listed <= now)
+        if match:
+            query = query.where(self.matches)
         if "section" in filters:
-            section_id = db.session.scalar(
-                sa.select(Section.id).where(Section.slug == filters["section"])
-            )
+            slug = filters["section"]
+            if slug not in self._section_ids:
+                self._section_ids[slug] = db.session.scalar(
+                    sa.select(Section.id).where(Section.slug == slug)
+                )
+            section_id = self._section_ids[slug]
             if section_id is None:
                 return None  # (matched() found the same: the search answers no hits)
             query = query.where(self.table.c.section_id == section_id)
@@ -421,6 +480,89 @@ class _PostgreSQL:
         if "published_before" in filters:
             query = query.where(listed < filters["published_before"])
         return query
+
+    def newest_ids(self, now: datetime, filters: dict, size: int) -> list[int]:
+        """The ids of the ``size`` newest matches listed by ``now`` (as :meth:`index_only`).
+
+        The plan depends on the share of listed articles that match, which the planner's
+        statistics do not tell well (a tsvector tested by a walk is detoasted, which its cost
+        model ignores), so it is measured: the newest :data:`SAMPLE_ROWS` listed articles are
+        tested one by one. Then, from the share seen, with room for twice the matches needed:
+
+        * a common query (a share of at least :data:`WALK_SHARE`) goes on walking ``listed_at``
+          backwards testing each document, over at most that many articles;
+        * a less common one takes the GIN bitmap of its words ANDed with the ``listed_at``
+          btree's range of that many newest articles (``BitmapAnd``; the GIN index reads the
+          words' whole posting lists, which a walk of a few hundred documents beats for common
+          words and phrases), up to :data:`LAST_SLICE` articles;
+        * a rare one (none in the sample), or any of these that found too few, takes every
+          match from the GIN index and sorts them.
+
+        A range of the newest articles holding ``size`` matches holds the ``size`` newest:
+        every article outside it is older than every article in it."""
+        listed, key = self.table.c.listed_at, self.table.c.article_id
+        matched = self.index_only(now, filters)
+        listing = self.index_only(now, filters, match=False)
+
+        def newest(query: sa.Select, count: int = size) -> list[int]:
+            query = query.with_only_columns(key).order_by(*self.newest_first).limit(count)
+            return list(db.session.scalars(query))
+
+        def walk(skip: int, rows: int, count: int) -> list[int]:
+            """Matches among the listed articles skip+1 .. skip+rows, newest first, tested one
+            by one (a subquery with LIMIT: the GIN index is not used)."""
+            newest_rows = (
+                listing.with_only_columns(key, listed, self.table.c.document)
+                .order_by(*self.newest_first)
+                .offset(skip)
+                .limit(rows)
+                .subquery("newest")
+            )
+            query = (
+                sa.select(newest_rows.c.article_id)
+                .where(newest_rows.c.document.op("@@")(self.match_query))
+                .order_by(newest_rows.c.listed_at.desc(), newest_rows.c.article_id.desc())
+                .limit(count)
+            )
+            return list(db.session.scalars(query))
+
+        ids = walk(0, SAMPLE_ROWS, size)
+        if len(ids) >= size:
+            return ids
+        rows = math.ceil(2 * size * SAMPLE_ROWS / len(ids)) if ids else 0
+        if rows and len(ids) >= WALK_SHARE * SAMPLE_ROWS:
+            ids += walk(SAMPLE_ROWS, rows, size - len(ids))
+            if len(ids) >= size:
+                return ids
+        elif rows and rows <= LAST_SLICE:
+            bound = db.session.scalar(
+                listing.with_only_columns(listed)
+                .order_by(*self.newest_first)
+                .offset(rows - 1)
+                .limit(1)
+            )
+            if bound is not None:
+                ids = newest(matched.where(listed >= bound))
+                if len(ids) >= size:
+                    return ids
+        return newest(matched)
+
+    def window(
+        self, matched: sa.Select, size: int, now: datetime, filters: dict, index_only: bool
+    ) -> sa.Subquery:
+        """The ``size`` newest of the ``matched`` rows, as :meth:`scored` takes them; read in
+        slices (:meth:`newest_ids`) when they come from the index table alone."""
+        if not index_only:
+            return matched.order_by(*self.newest_first).limit(size).subquery("window")
+        ids = self.newest_ids(now, filters, size)
+        key = self.table.c.article_id
+        return (
+            sa.select(
+                key.label("id"), self.table.c.listed_at.label("published_at"), key.label("key")
+            )
+            .where(key == sa.any_(sa.bindparam("window_ids", ids, type_=ARRAY(sa.Integer))))
+            .subquery("window")
+        )
 
     def scored(self, candidates: sa.Subquery, now: datetime) -> sa.Select:
         """``(id, score, published_at, key)`` of the visible candidate rows (``id``,
@@ -438,7 +580,23 @@ class _PostgreSQL:
             .where(public_condition(now))
         )
 
+    def lexemes(self) -> dict[str, list[tuple[str, str]]]:
+        """The words of the query as each configuration stems them, with their ``:*`` prefix
+        flag (exclusions left out)."""
+        return {
+            cfg: sorted(
+                {(w.replace("''", "'"), p) for neg, w, p in _LEXEME.findall(text) if not neg}
+            )
+            for cfg, text in self.query_texts.items()
+        }
+
     def snippets(self, rows: list[_Ranked]) -> dict[int, str]:
+        """``ts_headline`` over :data:`SNIPPET_WINDOW_CHARS` of the body, from a little before
+        the first word (within the first :data:`SNIPPET_SOURCE_CHARS` characters, case folded)
+        that starts with one of the query's stems, else from the start; it marks every word
+        of the query found there (any one suffices: a phrase or all the words of an AND query
+        rarely fit in one window). The stemmer's work is bounded by the window however long
+        the body."""
         ids = [row.id for row in rows]
         options = (
             f'StartSel="{_OPEN}", StopSel="{_CLOSE}", MaxWords=35, MinWords=15, '
@@ -448,14 +606,34 @@ class _PostgreSQL:
             (Article.body_text != "", sa.func.substr(Article.body_text, 1, SNIPPET_SOURCE_CHARS)),
             else_=Article.subtitle,
         )
-        headline = sa.func.ts_headline(self.table.c.config, text, self.own_query, options)
-        rows = db.session.execute(
-            sa.select(Article.id, headline)
+        source = (
+            sa.select(
+                Article.id.label("id"), self.table.c.config.label("config"), text.label("text")
+            )
             .select_from(self.table)
             .join(Article, Article.id == self.table.c.article_id)
             .where(Article.id.in_(ids))
+            .cte("source")
+            .prefix_with("MATERIALIZED")
         )
-        return dict(rows.all())
+        starts, marks = {}, {}
+        for cfg, words in self.lexemes().items():
+            if not words:  # (then no document of this configuration matched)
+                starts[cfg] = sa.literal(0)
+                marks[cfg] = sa.literal_column(f"'''{PG_NEVER}'''::tsquery")
+                continue
+            # \m: the start of a word; the stems are escaped (a backslash before a character
+            # that is not a letter or digit stands for that character).
+            pattern = r"\m(" + "|".join(re.escape(word) for word, _ in words) + ")"
+            starts[cfg] = sa.func.regexp_instr(sa.func.lower(source.c.text), pattern)
+            any_word = " | ".join("'" + word.replace("'", "''") + "'" + p for word, p in words)
+            marks[cfg] = sa.cast(sa.literal(any_word), TSQUERY)
+        first = self.per_config(source.c.config, starts)
+        start = sa.func.greatest(sa.func.coalesce(first, 0) - SNIPPET_LEAD_CHARS, 1)
+        window = sa.func.substr(source.c.text, start, SNIPPET_WINDOW_CHARS)
+        query = self.per_config(source.c.config, marks)
+        headline = sa.func.ts_headline(source.c.config, window, query, options)
+        return dict(db.session.execute(sa.select(source.c.id, headline)).all())
 
 
 def _backend(query: ParsedQuery):
@@ -532,7 +710,7 @@ def search(
             reverse=True,
         )
     else:
-        window = matched.order_by(*backend.newest_first).limit(RANK_WINDOW).subquery("window")
+        window = backend.window(matched, RANK_WINDOW, now, filters, alone is not None)
         ranked = backend.scored(window, now).subquery("ranked")
         page = sa.select(ranked)
         if cursor:
@@ -556,19 +734,16 @@ def search(
         first = NEWEST_CURSOR if sort == "newest" else repr(last.score)
         next_cursor = encode_cursor([first, last.published_at, last.id])
     ids = [row.id for row in rows]
-    articles = {}
+    found = {}
     snippets = {}
     if ids:
-        articles = {
-            a.id: a
-            for a in db.session.scalars(
-                sa.select(Article).where(Article.id.in_(ids)).options(*CARD_LOADERS)
-            )
+        found = {
+            card.id: card for card in read_cards(sa.select(Article).where(Article.id.in_(ids)))
         }
         snippets = backend.snippets(rows)
     hits = [
-        Hit(articles[row.id], row.score, render_snippet(snippets.get(row.id)))
+        Hit(found[row.id], row.score, render_snippet(snippets.get(row.id)))
         for row in rows
-        if row.id in articles
+        if row.id in found
     ]
     return Page(items=hits, limit=limit, next_cursor=next_cursor, total=total)
