@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, lazyload, load_only
+from sqlalchemy.orm import aliased, joinedload, lazyload, load_only
 
 from cms.clock import utcnow
 from cms.errors import Gone, NotFound
@@ -135,6 +135,7 @@ class ArticleCardView(Card):
         "card_json",
         "previous",
         "next",
+        "has_corrections",
         "corrections",
     )
 
@@ -142,10 +143,21 @@ class ArticleCardView(Card):
         super().__init__(row)
         extra = row[_SECTION + 2 :]
         self.created_at, self.section_id, self.body, self.body_html, self.body_text = extra[:5]
-        self.summary = None if extra[5] is None else SummaryRow(extra[6:-1])
-        self.card_json = extra[-1]  # the stored card (cms.services.public.cards), if current
-        self.previous = self.next = None
+        self.summary = None if extra[5] is None else SummaryRow(extra[6:11])
+        self.card_json = extra[11]  # the stored card (cms.services.public.cards), if current
+        self.previous = None if extra[12] is None else Neighbour(*extra[12:16])
+        self.next = None if extra[16] is None else Neighbour(*extra[16:20])
+        self.has_corrections = extra[20]  # read only when there are some
         self.corrections = []
+
+
+class Neighbour(NamedTuple):
+    """The previous or next article, as a page shows it."""
+
+    id: int
+    slug: str
+    title: str
+    published_at: datetime
 
 
 def current_card() -> sa.ColumnElement[bool]:
@@ -409,20 +421,35 @@ def read_article(slug: str, now: datetime | None = None) -> ArticleCardView | Mo
     view = ArticleCardView(row)
     if view.card_json is None:  # no current stored card: its tags, authors and sources
         _with_relations([view])
-    view.previous, view.next = neighbours(view, now=now)
-    view.corrections = visible_corrections([view.id]).get(view.id, [])
+    if view.has_corrections:
+        view.corrections = visible_corrections([view.id]).get(view.id, [])
     return view
 
 
 @functools.cache
 def _detail_statement() -> sa.Select:
-    """The detail row of the visible article ``slug`` at ``now`` (parameters), built once."""
+    """The detail row of the visible article ``slug`` at ``now`` (parameters), built once:
+    the article, its section, summary and stored card, its previous and next articles, and
+    whether it has visible corrections, in one statement."""
     now = sa.bindparam("now", type_=UTCDateTime)
     query = public_articles(now).where(Article.slug == sa.bindparam("slug", type_=sa.String))
+    previous, following = aliased(Article, name="previous"), aliased(Article, name="next")
+    at = {"when": Article.published_at, "ident": Article.id, "now": now}
+    has_corrections = sa.exists().where(
+        Correction.article_id == Article.id, Correction.hidden_at.is_(None)
+    )
     return (
-        _with_section(query, *_DETAIL_COLUMNS)
+        _with_section(
+            query,
+            *_DETAIL_COLUMNS,
+            *(getattr(previous, column.key) for column in _NEIGHBOUR_COLUMNS),
+            *(getattr(following, column.key) for column in _NEIGHBOUR_COLUMNS),
+            has_corrections.label("has_corrections"),
+        )
         .outerjoin_from(Article, Summary, Summary.article_id == Article.id)
         .outerjoin_from(Article, StoredCard, current_card())
+        .outerjoin_from(Article, previous, previous.id == _neighbour_id(before=True, **at))
+        .outerjoin_from(Article, following, following.id == _neighbour_id(before=False, **at))
     )
 
 
@@ -482,46 +509,57 @@ def _neighbours_statement(in_section: bool, *, future: bool) -> sa.CompoundSelec
     """Previous and next in one round trip (``side`` 0 and 1); parameters ``when``, ``ident``,
     ``now`` and, ``in_section``, ``section_id``. ``future``: the article itself is not visible
     yet (a scheduled article in preview), so nothing at its time or after it counts."""
-    when = sa.bindparam("when", type_=UTCDateTime)
-    ident = sa.bindparam("ident", type_=sa.Integer)
-    now = sa.bindparam("now", type_=UTCDateTime)
-    visible = [Article.status.in_(PUBLIC_STATUSES)]
-    if in_section:
-        visible.append(Article.section_id == sa.bindparam("section_id", type_=sa.Integer))
-    same = sa.false() if future else Article.published_at == when
-    earlier = [Article.published_at < when]
-    if future:
-        earlier.append(Article.published_at <= now)
-    later = [Article.published_at > when, Article.published_at <= now]
-    previous = _first_of([[same, Article.id < ident], earlier], visible, descending=True)
-    following = _first_of([[same, Article.id > ident], later], visible, descending=False)
+    at = {
+        "when": sa.bindparam("when", type_=UTCDateTime),
+        "ident": sa.bindparam("ident", type_=sa.Integer),
+        "now": sa.bindparam("now", type_=UTCDateTime),
+        "section_id": sa.bindparam("section_id", type_=sa.Integer) if in_section else None,
+        "future": future,
+    }
     return sa.union_all(
-        sa.select(sa.literal(0).label("side"), previous),
-        sa.select(sa.literal(1).label("side"), following),
+        *(
+            sa.select(sa.literal(side).label("side"), *_NEIGHBOUR_COLUMNS).where(
+                Article.id == _neighbour_id(before=before, **at)
+            )
+            for side, before in ((0, True), (1, False))
+        )
     )
 
 
 _NEIGHBOUR_COLUMNS = (Article.id, Article.slug, Article.title, Article.published_at)
 
 
-def _first_of(branches: list[list], visible: list, *, descending: bool) -> sa.Subquery:
-    """The first row in publication order (or reverse) of the best row of each branch."""
+def _neighbour_id(*, before: bool, when, ident, now, section_id=None, future: bool = False):
+    """SQL: the id of the visible article just before (or after) the one published at
+    ``when`` with id ``ident`` (parameters, or the columns of an outer query's article).
 
-    def order(published_at, ident):
-        return (published_at.desc(), ident.desc()) if descending else (published_at, ident)
-
-    parts = [
-        sa.select(
-            sa.select(*_NEIGHBOUR_COLUMNS)
-            .where(*visible, *conditions)
-            .order_by(*order(Article.published_at, Article.id))
-            .limit(1)
-            .subquery()
-        )
+    The best of two index range scans: the same ``published_at`` with a lower (higher) id,
+    else the nearest strictly earlier (later) one; so its cost does not depend on where the
+    article sits in the table. A row-value comparison ``(published_at, id) < (x, y)`` is not
+    used: SQLite walks the index from the newest article down to it."""
+    other = aliased(Article)
+    visible = [other.status.in_(PUBLIC_STATUSES)]
+    if section_id is not None:
+        visible.append(other.section_id == section_id)
+    if before:
+        same = [other.published_at == when, other.id < ident]
+        beyond = [other.published_at < when, *([other.published_at <= now] if future else [])]
+        order = (other.published_at.desc(), other.id.desc())
+    else:
+        same = [other.published_at == when, other.id > ident]
+        beyond = [other.published_at > when, other.published_at <= now]
+        order = (other.published_at, other.id)
+    branches = [beyond] if future else [same, beyond]
+    firsts = [
+        sa.select(other.id)
+        .where(*visible, *conditions)
+        .order_by(*order)
+        .limit(1)
+        .correlate(Article)
+        .scalar_subquery()
         for conditions in branches
     ]
-    rows = sa.union_all(*parts).subquery()
-    return sa.select(rows).order_by(*order(rows.c.published_at, rows.c.id)).limit(1).subquery()
+    return sa.func.coalesce(*firsts) if len(firsts) > 1 else firsts[0]
 
 
 def article_page(article: Article, now: datetime | None = None) -> ArticleView:
