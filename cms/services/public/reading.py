@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
@@ -20,7 +20,6 @@ from cms.models import (
     ArticleSource,
     Author,
     Correction,
-    RelatedLink,
     Section,
     SlugRedirect,
     Source,
@@ -285,13 +284,6 @@ class ArticleView:
         return getattr(self._article, name)
 
 
-@dataclass
-class RelatedView:
-    previous: Article | None
-    next: Article | None
-    related: list[dict] = field(default_factory=list)
-
-
 def _id_for(model, slug: str) -> int | None:
     return db.session.scalar(sa.select(model.id).where(model.slug == slug))
 
@@ -468,6 +460,24 @@ def _moved_or_missing(slug: str, now: datetime) -> Moved:
     raise NotFound("There is no published article with this slug.")
 
 
+def find_keys(slug: str, now: datetime | None = None) -> sa.Row | Moved:
+    """``(id, slug, section_id, published_at)`` of the visible article ``slug`` as a row (no
+    ORM object), or where a former slug moved to; else NotFound."""
+    now = now or utcnow()
+    row = db.session.execute(_keys_statement(), {"now": now, "slug": slug}).first()
+    return row if row is not None else _moved_or_missing(slug, now)
+
+
+@functools.cache
+def _keys_statement() -> sa.Select:
+    now = sa.bindparam("now", type_=UTCDateTime)
+    return (
+        public_articles(now)
+        .with_only_columns(Article.id, Article.slug, Article.section_id, Article.published_at)
+        .where(Article.slug == sa.bindparam("slug", type_=sa.String))
+    )
+
+
 def find_article(slug: str, now: datetime | None = None, *, load=FULL) -> Article | Moved:
     """The visible article with ``slug``, or where a former slug moved to; else NotFound.
 
@@ -565,76 +575,6 @@ def _neighbour_id(*, before: bool, when, ident, now, section_id=None, future: bo
 def article_page(article: Article, now: datetime | None = None) -> ArticleView:
     previous, following = neighbours(article, now=now)
     return ArticleView(article, previous=previous, next=following)
-
-
-def related(
-    article: Article, *, limit: int, scope: str = "site", now: datetime | None = None
-) -> RelatedView:
-    """Curated links first (only to visible articles), then suggestions, up to ``limit``."""
-    now = now or utcnow()
-    items: list[dict] = []
-    links = db.session.execute(  # rows, not objects: no eager loads of the targets
-        sa.select(RelatedLink.target_id, RelatedLink.url, RelatedLink.title, RelatedLink.label)
-        .where(RelatedLink.article_id == article.id)
-        .order_by(RelatedLink.position)
-    ).all()
-    target_ids = [link.target_id for link in links if link.target_id is not None]
-    targets = {}
-    if target_ids:
-        targets = {
-            card.id: card
-            for card in read_cards(public_articles(now).where(Article.id.in_(target_ids)))
-        }
-    for link in links:
-        if link.target_id is not None:
-            target = targets.get(link.target_id)
-            if target is None:
-                continue
-            items.append(
-                {
-                    "kind": "curated",
-                    "article": target,
-                    "url": None,
-                    "title": link.title or target.title,
-                    "label": link.label,
-                    "score": None,
-                    "reason": None,
-                }
-            )
-        else:
-            items.append(
-                {
-                    "kind": "curated",
-                    "article": None,
-                    "url": link.url,
-                    "title": link.title,
-                    "label": link.label,
-                    "score": None,
-                    "reason": None,
-                }
-            )
-    items = items[:limit]
-    if len(items) < limit:
-        from cms.services.related import suggestions
-
-        exclude = {article.id, *targets}
-        for target, score, reason in suggestions.suggested(
-            article, limit=limit - len(items), exclude=exclude, now=now
-        ):
-            items.append(
-                {
-                    "kind": "suggested",
-                    "article": target,
-                    "url": None,
-                    "title": target.title,
-                    "label": None,
-                    "score": score,
-                    "reason": reason,
-                }
-            )
-    # After the cards: an article that is both a card and a neighbour is then loaded as a card.
-    previous, following = neighbours(article, scope=scope, now=now)
-    return RelatedView(previous=previous, next=following, related=items)
 
 
 # --- corrections ------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ needs no recomputation, and reading stays one indexed query.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections import Counter
@@ -48,10 +49,15 @@ from cms.models import (
     ArticleFeatures,
     DerivedJob,
     FeatureKey,
+    StoredCard,
     Suggestion,
     TermStat,
 )
+from cms.models.types import UTCDateTime
+from cms.services.public import cards
+from cms.services.public.cards import CardRow
 from cms.services.public.loaders import CARD_LOADERS
+from cms.services.public.reading import current_card
 from cms.services.related import embeddings, scoring
 from cms.services.visibility import public_condition
 
@@ -74,23 +80,42 @@ _CHUNK = 500
 _DF_PENDING = "cms.suggestions.df_pending"  # session.info: document frequency changes
 
 
-def suggested(article: Article, *, limit: int, exclude: Iterable[int], now: datetime):
-    """``[(article, score, reason)]``: visible suggestions for ``article``, best first."""
+def suggested(article, *, limit: int, exclude: Iterable[int], now: datetime):
+    """``[(card, title, score, reason)]``: visible suggestions for ``article`` (anything with
+    an ``id``), best first; each target as its stored card (``cards.CardRow``) and title."""
     exclude = set(exclude)
-    query = (
-        sa.select(Article, Suggestion.score, Suggestion.reason)
-        .join(Suggestion, Suggestion.target_id == Article.id)
-        .where(Suggestion.article_id == article.id, public_condition(now))
-        .order_by(Suggestion.score.desc(), Article.id)
-        .limit(limit + len(exclude))
-        .options(*CARD_LOADERS)
-    )
+    params = {"article_id": article.id, "now": now, "limit": limit + len(exclude)}
     rows = [
-        (target, round(score, 4), reason)
-        for target, score, reason in db.session.execute(query)
-        if target.id not in exclude
-    ]
-    return rows[:limit]
+        (CardRow(row.id, row.published_at, row.card), row.title, round(row.score, 4), row.reason)
+        for row in db.session.execute(_suggested_statement(), params)
+        if row.id not in exclude
+    ][:limit]
+    cards.complete([card for card, *_ in rows])
+    return rows
+
+
+@functools.cache
+def _suggested_statement() -> sa.Select:
+    """Parameters ``article_id``, ``now`` and ``limit``; built once."""
+    now = sa.bindparam("now", type_=UTCDateTime)
+    return (
+        sa.select(
+            Article.id,
+            Article.published_at,
+            Article.title,
+            StoredCard.card,
+            Suggestion.score,
+            Suggestion.reason,
+        )
+        .join(Suggestion, Suggestion.target_id == Article.id)
+        .outerjoin(StoredCard, current_card())
+        .where(
+            Suggestion.article_id == sa.bindparam("article_id", type_=sa.Integer),
+            public_condition(now),
+        )
+        .order_by(Suggestion.score.desc(), Article.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
 
 
 def suggestions_for_editor(article: Article, *, limit: int):
@@ -324,9 +349,7 @@ def _candidates(
         ).all()
     vectors = _stored_embeddings(aid for aid, _ in rows) if embedding is not None else {}
     rows.sort(key=lambda row: row[0])
-    return [
-        (aid, scoring.ArticleFeatures.from_dict(data), vectors.get(aid)) for aid, data in rows
-    ]
+    return [(aid, scoring.ArticleFeatures.from_dict(data), vectors.get(aid)) for aid, data in rows]
 
 
 def _semantic() -> bool:
