@@ -245,6 +245,13 @@ def _with_relations(cards: list[Card]) -> list[Card]:
     return cards
 
 
+def read_rows(statement: sa.Executable, params: dict | None = None) -> sa.CursorResult:
+    """Run a Core statement of the public reads on the session's connection, past the ORM's
+    execution layer (~0.1-0.2 ms of CPU per statement): they load no ORM objects and run in
+    requests that change nothing, so there is nothing to flush first."""
+    return db.session.connection().execute(statement, params)
+
+
 @contextmanager
 def without_transaction():
     """Run the public reads inside without BEGIN and ROLLBACK (two round trips fewer).
@@ -407,7 +414,7 @@ def _plain_list(after_cursor: bool) -> sa.Select:
 def read_article(slug: str, now: datetime | None = None) -> ArticleCardView | Moved:
     """What the detail page shows (read as rows, like the cards); else Moved or NotFound."""
     now = now or utcnow()
-    row = db.session.execute(_detail_statement(), {"now": now, "slug": slug}).first()
+    row = read_rows(_detail_statement(), {"now": now, "slug": slug}).first()
     if row is None:
         return _moved_or_missing(slug, now)
     view = ArticleCardView(row)
@@ -464,7 +471,7 @@ def find_keys(slug: str, now: datetime | None = None) -> sa.Row | Moved:
     """``(id, slug, section_id, published_at)`` of the visible article ``slug`` as a row (no
     ORM object), or where a former slug moved to; else NotFound."""
     now = now or utcnow()
-    row = db.session.execute(_keys_statement(), {"now": now, "slug": slug}).first()
+    row = read_rows(_keys_statement(), {"now": now, "slug": slug}).first()
     return row if row is not None else _moved_or_missing(slug, now)
 
 
@@ -510,7 +517,7 @@ def neighbours(article, *, scope: str = "site", now: datetime | None = None):
         params["section_id"] = article.section_id
     # Built once per shape; per request only the parameters change.
     statement = _neighbours_statement(scope == "section", future=when > now)
-    rows = {row.side: row for row in db.session.execute(statement, params)}
+    rows = {row.side: row for row in read_rows(statement, params)}
     return rows.get(0), rows.get(1)
 
 

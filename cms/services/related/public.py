@@ -9,7 +9,6 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from cms.clock import utcnow
-from cms.extensions import db
 from cms.models import Article, RelatedLink
 from cms.services.public import reading
 from cms.services.related import suggestions
@@ -41,7 +40,7 @@ def related(
     Suggested articles come as stored cards (``cards.CardRow``), curated ones as ``Card``."""
     now = now or utcnow()
     items: list[dict] = []
-    links = db.session.execute(_LINKS, {"article_id": article.id}).all()
+    links = reading.read_rows(_LINKS, {"article_id": article.id}).all()
     target_ids = [link.target_id for link in links if link.target_id is not None]
     targets = {}
     if target_ids:

@@ -57,7 +57,7 @@ from cms.models.types import UTCDateTime
 from cms.services.public import cards
 from cms.services.public.cards import CardRow
 from cms.services.public.loaders import CARD_LOADERS
-from cms.services.public.reading import current_card
+from cms.services.public.reading import current_card, read_rows
 from cms.services.related import embeddings, scoring
 from cms.services.visibility import public_condition
 
@@ -87,7 +87,7 @@ def suggested(article, *, limit: int, exclude: Iterable[int], now: datetime):
     params = {"article_id": article.id, "now": now, "limit": limit + len(exclude)}
     rows = [
         (CardRow(row.id, row.published_at, row.card), row.title, round(row.score, 4), row.reason)
-        for row in db.session.execute(_suggested_statement(), params)
+        for row in read_rows(_suggested_statement(), params)
         if row.id not in exclude
     ][:limit]
     cards.complete([card for card, *_ in rows])
