@@ -32,10 +32,10 @@ from cms.models.types import UTCDateTime
 from cms.pagination import Page, encode_cursor
 from cms.services.public.loaders import CARD_RELATIONS
 from cms.services.visibility import (
-    PUBLIC_STATUSES,
     is_public,
     link_condition,
     public_articles,
+    public_status,
     takedown_of,
 )
 
@@ -555,7 +555,7 @@ def _neighbour_id(*, before: bool, when, ident, now, section_id=None, future: bo
     article sits in the table. A row-value comparison ``(published_at, id) < (x, y)`` is not
     used: SQLite walks the index from the newest article down to it."""
     other = aliased(Article)
-    visible = [other.status.in_(PUBLIC_STATUSES)]
+    visible = [public_status(other.status)]
     if section_id is not None:
         visible.append(other.section_id == section_id)
     if before:
