@@ -24,9 +24,12 @@ from cms.schemas.articles.public import (
     RelatedOut,
     SummaryOut,
 )
+from cms.schemas.search import SearchHit
 from cms.services.public import reading
 from cms.services.related import curation
 from cms.services.related import public as public_related
+from cms.services.search import service as search
+from cms.services.search.query import parse_query
 from cms.text import rfc3339
 from tests.conftest import make_article
 from tests.test_properties import valid_blocks
@@ -114,6 +117,13 @@ def test_summary_and_related_match_the_schemas(client, story):
     _same(related, RelatedOut().dump(_with_orm_articles(view)))
     assert [i["kind"] for i in related["related"][:2]] == ["curated", "curated"]
     assert related["related"][1]["url"] == "https://example.org/b"
+
+
+def test_search_hits_match_the_schema(client, story):
+    found = client.get("/api/v1/search?q=port").get_json()["data"]
+    assert found
+    page = search.search(parse_query("port"), {}, limit=20)
+    _same(found, SearchHit(many=True).dump(page.items))
 
 
 def test_neighbours_skip_invisible_articles_and_break_ties_by_id(client, users, clock):

@@ -6,6 +6,7 @@ from flask.views import MethodView
 
 from cms.api.blueprint import FIRST_SLUG, Blueprint, public_article_links
 from cms.api.responses import page_response
+from cms.schemas.articles.dumpers import SearchHitDumper
 from cms.schemas.common import page_schema
 from cms.schemas.search import SearchHit, SearchQuery
 from cms.services.search import service as search
@@ -18,7 +19,8 @@ blp = Blueprint(
 )
 
 SearchPage = page_schema(SearchHit, "SearchPage")
-_hit = SearchHit()
+# The schema documents the hits; the hand-written dumper builds the same JSON faster.
+_hit = SearchHitDumper()
 
 
 @blp.route("")

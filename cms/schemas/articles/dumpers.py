@@ -185,3 +185,17 @@ class StoredCardDumper:
         if many:
             return [orjson.Fragment(item.json) for item in obj]
         return orjson.Fragment(obj.json)
+
+
+class SearchHitDumper:
+    """``dump(hits, many=True)`` of search hits (``search.service.Hit``) as ``SearchHit`` gives
+    it: the article's card, then its score and snippet."""
+
+    def dump(self, obj, *, many: bool = False):
+        if many:
+            return [self.dump(hit) for hit in obj]
+        return {
+            **card_data(obj.article),
+            "score": None if obj.score is None else float(obj.score),
+            "snippet": obj.snippet,
+        }
