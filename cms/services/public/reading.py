@@ -144,8 +144,7 @@ class ArticleCardView(Card):
         self.created_at, self.section_id, self.body, self.body_html, self.body_text = extra[:5]
         self.summary = None if extra[5] is None else SummaryRow(extra[6:11])
         self.card_json = extra[11]  # the stored card (cms.services.public.cards), if current
-        self.previous = None if extra[12] is None else Neighbour(*extra[12:16])
-        self.next = None if extra[16] is None else Neighbour(*extra[16:20])
+        self.previous, self.next = _neighbours_of(extra[12:20])
         self.has_corrections = extra[20]  # read only when there are some
         self.corrections = []
 
@@ -157,6 +156,32 @@ class Neighbour(NamedTuple):
     slug: str
     title: str
     published_at: datetime
+
+
+def _neighbours_of(values) -> tuple[Neighbour | None, Neighbour | None]:
+    """Previous and next from the columns ``_with_neighbours`` added to a row."""
+    previous, following = values[:4], values[4:]
+    return (
+        None if previous[0] is None else Neighbour(*previous),
+        None if following[0] is None else Neighbour(*following),
+    )
+
+
+def _with_neighbours(query: sa.Select, now, *, in_section: bool = False) -> sa.Select:
+    """``query`` (visible articles) with the columns of each one's previous and next visible
+    article (in its section, ``in_section``), read in the same statement."""
+    previous, following = aliased(Article, name="previous"), aliased(Article, name="next")
+    at = {"when": Article.published_at, "ident": Article.id, "now": now}
+    if in_section:
+        at["section_id"] = Article.section_id
+    return (
+        query.add_columns(
+            *(getattr(previous, column.key) for column in _NEIGHBOUR_COLUMNS),
+            *(getattr(following, column.key) for column in _NEIGHBOUR_COLUMNS),
+        )
+        .outerjoin_from(Article, previous, previous.id == _neighbour_id(before=True, **at))
+        .outerjoin_from(Article, following, following.id == _neighbour_id(before=False, **at))
+    )
 
 
 def current_card() -> sa.ColumnElement[bool]:
@@ -432,24 +457,15 @@ def _detail_statement() -> sa.Select:
     whether it has visible corrections, in one statement."""
     now = sa.bindparam("now", type_=UTCDateTime)
     query = public_articles(now).where(Article.slug == sa.bindparam("slug", type_=sa.String))
-    previous, following = aliased(Article, name="previous"), aliased(Article, name="next")
-    at = {"when": Article.published_at, "ident": Article.id, "now": now}
     has_corrections = sa.exists().where(
         Correction.article_id == Article.id, Correction.hidden_at.is_(None)
     )
-    return (
-        _with_section(
-            query,
-            *_DETAIL_COLUMNS,
-            *(getattr(previous, column.key) for column in _NEIGHBOUR_COLUMNS),
-            *(getattr(following, column.key) for column in _NEIGHBOUR_COLUMNS),
-            has_corrections.label("has_corrections"),
-        )
+    detail = (
+        _with_section(query, *_DETAIL_COLUMNS)
         .outerjoin_from(Article, Summary, Summary.article_id == Article.id)
         .outerjoin_from(Article, StoredCard, current_card())
-        .outerjoin_from(Article, previous, previous.id == _neighbour_id(before=True, **at))
-        .outerjoin_from(Article, following, following.id == _neighbour_id(before=False, **at))
     )
+    return _with_neighbours(detail, now).add_columns(has_corrections.label("has_corrections"))
 
 
 def _moved_or_missing(slug: str, now: datetime) -> Moved:
@@ -467,22 +483,36 @@ def _moved_or_missing(slug: str, now: datetime) -> Moved:
     raise NotFound("There is no published article with this slug.")
 
 
-def find_keys(slug: str, now: datetime | None = None) -> sa.Row | Moved:
-    """``(id, slug, section_id, published_at)`` of the visible article ``slug`` as a row (no
-    ORM object), or where a former slug moved to; else NotFound."""
+class Located(NamedTuple):
+    """A visible article's keys with its previous and next (``find_keys``)."""
+
+    id: int
+    slug: str
+    section_id: int | None
+    published_at: datetime
+    previous: Neighbour | None
+    next: Neighbour | None
+
+
+def find_keys(slug: str, now: datetime | None = None, *, scope: str = "site") -> Located | Moved:
+    """The keys of the visible article ``slug`` and its previous and next (on the site, or
+    in its section), in one statement without ORM objects; else Moved or NotFound."""
     now = now or utcnow()
-    row = read_rows(_keys_statement(), {"now": now, "slug": slug}).first()
-    return row if row is not None else _moved_or_missing(slug, now)
+    row = read_rows(_keys_statement(scope == "section"), {"now": now, "slug": slug}).first()
+    if row is None:
+        return _moved_or_missing(slug, now)
+    return Located(*row[:4], *_neighbours_of(row[4:]))
 
 
 @functools.cache
-def _keys_statement() -> sa.Select:
+def _keys_statement(in_section: bool) -> sa.Select:
     now = sa.bindparam("now", type_=UTCDateTime)
-    return (
+    query = (
         public_articles(now)
         .with_only_columns(Article.id, Article.slug, Article.section_id, Article.published_at)
         .where(Article.slug == sa.bindparam("slug", type_=sa.String))
     )
+    return _with_neighbours(query, now, in_section=in_section)
 
 
 def find_article(slug: str, now: datetime | None = None, *, load=FULL) -> Article | Moved:

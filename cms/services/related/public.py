@@ -32,11 +32,16 @@ _LINKS = (
 
 
 def related(
-    article: Article | sa.Row, *, limit: int, scope: str = "site", now: datetime | None = None
+    article: Article | reading.Located,
+    *,
+    limit: int,
+    scope: str = "site",
+    now: datetime | None = None,
 ) -> RelatedView:
     """Curated links first (only to visible articles), then suggestions, up to ``limit``.
 
-    ``article``: anything with its ``id``, ``section_id`` and ``published_at`` (``find_keys``).
+    ``article``: ``reading.find_keys``'s answer (for the same ``scope``), or anything with its
+    ``id``, ``section_id`` and ``published_at``.
     Suggested articles come as stored cards (``cards.CardRow``), curated ones as ``Card``."""
     now = now or utcnow()
     items: list[dict] = []
@@ -93,6 +98,8 @@ def related(
                     "reason": reason,
                 }
             )
-    # After the cards: an article that is both a card and a neighbour is then loaded as a card.
-    previous, following = reading.neighbours(article, scope=scope, now=now)
+    if isinstance(article, reading.Located):  # read with its previous and next in ``scope``
+        previous, following = article.previous, article.next
+    else:
+        previous, following = reading.neighbours(article, scope=scope, now=now)
     return RelatedView(previous=previous, next=following, related=items)
