@@ -262,6 +262,8 @@ def main(argv: list[str] | None = None) -> None:
         "summary": [f"{api}/articles/{s}/summary" for s in slugs],
         "related": [f"{api}/articles/{s}/related" for s in slugs],
         "taxonomy": [f"{api}/tags"],
+        # A word in every generated article, and three in 10-15% of them (their titles).
+        "search": [f"{api}/search?q={word}" for word in ("rail", "union", "forecast", "airport")],
         "304": [f"{api}/articles"],
         # Not the app: one hand-written query of the stored cards, in the ceiling app (see
         # bench/ceiling_app.py): what any database-backed list costs on this machine.

@@ -16,7 +16,7 @@ import time
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, request
 from flask_limiter import HeaderNames, RequestLimit
 from limits import parse_many
 from limits.storage import Storage
@@ -147,6 +147,25 @@ def public_rate_limit(blueprint) -> None:
         scope=PUBLIC_LIMIT_SCOPE,
         exempt_when=lambda: not current_app.config["CMS_PUBLIC_RATE_LIMIT"],
     )(blueprint)
+
+
+def check_only_where_limited(app, blueprints) -> None:
+    """Skip Flask-Limiter's per-request check for the public ``blueprints`` while no public
+    limit is set: their only limit is the shared one above (no default or application limits
+    are configured), and resolving that there is none cost ~0.1 ms of CPU per public read.
+    Every other request, and every public one once ``CMS_PUBLIC_RATE_LIMIT`` is set, is
+    checked as before (its 429 and rate-limit headers unchanged)."""
+    names = frozenset(blueprint.name for blueprint in blueprints)
+    hooks = app.before_request_funcs[None]
+    position = hooks.index(limiter._check_request_limit)
+    check = hooks[position]
+
+    def check_request_limit():
+        if request.blueprint in names and not app.config["CMS_PUBLIC_RATE_LIMIT"]:
+            return None
+        return check()
+
+    hooks[position] = check_request_limit
 
 
 def public_limit_headers(app, remote_addr: str | None) -> list[tuple[str, str]] | None:

@@ -24,8 +24,12 @@ from cms.schemas.articles.public import (
     RelatedOut,
     SummaryOut,
 )
+from cms.schemas.search import SearchHit
 from cms.services.public import reading
 from cms.services.related import curation
+from cms.services.related import public as public_related
+from cms.services.search import service as search
+from cms.services.search.query import parse_query
 from cms.text import rfc3339
 from tests.conftest import make_article
 from tests.test_properties import valid_blocks
@@ -64,6 +68,15 @@ def story(users, clock):
     return article, older, newer
 
 
+def _with_orm_articles(view):
+    """The related view with each linked article as its ORM object, which the schema dumps
+    (the service gives suggested articles as their stored card JSON)."""
+    for item in view.related:
+        if item["article"] is not None:
+            item["article"] = db.session.get(Article, item["article"].id)
+    return view
+
+
 def test_cards_match_the_schema(client, story):
     listed = client.get("/api/v1/articles?limit=10").get_json()["data"]
     db.session.expire_all()
@@ -100,10 +113,17 @@ def test_summary_and_related_match_the_schemas(client, story):
     _same(summary, SummaryOut().dump(db.session.get(Article, article.id).summary))
 
     related = client.get(f"/api/v1/articles/{article.slug}/related?limit=5").get_json()
-    view = reading.related(db.session.get(Article, article.id), limit=5)
-    _same(related, RelatedOut().dump(view))
+    view = public_related.related(db.session.get(Article, article.id), limit=5)
+    _same(related, RelatedOut().dump(_with_orm_articles(view)))
     assert [i["kind"] for i in related["related"][:2]] == ["curated", "curated"]
     assert related["related"][1]["url"] == "https://example.org/b"
+
+
+def test_search_hits_match_the_schema(client, story):
+    found = client.get("/api/v1/search?q=port").get_json()["data"]
+    assert found
+    page = search.search(parse_query("port"), {}, limit=20)
+    _same(found, SearchHit(many=True).dump(page.items))
 
 
 def test_neighbours_skip_invisible_articles_and_break_ties_by_id(client, users, clock):
@@ -281,6 +301,8 @@ def test_hand_written_output_equals_the_schemas_for_generated_articles(
 
     # related: curated links first, then suggestions
     related = client.get(f"/api/v1/articles/{article.slug}/related?limit=5").get_json()
-    view = reading.related(article, limit=5)
-    _same(related, RelatedOut().dump(view))
-    _same(related_data(view), RelatedOut().dump(view))
+    view = public_related.related(article, limit=5)
+    hand_written = related_data(view)
+    expected = RelatedOut().dump(_with_orm_articles(view))
+    _same(related, expected)
+    _same(hand_written, expected)

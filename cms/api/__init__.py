@@ -25,7 +25,7 @@ def register_api(app: Flask) -> None:
     from cms.api.public import search as public_search
     from cms.api.public import taxonomies as public_taxonomies
     from cms.cache.http import public_cache_headers, store_in_cache
-    from cms.rate_limits import public_rate_limit
+    from cms.rate_limits import check_only_where_limited, public_rate_limit
 
     public = [
         public_articles,
@@ -62,6 +62,7 @@ def register_api(app: Flask) -> None:
     for module in previews:
         public_rate_limit(module.blp)
         api.register_blueprint(module.blp)
+    check_only_where_limited(app, [module.blp for module in public + previews])
     for module in editor:
         api.register_blueprint(module.blp)
     docs.document_security(api)

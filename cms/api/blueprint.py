@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import flask_smorest
+import marshmallow as ma
 import orjson
 from flask_smorest.arguments import ArgumentsMixin
 from marshmallow import missing
@@ -34,6 +35,24 @@ def _paths_with_nul(value, path: str = ""):
 class StrictParser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
     # Let each schema's ``unknown = RAISE`` decide for every location, query string included.
     DEFAULT_UNKNOWN_BY_LOCATION: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._empty_query: dict[ma.Schema, dict] = {}
+
+    def parse(self, argmap, req=None, *, location=None, **kwargs):
+        """An empty query string always parses to the schema's defaults (or the same 400): the
+        defaults are parsed once per schema and copied, as the hot public reads send none."""
+        if location != "query" or not isinstance(argmap, ma.Schema):
+            return super().parse(argmap, req, location=location, **kwargs)
+        req = req if req is not None else self.get_default_request()
+        if req.query_string:
+            return super().parse(argmap, req, location=location, **kwargs)
+        defaults = self._empty_query.get(argmap)
+        if defaults is None:
+            defaults = super().parse(argmap, req, location=location, **kwargs)
+            self._empty_query[argmap] = defaults
+        return dict(defaults)
 
     def _raw_load_json(self, req):
         # orjson, like the app: its nesting limit answers a 10,000-deep document with a 400,

@@ -13,7 +13,7 @@ from cms.schemas.common import MAX_INT
 
 def json_response(data, status: int = 200, headers: dict | None = None):
     """A JSON response of ``data``, or of ``data`` as it is when it is already JSON bytes."""
-    body = data if isinstance(data, bytes) else current_app.json.dumps(data)
+    body = data if isinstance(data, bytes) else current_app.json.dumps_bytes(data)
     response = current_app.response_class(body, status=status, mimetype="application/json")
     for key, value in (headers or {}).items():
         response.headers[key] = value

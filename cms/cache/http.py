@@ -23,6 +23,20 @@ def _add_cache_tags(response) -> None:
     response.headers["Surrogate-Key"] = " ".join(tags)
 
 
+# The request headers make_conditional answers (a 304, a 412, a range): without any of them
+# it has nothing to decide, and werkzeug adds the Content-Length on sending anyway.
+_CONDITIONAL = frozenset(
+    {
+        "HTTP_IF_NONE_MATCH",
+        "HTTP_IF_MODIFIED_SINCE",
+        "HTTP_IF_MATCH",
+        "HTTP_IF_UNMODIFIED_SINCE",
+        "HTTP_RANGE",
+        "HTTP_IF_RANGE",
+    }
+)
+
+
 def public_cache_headers(response):
     """after_request hook of the public blueprints."""
     if request.method not in ("GET", "HEAD"):
@@ -39,9 +53,10 @@ def public_cache_headers(response):
         if not response.get_etag()[0]:
             response.add_etag()
         _remember(response)
-        response.make_conditional(request)
-        # make_conditional adds a Date; the server sends its own (a second one is invalid).
-        response.headers.pop("Date", None)
+        if not _CONDITIONAL.isdisjoint(request.environ):
+            response.make_conditional(request)
+            # make_conditional adds a Date; the server sends its own (a second one is invalid).
+            response.headers.pop("Date", None)
     elif response.status_code == 301:
         response.headers["Cache-Control"] = (
             f"public, max-age={current_app.config['CMS_CACHE_MAX_AGE']}"

@@ -36,6 +36,7 @@ from cms.schemas.corrections import CorrectionOut, correction_data
 from cms.services import generation
 from cms.services.distribution import site, structured_data
 from cms.services.public import cards, corrections, reading
+from cms.services.related import public as related
 
 blp = Blueprint(
     "public_articles",
@@ -225,10 +226,10 @@ class ArticleRelated(MethodView):
     def get(self, slug, limit, scope):
         """Previous/next and related articles: curated links first, then suggestions."""
         with reading.without_transaction():
-            found = reading.find_article(slug, load=reading.KEYS_ONLY)
+            found = reading.find_keys(slug, scope=scope)
             if isinstance(found, reading.Moved):
                 return _moved(found.slug, "/related")
-            view = reading.related(found, limit=limit, scope=scope)
+            view = related.related(found, limit=limit, scope=scope)
             neighbours = [f"article:{n.id}" for n in (view.previous, view.next) if n is not None]
             set_cache_tags([f"article:{found.id}", *neighbours])
             return json_response(related_data(view))

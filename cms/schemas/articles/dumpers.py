@@ -116,6 +116,14 @@ def detail_json(view, formats: tuple[str, ...] = FORMATS) -> bytes:
     return card.encode()[:-1] + b"," + rest[1:]
 
 
+def _card(article) -> dict | orjson.Fragment | None:
+    """An article's card: its stored JSON when it was read as one (``cards.CardRow``)."""
+    if article is None:
+        return None
+    stored = getattr(article, "json", None)
+    return card_data(article) if stored is None else orjson.Fragment(stored)
+
+
 def related_data(view) -> dict:
     """What ``RelatedOut().dump(view)`` gives."""
     return {
@@ -124,7 +132,7 @@ def related_data(view) -> dict:
         "related": [
             {
                 "kind": item["kind"],
-                "article": None if item["article"] is None else card_data(item["article"]),
+                "article": _card(item["article"]),
                 "url": item["url"],
                 "title": item["title"],
                 "label": item["label"],

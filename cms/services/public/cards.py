@@ -73,7 +73,11 @@ def read_cards(query: sa.Select, params: dict | None = None) -> list[CardRow]:
     statement = reading.card_statement(query, _with_stored_card)
     # Core rows: no ORM result processing
     rows = db.session.connection().execute(statement, params).all()
-    cards = [CardRow(row.id, row.published_at, row.card, row.generation) for row in rows]
+    return complete([CardRow(row.id, row.published_at, row.card, row.generation) for row in rows])
+
+
+def complete(cards: list[CardRow]) -> list[CardRow]:
+    """Build the JSON of the cards that were read without a current stored one."""
     missing = {card.id: card for card in cards if card.json is None}
     if missing:
         for built in reading.read_cards(sa.select(Article).where(Article.id.in_(missing))):

@@ -31,11 +31,13 @@ needs no recomputation, and reading stays one indexed query.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -52,10 +54,15 @@ from cms.models import (
     ArticleFeatures,
     DerivedJob,
     FeatureKey,
+    StoredCard,
     Suggestion,
     TermStat,
 )
+from cms.models.types import UTCDateTime
+from cms.services.public import cards
+from cms.services.public.cards import CardRow
 from cms.services.public.loaders import CARD_LOADERS
+from cms.services.public.reading import current_card, read_rows
 from cms.services.related import embeddings, scoring
 from cms.services.visibility import public_condition
 
@@ -78,25 +85,44 @@ _CHUNK = 500
 _DF_PENDING = "cms.suggestions.df_pending"  # session.info: document frequency changes
 
 
-def suggested(article: Article, *, limit: int, exclude: Iterable[int], now: datetime):
-    """``[(article, score, reason)]``: visible suggestions for ``article``, best first."""
+def suggested(article, *, limit: int, exclude: Iterable[int], now: datetime):
+    """``[(card, title, score, reason)]``: visible suggestions for ``article`` (anything with
+    an ``id``), best first; each target as its stored card (``cards.CardRow``) and title."""
     exclude = set(exclude)
-    query = (
-        sa.select(Article, Suggestion.score, Suggestion.reason)
-        .join(Suggestion, Suggestion.target_id == Article.id)
-        .where(Suggestion.article_id == article.id, public_condition(now))
-        .order_by(Suggestion.score.desc(), Article.id)
-        .limit(limit + len(exclude))
-        .options(*CARD_LOADERS)
-    )
+    params = {"article_id": article.id, "now": now, "limit": limit + len(exclude)}
+    found = [row for row in read_rows(_suggested_statement(), params) if row.id not in exclude]
+    if len(found) < limit and _list_pending(article.id):
+        found = _public_ranked_now(article.id, exclude, now)
     rows = [
-        (target, round(score, 4), reason)
-        for target, score, reason in db.session.execute(query)
-        if target.id not in exclude
+        (CardRow(row.id, row.published_at, row.card), row.title, round(row.score, 4), row.reason)
+        for row in found[:limit]
     ]
-    if len(rows) < limit and _list_pending(article.id):
-        rows = _ranked_now(article.id, public_condition(now), exclude)
-    return rows[:limit]
+    cards.complete([card for card, *_ in rows])
+    return rows
+
+
+@functools.cache
+def _suggested_statement() -> sa.Select:
+    """Parameters ``article_id``, ``now`` and ``limit``; built once."""
+    now = sa.bindparam("now", type_=UTCDateTime)
+    return (
+        sa.select(
+            Article.id,
+            Article.published_at,
+            Article.title,
+            StoredCard.card,
+            Suggestion.score,
+            Suggestion.reason,
+        )
+        .join(Suggestion, Suggestion.target_id == Article.id)
+        .outerjoin(StoredCard, current_card())
+        .where(
+            Suggestion.article_id == sa.bindparam("article_id", type_=sa.Integer),
+            public_condition(now),
+        )
+        .order_by(Suggestion.score.desc(), Article.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
 
 
 def suggestions_for_editor(article: Article, *, limit: int):
@@ -109,12 +135,17 @@ def suggestions_for_editor(article: Article, *, limit: int):
         .limit(limit)
         .options(*CARD_LOADERS)
     )
-    rows = [
-        (target, round(score, 4), reason) for target, score, reason in db.session.execute(query)
-    ]
+    rows = [(target, score, reason) for target, score, reason in db.session.execute(query)]
     if len(rows) < limit and _list_pending(article.id):
-        rows = _ranked_now(article.id, sa.true(), set())
-    return rows[:limit]
+        ranked = _ranked_now(article.id, set())
+        targets = db.session.scalars(
+            sa.select(Article).where(Article.id.in_(ranked)).options(*CARD_LOADERS)
+        )
+        rows = sorted(
+            ((target, *ranked[target.id]) for target in targets),
+            key=lambda row: (-row[1], row[0].id),
+        )
+    return [(target, round(score, 4), reason) for target, score, reason in rows[:limit]]
 
 
 def _list_pending(article_id: int) -> bool:
@@ -122,22 +153,43 @@ def _list_pending(article_id: int) -> bool:
     return db.session.get(DerivedJob, article_id) is not None
 
 
-def _ranked_now(article_id: int, condition, exclude: set[int]):
-    """The list the worker is about to store, ranked now from the same stored features,
-    candidates and frequencies: what a reader sees of a just-saved article before the job
-    ran. Nothing is written (a read stays a read)."""
+def _ranked_now(article_id: int, exclude: set[int]) -> dict[int, tuple[float, str]]:
+    """``{target: (score, reason)}``: the list the worker is about to store, ranked now from
+    the same stored features, candidates and frequencies -- what a reader sees of a just-saved
+    article before its job ran. Nothing is written (a read stays a read)."""
     row = db.session.get(ArticleFeatures, article_id)
     if row is None:
-        return []
+        return {}
     ranked, *_ = _suggest_for(article_id, row.features, _n_docs())
-    score_of = {t: (s, r) for t, s, r in ranked if t not in exclude}
-    if not score_of:
+    return {t: (s, r[:300]) for t, s, r in ranked if t not in exclude}
+
+
+class _Ranked(NamedTuple):
+    """A row of :func:`_suggested_statement`, ranked at read time."""
+
+    id: int
+    published_at: datetime | None
+    title: str
+    card: str | None
+    score: float
+    reason: str
+
+
+def _public_ranked_now(article_id: int, exclude: set[int], now: datetime) -> list:
+    """:func:`_ranked_now` as rows of :func:`_suggested_statement`, public targets only."""
+    ranked = _ranked_now(article_id, exclude)
+    if not ranked:
         return []
-    targets = db.session.scalars(
-        sa.select(Article).where(Article.id.in_(score_of), condition).options(*CARD_LOADERS)
-    ).all()
-    rows = [(t, round(score_of[t.id][0], 4), score_of[t.id][1][:300]) for t in targets]
-    rows.sort(key=lambda row: (-row[1], row[0].id))
+    query = (
+        sa.select(Article.id, Article.published_at, Article.title, StoredCard.card)
+        .outerjoin(StoredCard, current_card())
+        .where(Article.id.in_(ranked), public_condition(now))
+    )
+    rows = [
+        _Ranked(row.id, row.published_at, row.title, row.card, *ranked[row.id])
+        for row in db.session.execute(query)
+    ]
+    rows.sort(key=lambda row: (-row.score, row.id))
     return rows
 
 

@@ -1,0 +1,105 @@
+"""The related articles a reader sees next to an article: its curated links to visible
+articles and URLs, then its stored suggestions, with its previous and next articles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from cms.clock import utcnow
+from cms.models import Article, RelatedLink
+from cms.services.public import reading
+from cms.services.related import suggestions
+from cms.services.visibility import public_articles
+
+
+@dataclass
+class RelatedView:
+    previous: Article | None
+    next: Article | None
+    related: list[dict] = field(default_factory=list)
+
+
+# The curated links of an article (parameter ``article_id``): rows, not objects, so the
+# targets are not loaded eagerly.
+_LINKS = (
+    sa.select(RelatedLink.target_id, RelatedLink.url, RelatedLink.title, RelatedLink.label)
+    .where(RelatedLink.article_id == sa.bindparam("article_id", type_=sa.Integer))
+    .order_by(RelatedLink.position)
+)
+
+
+def related(
+    article: Article | reading.Located,
+    *,
+    limit: int,
+    scope: str = "site",
+    now: datetime | None = None,
+) -> RelatedView:
+    """Curated links first (only to visible articles), then suggestions, up to ``limit``.
+
+    ``article``: ``reading.find_keys``'s answer (for the same ``scope``), or anything with its
+    ``id``, ``section_id`` and ``published_at``.
+    Suggested articles come as stored cards (``cards.CardRow``), curated ones as ``Card``."""
+    now = now or utcnow()
+    items: list[dict] = []
+    links = reading.read_rows(_LINKS, {"article_id": article.id}).all()
+    target_ids = [link.target_id for link in links if link.target_id is not None]
+    targets = {}
+    if target_ids:
+        targets = {
+            card.id: card
+            for card in reading.read_cards(public_articles(now).where(Article.id.in_(target_ids)))
+        }
+    for link in links:
+        if link.target_id is not None:
+            target = targets.get(link.target_id)
+            if target is None:
+                continue
+            items.append(
+                {
+                    "kind": "curated",
+                    "article": target,
+                    "url": None,
+                    "title": link.title or target.title,
+                    "label": link.label,
+                    "score": None,
+                    "reason": None,
+                }
+            )
+        else:
+            items.append(
+                {
+                    "kind": "curated",
+                    "article": None,
+                    "url": link.url,
+                    "title": link.title,
+                    "label": link.label,
+                    "score": None,
+                    "reason": None,
+                }
+            )
+    items = items[:limit]
+    if len(items) < limit:
+        exclude = {article.id, *targets}
+        for target, title, score, reason in suggestions.suggested(
+            article, limit=limit - len(items), exclude=exclude, now=now
+        ):
+            items.append(
+                {
+                    "kind": "suggested",
+                    "article": target,
+                    "url": None,
+                    "title": title,
+                    "label": None,
+                    "score": score,
+                    "reason": reason,
+                }
+            )
+    if isinstance(article, reading.Located):  # read with its previous and next in ``scope``
+        previous, following = article.previous, article.next
+    else:
+        previous, following = reading.neighbours(article, scope=scope, now=now)
+    return RelatedView(previous=previous, next=following, related=items)
