@@ -123,7 +123,18 @@ def test_search_hits_match_the_schema(client, story):
     found = client.get("/api/v1/search?q=port").get_json()["data"]
     assert found
     page = search.search(parse_query("port"), {}, limit=20)
-    _same(found, SearchHit(many=True).dump(page.items))
+    articles = {a.id: a for a in db.session.scalars(sa.select(Article))}
+    _same(found, SearchHit(many=True).dump([_Hit(articles[h.id], h) for h in page.items]))
+
+
+class _Hit:
+    """A hit as the schema reads it: the article's attributes, the hit's score and snippet."""
+
+    def __init__(self, article, hit):
+        self._article, self.score, self.snippet = article, hit.score, hit.snippet
+
+    def __getattr__(self, name):
+        return getattr(self._article, name)
 
 
 def test_neighbours_skip_invisible_articles_and_break_ties_by_id(client, users, clock):
