@@ -264,7 +264,10 @@ def main(argv: list[str] | None = None) -> None:
     print("| --- | --- |" + " ---: |" * 12)
     for code, url in ((c, u) for c in args.code or [ROOT] for u in urls):
         if url.startswith("sqlite"):
-            target = f"sqlite:///{os.path.join(work, 'import_bench.sqlite3')}"
+            sqlite_file = os.path.join(work, "import_bench.sqlite3")
+            if os.path.exists(sqlite_file):  # from the run of another --code
+                os.remove(sqlite_file)
+            target = f"sqlite:///{sqlite_file}"
             label, admin = "SQLite", None
         else:
             base = sa.engine.make_url(sqlalchemy_url(url))
