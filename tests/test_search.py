@@ -644,3 +644,25 @@ def test_a_hit_is_the_articles_card_with_score_and_snippet(client, newsroom):
         assert {k: v for k, v in hit.items() if k not in ("score", "snippet")} == listed[
             hit["slug"]
         ]
+
+
+def test_postgresql_keeps_search_documents_inline(client, users, ago):
+    """Walks and ranking read hundreds of documents per search: they stay in the table's own
+    pages (migration b5c1d3e7f9a2), also after ``rebuild search``."""
+    if not _postgres():
+        pytest.skip("PostgreSQL storage settings")
+    make_article("Ferry", body=_para("Ferry. " * 400), published_at=ago(hours=1))
+    search_index.rebuild_index()
+    db.session.commit()
+
+    storage = db.session.scalar(
+        sa.text(
+            "SELECT attstorage FROM pg_attribute WHERE attrelid = 'article_search'::regclass "
+            "AND attname = 'document'"
+        )
+    )
+    options = db.session.scalar(
+        sa.text("SELECT reloptions FROM pg_class WHERE oid = 'article_search'::regclass")
+    )
+    assert storage == "m" and "toast_tuple_target=8160" in options
+    assert _slugs(client, "ferry") == ["ferry"]

@@ -57,6 +57,8 @@ class SummaryOut(ma.Schema):
     reading_time_seconds = fields.Integer(required=True)
 
 
+
+
 class Neighbor(ma.Schema):
     id = fields.Integer()
     slug = fields.String()

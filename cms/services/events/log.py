@@ -819,8 +819,6 @@ def publish_due(session: Session, limit: int = 500) -> int:
 
 _TAXONOMIES = (Section, Tag, Author, Source)
 _CHILDREN = (ArticleAuthor, ArticleSource, Summary, RelatedLink)
-
-
 def listen(session_factory) -> None:
     """Note the articles each flush touches; decide their events before commit."""
 

@@ -202,8 +202,6 @@ def _refresh_taxonomy(model, ident: int) -> None:
 _TAXONOMIES = (Section, Tag, Author, Source)
 _PENDING = "cms_cards_pending"  # session.info: article ids whose card must be rebuilt
 _TAXONOMY_PENDING = "cms_cards_taxonomies"  # session.info: {(model, id)} changed or deleted
-
-
 def listen(session_factory) -> None:
     """Keep cards current in every session of ``session_factory`` (``registry.install``)."""
 

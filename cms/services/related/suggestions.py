@@ -409,7 +409,9 @@ def _candidates(
         ).all()
     vectors = _stored_embeddings(aid for aid, _ in rows) if embedding is not None else {}
     rows.sort(key=lambda row: row[0])
-    return [(aid, scoring.ArticleFeatures.from_dict(data), vectors.get(aid)) for aid, data in rows]
+    return [
+        (aid, scoring.ArticleFeatures.from_dict(data), vectors.get(aid)) for aid, data in rows
+    ]
 
 
 def _semantic() -> bool:

@@ -82,6 +82,7 @@ def sqlite_key_sql() -> sa.ColumnElement:
     )
 
 
+
 def pg_config_of(language: sa.ColumnElement) -> sa.ColumnElement:
     """SQL: the text-search configuration for an article's language."""
     whens = [
@@ -103,6 +104,7 @@ def pg_config_mark(cfg: str) -> str:
 
 def pg_configs() -> list[str]:
     return [*PG_CONFIGS.values(), PG_FALLBACK_CONFIG]
+
 
 
 # --- keeping the index current ----------------------------------------------------------------

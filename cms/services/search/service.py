@@ -343,16 +343,29 @@ class _PostgreSQL:
         # The tsqueries are made once, by one statement; the search statements then carry them
         # as constants (a tsquery's text reads back as the same tsquery), so they stay small to
         # build, compile and plan.
+        any_way = self._any_config(list(self.queries.values()))
         texts = db.session.execute(
-            sa.select(*(sa.cast(q, sa.Text) for q in (match_query, *self.queries.values())))
+            sa.select(
+                *(sa.cast(q, sa.Text) for q in (match_query, any_way, *self.queries.values()))
+            )
         ).one()
-        self.query_texts = dict(zip(self.queries, texts[1:], strict=True))
+        self.query_texts = dict(zip(self.queries, texts[2:], strict=True))
         self.queries = {
             cfg: sa.cast(sa.bindparam(f"tsquery_{cfg}", text), TSQUERY)
             for cfg, text in self.query_texts.items()
         }
         self.match_query = sa.cast(sa.bindparam("tsquery_match", texts[0]), TSQUERY)
         self.matches = self.table.c.document.op("@@")(self.match_query)
+        # For scans of the GIN index: the query stemmed any of the ways, which the index
+        # answers from the posting lists of the query's words alone, and the exact match
+        # checked on each row found (``ts_match_vq`` is ``@@`` written so that the planner
+        # does not hand it to the index). With the marks in the index condition, the index
+        # would read every document's mark (the English one is on most of them).
+        document = self.table.c.document
+        self.index_matches = sa.and_(
+            document.op("@@")(sa.cast(sa.bindparam("tsquery_any", texts[1]), TSQUERY)),
+            sa.func.ts_match_vq(document, self.match_query),
+        )
         self.own_query = self.per_config(self.table.c.config, self.queries)
         self.score = sa.cast(sa.func.ts_rank_cd(self.table.c.document, self.own_query, 1), sa.Float)
 
@@ -464,7 +477,7 @@ class _PostgreSQL:
             self.table.c.article_id.label("key"),
         ).where(listed <= now)
         if match:
-            query = query.where(self.matches)
+            query = query.where(self.index_matches)
         if "section" in filters:
             slug = filters["section"]
             if slug not in self._section_ids:
