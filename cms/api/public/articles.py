@@ -226,7 +226,7 @@ class ArticleRelated(MethodView):
     def get(self, slug, limit, scope):
         """Previous/next and related articles: curated links first, then suggestions."""
         with reading.without_transaction():
-            found = reading.find_keys(slug, scope=scope)
+            found = related.locate(slug, scope=scope)
             if isinstance(found, reading.Moved):
                 return _moved(found.slug, "/related")
             view = related.related(found, limit=limit, scope=scope)

@@ -144,7 +144,7 @@ class ArticleCardView(Card):
         self.created_at, self.section_id, self.body, self.body_html, self.body_text = extra[:5]
         self.summary = None if extra[5] is None else SummaryRow(extra[6:11])
         self.card_json = extra[11]  # the stored card (cms.services.public.cards), if current
-        self.previous, self.next = _neighbours_of(extra[12:20])
+        self.previous, self.next = neighbours_of(extra[12:20])
         self.has_corrections = extra[20]  # read only when there are some
         self.corrections = []
 
@@ -158,8 +158,8 @@ class Neighbour(NamedTuple):
     published_at: datetime
 
 
-def _neighbours_of(values) -> tuple[Neighbour | None, Neighbour | None]:
-    """Previous and next from the columns ``_with_neighbours`` added to a row."""
+def neighbours_of(values) -> tuple[Neighbour | None, Neighbour | None]:
+    """Previous and next from the columns ``with_neighbours`` added to a row."""
     previous, following = values[:4], values[4:]
     return (
         None if previous[0] is None else Neighbour(*previous),
@@ -167,7 +167,7 @@ def _neighbours_of(values) -> tuple[Neighbour | None, Neighbour | None]:
     )
 
 
-def _with_neighbours(query: sa.Select, now, *, in_section: bool = False) -> sa.Select:
+def with_neighbours(query: sa.Select, now, *, in_section: bool = False) -> sa.Select:
     """``query`` (visible articles) with the columns of each one's previous and next visible
     article (in its section, ``in_section``), read in the same statement."""
     previous, following = aliased(Article, name="previous"), aliased(Article, name="next")
@@ -441,7 +441,7 @@ def read_article(slug: str, now: datetime | None = None) -> ArticleCardView | Mo
     now = now or utcnow()
     row = read_rows(_detail_statement(), {"now": now, "slug": slug}).first()
     if row is None:
-        return _moved_or_missing(slug, now)
+        return moved_or_missing(slug, now)
     view = ArticleCardView(row)
     if view.card_json is None:  # no current stored card: its tags, authors and sources
         _with_relations([view])
@@ -465,10 +465,10 @@ def _detail_statement() -> sa.Select:
         .outerjoin_from(Article, Summary, Summary.article_id == Article.id)
         .outerjoin_from(Article, StoredCard, current_card())
     )
-    return _with_neighbours(detail, now).add_columns(has_corrections.label("has_corrections"))
+    return with_neighbours(detail, now).add_columns(has_corrections.label("has_corrections"))
 
 
-def _moved_or_missing(slug: str, now: datetime) -> Moved:
+def moved_or_missing(slug: str, now: datetime) -> Moved:
     redirect = db.session.get(SlugRedirect, slug)
     if redirect is not None:
         target = db.session.get(Article, redirect.article_id)
@@ -483,38 +483,6 @@ def _moved_or_missing(slug: str, now: datetime) -> Moved:
     raise NotFound("There is no published article with this slug.")
 
 
-class Located(NamedTuple):
-    """A visible article's keys with its previous and next (``find_keys``)."""
-
-    id: int
-    slug: str
-    section_id: int | None
-    published_at: datetime
-    previous: Neighbour | None
-    next: Neighbour | None
-
-
-def find_keys(slug: str, now: datetime | None = None, *, scope: str = "site") -> Located | Moved:
-    """The keys of the visible article ``slug`` and its previous and next (on the site, or
-    in its section), in one statement without ORM objects; else Moved or NotFound."""
-    now = now or utcnow()
-    row = read_rows(_keys_statement(scope == "section"), {"now": now, "slug": slug}).first()
-    if row is None:
-        return _moved_or_missing(slug, now)
-    return Located(*row[:4], *_neighbours_of(row[4:]))
-
-
-@functools.cache
-def _keys_statement(in_section: bool) -> sa.Select:
-    now = sa.bindparam("now", type_=UTCDateTime)
-    query = (
-        public_articles(now)
-        .with_only_columns(Article.id, Article.slug, Article.section_id, Article.published_at)
-        .where(Article.slug == sa.bindparam("slug", type_=sa.String))
-    )
-    return _with_neighbours(query, now, in_section=in_section)
-
-
 def find_article(slug: str, now: datetime | None = None, *, load=FULL) -> Article | Moved:
     """The visible article with ``slug``, or where a former slug moved to; else NotFound.
 
@@ -525,7 +493,7 @@ def find_article(slug: str, now: datetime | None = None, *, load=FULL) -> Articl
     article = db.session.scalars(query).first()
     if article is not None:
         return article
-    return _moved_or_missing(slug, now)
+    return moved_or_missing(slug, now)
 
 
 def neighbours(article, *, scope: str = "site", now: datetime | None = None):

@@ -3,16 +3,59 @@ articles and URLs, then its stored suggestions, with its previous and next artic
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from cms.clock import utcnow
 from cms.models import Article, RelatedLink
+from cms.models.types import UTCDateTime
 from cms.services.public import reading
+from cms.services.public.reading import Moved
 from cms.services.related import suggestions
 from cms.services.visibility import public_articles
+
+
+class Located(NamedTuple):
+    """A visible article's keys, its previous and next, and whether it has curated links."""
+
+    id: int
+    slug: str
+    section_id: int | None
+    published_at: datetime
+    has_links: bool
+    previous: reading.Neighbour | None
+    next: reading.Neighbour | None
+
+
+def locate(slug: str, now: datetime | None = None, *, scope: str = "site") -> Located | Moved:
+    """What ``related`` starts from for the visible article ``slug``, with its previous and
+    next on the site or in its section, in one statement; else Moved or NotFound."""
+    now = now or utcnow()
+    row = reading.read_rows(_located(scope == "section"), {"now": now, "slug": slug}).first()
+    if row is None:
+        return reading.moved_or_missing(slug, now)
+    return Located(*row[:5], *reading.neighbours_of(row[5:]))
+
+
+@functools.cache
+def _located(in_section: bool) -> sa.Select:
+    now = sa.bindparam("now", type_=UTCDateTime)
+    query = (
+        public_articles(now)
+        .with_only_columns(
+            Article.id,
+            Article.slug,
+            Article.section_id,
+            Article.published_at,
+            sa.exists().where(RelatedLink.article_id == Article.id).label("has_links"),
+        )
+        .where(Article.slug == sa.bindparam("slug", type_=sa.String))
+    )
+    return reading.with_neighbours(query, now, in_section=in_section)
 
 
 @dataclass
@@ -32,7 +75,7 @@ _LINKS = (
 
 
 def related(
-    article: Article | reading.Located,
+    article: Article | Located,
     *,
     limit: int,
     scope: str = "site",
@@ -40,12 +83,14 @@ def related(
 ) -> RelatedView:
     """Curated links first (only to visible articles), then suggestions, up to ``limit``.
 
-    ``article``: ``reading.find_keys``'s answer (for the same ``scope``), or anything with its
+    ``article``: ``locate``'s answer (for the same ``scope``), or anything with its
     ``id``, ``section_id`` and ``published_at``.
     Suggested articles come as stored cards (``cards.CardRow``), curated ones as ``Card``."""
     now = now or utcnow()
     items: list[dict] = []
-    links = reading.read_rows(_LINKS, {"article_id": article.id}).all()
+    links = []
+    if getattr(article, "has_links", True):
+        links = reading.read_rows(_LINKS, {"article_id": article.id}).all()
     target_ids = [link.target_id for link in links if link.target_id is not None]
     targets = {}
     if target_ids:
@@ -98,7 +143,7 @@ def related(
                     "reason": reason,
                 }
             )
-    if isinstance(article, reading.Located):  # read with its previous and next in ``scope``
+    if isinstance(article, Located):  # read with its previous and next in ``scope``
         previous, following = article.previous, article.next
     else:
         previous, following = reading.neighbours(article, scope=scope, now=now)
