@@ -187,7 +187,7 @@ def _public_ranked_now(article_id: int, exclude: set[int], now: datetime) -> lis
     )
     rows = [
         _Ranked(row.id, row.published_at, row.title, row.card, *ranked[row.id])
-        for row in db.session.execute(query)
+        for row in read_rows(query)
     ]
     rows.sort(key=lambda row: (-row.score, row.id))
     return rows
