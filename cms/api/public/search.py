@@ -9,6 +9,7 @@ from cms.api.responses import page_response
 from cms.schemas.articles.dumpers import StoredHitDumper
 from cms.schemas.common import page_schema
 from cms.schemas.search import SearchHit, SearchQuery
+from cms.services.public import reading
 from cms.services.search import service as search
 
 blp = Blueprint(
@@ -35,5 +36,6 @@ class Search(MethodView):
         carries its `score` and a `snippet` with the hits marked. Filters as on the article
         list; follow `meta.next_cursor` (or the `Link` header) for more.
         """
-        page = search.search(q, filters, limit=limit, cursor=cursor, count=count, sort=sort)
+        with reading.without_transaction():
+            page = search.search(q, filters, limit=limit, cursor=cursor, count=count, sort=sort)
         return page_response(page, _hit)

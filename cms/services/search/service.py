@@ -67,10 +67,13 @@ boundary.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import html
 import math
 import re
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -79,10 +82,10 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 
 from cms.clock import utcnow
 from cms.extensions import db
-from cms.models import Article, Section
+from cms.models import Article, Section, StoredCard
 from cms.pagination import Page, encode_cursor
-from cms.services.public.cards import CardRow, read_cards
-from cms.services.public.reading import LINK_FILTERS, apply_filters
+from cms.services.public.cards import CardRow, complete, read_cards
+from cms.services.public.reading import LINK_FILTERS, apply_filters, current_card
 from cms.services.search.index import (
     ID_SPAN,
     INDEX_TABLE,
@@ -266,8 +269,17 @@ class _SQLite:
         return row.key
 
     @staticmethod
-    def prepare() -> None:
-        pass
+    def planned_for_values():
+        return contextlib.nullcontext()
+
+    @staticmethod
+    def execute(statement: sa.Executable) -> sa.Result:
+        return db.session.execute(statement)
+
+    def ranked_page(
+        self, window: sa.Subquery, now: datetime, cursor: list | None, limit: int
+    ) -> sa.Select:
+        return _ranked_page(self.scored(window, now).subquery("ranked"), cursor, limit)
 
     @staticmethod
     def index_only(now: datetime, filters: dict) -> None:
@@ -289,6 +301,19 @@ class _SQLite:
         return sa.select(
             candidates.c.id, candidates.c.score, candidates.c.published_at, candidates.c.key
         )
+
+    def hits(self, rows: list[_Ranked]) -> list[Hit]:
+        """The page's hits: the articles' cards (``cards.read_cards``) and snippets."""
+        ids = [row.id for row in rows]
+        found = {
+            card.id: card for card in read_cards(sa.select(Article).where(Article.id.in_(ids)))
+        }
+        snippets = self.snippets(rows)
+        return [
+            Hit(found[row.id], row.score, render_snippet(snippets.get(row.id)))
+            for row in rows
+            if row.id in found
+        ]
 
     def snippets(self, rows: list[_Ranked]) -> dict[int, str]:
         def snip(column: int) -> str:
@@ -317,64 +342,286 @@ class _SQLite:
         return {ids[key]: snippet for key, snippet in found}
 
 
+# PostgreSQL: the index table, and the parts of its statements that are the same for every
+# query. The query itself comes as bound parameters (its tsquery texts, see
+# ``_PostgreSQL.params``), so each statement is built and compiled once per shape.
+_PG_TABLE = sa.table(
+    INDEX_TABLE,
+    sa.column("article_id"),
+    sa.column("config"),
+    sa.column("document"),
+    sa.column("listed_at", Article.published_at.type),
+    sa.column("section_id"),
+)
+_PG_NEWEST_FIRST = (_PG_TABLE.c.listed_at.desc(), _PG_TABLE.c.article_id.desc())
+
+
+def _tsquery_param(name: str) -> sa.ColumnElement:
+    return sa.cast(sa.bindparam(name, type_=sa.String), TSQUERY)
+
+
+def _per_config(config: sa.ColumnElement, values: dict) -> sa.ColumnElement:
+    """SQL: ``values[cfg]`` for the configuration ``cfg`` that ``config`` names."""
+    return sa.case(
+        *((config == sa.literal_column(f"'{cfg}'::regconfig"), v) for cfg, v in values.items())
+    )
+
+
+# The query stemmed each configuration's way AND that configuration's mark (see
+# :func:`pg_config_mark`): a document only meets the query stemmed its own way.
+_PG_MATCH_QUERY = _tsquery_param("tsquery_match")
+_PG_MATCHES = _PG_TABLE.c.document.op("@@")(_PG_MATCH_QUERY)
+# For scans of the GIN index: the query stemmed any of the ways, which the index answers from
+# the posting lists of the query's words alone, and the exact match checked on each row found
+# (``ts_match_vq`` is ``@@`` written so that the planner does not hand it to the index). With
+# the marks in the index condition, the index would read every document's mark (the English
+# one is on most of them).
+_PG_INDEX_MATCHES = sa.and_(
+    _PG_TABLE.c.document.op("@@")(_tsquery_param("tsquery_any")),
+    sa.func.ts_match_vq(_PG_TABLE.c.document, _PG_MATCH_QUERY),
+)
+_PG_OWN_QUERY = _per_config(
+    _PG_TABLE.c.config, {cfg: _tsquery_param(f"tsquery_{cfg}") for cfg in pg_configs()}
+)
+_PG_SCORE = sa.cast(sa.func.ts_rank_cd(_PG_TABLE.c.document, _PG_OWN_QUERY, 1), sa.Float)
+# The index-only statements' filters (``_PostgreSQL.index_only``), by name in ``params``.
+_PG_INDEX_FILTERS = ("section", "published_after", "published_before")
+# The tsquery texts of each query already seen (its stemming depends on the words and the
+# server's dictionaries only): a search of a known query sends no statement to make them.
+_PG_QUERY_TEXTS: dict[tuple, tuple[str, str, dict[str, str]]] = {}
+_PG_QUERY_TEXTS_MAX = 4096
+
+
+_INDEX_NOW = sa.bindparam("index_now", type_=Article.published_at.type)
+
+
+@functools.cache
+def _pg_listing(shape: tuple[str, ...], match: bool) -> sa.Select:
+    """Listed articles (matching the query when ``match``) from the index table alone, with
+    the filters named in ``shape`` (``_PostgreSQL.index_only``)."""
+    table, listed = _PG_TABLE, _PG_TABLE.c.listed_at
+    query = sa.select(
+        table.c.article_id.label("id"),
+        listed.label("published_at"),
+        table.c.article_id.label("key"),
+    ).where(listed <= _INDEX_NOW)
+    if match:
+        query = query.where(_PG_INDEX_MATCHES)
+    if "section" in shape:
+        query = query.where(table.c.section_id == sa.bindparam("index_section", type_=sa.Integer))
+    if "published_after" in shape:
+        query = query.where(listed > sa.bindparam("index_after", type_=listed.type))
+    if "published_before" in shape:
+        query = query.where(listed < sa.bindparam("index_before", type_=listed.type))
+    return query
+
+
+@functools.cache
+def _pg_walk(shape: tuple[str, ...]) -> sa.Select:
+    """Matches among the listed articles ``walk_skip``+1 .. ``walk_skip``+``walk_rows``, newest
+    first, tested one by one (a subquery with LIMIT: the GIN index is not used); at most
+    ``walk_count``."""
+    table = _PG_TABLE
+    newest_rows = (
+        _pg_listing(shape, False)
+        .with_only_columns(table.c.article_id, table.c.listed_at, table.c.document)
+        .order_by(*_PG_NEWEST_FIRST)
+        .offset(sa.bindparam("walk_skip", type_=sa.Integer))
+        .limit(sa.bindparam("walk_rows", type_=sa.Integer))
+        .subquery("newest")
+    )
+    return (
+        sa.select(newest_rows.c.article_id)
+        .where(newest_rows.c.document.op("@@")(_PG_MATCH_QUERY))
+        .order_by(newest_rows.c.listed_at.desc(), newest_rows.c.article_id.desc())
+        .limit(sa.bindparam("walk_count", type_=sa.Integer))
+    )
+
+
+@functools.cache
+def _pg_bound(shape: tuple[str, ...]) -> sa.Select:
+    """``listed_at`` of the listed article ``bound_offset`` + 1 from the newest."""
+    return (
+        _pg_listing(shape, False)
+        .with_only_columns(_PG_TABLE.c.listed_at)
+        .order_by(*_PG_NEWEST_FIRST)
+        .offset(sa.bindparam("bound_offset", type_=sa.Integer))
+        .limit(1)
+    )
+
+
+@functools.cache
+def _pg_newest(shape: tuple[str, ...], bounded: bool) -> sa.Select:
+    """The ids of the ``newest_count`` newest matches (listed at ``bound`` or later)."""
+    query = _pg_listing(shape, True)
+    if bounded:
+        query = query.where(
+            _PG_TABLE.c.listed_at >= sa.bindparam("bound", type_=Article.published_at.type)
+        )
+    return (
+        query.with_only_columns(_PG_TABLE.c.article_id)
+        .order_by(*_PG_NEWEST_FIRST)
+        .limit(sa.bindparam("newest_count", type_=sa.Integer))
+    )
+
+
+def _ids_param(name: str) -> sa.ColumnElement:
+    """An ``integer[]`` parameter sent as its text (see :func:`_ids_text`)."""
+    return sa.cast(sa.bindparam(name, type_=sa.String), ARRAY(sa.Integer))
+
+
+def _ids_text(ids: list[int]) -> str:
+    """``ids`` as the text of a PostgreSQL array: psycopg adapts a list element by element in
+    Python (~3 µs each; a window holds 300)."""
+    return "{" + ",".join(str(int(ident)) for ident in ids) + "}"
+
+
+def _ranked_page(ranked: sa.Subquery, cursor: list | None, limit) -> sa.Select:
+    """``limit`` of the ``ranked`` rows ``(id, score, published_at, key)``, best first, after
+    ``cursor`` (``[score, published_at, id]``) if any. The cursor's values and ``limit`` may
+    be bound parameters (for a statement built once)."""
+    page = sa.select(ranked)
+    if cursor:
+        score, published_at, article_id = cursor
+        if not isinstance(score, sa.BindParameter):
+            score = sa.literal(float(score), sa.Float)
+            published_at = sa.literal(published_at, Article.published_at.type)
+            article_id = sa.literal(article_id, sa.Integer)
+        page = page.where(
+            sa.tuple_(ranked.c.score, ranked.c.published_at, ranked.c.id)
+            < sa.tuple_(score, published_at, article_id)
+        )
+    return page.order_by(
+        ranked.c.score.desc(), ranked.c.published_at.desc(), ranked.c.id.desc()
+    ).limit(limit)
+
+
+@functools.cache
+def _pg_ranked_page(after_cursor: bool) -> sa.Select:
+    """:func:`_ranked_page` of the visible articles among ``window_ids``, built once
+    (parameters ``rank_now``, ``after_score``, ``after_published_at``, ``after_id``,
+    ``page_rows``)."""
+    key = _PG_TABLE.c.article_id
+    ranked = (
+        sa.select(
+            key.label("id"),
+            _PG_SCORE.label("score"),
+            _PG_TABLE.c.listed_at.label("published_at"),
+            key.label("key"),
+        )
+        .select_from(_PG_TABLE)
+        .join(Article, Article.id == key)
+        .where(
+            key == sa.any_(_ids_param("window_ids")),
+            public_condition(sa.bindparam("rank_now", type_=Article.published_at.type)),
+        )
+        .subquery("ranked")
+    )
+    cursor = None
+    if after_cursor:
+        cursor = [
+            sa.bindparam("after_score", type_=sa.Float),
+            sa.bindparam("after_published_at", type_=Article.published_at.type),
+            sa.bindparam("after_id", type_=sa.Integer),
+        ]
+    return _ranked_page(ranked, cursor, sa.bindparam("page_rows", type_=sa.Integer))
+
+
+_SNIPPET_OPTIONS = (
+    f'StartSel="{_OPEN}", StopSel="{_CLOSE}", MaxWords=35, MinWords=15, '
+    f'MaxFragments=2, FragmentDelimiter=" {_ELLIPSIS} "'
+)
+
+
+@functools.cache
+def _pg_hits() -> sa.Select:
+    """The page's hits (``hit_ids``) with their stored cards (``cards.read_cards``'s join) and
+    their headlines (:meth:`_PostgreSQL.hits`), in one statement: per configuration
+    ``snippet_pattern_<cfg>`` finds the first word of the query (NULL: none) and
+    ``snippet_marks_<cfg>`` is what ``ts_headline`` marks."""
+    text = sa.case(
+        (Article.body_text != "", sa.func.substr(Article.body_text, 1, SNIPPET_SOURCE_CHARS)),
+        else_=Article.subtitle,
+    )
+    source = (
+        sa.select(
+            Article.id.label("id"),
+            Article.published_at.label("published_at"),
+            StoredCard.card.label("card"),
+            _PG_TABLE.c.config.label("config"),
+            text.label("text"),
+        )
+        .select_from(_PG_TABLE)
+        .join(Article, Article.id == _PG_TABLE.c.article_id)
+        .outerjoin(StoredCard, current_card())
+        .where(Article.id == sa.any_(_ids_param("hit_ids")))
+        .cte("source")
+        .prefix_with("MATERIALIZED")
+    )
+    starts = {
+        cfg: sa.func.regexp_instr(
+            sa.func.lower(source.c.text), sa.bindparam(f"snippet_pattern_{cfg}", type_=sa.String)
+        )
+        for cfg in pg_configs()
+    }
+    marks = {cfg: _tsquery_param(f"snippet_marks_{cfg}") for cfg in pg_configs()}
+    first = _per_config(source.c.config, starts)
+    start = sa.func.greatest(sa.func.coalesce(first, 0) - SNIPPET_LEAD_CHARS, 1)
+    window = sa.func.substr(source.c.text, start, SNIPPET_WINDOW_CHARS)
+    headline = sa.func.ts_headline(
+        source.c.config, window, _per_config(source.c.config, marks), _SNIPPET_OPTIONS
+    )
+    return sa.select(source.c.id, source.c.published_at, source.c.card, headline)
+
+
 class _PostgreSQL:
     """tsvector, GIN, ts_rank_cd, ts_headline."""
 
-    def __init__(self, query: ParsedQuery):
-        self.table = sa.table(
-            INDEX_TABLE,
-            sa.column("article_id"),
-            sa.column("config"),
-            sa.column("document"),
-            sa.column("listed_at", Article.published_at.type),
-            sa.column("section_id"),
-        )
-        self.newest_first = (self.table.c.listed_at.desc(), self.table.c.article_id.desc())
-        self.queries = {cfg: self.tsquery(query, cfg) for cfg in pg_configs()}
-        self._section_ids: dict[str, int | None] = {}
-        # One tsquery: for each configuration, the query stemmed its way AND that
-        # configuration's mark (see :func:`pg_config_mark`), so a document only meets the
-        # query stemmed its own way, and the GIN index answers it without reading the row (a
-        # condition on the ``config`` column would be checked on each match's row, detoasting
-        # its document).
-        match_query = self._any_config(
-            [self._own_config(cfg, tsq) for cfg, tsq in self.queries.items()]
-        )
-        # The tsqueries are made once, by one statement; the search statements then carry them
-        # as constants (a tsquery's text reads back as the same tsquery), so they stay small to
-        # build, compile and plan.
-        any_way = self._any_config(list(self.queries.values()))
-        texts = db.session.execute(
-            sa.select(
-                *(sa.cast(q, sa.Text) for q in (match_query, any_way, *self.queries.values()))
-            )
-        ).one()
-        self.query_texts = dict(zip(self.queries, texts[2:], strict=True))
-        self.queries = {
-            cfg: sa.cast(sa.bindparam(f"tsquery_{cfg}", text), TSQUERY)
-            for cfg, text in self.query_texts.items()
-        }
-        self.match_query = sa.cast(sa.bindparam("tsquery_match", texts[0]), TSQUERY)
-        self.matches = self.table.c.document.op("@@")(self.match_query)
-        # For scans of the GIN index: the query stemmed any of the ways, which the index
-        # answers from the posting lists of the query's words alone, and the exact match
-        # checked on each row found (``ts_match_vq`` is ``@@`` written so that the planner
-        # does not hand it to the index). With the marks in the index condition, the index
-        # would read every document's mark (the English one is on most of them).
-        document = self.table.c.document
-        self.index_matches = sa.and_(
-            document.op("@@")(sa.cast(sa.bindparam("tsquery_any", texts[1]), TSQUERY)),
-            sa.func.ts_match_vq(document, self.match_query),
-        )
-        self.own_query = self.per_config(self.table.c.config, self.queries)
-        self.score = sa.cast(sa.func.ts_rank_cd(self.table.c.document, self.own_query, 1), sa.Float)
+    table = _PG_TABLE
+    newest_first = _PG_NEWEST_FIRST
+    matches = _PG_MATCHES
+    index_matches = _PG_INDEX_MATCHES
+    score = _PG_SCORE
 
-    @staticmethod
-    def per_config(config: sa.ColumnElement, values: dict) -> sa.ColumnElement:
-        """SQL: ``values[cfg]`` for the configuration ``cfg`` that ``config`` names."""
-        return sa.case(
-            *((config == sa.literal_column(f"'{cfg}'::regconfig"), v) for cfg, v in values.items())
-        )
+    def __init__(self, query: ParsedQuery):
+        key = (query.required, query.excluded)
+        texts = _PG_QUERY_TEXTS.get(key)
+        if texts is None:
+            texts = self._stem(query)
+            if len(_PG_QUERY_TEXTS) >= _PG_QUERY_TEXTS_MAX:
+                _PG_QUERY_TEXTS.clear()
+            _PG_QUERY_TEXTS[key] = texts
+        match_text, any_text, self.query_texts = texts
+        # The values of this search's bound parameters, for every statement it runs.
+        self.params = {
+            "tsquery_match": match_text,
+            "tsquery_any": any_text,
+            **{f"tsquery_{cfg}": text for cfg, text in self.query_texts.items()},
+        }
+        self._section_ids: dict[str, int | None] = {}
+        self._shape: tuple[str, ...] = ()
+
+    @classmethod
+    def _stem(cls, query: ParsedQuery) -> tuple[str, str, dict[str, str]]:
+        """The texts of the tsqueries (made by one statement): the exact match (for each
+        configuration, the query stemmed its way and the configuration's mark, see
+        :func:`pg_config_mark`: without the mark the GIN index would have to read the row),
+        the query stemmed any of the ways, and the query stemmed by each configuration. The
+        search statements then carry them as parameters (a tsquery's text reads back as the
+        same tsquery)."""
+        queries = {cfg: cls.tsquery(query, cfg) for cfg in pg_configs()}
+        match_query = cls._any_config([cls._own_config(cfg, tsq) for cfg, tsq in queries.items()])
+        any_way = cls._any_config(list(queries.values()))
+        texts = db.session.execute(
+            sa.select(*(sa.cast(q, sa.Text) for q in (match_query, any_way, *queries.values())))
+        ).one()
+        return texts[0], texts[1], dict(zip(queries, texts[2:], strict=True))
+
+    per_config = staticmethod(_per_config)
+
+    def execute(self, statement: sa.Executable) -> sa.CursorResult:
+        """Run one of this search's statements (Core, on the session's connection)."""
+        return db.session.connection().execute(statement, self.params)
 
     @staticmethod
     def _own_config(cfg: str, tsq: sa.ColumnElement) -> sa.ColumnElement:
@@ -457,27 +704,31 @@ class _PostgreSQL:
         return None
 
     @staticmethod
-    def prepare() -> None:
-        """Plan this request's statements for their values: after five runs of one statement
-        psycopg prepares it, and PostgreSQL may then choose a generic plan that cannot see how
-        common the searched words are (a walk or a bitmap scan differ a hundredfold)."""
-        db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    @contextmanager
+    def planned_for_values():
+        """Plan each statement inside for its values: psycopg prepares a statement after five
+        runs, and PostgreSQL may then choose a generic plan that cannot see how common the
+        searched words are (a walk or a bitmap scan differ a hundredfold). So the search's
+        statements are not prepared (each is planned anew with its values, as a custom plan),
+        without a transaction to hold ``SET LOCAL plan_cache_mode``."""
+        driver = db.session.connection().connection.driver_connection
+        threshold = driver.prepare_threshold
+        driver.prepare_threshold = None
+        try:
+            yield
+        finally:
+            driver.prepare_threshold = threshold
 
     def index_only(self, now: datetime, filters: dict, *, match: bool = True) -> sa.Select | None:
         """Matches listed by ``now`` from the index table alone (no join: with one, PostgreSQL
         joins every match of a mid-frequency word before sorting), when no filter needs the
         article; else ``None``. :meth:`scored` checks the visibility of those taken.
-        ``match=False``: every listed article the filters let through, matching or not."""
-        if set(filters) - {"section", "published_after", "published_before"}:
+        ``match=False``: every listed article the filters let through, matching or not.
+        The statement is built once per set of filters; their values go to :attr:`params`."""
+        if set(filters) - set(_PG_INDEX_FILTERS):
             return None
-        listed = self.table.c.listed_at
-        query = sa.select(
-            self.table.c.article_id.label("id"),
-            listed.label("published_at"),
-            self.table.c.article_id.label("key"),
-        ).where(listed <= now)
-        if match:
-            query = query.where(self.index_matches)
+        params = self.params
+        params["index_now"] = now
         if "section" in filters:
             slug = filters["section"]
             if slug not in self._section_ids:
@@ -487,12 +738,13 @@ class _PostgreSQL:
             section_id = self._section_ids[slug]
             if section_id is None:
                 return None  # (matched() found the same: the search answers no hits)
-            query = query.where(self.table.c.section_id == section_id)
+            params["index_section"] = section_id
         if "published_after" in filters:
-            query = query.where(listed > filters["published_after"])
+            params["index_after"] = filters["published_after"]
         if "published_before" in filters:
-            query = query.where(listed < filters["published_before"])
-        return query
+            params["index_before"] = filters["published_before"]
+        self._shape = tuple(name for name in _PG_INDEX_FILTERS if name in filters)
+        return _pg_listing(self._shape, match)
 
     def newest_ids(self, now: datetime, filters: dict, size: int) -> list[int]:
         """The ids of the ``size`` newest matches listed by ``now`` (as :meth:`index_only`).
@@ -513,31 +765,15 @@ class _PostgreSQL:
 
         A range of the newest articles holding ``size`` matches holds the ``size`` newest:
         every article outside it is older than every article in it."""
-        listed, key = self.table.c.listed_at, self.table.c.article_id
-        matched = self.index_only(now, filters)
-        listing = self.index_only(now, filters, match=False)
+        self.index_only(now, filters)  # (sets the filters' parameters)
+        shape, params = self._shape, self.params
+        connection = db.session.connection()
 
-        def newest(query: sa.Select, count: int = size) -> list[int]:
-            query = query.with_only_columns(key).order_by(*self.newest_first).limit(count)
-            return list(db.session.scalars(query))
+        def run(statement: sa.Select, **values) -> list:
+            return connection.execute(statement, {**params, **values}).scalars().all()
 
         def walk(skip: int, rows: int, count: int) -> list[int]:
-            """Matches among the listed articles skip+1 .. skip+rows, newest first, tested one
-            by one (a subquery with LIMIT: the GIN index is not used)."""
-            newest_rows = (
-                listing.with_only_columns(key, listed, self.table.c.document)
-                .order_by(*self.newest_first)
-                .offset(skip)
-                .limit(rows)
-                .subquery("newest")
-            )
-            query = (
-                sa.select(newest_rows.c.article_id)
-                .where(newest_rows.c.document.op("@@")(self.match_query))
-                .order_by(newest_rows.c.listed_at.desc(), newest_rows.c.article_id.desc())
-                .limit(count)
-            )
-            return list(db.session.scalars(query))
+            return run(_pg_walk(shape), walk_skip=skip, walk_rows=rows, walk_count=count)
 
         ids = walk(0, SAMPLE_ROWS, size)
         if len(ids) >= size:
@@ -548,47 +784,51 @@ class _PostgreSQL:
             if len(ids) >= size:
                 return ids
         elif rows and rows <= LAST_SLICE:
-            bound = db.session.scalar(
-                listing.with_only_columns(listed)
-                .order_by(*self.newest_first)
-                .offset(rows - 1)
-                .limit(1)
-            )
-            if bound is not None:
-                ids = newest(matched.where(listed >= bound))
+            bound = run(_pg_bound(shape), bound_offset=rows - 1)
+            if bound:
+                ids = run(_pg_newest(shape, True), bound=bound[0], newest_count=size)
                 if len(ids) >= size:
                     return ids
-        return newest(matched)
+        return run(_pg_newest(shape, False), newest_count=size)
 
     def window(
         self, matched: sa.Select, size: int, now: datetime, filters: dict, index_only: bool
-    ) -> sa.Subquery:
-        """The ``size`` newest of the ``matched`` rows, as :meth:`scored` takes them; read in
-        slices (:meth:`newest_ids`) when they come from the index table alone."""
+    ) -> sa.Subquery | None:
+        """The ``size`` newest of the ``matched`` rows, as :meth:`scored` takes them; when they
+        come from the index table alone, read in slices (:meth:`newest_ids`) and kept as the
+        parameter ``window_ids`` of :meth:`ranked_page`'s statement (``None``)."""
         if not index_only:
             return matched.order_by(*self.newest_first).limit(size).subquery("window")
-        ids = self.newest_ids(now, filters, size)
-        key = self.table.c.article_id
-        return (
-            sa.select(
-                key.label("id"), self.table.c.listed_at.label("published_at"), key.label("key")
-            )
-            .where(key == sa.any_(sa.bindparam("window_ids", ids, type_=ARRAY(sa.Integer))))
-            .subquery("window")
-        )
+        self.params["window_ids"] = _ids_text(self.newest_ids(now, filters, size))
+        return None
 
-    def scored(self, candidates: sa.Subquery, now: datetime) -> sa.Select:
+    def ranked_page(
+        self, window: sa.Subquery | None, now: datetime, cursor: list | None, limit: int
+    ) -> sa.Select:
+        """:func:`_ranked_page` of the ``window``; built once for ``window_ids``."""
+        if window is not None:
+            return _ranked_page(self.scored(window, now).subquery("ranked"), cursor, limit)
+        self.params.update(rank_now=now, page_rows=limit)
+        if cursor:
+            score, published_at, article_id = cursor
+            self.params.update(
+                after_score=float(score), after_published_at=published_at, after_id=article_id
+            )
+        return _pg_ranked_page(bool(cursor))
+
+    @staticmethod
+    def scored(candidates: sa.Subquery, now) -> sa.Select:
         """``(id, score, published_at, key)`` of the visible candidate rows (``id``,
         ``published_at``, ``key``)."""
         return (
             sa.select(
                 candidates.c.id,
-                self.score.label("score"),
+                _PG_SCORE.label("score"),
                 candidates.c.published_at,
                 candidates.c.key,
             )
             .select_from(candidates)
-            .join(self.table, self.table.c.article_id == candidates.c.key)
+            .join(_PG_TABLE, _PG_TABLE.c.article_id == candidates.c.key)
             .join(Article, Article.id == candidates.c.id)
             .where(public_condition(now))
         )
@@ -603,50 +843,37 @@ class _PostgreSQL:
             for cfg, text in self.query_texts.items()
         }
 
-    def snippets(self, rows: list[_Ranked]) -> dict[int, str]:
-        """``ts_headline`` over :data:`SNIPPET_WINDOW_CHARS` of the body, from a little before
-        the first word (within the first :data:`SNIPPET_SOURCE_CHARS` characters, case folded)
-        that starts with one of the query's stems, else from the start; it marks every word
-        of the query found there (any one suffices: a phrase or all the words of an AND query
-        rarely fit in one window). The stemmer's work is bounded by the window however long
-        the body."""
-        ids = [row.id for row in rows]
-        options = (
-            f'StartSel="{_OPEN}", StopSel="{_CLOSE}", MaxWords=35, MinWords=15, '
-            f'MaxFragments=2, FragmentDelimiter=" {_ELLIPSIS} "'
-        )
-        text = sa.case(
-            (Article.body_text != "", sa.func.substr(Article.body_text, 1, SNIPPET_SOURCE_CHARS)),
-            else_=Article.subtitle,
-        )
-        source = (
-            sa.select(
-                Article.id.label("id"), self.table.c.config.label("config"), text.label("text")
-            )
-            .select_from(self.table)
-            .join(Article, Article.id == self.table.c.article_id)
-            .where(Article.id.in_(ids))
-            .cte("source")
-            .prefix_with("MATERIALIZED")
-        )
-        starts, marks = {}, {}
+    def hits(self, rows: list[_Ranked]) -> list[Hit]:
+        """The page's hits: stored cards (built where missing or outdated, as
+        ``cards.read_cards`` does) and snippets, read by one statement (:func:`_pg_hits`).
+
+        A snippet is ``ts_headline`` over :data:`SNIPPET_WINDOW_CHARS` of the body, from a
+        little before the first word (within the first :data:`SNIPPET_SOURCE_CHARS`
+        characters, case folded) that starts with one of the query's stems, else from the
+        start; it marks every word of the query found there (any one suffices: a phrase or
+        all the words of an AND query rarely fit in one window). The stemmer's work is
+        bounded by the window however long the body."""
+        values = {"hit_ids": _ids_text([row.id for row in rows])}
         for cfg, words in self.lexemes().items():
-            if not words:  # (then no document of this configuration matched)
-                starts[cfg] = sa.literal(0)
-                marks[cfg] = sa.literal_column(f"'''{PG_NEVER}'''::tsquery")
-                continue
-            # \m: the start of a word; the stems are escaped (a backslash before a character
-            # that is not a letter or digit stands for that character).
-            pattern = r"\m(" + "|".join(re.escape(word) for word, _ in words) + ")"
-            starts[cfg] = sa.func.regexp_instr(sa.func.lower(source.c.text), pattern)
-            any_word = " | ".join("'" + word.replace("'", "''") + "'" + p for word, p in words)
-            marks[cfg] = sa.cast(sa.literal(any_word), TSQUERY)
-        first = self.per_config(source.c.config, starts)
-        start = sa.func.greatest(sa.func.coalesce(first, 0) - SNIPPET_LEAD_CHARS, 1)
-        window = sa.func.substr(source.c.text, start, SNIPPET_WINDOW_CHARS)
-        query = self.per_config(source.c.config, marks)
-        headline = sa.func.ts_headline(source.c.config, window, query, options)
-        return dict(db.session.execute(sa.select(source.c.id, headline)).all())
+            pattern, marks = None, f"'{PG_NEVER}'"  # (then no document of cfg matched)
+            if words:
+                # \m: the start of a word; the stems are escaped (a backslash before a
+                # character that is not a letter or digit stands for that character).
+                pattern = r"\m(" + "|".join(re.escape(word) for word, _ in words) + ")"
+                marks = " | ".join("'" + word.replace("'", "''") + "'" + p for word, p in words)
+            values[f"snippet_pattern_{cfg}"] = pattern
+            values[f"snippet_marks_{cfg}"] = marks
+        found = {}
+        for ident, published_at, card, snippet in db.session.connection().execute(
+            _pg_hits(), values
+        ):
+            found[ident] = (CardRow(ident, published_at, card), snippet)
+        complete([card for card, _ in found.values()])
+        return [
+            Hit(found[row.id][0], row.score, render_snippet(found[row.id][1]))
+            for row in rows
+            if row.id in found
+        ]
 
 
 def _backend(query: ParsedQuery):
@@ -693,21 +920,27 @@ def search(
         )
     now = now or utcnow()
     backend = _backend(query)
-    via = backend.via_link(now, filters)
-    if via is not None:
-        matched = apply_filters(via[0].where(public_condition(now)), via[1])
-    else:
-        matched = apply_filters(backend.matched(now).where(public_condition(now)), filters)
-    if matched is None:
-        return Page(items=[], limit=limit, total=0 if count else None)
-    total = None
-    if count:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(matched.subquery()))
+    with backend.planned_for_values():
+        return _search(backend, filters, limit, cursor, count, now, sort)
+
+
+def _search(backend, filters, limit, cursor, count, now, sort) -> Page:
     # Without filters on the article, the newest matches come from the index table alone; the
     # few taken are checked against the articles afterwards (the index is written in the same
     # transaction as the article, so the check only guards against writes that bypass it).
-    backend.prepare()
     alone = backend.index_only(now, filters)
+    total = None
+    if alone is None or count:
+        via = backend.via_link(now, filters)
+        if via is not None:
+            matched = apply_filters(via[0].where(public_condition(now)), via[1])
+        else:
+            matched = apply_filters(backend.matched(now).where(public_condition(now)), filters)
+        if matched is None:
+            return Page(items=[], limit=limit, total=0 if count else None)
+        if count:
+            statement = sa.select(sa.func.count()).select_from(matched.subquery())
+            total = backend.execute(statement).scalar()
     if alone is not None:
         matched = alone
     if sort == "newest":
@@ -718,45 +951,19 @@ def search(
             matched.order_by(*backend.newest_first).limit(limit + 1).subquery("page"), now
         )
         rows = sorted(
-            (_Ranked(*row) for row in db.session.execute(page)),
+            (_Ranked(*row) for row in backend.execute(page)),
             key=backend.newest_order,
             reverse=True,
         )
     else:
         window = backend.window(matched, RANK_WINDOW, now, filters, alone is not None)
-        ranked = backend.scored(window, now).subquery("ranked")
-        page = sa.select(ranked)
-        if cursor:
-            score, published_at, article_id = cursor
-            page = page.where(
-                sa.tuple_(ranked.c.score, ranked.c.published_at, ranked.c.id)
-                < sa.tuple_(
-                    sa.literal(float(score), sa.Float),
-                    sa.literal(published_at, Article.published_at.type),
-                    sa.literal(article_id, sa.Integer),
-                )
-            )
-        page = page.order_by(
-            ranked.c.score.desc(), ranked.c.published_at.desc(), ranked.c.id.desc()
-        ).limit(limit + 1)
-        rows = [_Ranked(*row) for row in db.session.execute(page)]
+        page = backend.ranked_page(window, now, cursor, limit + 1)
+        rows = [_Ranked(*row) for row in backend.execute(page)]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
         first = NEWEST_CURSOR if sort == "newest" else repr(last.score)
         next_cursor = encode_cursor([first, last.published_at, last.id])
-    ids = [row.id for row in rows]
-    found = {}
-    snippets = {}
-    if ids:
-        found = {
-            card.id: card for card in read_cards(sa.select(Article).where(Article.id.in_(ids)))
-        }
-        snippets = backend.snippets(rows)
-    hits = [
-        Hit(found[row.id], row.score, render_snippet(snippets.get(row.id)))
-        for row in rows
-        if row.id in found
-    ]
+    hits = backend.hits(rows) if rows else []
     return Page(items=hits, limit=limit, next_cursor=next_cursor, total=total)
