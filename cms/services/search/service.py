@@ -133,6 +133,8 @@ BM25_WEIGHTS = (10.0, 4.0, 1.0, 4.0)
 # snippet is HTML-escaped and then the marks become <mark>…</mark>.
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _ELLIPSIS = "…"
+_MARKS = re.compile(f"([{_OPEN}{_CLOSE}])")
+_SPACES = re.compile(r"\s+")
 
 
 # --- snippets ---------------------------------------------------------------------------------
@@ -142,7 +144,8 @@ def render_snippet(raw: str | None) -> str:
     """Escape the text and turn the engine's marks into balanced ``<mark>`` elements."""
     out: list[str] = []
     open_ = False
-    for part in re.split(f"([{_OPEN}{_CLOSE}])", raw or ""):
+    # (Escaping leaves the marks as they are: the text is escaped in one call.)
+    for part in _MARKS.split(html.escape(raw or "", quote=False)):
         if part == _OPEN:
             if not open_:
                 out.append("<mark>")
@@ -152,10 +155,10 @@ def render_snippet(raw: str | None) -> str:
                 out.append("</mark>")
                 open_ = False
         elif part:
-            out.append(html.escape(part, quote=False))
+            out.append(part)
     if open_:
         out.append("</mark>")
-    return re.sub(r"\s+", " ", "".join(out)).strip()
+    return _SPACES.sub(" ", "".join(out)).strip()
 
 
 # --- results ----------------------------------------------------------------------------------
