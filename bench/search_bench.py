@@ -271,6 +271,7 @@ def _percentile(samples: list[float], q: float) -> float:
 
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_OBSERVER: sa.Engine | None = None
 
 
 def _server_cpu_seconds() -> float | None:
@@ -278,7 +279,12 @@ def _server_cpu_seconds() -> float | None:
     runs on this machine (``/proc``); ``None`` otherwise (SQLite works in this process)."""
     if db.engine.dialect.name != "postgresql":
         return 0.0
-    with db.engine.connect() as conn:
+    # On a connection of its own: one from the app's pool may be the one that served the
+    # requests, whose backend ``pid <> pg_backend_pid()`` would then leave out.
+    global _OBSERVER
+    if _OBSERVER is None:
+        _OBSERVER = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+    with _OBSERVER.connect() as conn:
         pids = conn.scalars(
             sa.text(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
