@@ -20,25 +20,30 @@ from cms.services.visibility import public_articles
 
 
 class Located(NamedTuple):
-    """A visible article's keys, its previous and next, and whether it has curated links."""
+    """A visible article's keys, its previous and next, whether it has curated links and
+    whether its own suggestion list is still to be computed (``suggestions.list_pending``)."""
 
     id: int
     slug: str
     section_id: int | None
     published_at: datetime
     has_links: bool
+    list_pending: bool
     previous: reading.Neighbour | None
     next: reading.Neighbour | None
 
 
 def locate(slug: str, now: datetime | None = None, *, scope: str = "site") -> Located | Moved:
     """What ``related`` starts from for the visible article ``slug``, with its previous and
-    next on the site or in its section, in one statement; else Moved or NotFound."""
+    next on the site or in its section, in one statement; else Moved or NotFound.
+
+    Whether its suggestion list is pending is read here, before the list itself: a job the
+    worker finishes in between has stored its list by then."""
     now = now or utcnow()
     row = reading.read_rows(_located(scope == "section"), {"now": now, "slug": slug}).first()
     if row is None:
         return reading.moved_or_missing(slug, now)
-    return Located(*row[:5], *reading.neighbours_of(row[5:]))
+    return Located(*row[:6], *reading.neighbours_of(row[6:]))
 
 
 @functools.cache
@@ -52,6 +57,7 @@ def _located(in_section: bool) -> sa.Select:
             Article.section_id,
             Article.published_at,
             sa.exists().where(RelatedLink.article_id == Article.id).label("has_links"),
+            suggestions.list_pending(Article.id).label("list_pending"),
         )
         .where(Article.slug == sa.bindparam("slug", type_=sa.String))
     )
@@ -129,8 +135,9 @@ def related(
     items = items[:limit]
     if len(items) < limit:
         exclude = {article.id, *targets}
+        pending = article.list_pending if isinstance(article, Located) else None
         for target, title, score, reason in suggestions.suggested(
-            article, limit=limit - len(items), exclude=exclude, now=now
+            article, limit=limit - len(items), exclude=exclude, now=now, pending=pending
         ):
             items.append(
                 {

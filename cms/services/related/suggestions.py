@@ -85,13 +85,19 @@ _CHUNK = 500
 _DF_PENDING = "cms.suggestions.df_pending"  # session.info: document frequency changes
 
 
-def suggested(article, *, limit: int, exclude: Iterable[int], now: datetime):
+def suggested(
+    article, *, limit: int, exclude: Iterable[int], now: datetime, pending: bool | None = None
+):
     """``[(card, title, score, reason)]``: visible suggestions for ``article`` (anything with
-    an ``id``), best first; each target as its stored card (``cards.CardRow``) and title."""
+    an ``id``), best first; each target as its stored card (``cards.CardRow``) and title.
+
+    ``pending``: whether the article's own list was still to be computed, when the caller read
+    that (``list_pending``) before this; ``None`` reads it here when the stored list is short.
+    """
     exclude = set(exclude)
     params = {"article_id": article.id, "now": now, "limit": limit + len(exclude)}
     found = [row for row in read_rows(_suggested_statement(), params) if row.id not in exclude]
-    if len(found) < limit and _list_pending(article.id):
+    if len(found) < limit and (_list_pending(article.id) if pending is None else pending):
         found = _public_ranked_now(article.id, exclude, now)
     rows = [
         (CardRow(row.id, row.published_at, row.card), row.title, round(row.score, 4), row.reason)
@@ -148,9 +154,14 @@ def suggestions_for_editor(article: Article, *, limit: int):
     return [(target, round(score, 4), reason) for target, score, reason in rows[:limit]]
 
 
+def list_pending(article_id: sa.ColumnElement[int] | int) -> sa.Exists:
+    """SQL: the worker has yet to (re)compute the own list of the article ``article_id`` (a
+    column of an outer query, or a value)."""
+    return sa.exists().where(DerivedJob.article_id == article_id)
+
+
 def _list_pending(article_id: int) -> bool:
-    """The worker has yet to (re)compute this article's own list."""
-    return db.session.get(DerivedJob, article_id) is not None
+    return bool(db.session.scalar(sa.select(list_pending(article_id))))
 
 
 def _ranked_now(article_id: int, exclude: set[int]) -> dict[int, tuple[float, str]]:
