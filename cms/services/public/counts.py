@@ -89,23 +89,27 @@ def _add_to_counts(connection: sa.Connection, delta: Counter) -> None:
         if not changes:
             continue
         ids = sorted(changes)
+        added = table.c.listed_count + sa.case(changes, value=table.c.id, else_=0)
         if connection.dialect.name == "postgresql":
             # A bare UPDATE ... IN locks rows in scan order: two writers touching the same
             # tags in different orders would deadlock. Kinds are always taken in one order too.
             # FOR NO KEY UPDATE, the lock the UPDATE takes: FOR UPDATE would also block the
             # foreign-key checks of every article and link row inserted meanwhile that names
-            # the section, tag, author or source.
-            connection.execute(
+            # the section, tag, author or source. One statement: the rows are locked in id
+            # order by a materialized CTE, which the UPDATE reads whole before it writes.
+            locked = (
                 sa.select(table.c.id)
                 .where(table.c.id.in_(ids))
                 .order_by(table.c.id)
                 .with_for_update(key_share=True)
+                .cte("locked")
+                .prefix_with("MATERIALIZED")
             )
-        connection.execute(
-            sa.update(table)
-            .where(table.c.id.in_(ids))
-            .values(listed_count=table.c.listed_count + sa.case(changes, value=table.c.id, else_=0))
-        )
+            connection.execute(
+                sa.update(table).where(table.c.id == locked.c.id).values(listed_count=added)
+            )
+            continue
+        connection.execute(sa.update(table).where(table.c.id.in_(ids)).values(listed_count=added))
 
 
 def _copy_listed_at(connection: sa.Connection, ids: list[int]) -> None:
