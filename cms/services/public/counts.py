@@ -24,12 +24,14 @@ articles or links bypass the hooks: after one, call :func:`recount`.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from cms.database import in_chunks, in_param
 from cms.models import Article, ArticleAuthor, ArticleSource, Author, Section, Source, Tag
 from cms.models import article_tags as _tags_link
 from cms.services.visibility import listed_at, listed_at_of, listed_condition
@@ -62,24 +64,30 @@ def _memberships(connection: sa.Connection, ids: Iterable[int]) -> tuple[Counter
     found: Counter = Counter()
     listed: set[int] = set()
     ids = sorted(ids)
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i : i + _CHUNK]
-        parts = []
-        for kind, (_, link, column) in enumerate(TAXONOMIES):
-            part = sa.select(sa.literal(kind).label("kind"), column.label("entity_id"), Article.id)
-            if link is None:  # every listed article, with its section or none
-                part = part.where(Article.id.in_(chunk))
-            else:
-                part = part.join_from(link, Article, Article.id == link.c.article_id).where(
-                    link.c.article_id.in_(chunk)
-                )
-            parts.append(part.where(listed_condition()))
-        for kind, entity_id, article_id in connection.execute(sa.union_all(*parts)):
+    statement = _memberships_statement(connection.dialect.name)
+    for chunk in in_chunks(connection, ids, _CHUNK):
+        for kind, entity_id, article_id in connection.execute(statement, {"ids": chunk}):
             if kind == 0:
                 listed.add(article_id)
             if entity_id is not None:
                 found[kind, entity_id] += 1
     return found, listed
+
+
+@functools.cache
+def _memberships_statement(dialect_name: str) -> sa.CompoundSelect:
+    """:func:`_memberships`' statement, built once; parameter ``ids``."""
+    parts = []
+    for kind, (_, link, column) in enumerate(TAXONOMIES):
+        part = sa.select(sa.literal(kind).label("kind"), column.label("entity_id"), Article.id)
+        if link is None:  # every listed article, with its section or none
+            part = part.where(in_param(dialect_name, Article.id, "ids"))
+        else:
+            part = part.join_from(link, Article, Article.id == link.c.article_id).where(
+                in_param(dialect_name, link.c.article_id, "ids")
+            )
+        parts.append(part.where(listed_condition()))
+    return sa.union_all(*parts)
 
 
 def _add_to_counts(connection: sa.Connection, delta: Counter) -> None:
@@ -116,14 +124,23 @@ def _copy_listed_at(connection: sa.Connection, ids: list[int]) -> None:
     """Set ``listed_at`` of the link rows of articles ``ids`` from the articles."""
     if not ids:
         return
+    for statement in _copy_statements(connection.dialect.name):
+        for chunk in in_chunks(connection, ids, _CHUNK):
+            connection.execute(statement, {"ids": chunk})
+
+
+@functools.cache
+def _copy_statements(dialect_name: str) -> tuple[sa.Update, ...]:
+    """:func:`_copy_listed_at`'s statements, built once; parameter ``ids``."""
+    statements = []
     for link in LINK_TABLES:
         value = sa.select(listed_at()).where(Article.id == link.c.article_id).scalar_subquery()
-        for i in range(0, len(ids), _CHUNK):
-            connection.execute(
-                sa.update(link)
-                .where(link.c.article_id.in_(ids[i : i + _CHUNK]))
-                .values(listed_at=value)
-            )
+        statements.append(
+            sa.update(link)
+            .where(in_param(dialect_name, link.c.article_id, "ids"))
+            .values(listed_at=value)
+        )
+    return tuple(statements)
 
 
 def _changed(obj, names: Iterable[str]) -> bool:
