@@ -197,7 +197,7 @@ def run(code: str, url: str, args) -> dict:
             )
         engine.dispose()
         drain = None
-        if has_jobs:
+        if has_jobs and not args.no_drain:
             t0 = time.perf_counter()
             flask("derived", "run-pending")
             drain = time.perf_counter() - t0
@@ -245,6 +245,9 @@ def main(argv: list[str] | None = None) -> None:
         "--database-name", help="the database to create (default <name of the URL>_publish_bench)"
     )
     parser.add_argument("--port", type=int, help="gunicorn's port (default: a free one)")
+    parser.add_argument(
+        "--no-drain", action="store_true", help="do not time draining the jobs left at the end"
+    )
     parser.add_argument("--code", action="append", default=[], help="a checkout; repeatable")
     args = parser.parse_args(argv)
     codes = args.code or [os.path.dirname(HERE)]
