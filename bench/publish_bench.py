@@ -114,7 +114,7 @@ def run(code: str, url: str, args) -> dict:
     flask("db", "upgrade")
     _taxonomy(url)
     flask("user", "create", "--email", "ed@example.org", "--role", "editor", stdin=PASSWORD + "\n")
-    port = _free_port()
+    port = args.port or _free_port()
     server_log = tempfile.NamedTemporaryFile("w+", prefix="publish_bench_", suffix=".log")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
@@ -197,7 +197,7 @@ def run(code: str, url: str, args) -> dict:
             )
         engine.dispose()
         drain = None
-        if has_jobs:
+        if has_jobs and not args.no_drain:
             t0 = time.perf_counter()
             flask("derived", "run-pending")
             drain = time.perf_counter() - t0
@@ -241,11 +241,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--window", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--database-name", help="the database to create (default <name of the URL>_publish_bench)"
+    )
+    parser.add_argument("--port", type=int, help="gunicorn's port (default: a free one)")
+    parser.add_argument(
+        "--no-drain", action="store_true", help="do not time draining the jobs left at the end"
+    )
     parser.add_argument("--code", action="append", default=[], help="a checkout; repeatable")
     args = parser.parse_args(argv)
     codes = args.code or [os.path.dirname(HERE)]
     base = sa.engine.make_url(sqlalchemy_url(args.database_url))
-    name = f"{base.database}_publish_bench"
+    name = args.database_name or f"{base.database}_publish_bench"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     print(f"load average before: {os.getloadavg()[0]:.1f}")
     print()

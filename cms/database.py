@@ -40,6 +40,17 @@ def in_values(bind, column, values) -> sa.ColumnElement[bool]:
     return column.in_(values)
 
 
+def in_param(dialect_name: str, column, name: str) -> sa.ColumnElement[bool]:
+    """``column IN (:name)`` for a statement built once and run with many lists: on PostgreSQL
+    ``column = ANY(:name)``, one bound array (nothing re-rendered per execution); elsewhere an
+    expanding parameter (pass lists of at most 500, SQLite's limit: :func:`in_chunks`)."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
 def in_chunks(bind, values: list, size: int = 500) -> list[list]:
     """``values`` in pieces for :func:`in_values`: one piece on PostgreSQL (an array has no
     length limit), pieces of ``size`` elsewhere (SQLite's limit on bound parameters)."""

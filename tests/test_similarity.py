@@ -323,3 +323,35 @@ def test_stemming_from_many_threads_at_once_gives_the_same_terms():
         thread.join()
     assert errors == []
     assert [results[i] for i in range(len(texts))] == expected
+
+
+def test_the_compiled_stemmer_stems_as_the_pure_python_one():
+    """snowballstemmer runs PyStemmer's compiled Snowball when it is installed (a dependency,
+    for the speed of a save); it must give the stems of snowballstemmer's own Python code, in
+    every language the related scoring stems, or features would depend on the install."""
+    import importlib
+    import random
+
+    import snowballstemmer
+
+    from cms.services.related.scoring import _SNOWBALL_LANG
+
+    rng = random.Random(3)
+    words = set(
+        "running runner ran organisers organization dockworkers striking harbour harbours "
+        "Häfen Hafen Preise Preis gehen gegangen nationalité nationales ciudades corriendo "
+        "mangiando huizen lopen trabalhando arbetare løbende juoksevat".lower().split()
+    )
+    syllables = str.split("ka lo mi ra te su na vo pe di ga re bo li fa nu se to ha ing ed ung ité")
+    for _ in range(3000):
+        words.add("".join(rng.choice(syllables) for _ in range(rng.randint(1, 5))))
+    assert snowballstemmer.stemmer("english").__class__.__module__ != (
+        "snowballstemmer.english_stemmer"
+    ), "PyStemmer is not installed"
+    for language in sorted(set(_SNOWBALL_LANG.values())):
+        module = importlib.import_module(f"snowballstemmer.{language}_stemmer")
+        pure = getattr(module, f"{language.title()}Stemmer")()
+        compiled = snowballstemmer.stemmer(language)
+        assert [compiled.stemWord(w) for w in sorted(words)] == [
+            pure.stemWord(w) for w in sorted(words)
+        ], language

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app
+import sqlalchemy as sa
+from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token
 
 from cms.extensions import db, jwt
@@ -36,8 +37,23 @@ def issue(user: User, session: LoginSession) -> dict:
 
 
 def session_revoked(claims: dict) -> bool:
-    session = db.session.get(LoginSession, claims.get("sid"))
-    return session is None or session.revoked_at is not None
+    """The token's login session is gone or revoked (in a request). Its user is read by the
+    same statement, so the user lookup that follows (:func:`_load_user`) finds it in the
+    session instead of reading it again."""
+    sid = claims.get("sid")
+    if not isinstance(sid, str | int) or isinstance(sid, bool):
+        session = db.session.get(LoginSession, sid)
+        return session is None or session.revoked_at is not None
+    row = db.session.execute(
+        sa.select(LoginSession, User)
+        .outerjoin(User, User.id == LoginSession.user_id)
+        .where(LoginSession.id == sid)
+    ).first()
+    if row is None:
+        return True
+    # Held for the request: the session's identity map keeps objects only while referenced.
+    g.token_user = row[1]
+    return row[0].revoked_at is not None
 
 
 @jwt.user_lookup_loader

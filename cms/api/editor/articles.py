@@ -92,6 +92,17 @@ def _article_response(article, status: int = 200):
     return json_response(_out.dump(article), status=status, headers=headers)
 
 
+def _commit_and_answer(article, status: int = 200):
+    """Commit the write and answer with the article as written. The answer is made before the
+    commit, from the objects the write left in the session (the same values: the commit's
+    hooks write derived data, never the article), so the commit's expiry is not followed by
+    reading the article and its relations back; a commit that fails answers its error."""
+    db.session.flush()
+    response = _article_response(article, status)
+    db.session.commit()
+    return response
+
+
 def _replayed(remembered):
     """The remembered answer to a create, as it was first sent."""
     article_id, version = remembered.body["id"], remembered.body["version"]
@@ -135,8 +146,7 @@ class Articles(MethodView):
         key = request.headers.get("Idempotency-Key")
         if key is None:
             article = articles.create_article(data, actor=current_user)
-            db.session.commit()
-            return _article_response(article, 201)
+            return _commit_and_answer(article, 201)
         key = idempotency.check_key(key)
         print_ = idempotency.fingerprint(request.get_json())
         remembered = idempotency.lookup(current_user, key, print_)
@@ -189,8 +199,7 @@ class Article(MethodView):
         article = _readable(article_id)
         version = expected_version(data.pop("version", None))
         articles.update_article(article, data, actor=current_user, expected_version=version)
-        db.session.commit()
-        return _article_response(article)
+        return _commit_and_answer(article)
 
     @blp.query()
     @blp.response(204)
@@ -217,8 +226,7 @@ def _action_view(name: str, operation_id: str, schema, doc: str):
             expected_version=version,
             publish_at=data.get("publish_at"),
         )
-        db.session.commit()
-        return _article_response(article)
+        return _commit_and_answer(article)
 
     post.__doc__ = doc
     post = blp.alt_response(428, description="Send If-Match (or version).")(post)

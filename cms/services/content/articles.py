@@ -56,12 +56,15 @@ def get_article(article_id: int) -> Article:
     return article
 
 
-def _by_slugs(model, slugs: list[str], field: str, noun: str) -> list:
+def _by_slugs(model, slugs: list[str], field: str, noun: str, found: dict | None = None) -> list:
+    """The entries of ``slugs``, in order; ``found``: those already read, by slug."""
     if not slugs:
         return []
-    found = {
-        obj.slug: obj for obj in db.session.scalars(sa.select(model).where(model.slug.in_(slugs)))
-    }
+    if found is None:
+        found = {
+            obj.slug: obj
+            for obj in db.session.scalars(sa.select(model).where(model.slug.in_(slugs)))
+        }
     errors = {
         f"{field}.{i}": [f"Unknown {noun} '{slug}'."]
         for i, slug in enumerate(slugs)
@@ -107,15 +110,16 @@ def _resolve(data: dict) -> _Resolved:
         r.tags = _by_slugs(Tag, data["tags"], "tags", "tag")
     if "authors" in data:
         r.authors = _by_slugs(Author, data["authors"], "authors", "author")
+    uses = _block_sources(data["body"]) if "body" in data else {}
+    # The sources named by the field and by the blocks, read at once.
+    wanted = set(uses) | set(data.get("sources") or ())
+    query = sa.select(Source).where(Source.slug.in_(sorted(wanted)))
+    sources = {s.slug: s for s in db.session.scalars(query)} if wanted else {}
     if "sources" in data:
-        r.explicit_sources = _by_slugs(Source, data["sources"], "sources", "source")
+        r.explicit_sources = _by_slugs(Source, data["sources"], "sources", "source", sources)
     if "body" in data:
-        uses = _block_sources(data["body"])
         if uses:
-            found = {
-                s.slug: s
-                for s in db.session.scalars(sa.select(Source).where(Source.slug.in_(list(uses))))
-            }
+            found = sources
             errors = {
                 path: [f"Unknown source '{slug}'."]
                 for slug, paths in uses.items()

@@ -63,16 +63,25 @@ def record(
     kind: str,
     changed: list[str],
     detail: dict | None = None,
+    *,
+    locked: bool = False,
 ) -> Revision:
     """Store the revision made by a change that has just been applied to ``article``.
 
-    Flushes first, so that the article has its id and its new version.
+    Flushes first, so that the article has its id and its new version. ``locked``: this
+    transaction has already updated the article's row (its version), which holds the lock
+    that :func:`_lock_article` would take. The first revision of an article inserted by this
+    transaction (``create``) is number 1: no other transaction can see the article yet.
     """
     db.session.flush()
-    _lock_article(article)
-    last = db.session.scalar(
-        sa.select(sa.func.max(Revision.number)).where(Revision.article_id == article.id)
-    )
+    if kind == "create":
+        last = None
+    else:
+        if not locked:
+            _lock_article(article)
+        last = db.session.scalar(
+            sa.select(sa.func.max(Revision.number)).where(Revision.article_id == article.id)
+        )
     content_changed = [f for f in changed if f in CONTENT_FIELDS]
     snapshot = None
     if last is None or kind == "create":

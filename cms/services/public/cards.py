@@ -116,16 +116,35 @@ def build(article_ids: Iterable[int]) -> int:
     stored = 0
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        versions = dict(
-            db.session.execute(
-                sa.select(Article.id, Article.version).where(Article.id.in_(chunk))
-            ).all()
-        )
+        versions = _versions(chunk)
         cards = reading.read_cards(sa.select(Article).where(Article.id.in_(chunk)))
         if not cards:
             continue
         stored += _store([(card, versions[card.id]) for card in cards])
     return stored
+
+
+def _versions(ids: list[int]) -> dict[int, int]:
+    """The versions of these articles: those the session holds flushed and loaded (the
+    articles this transaction wrote) as it holds them, the others read. A version older than
+    the stored article's (a concurrent writer's commit) only marks the card outdated, to be
+    built when read; it never makes an outdated card pass for current."""
+    versions: dict[int, int] = {}
+    for ident in ids:
+        article = db.session.identity_map.get(Session.identity_key(Article, ident))
+        if article is None:
+            continue
+        state = sa.inspect(article)
+        if "version" in state.dict and not state.modified and not state.deleted:
+            versions[ident] = state.dict["version"]
+    missing = [ident for ident in ids if ident not in versions]
+    if missing:
+        versions.update(
+            db.session.execute(
+                sa.select(Article.id, Article.version).where(Article.id.in_(missing))
+            ).all()
+        )
+    return versions
 
 
 def store(articles: list) -> int:

@@ -24,12 +24,14 @@ articles or links bypass the hooks: after one, call :func:`recount`.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from cms.database import in_chunks, in_param
 from cms.models import Article, ArticleAuthor, ArticleSource, Author, Section, Source, Tag
 from cms.models import article_tags as _tags_link
 from cms.services.visibility import listed_at, listed_at_of, listed_condition
@@ -62,24 +64,30 @@ def _memberships(connection: sa.Connection, ids: Iterable[int]) -> tuple[Counter
     found: Counter = Counter()
     listed: set[int] = set()
     ids = sorted(ids)
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i : i + _CHUNK]
-        parts = []
-        for kind, (_, link, column) in enumerate(TAXONOMIES):
-            part = sa.select(sa.literal(kind).label("kind"), column.label("entity_id"), Article.id)
-            if link is None:  # every listed article, with its section or none
-                part = part.where(Article.id.in_(chunk))
-            else:
-                part = part.join_from(link, Article, Article.id == link.c.article_id).where(
-                    link.c.article_id.in_(chunk)
-                )
-            parts.append(part.where(listed_condition()))
-        for kind, entity_id, article_id in connection.execute(sa.union_all(*parts)):
+    statement = _memberships_statement(connection.dialect.name)
+    for chunk in in_chunks(connection, ids, _CHUNK):
+        for kind, entity_id, article_id in connection.execute(statement, {"ids": chunk}):
             if kind == 0:
                 listed.add(article_id)
             if entity_id is not None:
                 found[kind, entity_id] += 1
     return found, listed
+
+
+@functools.cache
+def _memberships_statement(dialect_name: str) -> sa.CompoundSelect:
+    """:func:`_memberships`' statement, built once; parameter ``ids``."""
+    parts = []
+    for kind, (_, link, column) in enumerate(TAXONOMIES):
+        part = sa.select(sa.literal(kind).label("kind"), column.label("entity_id"), Article.id)
+        if link is None:  # every listed article, with its section or none
+            part = part.where(in_param(dialect_name, Article.id, "ids"))
+        else:
+            part = part.join_from(link, Article, Article.id == link.c.article_id).where(
+                in_param(dialect_name, link.c.article_id, "ids")
+            )
+        parts.append(part.where(listed_condition()))
+    return sa.union_all(*parts)
 
 
 def _add_to_counts(connection: sa.Connection, delta: Counter) -> None:
@@ -89,37 +97,50 @@ def _add_to_counts(connection: sa.Connection, delta: Counter) -> None:
         if not changes:
             continue
         ids = sorted(changes)
+        added = table.c.listed_count + sa.case(changes, value=table.c.id, else_=0)
         if connection.dialect.name == "postgresql":
             # A bare UPDATE ... IN locks rows in scan order: two writers touching the same
             # tags in different orders would deadlock. Kinds are always taken in one order too.
             # FOR NO KEY UPDATE, the lock the UPDATE takes: FOR UPDATE would also block the
             # foreign-key checks of every article and link row inserted meanwhile that names
-            # the section, tag, author or source.
-            connection.execute(
+            # the section, tag, author or source. One statement: the rows are locked in id
+            # order by a materialized CTE, which the UPDATE reads whole before it writes.
+            locked = (
                 sa.select(table.c.id)
                 .where(table.c.id.in_(ids))
                 .order_by(table.c.id)
                 .with_for_update(key_share=True)
+                .cte("locked")
+                .prefix_with("MATERIALIZED")
             )
-        connection.execute(
-            sa.update(table)
-            .where(table.c.id.in_(ids))
-            .values(listed_count=table.c.listed_count + sa.case(changes, value=table.c.id, else_=0))
-        )
+            connection.execute(
+                sa.update(table).where(table.c.id == locked.c.id).values(listed_count=added)
+            )
+            continue
+        connection.execute(sa.update(table).where(table.c.id.in_(ids)).values(listed_count=added))
 
 
 def _copy_listed_at(connection: sa.Connection, ids: list[int]) -> None:
     """Set ``listed_at`` of the link rows of articles ``ids`` from the articles."""
     if not ids:
         return
+    for statement in _copy_statements(connection.dialect.name):
+        for chunk in in_chunks(connection, ids, _CHUNK):
+            connection.execute(statement, {"ids": chunk})
+
+
+@functools.cache
+def _copy_statements(dialect_name: str) -> tuple[sa.Update, ...]:
+    """:func:`_copy_listed_at`'s statements, built once; parameter ``ids``."""
+    statements = []
     for link in LINK_TABLES:
         value = sa.select(listed_at()).where(Article.id == link.c.article_id).scalar_subquery()
-        for i in range(0, len(ids), _CHUNK):
-            connection.execute(
-                sa.update(link)
-                .where(link.c.article_id.in_(ids[i : i + _CHUNK]))
-                .values(listed_at=value)
-            )
+        statements.append(
+            sa.update(link)
+            .where(in_param(dialect_name, link.c.article_id, "ids"))
+            .values(listed_at=value)
+        )
+    return tuple(statements)
 
 
 def _changed(obj, names: Iterable[str]) -> bool:

@@ -266,18 +266,43 @@ def _write_df(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint: the enclosing commit writes
     pending = session.info.pop(_DF_PENDING, None)
-    changes = {term: n for term, n in (pending or {}).items() if n}
+    _upsert_df(session, {term: n for term, n in (pending or {}).items() if n})
+
+
+def _upsert_df(session: Session, changes: dict[str, int]) -> None:
+    """``df += n`` for each ``term: n``, terms in sorted order (concurrent writers lock the
+    rows in one order). One upsert, not select-then-insert: two articles saved at the same
+    moment that share a new term would otherwise both insert it (a unique violation, a 500).
+    On PostgreSQL one cached statement over two bound arrays, whatever the number of terms;
+    elsewhere a VALUES list per chunk of terms."""
     terms = sorted(changes)
+    if not terms:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_df_upsert_pg(), {"terms": terms, "dfs": [changes[t] for t in terms]})
+        return
     for i in range(0, len(terms), _CHUNK):
         chunk = terms[i : i + _CHUNK]
-        # One upsert, not select-then-insert: two articles saved at the same moment that share
-        # a new term would otherwise both insert it (a unique violation, a 500).
         insert = upsert(session, TermStat).values([{"term": t, "df": changes[t]} for t in chunk])
         session.execute(
             insert.on_conflict_do_update(
                 index_elements=[TermStat.term], set_={"df": TermStat.df + insert.excluded.df}
             )
         )
+
+
+@functools.cache
+def _df_upsert_pg() -> sa.TextClause:
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return sa.text(
+        "INSERT INTO term_stats (term, df) "
+        "SELECT * FROM unnest(CAST(:terms AS varchar[]), CAST(:dfs AS integer[])) "
+        "ON CONFLICT (term) DO UPDATE SET df = term_stats.df + excluded.df"
+    ).bindparams(
+        sa.bindparam("terms", type_=ARRAY(sa.String)),
+        sa.bindparam("dfs", type_=ARRAY(sa.Integer)),
+    )
 
 
 @sa.event.listens_for(Session, "after_transaction_end")
@@ -590,6 +615,20 @@ def update_article_suggestions(article: Article) -> None:
         enqueue([article.id])
 
 
+def update_after_publish(article: Article, published_before: datetime | None) -> None:
+    """On a workflow action that moved the publication time: the features hold that time to
+    the hour only (:func:`_to_the_hour`), and nothing else of the article changed, so when the
+    hour is the same and the features are stored they are current: nothing to extract, store
+    or enqueue (what :func:`update_article_suggestions` would find, at the cost of extracting
+    the features again)."""
+    same_hour = _to_the_hour(published_before or article.created_at) == _to_the_hour(
+        article.published_at or article.created_at
+    )
+    if same_hour and not _semantic() and db.session.get(ArticleFeatures, article.id) is not None:
+        return
+    update_article_suggestions(article)
+
+
 def update_features(article: Article) -> bool:
     """Store the article's features if they changed (a job's first step); True if they did."""
     return _store_features(article, _features_of(article))
@@ -656,16 +695,8 @@ def rebuild_all() -> int:
 
 
 def _add_df(counts: dict[str, int]) -> None:
-    """``df += n`` for each ``term: n`` (one upsert per chunk, terms in sorted order)."""
-    terms = sorted(counts)
-    for i in range(0, len(terms), _CHUNK):
-        chunk = terms[i : i + _CHUNK]
-        insert = upsert(db.session, TermStat).values([{"term": t, "df": counts[t]} for t in chunk])
-        db.session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[TermStat.term], set_={"df": TermStat.df + insert.excluded.df}
-            )
-        )
+    """``df += n`` for each ``term: n`` (:func:`_upsert_df`)."""
+    _upsert_df(db.session, counts)
 
 
 def _offer_many(offers: list[tuple[int, int, float, str]]) -> None:

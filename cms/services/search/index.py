@@ -4,12 +4,14 @@ database stores and searches it)."""
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from cms.database import in_param
 from cms.extensions import db
 from cms.models import Article, Tag, article_tags
 from cms.services.visibility import listed_at, listed_condition
@@ -172,50 +174,59 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
             sa.insert(table).from_select(["rowid", "title", "subtitle", "body", "tags"], rows)
         )
     elif dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        table = sa.table(
-            INDEX_TABLE,
-            sa.column("article_id"),
-            sa.column("config"),
-            sa.column("document"),
-            sa.column("listed_at"),
-            sa.column("section_id"),
-        )
-        config_name = pg_config_of(Article.language)
-        config = sa.cast(config_name, postgresql.REGCONFIG)
-        mark = sa.func.array_to_tsvector(
-            postgresql.array([sa.literal(PG_MARK_PREFIX) + config_name])
-        )
-
-        def weighted(text, weight: str):
-            label = sa.literal_column(f"'{weight}'")  # a constant A-D, typed "char" by PG
-            return sa.func.setweight(sa.func.to_tsvector(config, text), label)
-
-        document = (
-            weighted(Article.title, "A")
-            .op("||")(weighted(Article.subtitle, "B"))
-            .op("||")(weighted(_tags_text(dialect), "B"))
-            .op("||")(weighted(Article.body_text, "D"))
-            .op("||")(mark)
-        )
-        insert = postgresql.insert(table).from_select(
-            ["article_id", "config", "document", "listed_at", "section_id"],
-            source.add_columns(config, document, listed_at(), Article.section_id),
-        )
-        connection.execute(
-            insert.on_conflict_do_update(
-                index_elements=["article_id"],
-                set_={
-                    "config": insert.excluded.config,
-                    "document": insert.excluded.document,
-                    "listed_at": insert.excluded.listed_at,
-                    "section_id": insert.excluded.section_id,
-                },
-            )
-        )
+        statement = _pg_upsert(filtered=ids is not None)
+        connection.execute(statement, {"ids": ids} if ids is not None else {})
     else:
         raise NotImplementedError(f"Search is not available on {dialect}.")
+
+
+@functools.cache
+def _pg_upsert(*, filtered: bool) -> sa.Insert:
+    """PostgreSQL: the upsert of the index rows of the articles ``ids`` (``filtered``, a
+    parameter) or of all articles, from their stored text; built once."""
+    from sqlalchemy.dialects import postgresql
+
+    table = sa.table(
+        INDEX_TABLE,
+        sa.column("article_id"),
+        sa.column("config"),
+        sa.column("document"),
+        sa.column("listed_at"),
+        sa.column("section_id"),
+    )
+    config_name = pg_config_of(Article.language)
+    config = sa.cast(config_name, postgresql.REGCONFIG)
+    mark = sa.func.array_to_tsvector(
+        postgresql.array([sa.literal(PG_MARK_PREFIX) + config_name])
+    )
+
+    def weighted(text, weight: str):
+        label = sa.literal_column(f"'{weight}'")  # a constant A-D, typed "char" by PG
+        return sa.func.setweight(sa.func.to_tsvector(config, text), label)
+
+    document = (
+        weighted(Article.title, "A")
+        .op("||")(weighted(Article.subtitle, "B"))
+        .op("||")(weighted(_tags_text("postgresql"), "B"))
+        .op("||")(weighted(Article.body_text, "D"))
+        .op("||")(mark)
+    )
+    source = sa.select(Article.id).select_from(Article)
+    if filtered:
+        source = source.where(in_param("postgresql", Article.id, "ids"))
+    insert = postgresql.insert(table).from_select(
+        ["article_id", "config", "document", "listed_at", "section_id"],
+        source.add_columns(config, document, listed_at(), Article.section_id),
+    )
+    return insert.on_conflict_do_update(
+        index_elements=["article_id"],
+        set_={
+            "config": insert.excluded.config,
+            "document": insert.excluded.document,
+            "listed_at": insert.excluded.listed_at,
+            "section_id": insert.excluded.section_id,
+        },
+    )
 
 
 SQLITE_DELETE_TRIGGER_SQL = (

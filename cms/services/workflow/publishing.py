@@ -7,7 +7,7 @@ the CLI and tests call them alike; the caller commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from cms.auth.permissions import authorize
 from cms.clock import utcnow
@@ -77,22 +77,25 @@ def perform(
         article.status = "archived"
     elif name == "restore-draft":
         article.status = "draft"
+    version = article.version
     flush_guarded(article, expected_version)
     if article.published_at != before[1]:
-        suggestions.update_article_suggestions(article)  # recency; no-op within the hour
+        suggestions.update_after_publish(article, before[1])  # recency: no-op within the hour
     changed = ["status"] + (["published_at"] if article.published_at != before[1] else [])
     detail = {
         "from": before[0],
         "to": article.status,
         "published_at": article.published_at.isoformat() if article.published_at else None,
     }
-    revisions.record(article, actor, name, changed, detail)
+    # A new version: flush_guarded updated the article's row, whose lock is then held.
+    revisions.record(article, actor, name, changed, detail, locked=article.version != version)
     audit.log(f"article.{name}", "article", article.id, actor, detail)
     return article
 
 
 def _publish(article: Article, publish_at: datetime | None, now: datetime) -> None:
     when = publish_at if publish_at is not None and publish_at > now else now
+    when = when.astimezone(UTC)  # as stored and read back: the answer is made from it
     article.published_at = when
     article.status = "scheduled" if when > now else "published"
     if article.first_published_at is None or article.first_published_at > when:
