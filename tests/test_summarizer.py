@@ -721,3 +721,40 @@ def test_plain_paragraphs_split_as_pysbd_does() -> None:
         "Orders fell 6.2 percent, to $1.5 billion.",
         "Revenue rose in 2019.",
     ]
+
+
+def test_end_anchored_checks_read_only_the_end() -> None:
+    """The sentence-merge and boilerplate checks search the end (or, in ASCII text without
+    the words of the unanchored expressions, the start) of a sentence; the answers are
+    those of searching all of it."""
+    import random
+
+    from cms.services.summaries import summarizer as s
+
+    rng = random.Random(5)
+    pieces = str.split(
+        "a b z i d R . .. ... ! ? … \" ' ” “ » « ’ ‘ ) ] ( 6 11 a.m. p.m. z.B. i.d.R. u.a. "
+        "Goethestr. Hauptstr ca. inkl. ggü. Reporting by Editing Contributed contributed to this "
+        "report All Rights Reserved ſ dpa-infocom © (c) Copyright 2024 Read more: Mehr zum Thema "
+        "ä Ä ß é word Word"
+    )
+    for _ in range(20000):
+        text = s._normalize_ws(
+            "".join(
+                rng.choice(pieces) + rng.choice(["", " ", " "]) for _ in range(rng.randint(1, 9))
+            )
+        )
+        if not text:
+            continue
+        assert s._ends_sentence(text) == bool(s._TERMINAL_RE.search(text)), text
+        m, last = s._LAST_WORD_RE.search(text), text[text.rfind(" ") + 1 :]
+        m2 = s._LAST_WORD_RE.search(last)
+        assert (m and m.group(1)) == (m2 and m2.group(1)), text
+        assert bool(s._STREET_RE.search(text)) == bool(s._STREET_RE.search(last)), text
+        assert bool(s._CLOCK_END_RE.search(text)) == bool(s._CLOCK_END_RE.search(text[-7:])), text
+        assert bool(s._DOTTED_ABBREVIATION_RE.search(text)) == bool(
+            s._DOTTED_ABBREVIATION_RE.search(text[-8:])
+        ), text
+        assert s._is_boilerplate(text) == (
+            s._has_address(text) or bool(s._BOILERPLATE_RE.search(text))
+        ), text
