@@ -670,3 +670,91 @@ def test_english_sentences_are_pysbds() -> None:
         texts.append(" ".join(tokens))
     for text in texts:
         assert _sentences_of(text, "en") == _pysbd_sentences(text), text
+
+
+def test_plain_paragraphs_split_as_pysbd_does() -> None:
+    """Paragraphs that pysbd's rules leave alone but for the periods that end sentences are
+    cut without pysbd (``_plain_sentences``); the sentences are pysbd's, and anything its
+    other rules could touch goes to pysbd."""
+    import random
+
+    from pysbd.lang.english import English
+
+    from cms.services.summaries.summarizer import _plain_sentences
+
+    rng = random.Random(11)
+    words = str.split(
+        "the council said Smith met Louis officials on Jan at and Co KG Taco Ltd Inc egg ice use "
+        "ups phd No pp Dr Prof vs v Fig It I I'm I'll A a b c i x p is me man may Ill ok 5 12 150 "
+        "2019 1,000 6.2 $1.5 €2.25 6.2% 3.1, workers' council's Hallström Zoë café – — ’tis "
+        "don’t rock'n'roll well-known -- 'quoted' 11 percent; so: 9/11 AT&T a.m. U.S. e.g."
+    )
+    plain = 0
+    for _ in range(6000):
+        tokens = []
+        for _ in range(rng.randint(1, 30)):
+            word = rng.choice(words)
+            if rng.random() < 0.15:
+                word = rng.choice(English.Abbreviation.ABBREVIATIONS)
+            word = rng.choice([word, word, word, word.capitalize(), word.upper()])
+            tokens.append(word + rng.choice(["", "", "", ".", ".", ",", ";", ":"]))
+        text = " ".join(tokens)
+        sentences = _plain_sentences(text)
+        if sentences is not None:
+            plain += 1
+            assert sentences == _pysbd_sentences(text), text
+    assert plain > 500
+    # Periods that pysbd's rules keep, or may keep: pysbd runs.
+    for text in (
+        "It is run by TaCo. KG stands for Kommanditgesellschaft.",
+        "The plan is. it said so.",
+        "Call Mr. Smith now.",
+        "They ate egg. 5 were left.",
+        "It is. I said so.",
+        "Points a. and b. are settled.",
+        "Shares rose 6.2. Then they fell.",
+        "He said 'no. Never.' and left.",
+        "It opened on May 5. Tickets sold out.",
+    ):
+        assert _plain_sentences(text) is None, text
+    assert _plain_sentences("Orders fell 6.2 percent, to $1.5 billion. Revenue rose in 2019.") == [
+        "Orders fell 6.2 percent, to $1.5 billion.",
+        "Revenue rose in 2019.",
+    ]
+
+
+def test_end_anchored_checks_read_only_the_end() -> None:
+    """The sentence-merge and boilerplate checks search the end (or, in ASCII text without
+    the words of the unanchored expressions, the start) of a sentence; the answers are
+    those of searching all of it."""
+    import random
+
+    from cms.services.summaries import summarizer as s
+
+    rng = random.Random(5)
+    pieces = str.split(
+        "a b z i d R . .. ... ! ? … \" ' ” “ » « ’ ‘ ) ] ( 6 11 a.m. p.m. z.B. i.d.R. u.a. "
+        "Goethestr. Hauptstr ca. inkl. ggü. Reporting by Editing Contributed contributed to this "
+        "report All Rights Reserved ſ dpa-infocom © (c) Copyright 2024 Read more: Mehr zum Thema "
+        "ä Ä ß é word Word"
+    )
+    for _ in range(20000):
+        text = s._normalize_ws(
+            "".join(
+                rng.choice(pieces) + rng.choice(["", " ", " "]) for _ in range(rng.randint(1, 9))
+            )
+        )
+        if not text:
+            continue
+        assert s._ends_sentence(text) == bool(s._TERMINAL_RE.search(text)), text
+        m, last = s._LAST_WORD_RE.search(text), text[text.rfind(" ") + 1 :]
+        m2 = s._LAST_WORD_RE.search(last)
+        assert (m and m.group(1)) == (m2 and m2.group(1)), text
+        assert bool(s._STREET_RE.search(text)) == bool(s._STREET_RE.search(last)), text
+        assert bool(s._CLOCK_END_RE.search(text)) == bool(s._CLOCK_END_RE.search(text[-7:])), text
+        assert bool(s._DOTTED_ABBREVIATION_RE.search(text)) == bool(
+            s._DOTTED_ABBREVIATION_RE.search(text[-8:])
+        ), text
+        assert s._is_boilerplate(text) == (
+            s._has_address(text) or bool(s._BOILERPLATE_RE.search(text))
+        ), text

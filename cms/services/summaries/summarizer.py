@@ -43,13 +43,12 @@ The module is pure Python (stdlib + pysbd) and has no Flask or DB imports.
 from __future__ import annotations
 
 import copy
-import functools
 import html
 import math
 import re
 import threading
 from dataclasses import dataclass, field
-from operator import mul, sub
+from operator import itemgetter, mul, sub
 from typing import Any
 
 import pysbd
@@ -215,9 +214,80 @@ class _EnglishProcessor(Processor):
         return _EnglishAbbreviations(self.text, self.lang)
 
 
+# Characters of a plain paragraph (see ``_plain_sentences``): none of them is a bracket, a
+# double or opening quote, ``!``, ``?``, a line break or one of pysbd's placeholders.
+_PLAIN_CHARS_RE = re.compile(r"[A-Za-z0-9À-ÖØ-öø-ÿ ,.;:%$&/’–—€£'-]*")
+# An apostrophe that could open a quotation: first, or after anything but a letter or digit.
+_OPENING_APOSTROPHE_RE = re.compile(r"(?:^|[^A-Za-z0-9À-ÖØ-öø-ÿ])'")
+# A word with a period: a decimal number ("6.2", "$1.5", "6.2%,"), or a word that ends in its
+# only period: two or more letters, one lower-case letter, or a number of three or more digits.
+_PLAIN_DECIMAL_RE = re.compile(r"[$€£]?\d+\.\d+[%,;:]?")
+_PLAIN_WORD_BEFORE_PERIOD_RE = re.compile(r"(?:[A-Za-z]{2,}|[a-z]|\d{3,}|\d{1,3}(?:,\d{3})+)\.")
+# pysbd matches its abbreviations as regular expressions, in any case ("e.g" matches "egg").
+_ENGLISH_ABBREVIATION_RE = re.compile(
+    "|".join(abbr.strip() for abbr in English.Abbreviation.ABBREVIATIONS), re.IGNORECASE
+)
+_ENGLISH_PREPOSITIVE = frozenset(English.Abbreviation.PREPOSITIVE_ABBREVIATIONS)
+
+
+def _plain_sentences(text: str) -> list[str] | None:
+    """pysbd's English sentences of a paragraph in which none of pysbd's rules can apply
+    but the split after a sentence's period, found without running its ~150 regular
+    expressions; ``None`` where one might (then pysbd runs).
+
+    Plain means: only the characters of ``_PLAIN_CHARS_RE``, no ``--`` (a dash pair), no
+    apostrophe that could open a quotation, not ``…Co. KG``; and every word with a period is
+    a decimal number, or ends in its only period after two or more ASCII letters, one
+    lower-case letter (once in the paragraph), or three or more digits. A word before a
+    period that pysbd's English abbreviations match (as pysbd matches them) is not one of
+    the prepositive ones ("Mr.") and is the last word or followed by a capitalised word
+    other than "I": pysbd's abbreviation rules keep only periods followed by something else.
+    Then its rules for lists (one letter before a period never counts as a list without a
+    neighbouring letter; numbers need one or two digits or parentheses), abbreviations,
+    numbers (a period next to a digit is a decimal point, which pysbd keeps), multiple
+    periods, ellipses, e-mail addresses, file formats, quotations, brackets and exclamation
+    words change nothing, and its boundary expression matches from each sentence's first
+    character to its period: the sentences are the text cut after each period followed by a
+    space (``tests/test_summarizer.py`` compares this with pysbd on generated text)."""
+    if (
+        _PLAIN_CHARS_RE.fullmatch(text) is None
+        or "--" in text
+        or ("'" in text and _OPENING_APOSTROPHE_RE.search(text) is not None)
+        or "Co. KG" in text
+    ):
+        return None
+    if "." not in text:
+        return [text]
+    words = text.split(" ")
+    single_letters = 0
+    for k, word in enumerate(words):
+        if "." not in word or _PLAIN_DECIMAL_RE.fullmatch(word) is not None:
+            continue
+        if _PLAIN_WORD_BEFORE_PERIOD_RE.fullmatch(word) is None:
+            return None
+        if len(word) == 2:
+            single_letters += 1
+            if single_letters > 1:
+                return None
+        if _ENGLISH_ABBREVIATION_RE.fullmatch(word, 0, len(word) - 1) is not None:
+            if word[:-1].lower() in _ENGLISH_PREPOSITIVE:
+                return None
+            following = words[k + 1] if k + 1 < len(words) else ""
+            if following and (
+                not ("A" <= following[0] <= "Z")
+                or (following[0] == "I" and not following[1:2].isalpha())
+            ):
+                return None
+    pieces = text.split(". ")
+    return [piece + "." for piece in pieces[:-1]] + [pieces[-1]]
+
+
 def _sentences_of(text: str, language: str) -> list[str]:
     """pysbd's sentences of ``text`` (the processor's, not ``Segmenter.segment``'s)."""
     if language == "en":
+        plain = _plain_sentences(text)
+        if plain is not None:
+            return plain
         return _EnglishProcessor(text, English).process()
     return _segmenter(language).processor(text).process()
 
@@ -250,27 +320,43 @@ def _strip_html(text: str) -> str:
     return _normalize_ws(_TAG_RE.sub("", html.unescape(_TAG_RE.sub("", text))))
 
 
+_CLOSERS = "\"'”“»«’‘)]"
+
+
+def _ends_sentence(text: str) -> bool:
+    """``_TERMINAL_RE.search(text)`` without trying every position: the punctuation mark
+    before the closing quotes and brackets at the end (the text has no line break)."""
+    return text.rstrip(_CLOSERS)[-1:] in (".", "!", "?", "…")
+
+
 def _should_merge(prev: str, nxt: str) -> bool:
+    # The patterns anchored at the end search only the end of ``prev`` (normalised text, no
+    # line breaks): its last word (no match spans a space) or, for the patterns of bounded
+    # length, the last 7 or 8 characters; the results are those of searching all of it.
     if not _ALNUM_RE.search(nxt):
         return True  # stray punctuation, e.g. "..."
-    if not _TERMINAL_RE.search(prev):
+    if not _ends_sentence(prev):
         return True  # pysbd split mid-sentence ("Er kam am | 3. Mai.")
     if nxt[:1] in ",;:)]":
         return True  # "Sen. Jane Doe, D-Calif. | , objected."
     first = nxt.lstrip("\"'„“”«»‚‘’([")[:1]
     if first.islower():
         return True  # sentences do not start lower-case in EN/DE
-    m = _LAST_WORD_RE.search(prev)
+    last_word = prev[prev.rfind(" ") + 1 :]
+    m = _LAST_WORD_RE.search(last_word)
     word = m.group(1).lower() if m else ""
     if first.isdigit() and word in _ABBREVIATIONS:
         return True  # "approx. | 5 million"
     # German capitalises nouns, so an abbreviation that never ends a sentence is followed by a
     # capital letter: "inkl. | Mehrwertsteuer", "ggü. | Vorjahr", "Goethestr. | 5", "z.B. | Bäcker".
-    if _CLOCK_END_RE.search(prev):
+    if _CLOCK_END_RE.search(prev[-7:]):  # at most 7 characters: "6 a.m."
         # "until 6 a.m. | Saturday", "at 11 p.m. | GMT"; but "at 9 a.m. | The rest ..."
         return nxt.split(maxsplit=1)[0].strip(".,") in _AFTER_CLOCK
     return bool(
-        word in _NEVER_FINAL or _DOTTED_ABBREVIATION_RE.search(prev) or _STREET_RE.search(prev)
+        word in _NEVER_FINAL
+        # at most 7 characters (" z.B.", " i.d.R."), or 6 from the start ("i.d.R.")
+        or _DOTTED_ABBREVIATION_RE.search(prev[-8:])
+        or _STREET_RE.search(last_word)
     )
 
 
@@ -313,7 +399,6 @@ def split_sentences(text: str, language: str = "en") -> list[str]:
     return [s for s in out if s]
 
 
-@functools.lru_cache(maxsize=65536)
 def _stem(token: str, lang: str) -> str:
     if len(token) <= 4 or token[0].isdigit():
         return token
@@ -324,16 +409,35 @@ def _stem(token: str, lang: str) -> str:
     return token
 
 
-def _tokens(text: str, lang: str) -> list[str]:
+def _token_of(word: str, lang: str) -> str | None:
+    """The stemmed token of one lower-cased word of ``_TOKEN_RE``, or None for a stop word."""
     stop = _STOP_DE if lang == "de" else _STOP_EN
+    tok = word.replace("’", "'")
+    if tok.endswith("'s"):
+        tok = tok[:-2]
+    if len(tok) < 2 or tok in stop:
+        return None
+    return _stem(tok, lang)
+
+
+# Tokens of words seen before, German and other (the rules differ only for German); a plain
+# dict emptied when it grows past the bound (a word's token never changes).
+_TOKEN_CACHES: dict[bool, dict[str, str | None]] = {True: {}, False: {}}
+_TOKEN_CACHE_MAX = 65_536  # as many as the stems cached before
+_UNKNOWN = object()
+
+
+def _tokens(text: str, lang: str) -> list[str]:
+    cache = _TOKEN_CACHES[lang == "de"]
+    if len(cache) > _TOKEN_CACHE_MAX:
+        cache.clear()
     out = []
-    for tok in _TOKEN_RE.findall(text.lower()):
-        tok = tok.replace("’", "'")
-        if tok.endswith("'s"):
-            tok = tok[:-2]
-        if len(tok) < 2 or tok in stop:
-            continue
-        out.append(_stem(tok, lang))
+    for word in _TOKEN_RE.findall(text.lower()):
+        tok = cache.get(word, _UNKNOWN)
+        if tok is _UNKNOWN:
+            tok = cache[word] = _token_of(word, lang)
+        if tok is not None:
+            out.append(tok)
     return out
 
 
@@ -386,6 +490,18 @@ def _cosine(a: Vector, b: Vector) -> float:
     return sum(v * b[t] for t, v in a.items() if t in b)
 
 
+def _weighted_sum(sources: list[int], weights: list[float]):
+    """``rank -> sum(rank[i] * w for i, w in zip(sources, weights))``, the same float: a sum
+    of one product is that product, of none the integer 0."""
+    if not sources:
+        return lambda rank: 0
+    if len(sources) == 1:
+        i, w = sources[0], weights[0]
+        return lambda rank: rank[i] * w
+    ranks_of = itemgetter(*sources)
+    return lambda rank: sum(map(mul, ranks_of(rank), weights))
+
+
 def _pagerank(sim: list[list[float]]) -> list[float]:
     n = len(sim)
     if n == 0:
@@ -409,12 +525,10 @@ def _pagerank(sim: list[list[float]]) -> list[float]:
     base = (1.0 - DAMPING) / n
     # The sums add the same products in the same order as a loop would (the result is the
     # same to the last bit), through ``map`` for speed.
+    incoming = [_weighted_sum(src, ws) for src, ws in zip(sources, weights, strict=True)]
     for _ in range(100):
         dangling_mass = DAMPING * sum(map(rank.__getitem__, dangling)) / n
-        new = [
-            base + dangling_mass + DAMPING * sum(map(mul, map(rank.__getitem__, src), ws))
-            for src, ws in zip(sources, weights, strict=True)
-        ]
+        new = [base + dangling_mass + DAMPING * of(rank) for of in incoming]
         delta = sum(map(abs, map(sub, new, rank)))
         rank = new
         if delta < 1e-7:
@@ -511,6 +625,13 @@ _BOILERPLATE_RE = re.compile(
     r"|folgen sie uns|abonnieren sie|melden sie sich)\b",
     re.IGNORECASE,
 )
+# What the expressions of ``_BOILERPLATE_RE`` not anchored at the start need, lower-cased.
+_BOILERPLATE_WORDS = (
+    "contributed",
+    "all rights reserved",
+    "alle rechte vorbehalten",
+    "dpa-infocom",
+)
 _CONTACT_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://|\bwww\.", re.IGNORECASE)
 _CONTACT_BOX_MAX_WORDS = 40
 _BYLINE_MAX_WORDS = 12
@@ -532,7 +653,7 @@ def _is_note_block(text: str) -> bool:
     """A byline, credit, time stamp or correction note: the paragraph is about the article."""
     if _NOTE_LABEL_RE.match(text) or _NOTE_TEXT_RE.search(text[:200]):
         return True
-    short = _word_count(text) <= _BYLINE_MAX_WORDS and not _TERMINAL_RE.search(text)
+    short = _word_count(text) <= _BYLINE_MAX_WORDS and not _ends_sentence(text)
     return short and bool(_BYLINE_RE.match(text) or _CREDIT_RE.match(text) or _STAMP_RE.match(text))
 
 
@@ -546,7 +667,13 @@ def _has_address(text: str) -> bool:
 
 def _is_boilerplate(sentence: str) -> bool:
     """Agency credits, copyright, cross-links and contact lines."""
-    return _has_address(sentence) or bool(_BOILERPLATE_RE.search(sentence))
+    if _has_address(sentence):
+        return True
+    if sentence.isascii() and not any(word in sentence.lower() for word in _BOILERPLATE_WORDS):
+        # Only the expressions anchored at the start can match (in ASCII text lower-casing
+        # is what IGNORECASE does): try them there instead of at every position.
+        return _BOILERPLATE_RE.match(sentence) is not None
+    return _BOILERPLATE_RE.search(sentence) is not None
 
 
 def _collect(blocks: list[dict[str, Any]], lang: str) -> tuple[list[_Sentence], list[str]]:
@@ -607,11 +734,19 @@ def _score(cands: list[_Sentence], title: str, headings: list[str], lang: str) -
     for s in cands:
         s.vec = _tfidf(s.tokens, idf, default_idf)
 
+    # ``_cosine`` of every pair, inline: the same products summed in the same order.
     sim = [[0.0] * n for _ in range(n)]
+    vecs = [s.vec for s in cands]
     for i in range(n):
-        sim[i][i] = 1.0
+        row = sim[i]
+        row[i] = 1.0
+        a = vecs[i]
         for j in range(i + 1, n):
-            sim[i][j] = sim[j][i] = _cosine(cands[i].vec, cands[j].vec)
+            b = vecs[j]
+            if len(a) > len(b):
+                row[j] = sim[j][i] = sum([v * a[t] for t, v in b.items() if t in a])
+            else:
+                row[j] = sim[j][i] = sum([v * b[t] for t, v in a.items() if t in b])
 
     rank = _pagerank(sim)
     top = max(rank) if rank else 1.0
