@@ -228,6 +228,8 @@ _ENGLISH_ABBREVIATION_RE = re.compile(
     "|".join(abbr.strip() for abbr in English.Abbreviation.ABBREVIATIONS), re.IGNORECASE
 )
 _ENGLISH_PREPOSITIVE = frozenset(English.Abbreviation.PREPOSITIVE_ABBREVIATIONS)
+# The rules read for ``_plain_sentences`` are those of this version; another runs pysbd.
+_PLAIN_SPLIT = pysbd.__version__ == "0.3.4"
 
 
 def _plain_sentences(text: str) -> list[str] | None:
@@ -285,7 +287,7 @@ def _plain_sentences(text: str) -> list[str] | None:
 def _sentences_of(text: str, language: str) -> list[str]:
     """pysbd's sentences of ``text`` (the processor's, not ``Segmenter.segment``'s)."""
     if language == "en":
-        plain = _plain_sentences(text)
+        plain = _plain_sentences(text) if _PLAIN_SPLIT else None
         if plain is not None:
             return plain
         return _EnglishProcessor(text, English).process()
