@@ -133,7 +133,7 @@ def _seed(users, clock) -> None:
             author=users["editor"],
             tags=["energy", "port"],
             authors=["ed-itor"],
-            published_at=clock.now.replace(hour=n % 24),
+            published_at=clock.now - timedelta(hours=3 - n),
         )
         for n in range(3)
     ]

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def test_generated_client_reads_writes_and_types_problems(live_server, users, cl
         make_article(
             f"Harbour story number {n}",
             author=users["editor"],
-            published_at=clock.now.replace(hour=n),
+            published_at=clock.now - timedelta(hours=3 - n),
         )
     import urllib.request
 
