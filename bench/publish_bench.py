@@ -85,17 +85,9 @@ def _taxonomy(url: str) -> None:
     engine.dispose()
 
 
-def run(code: str, url: str, args) -> dict:
-    env = dict(
-        os.environ,
-        CMS_DATABASE_URL=url,
-        CMS_LOG_LEVEL="WARNING",
-        CMS_ENV="production",
-        CMS_SECRET_KEY="bench-secret-key-that-is-long-enough-0123456789",
-        CMS_INSTANCE_PATH=tempfile.mkdtemp(),
-        CMS_TRUST_PROXY="0",
-        PYTHONPATH=code,
-    )
+def flask_command(code: str, env: dict):
+    """``flask(*args, stdin=None)``: runs ``flask --app wsgi *args`` of the checkout ``code``
+    with ``env``, returns its output and exits with it when the command fails."""
 
     def flask(*cmd: str, stdin: str | None = None) -> str:
         done = subprocess.run(
@@ -110,6 +102,23 @@ def run(code: str, url: str, args) -> dict:
         if done.returncode:
             sys.exit(done.stdout + done.stderr)
         return done.stdout
+
+    return flask
+
+
+def run(code: str, url: str, args) -> dict:
+    env = dict(
+        os.environ,
+        CMS_DATABASE_URL=url,
+        CMS_LOG_LEVEL="WARNING",
+        CMS_ENV="production",
+        CMS_SECRET_KEY="bench-secret-key-that-is-long-enough-0123456789",
+        CMS_INSTANCE_PATH=tempfile.mkdtemp(),
+        CMS_TRUST_PROXY="0",
+        PYTHONPATH=code,
+    )
+
+    flask = flask_command(code, env)
 
     flask("db", "upgrade")
     _taxonomy(url)

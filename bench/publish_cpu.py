@@ -119,19 +119,10 @@ def run(code: str, url: str, archive: str, args, *, profile: str | None) -> dict
         PYTHONPATH=code,
     )
 
-    def flask(*cmd: str, stdin: str | None = None) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", *cmd],
-            cwd=code,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode:
-            sys.exit(done.stdout + done.stderr)
-        return done.stdout
+    sys.path.insert(0, HERE)
+    from publish_bench import flask_command
+
+    flask = flask_command(code, env)
 
     flask("db", "upgrade")
     flask("import", archive)
