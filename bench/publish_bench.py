@@ -106,17 +106,23 @@ def flask_command(code: str, env: dict):
     return flask
 
 
-def run(code: str, url: str, args) -> dict:
-    env = dict(
+def checkout_env(code: str, url: str, **settings: str) -> dict:
+    """The environment of the checkout ``code``'s commands against the database ``url``: a
+    production configuration with its own instance folder, plus ``settings``."""
+    return dict(
         os.environ,
         CMS_DATABASE_URL=url,
         CMS_LOG_LEVEL="WARNING",
         CMS_ENV="production",
         CMS_SECRET_KEY="bench-secret-key-that-is-long-enough-0123456789",
         CMS_INSTANCE_PATH=tempfile.mkdtemp(),
-        CMS_TRUST_PROXY="0",
         PYTHONPATH=code,
+        **settings,
     )
+
+
+def run(code: str, url: str, args) -> dict:
+    env = checkout_env(code, url, CMS_TRUST_PROXY="0")
 
     flask = flask_command(code, env)
 

@@ -108,20 +108,10 @@ def child(args) -> None:
 
 
 def run(code: str, url: str, archive: str, args, *, profile: str | None) -> dict:
-    env = dict(
-        os.environ,
-        CMS_DATABASE_URL=url,
-        CMS_LOG_LEVEL="WARNING",
-        CMS_ENV="production",
-        CMS_SECRET_KEY="bench-secret-key-that-is-long-enough-0123456789",
-        CMS_INSTANCE_PATH=tempfile.mkdtemp(),
-        CMS_RESPONSE_CACHE_SECONDS="30",
-        PYTHONPATH=code,
-    )
-
     sys.path.insert(0, HERE)
-    from publish_bench import flask_command
+    from publish_bench import checkout_env, flask_command
 
+    env = checkout_env(code, url, CMS_RESPONSE_CACHE_SECONDS="30")
     flask = flask_command(code, env)
 
     flask("db", "upgrade")
