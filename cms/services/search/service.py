@@ -583,8 +583,6 @@ class _PostgreSQL:
     table = _PG_TABLE
     newest_first = _PG_NEWEST_FIRST
     matches = _PG_MATCHES
-    index_matches = _PG_INDEX_MATCHES
-    score = _PG_SCORE
 
     def __init__(self, query: ParsedQuery):
         key = (query.required, query.excluded)
@@ -619,8 +617,6 @@ class _PostgreSQL:
             sa.select(*(sa.cast(q, sa.Text) for q in (match_query, any_way, *queries.values())))
         ).one()
         return texts[0], texts[1], dict(zip(queries, texts[2:], strict=True))
-
-    per_config = staticmethod(_per_config)
 
     def execute(self, statement: sa.Executable) -> sa.CursorResult:
         """Run one of this search's statements (Core, on the session's connection)."""
