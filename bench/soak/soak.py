@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import http.client
 import json
 import os
 import random
@@ -60,7 +61,8 @@ class Client:
         self.stats = stats
 
     def call(self, method: str, path: str, body=None, headers=None, timeout: float = 10):
-        """(status, headers, json) or raises OSError (connection refused/reset, timeout)."""
+        """(status, headers, json) or raises OSError (connection refused/reset, timeout, or
+        cut in the middle of the body, as when the worker answering is killed)."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
             self.base + path, data=data, method=method, headers=headers or {}
@@ -72,7 +74,7 @@ class Client:
                 status, hdrs, raw = response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
             status, hdrs, raw = error.code, dict(error.headers), error.read()
-        except (OSError, urllib.error.URLError) as error:
+        except (OSError, urllib.error.URLError, http.client.HTTPException) as error:
             self.stats.count("connection error")
             raise OSError(str(error)) from error
         self.stats.count(status)
