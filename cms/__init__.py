@@ -55,10 +55,12 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     install_request_hooks(app)
 
+    from cms.api.public.fast import FastReads
     from cms.cache.middleware import CachedResponses
 
-    # Public GETs the response cache can answer never enter Flask.
-    app.wsgi_app = CachedResponses(app, app.wsgi_app)
+    # The hot anonymous reads are answered before Flask's request machinery, and public GETs
+    # the response cache can answer never enter Flask.
+    app.wsgi_app = CachedResponses(app, FastReads(app, app.wsgi_app))
 
     from cms.cli import register_cli
 
@@ -119,28 +121,9 @@ def _init_extensions(app: Flask) -> None:
         with app.app_context():
             app.config["RATELIMIT_STORAGE_URI"] = storage_uri(db.engine)
     limiter.init_app(app)
-    cors.init_app(
-        app,
-        resources={r"/api/*": {"origins": app.config["CMS_CORS_ORIGINS"]}},
-        expose_headers=[
-            "ETag",
-            "Link",
-            "X-Request-ID",
-            "Last-Modified",
-            "Retry-After",
-            "Location",
-            "Idempotent-Replayed",
-        ],
-        allow_headers=[
-            "Authorization",
-            "Content-Type",
-            "If-Match",
-            "If-None-Match",
-            "X-Request-ID",
-            "Idempotency-Key",
-        ],
-        max_age=600,
-    )
+    from cms.config import cors_settings
+
+    cors.init_app(app, **cors_settings(app.config))
     # Imported here: once ``cms.api`` is imported, the package attribute ``cms.api`` is that
     # module, which would shadow a module-level ``api`` name on a second ``create_app``.
     from cms.api.smorest import api

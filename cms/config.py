@@ -366,3 +366,28 @@ def _related_backend(value: str) -> str:
     # Whether ``semantic`` can run (its extra is installed) is checked in ``create_app``: this
     # module imports nothing of cms.
     return value
+
+
+def cors_settings(config) -> dict:
+    """flask-cors's options for the API (``cms.api.public.fast`` resolves the same)."""
+    return {
+        "resources": {r"/api/*": {"origins": config["CMS_CORS_ORIGINS"]}},
+        "expose_headers": [
+            "ETag",
+            "Link",
+            "X-Request-ID",
+            "Last-Modified",
+            "Retry-After",
+            "Location",
+            "Idempotent-Replayed",
+        ],
+        "allow_headers": [
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "X-Request-ID",
+            "Idempotency-Key",
+        ],
+        "max_age": 600,
+    }

@@ -101,18 +101,24 @@ def install_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def _finish(response):
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        set_missing(
-            response.headers,
-            [
-                # Errors are never cached (also those raised before a blueprint was matched).
-                *(_NO_STORE if response.status_code >= 400 else ()),
-                *_SECURITY_HEADERS,
-                *(_HSTS if request.is_secure else ()),
-                _DOCS_CSP if request.path.startswith("/api/docs") else _API_CSP,
-            ],
-        )
+        finish(response, g.get("request_id", ""), secure=request.is_secure, path=request.path)
         return response
+
+
+def finish(response, request_id: str, *, secure: bool, path: str) -> None:
+    """The headers every response carries (the ``_finish`` hook's, and those of
+    ``cms.api.public.fast``): its request id, then the security headers it lacks."""
+    response.headers["X-Request-ID"] = request_id
+    set_missing(
+        response.headers,
+        [
+            # Errors are never cached (also those raised before a blueprint was matched).
+            *(_NO_STORE if response.status_code >= 400 else ()),
+            *_SECURITY_HEADERS,
+            *(_HSTS if secure else ()),
+            _DOCS_CSP if path.startswith("/api/docs") else _API_CSP,
+        ],
+    )
 
 
 def set_missing(headers, defaults) -> None:

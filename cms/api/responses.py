@@ -20,19 +20,22 @@ def json_response(data, status: int = 200, headers: dict | None = None):
     return response
 
 
-def next_link(cursor: str) -> str:
-    """``Link`` header value for the next page: this request with ``cursor`` replaced."""
-    args = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
+def next_link(cursor: str, sent=None) -> str:
+    """``Link`` header value for the next page: this request (or ``sent``) with ``cursor``
+    replaced."""
+    sent = sent or request
+    args = [(k, v) for k, v in sent.args.items(multi=True) if k != "cursor"]
     args.append(("cursor", cursor))
-    return f'<{request.path}?{urlencode(args)}>; rel="next"'
+    return f'<{sent.path}?{urlencode(args)}>; rel="next"'
 
 
-def page_response(page: Page, item_schema):
-    """``{"data": [...], "meta": {...}}`` plus a ``Link`` header when there is a next page."""
+def page_response(page: Page, item_schema, sent=None):
+    """``{"data": [...], "meta": {...}}`` plus a ``Link`` header when there is a next page
+    (of this request, or of ``sent``)."""
     meta = {"limit": page.limit, "next_cursor": page.next_cursor}
     if page.total is not None:
         meta["total"] = page.total
-    headers = {"Link": next_link(page.next_cursor)} if page.next_cursor else {}
+    headers = {"Link": next_link(page.next_cursor, sent)} if page.next_cursor else {}
     return json_response(
         {"data": item_schema.dump(page.items, many=True), "meta": meta}, headers=headers
     )

@@ -74,36 +74,61 @@ class Articles(MethodView):
         the fields of each item; `include=summary` adds each article's summary; follow
         `meta.next_cursor` (or the `Link` header) for more.
         """
-        set_cache_tags(
-            ["list"]
-            + ([f"section:{filters['section']}"] if "section" in filters else [])
-            + ([f"tag:{filters['tag']}"] if "tag" in filters else [])
+        response, tags = list_page(
+            filters,
+            limit=limit,
+            count=count,
+            cursor=cursor,
+            fields=fields,
+            include=include,
+            sent=request,
         )
-        with reading.without_transaction():
-            if request.if_none_match:
-                # Conditional: the page's keys decide, without reading or rendering the cards.
-                keys = reading.list_articles(
-                    filters, limit=limit, cursor=cursor, count=count, reader=cards.read_keys
-                )
-                etag = list_etag(keys)
-                if request.if_none_match.contains_weak(etag):
-                    return not_modified(etag)
-            known = None
-            if fields:  # a subset of each card: built from the rows
-                known = generation.current(db.session.connection())  # read before the rows
-                page = reading.list_articles(filters, limit=limit, cursor=cursor, count=count)
-                dumper = CardDumper(fields)
-            else:
-                page = reading.list_articles(
-                    filters, limit=limit, cursor=cursor, count=count, reader=cards.read_cards
-                )
-                dumper = _stored_card
-            if include:
-                summaries = reading.summaries_of([item.id for item in page.items])
-                dumper = SummaryIncluder(dumper, summaries)
-            response = page_response(page, dumper)
-            response.set_etag(list_etag(page, known))
-            return response
+        set_cache_tags(tags)
+        return response
+
+
+def list_page(
+    filters: dict,
+    *,
+    limit: int,
+    count: bool,
+    sent,
+    cursor=None,
+    fields=None,
+    include=None,
+):
+    """The list's response and its cache tags, for the parsed query (``ArticleListQuery``) of
+    the request ``sent`` (the view's, or the werkzeug request of ``cms.api.public.fast``)."""
+    tags = (
+        ["list"]
+        + ([f"section:{filters['section']}"] if "section" in filters else [])
+        + ([f"tag:{filters['tag']}"] if "tag" in filters else [])
+    )
+    with reading.without_transaction():
+        if sent.if_none_match:
+            # Conditional: the page's keys decide, without reading or rendering the cards.
+            keys = reading.list_articles(
+                filters, limit=limit, cursor=cursor, count=count, reader=cards.read_keys
+            )
+            etag = list_etag(keys, full_path=sent.full_path)
+            if sent.if_none_match.contains_weak(etag):
+                return not_modified(etag), tags
+        known = None
+        if fields:  # a subset of each card: built from the rows
+            known = generation.current(db.session.connection())  # read before the rows
+            page = reading.list_articles(filters, limit=limit, cursor=cursor, count=count)
+            dumper = CardDumper(fields)
+        else:
+            page = reading.list_articles(
+                filters, limit=limit, cursor=cursor, count=count, reader=cards.read_cards
+            )
+            dumper = _stored_card
+        if include:
+            summaries = reading.summaries_of([item.id for item in page.items])
+            dumper = SummaryIncluder(dumper, summaries)
+        response = page_response(page, dumper, sent)
+        response.set_etag(list_etag(page, known, full_path=sent.full_path))
+        return response, tags
 
 
 # Part of every list ETag: the fields of the page and of its items, so a release that adds or
@@ -112,23 +137,23 @@ class Articles(MethodView):
 _LIST_SHAPE = ",".join([*ArticlePage._declared_fields, *ArticleListItem._declared_fields])
 
 
-def list_etag(page, generation: int | None = None) -> str:
+def list_etag(page, generation: int | None = None, *, full_path: str) -> str:
     """The list's ETag, from what the page is made of instead of a hash of its body.
 
-    The body is a function of the request (path and query string), the articles on the page
-    (their ids: which ones are visible also moves with the clock, when a scheduled article
-    comes out), the total when counted, and the content they show, which changes only in a
-    commit that bumps the content generation (``cms.services.generation``). The generation is
-    the one the page's statement read with its rows (or one read before the rows), so a tag
-    never names a newer state than its body: a later request sees a larger generation. An
-    empty page shows no content, only its meta: no generation then."""
+    The body is a function of the request (``full_path``: path and query string), the
+    articles on the page (their ids: which ones are visible also moves with the clock, when a
+    scheduled article comes out), the total when counted, and the content they show, which
+    changes only in a commit that bumps the content generation (``cms.services.generation``).
+    The generation is the one the page's statement read with its rows (or one read before the
+    rows), so a tag never names a newer state than its body: a later request sees a larger
+    generation. An empty page shows no content, only its meta: no generation then."""
     if page.items:
         if generation is None:
             generation = page.items[0].generation
         ids = ",".join(str(item.id) for item in page.items)
     else:
         generation, ids = "-", ""
-    made_of = f"{_LIST_SHAPE}|{generation}|{request.full_path}|{page.total}|{ids}"
+    made_of = f"{_LIST_SHAPE}|{generation}|{full_path}|{page.total}|{ids}"
     return hashlib.sha1(made_of.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -163,24 +188,31 @@ class ArticleBySlug(MethodView):
 
         `formats=jsonld` adds `structured_data`: the schema.org NewsArticle of the article.
         """
-        formats = tuple(formats) if formats else FORMATS
-        with reading.without_transaction():
-            found = reading.read_article(slug)
+        found = article_page(slug, tuple(formats) if formats else FORMATS)
         if isinstance(found, reading.Moved):
             return _moved(found.slug)
-        section = found.section.slug if found.section else None
-        # The previous and next articles are shown too (their slug and title): a purge of
-        # either reaches this page.
-        neighbours = [f"article:{n.id}" for n in (found.previous, found.next) if n is not None]
-        set_cache_tags(
-            [f"article:{found.id}", *neighbours, *([f"section:{section}"] if section else [])]
-        )
-        body = detail_json(found, formats)
-        if "jsonld" in formats:
-            body = _with_structured_data(body, found)
-        response = json_response(body)
-        response.last_modified = _last_modified(found)
+        response, tags = found
+        set_cache_tags(tags)
         return response
+
+
+def article_page(slug: str, formats=FORMATS):
+    """The detail's response and its cache tags, or where the article moved (``Moved``)."""
+    with reading.without_transaction():
+        found = reading.read_article(slug)
+    if isinstance(found, reading.Moved):
+        return found
+    section = found.section.slug if found.section else None
+    # The previous and next articles are shown too (their slug and title): a purge of
+    # either reaches this page.
+    neighbours = [f"article:{n.id}" for n in (found.previous, found.next) if n is not None]
+    tags = [f"article:{found.id}", *neighbours, *([f"section:{section}"] if section else [])]
+    body = detail_json(found, formats)
+    if "jsonld" in formats:
+        body = _with_structured_data(body, found)
+    response = json_response(body)
+    response.last_modified = _last_modified(found)
+    return response, tags
 
 
 def _with_structured_data(body: bytes, view) -> bytes:
@@ -225,14 +257,23 @@ class ArticleRelated(MethodView):
     @blp.operation("getRelatedArticles")
     def get(self, slug, limit, scope):
         """Previous/next and related articles: curated links first, then suggestions."""
-        with reading.without_transaction():
-            found = related.locate(slug, scope=scope)
-            if isinstance(found, reading.Moved):
-                return _moved(found.slug, "/related")
-            view = related.related(found, limit=limit, scope=scope)
-            neighbours = [f"article:{n.id}" for n in (view.previous, view.next) if n is not None]
-            set_cache_tags([f"article:{found.id}", *neighbours])
-            return json_response(related_data(view))
+        found = related_page(slug, limit=limit, scope=scope)
+        if isinstance(found, reading.Moved):
+            return _moved(found.slug, "/related")
+        response, tags = found
+        set_cache_tags(tags)
+        return response
+
+
+def related_page(slug: str, *, limit: int, scope: str):
+    """Related's response and its cache tags, or where the article moved (``Moved``)."""
+    with reading.without_transaction():
+        found = related.locate(slug, scope=scope)
+        if isinstance(found, reading.Moved):
+            return found
+        view = related.related(found, limit=limit, scope=scope)
+        neighbours = [f"article:{n.id}" for n in (view.previous, view.next) if n is not None]
+        return json_response(related_data(view)), [f"article:{found.id}", *neighbours]
 
 
 @blp.route("/<slug>/corrections")

@@ -1,0 +1,249 @@
+"""The hot public reads answered before Flask (``cms.api.public.fast``) answer exactly as the
+Flask path does: status, body and every header, for the requests it takes and for those it
+hands to Flask."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from werkzeug.test import Client
+
+from cms import create_app
+from cms.extensions import db, limiter
+from tests.conftest import make_article, recorded_statements
+
+ALLOWED = "https://allowed.example"
+
+
+def _config(app, **overrides) -> dict:
+    config = {
+        name: app.config[name]
+        for name in (
+            "CMS_ENV",
+            "CMS_PASSWORD_HASH_PROFILE",
+            "SECRET_KEY",
+            "JWT_SECRET_KEY",
+            "SQLALCHEMY_DATABASE_URI",
+        )
+    }
+    config.update(
+        TESTING=False,
+        PROPAGATE_EXCEPTIONS=False,
+        CMS_RESPONSE_CACHE_SECONDS=0,
+        CMS_CORS_ORIGINS=[ALLOWED],
+        RATELIMIT_STORAGE_URI="memory://",
+    )
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="module")
+def uncached(app):
+    """An app of its own on the test database, response cache off (where the path is taken)."""
+    made = create_app(_config(app))
+    yield made
+    with made.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+class _Counted:
+    """Flask's ``wsgi_app``, counting the requests that reach it."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app, self.calls = wsgi_app, 0
+
+    def __call__(self, environ, start_response):
+        self.calls += 1
+        return self.wsgi_app(environ, start_response)
+
+
+@pytest.fixture
+def paths(uncached, monkeypatch):
+    """(through the fast path, straight to Flask, Flask's counter)."""
+    fast = uncached.wsgi_app.wsgi_app  # CachedResponses (off) -> FastReads -> Flask
+    flask = _Counted(fast.wsgi_app)
+    monkeypatch.setattr(fast, "wsgi_app", flask)
+    return Client(uncached.wsgi_app), Client(flask.wsgi_app), flask
+
+
+@pytest.fixture
+def site(users, clock):
+    older = make_article("Older story on the harbour", published_at=clock.now - timedelta(hours=3))
+    target = make_article(
+        "Story on the harbour", published_at=clock.now - timedelta(hours=2), tags=["port"]
+    )
+    make_article("Newer story on the harbour", published_at=clock.now - timedelta(hours=1))
+    draft = make_article("Draft on the harbour", status="draft")
+    scheduled = make_article(
+        "Later on the harbour", status="scheduled", published_at=clock.now + timedelta(hours=1)
+    )
+    db.session.commit()
+    return older, target, draft, scheduled
+
+
+def _answer(client, path, **kwargs):
+    response = client.open(path, **kwargs)
+    return response.status, response.headers.to_wsgi_list(), response.get_data()
+
+
+def _same(paths, path, **kwargs):
+    fast, flask, counter = paths
+    calls = counter.calls
+    answer = _answer(fast, path, **kwargs)
+    taken = counter.calls == calls
+    assert answer == _answer(flask, path, **kwargs)
+    return answer, taken
+
+
+PLAIN = [
+    {},
+    {"method": "HEAD"},
+    {"headers": {"Origin": ALLOWED}},
+    {"headers": {"Origin": "https://elsewhere.example"}},
+    {"base_url": "https://localhost"},
+    {"headers": {"Accept": "application/json", "User-Agent": "test"}},
+]
+
+
+@pytest.mark.parametrize("suffix", ["", "/{slug}", "/{slug}/related"])
+@pytest.mark.parametrize("kwargs", PLAIN, ids=lambda kwargs: str(kwargs) or "plain")
+def test_plain_reads_take_the_fast_path_with_flasks_answer(paths, site, suffix, kwargs):
+    path = "/api/v1/articles" + suffix.format(slug=site[1].slug)
+    kwargs = {**kwargs, "headers": {**kwargs.get("headers", {}), "X-Request-ID": "req-1"}}
+    (status, headers, body), taken = _same(paths, path, **kwargs)
+    assert taken
+    assert status == "200 OK"
+    assert ("Strict-Transport-Security" in dict(headers)) == ("base_url" in kwargs)
+    assert (body == b"") == (kwargs.get("method") == "HEAD")
+
+
+def test_a_malformed_request_id_is_replaced_on_the_fast_path(paths, site):
+    fast, _flask, counter = paths
+    response = fast.get("/api/v1/articles", headers={"X-Request-ID": "not valid!"})
+    assert counter.calls == 0
+    assert len(response.headers["X-Request-ID"]) == 32
+
+
+def _others(site):
+    older, target, draft, scheduled = site
+    return [
+        ("/api/v1/articles?limit=2", {}),
+        ("/api/v1/articles?limit=0", {}),  # the 400 problem
+        ("/api/v1/articles?bogus=1", {}),
+        ("/api/v1/articles/", {}),
+        ("/api/v1/articles", {"method": "POST", "json": {}}),
+        ("/api/v1/articles", {"headers": {"Authorization": "Bearer nonsense"}}),
+        (f"/api/v1/articles/{target.slug}", {"headers": {"If-Modified-Since": "x"}}),
+        (f"/api/v1/articles/{target.slug}/related?limit=1", {}),
+        (f"/api/v1/articles/{target.slug}/summary", {}),
+        (f"/api/v1/articles/{draft.slug}", {}),  # 404: never public
+        (f"/api/v1/articles/{scheduled.slug}/related", {}),
+        ("/api/v1/articles/no-such-article", {}),
+        ("/api/v1/articles/no-such-article/related", {}),
+        ("/api/v1/articles/a%00b", {}),
+    ]
+
+
+def test_everything_else_is_flasks_and_answered_as_before(paths, site):
+    for path, kwargs in _others(site):
+        kwargs = {**kwargs, "headers": {**kwargs.get("headers", {}), "X-Request-ID": "req-2"}}
+        (status, _headers, _body), taken = _same(paths, path, **kwargs)
+        assert not taken, (path, kwargs, status)
+    draft = paths[0].get(f"/api/v1/articles/{site[2].slug}")
+    assert draft.status_code == 404 and b"Draft" not in draft.get_data()
+
+
+@pytest.mark.parametrize("suffix", ["", "/{slug}", "/{slug}/related"])
+def test_conditional_requests_get_flasks_304(paths, site, suffix):
+    path = "/api/v1/articles" + suffix.format(slug=site[1].slug)
+    first = paths[0].get(path)
+    for headers in (
+        {"If-None-Match": first.headers["ETag"]},
+        {"If-None-Match": '"other"'},
+        *([{"If-Modified-Since": first.headers["Last-Modified"]}] if suffix == "/{slug}" else []),
+    ):
+        (status, _headers, _body), taken = _same(
+            paths, path, headers={**headers, "X-Request-ID": "req-3"}
+        )
+        assert not taken
+        assert status in ("304 NOT MODIFIED", "200 OK")
+
+
+def test_a_moved_article_is_flasks_301(paths, site, client, headers):
+    target = site[1]
+    old_slug = target.slug
+    response = client.patch(
+        f"/api/v1/editor/articles/{target.id}",
+        json={"slug": "harbour-story-renamed"},
+        headers={
+            **headers["editor"],
+            "If-Match": client.get(
+                f"/api/v1/editor/articles/{target.id}", headers=headers["editor"]
+            ).headers["ETag"],
+        },
+    )
+    assert response.status_code == 200, response.get_json()
+    for suffix in ("", "/related"):
+        (status, headers_sent, _body), taken = _same(
+            paths, f"/api/v1/articles/{old_slug}{suffix}", headers={"X-Request-ID": "req-4"}
+        )
+        assert not taken
+        assert status.startswith("301")
+        assert dict(headers_sent)["Location"] == f"/api/v1/articles/harbour-story-renamed{suffix}"
+
+
+def test_the_public_rate_limit_and_its_429(uncached, paths, site, monkeypatch):
+    monkeypatch.setitem(uncached.config, "CMS_PUBLIC_RATE_LIMIT", "2 per minute")
+    fast, flask, counter = paths
+    answers = {}
+    for name, client in (("fast", fast), ("flask", flask)):
+        limiter.reset()
+        answers[name] = [
+            client.get("/api/v1/articles", headers={"X-Request-ID": "req-5"}) for _ in range(3)
+        ]
+    assert counter.calls == 1  # the third fast one, refused: Flask answered its 429
+    for fast_answer, flask_answer in zip(answers["fast"], answers["flask"], strict=True):
+        assert fast_answer.status == flask_answer.status
+        assert fast_answer.get_data() == flask_answer.get_data()
+        timed = ("X-RateLimit-Reset", "Retry-After")
+        names = [key for key, _ in fast_answer.headers]
+        assert names == [key for key, _ in flask_answer.headers]
+        for key in names:
+            if key in timed:
+                assert abs(int(fast_answer.headers[key]) - int(flask_answer.headers[key])) <= 2
+            else:
+                assert fast_answer.headers.getlist(key) == flask_answer.headers.getlist(key)
+    assert [a.status_code for a in answers["fast"]] == [200, 200, 429]
+    assert answers["fast"][0].headers["X-RateLimit-Remaining"] == "1"
+
+
+def test_not_taken_while_the_response_cache_is_on(app, site):
+    """The session app keeps the response cache on: Flask answers the miss and stores it."""
+    client = app.test_client()
+    path = f"/api/v1/articles/{site[1].slug}"
+    first = client.get(path)
+    with recorded_statements() as issued:
+        again = client.get(path)
+    assert again.get_data() == first.get_data()
+    assert issued == []  # answered from the entry the Flask path stored
+
+
+def test_a_database_outage_is_flasks_503(app):
+    unreachable = create_app(
+        _config(app, SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:9/none")
+    )
+    fast = unreachable.wsgi_app.wsgi_app
+    try:
+        for path in ("/api/v1/articles", "/api/v1/articles/some-story/related"):
+            answers = [
+                _answer(Client(wsgi_app), path, headers={"X-Request-ID": "req-6"})
+                for wsgi_app in (unreachable.wsgi_app, fast.wsgi_app)
+            ]
+            assert answers[0] == answers[1]
+            status, headers, _body = answers[0]
+            assert status.startswith("503") and int(dict(headers)["Retry-After"]) > 0
+    finally:
+        with unreachable.app_context():
+            db.engine.dispose()
