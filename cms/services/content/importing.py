@@ -40,6 +40,7 @@ import orjson
 import sqlalchemy as sa
 
 from cms.clock import utcnow
+from cms.database import in_chunks, in_values
 from cms.extensions import db
 from cms.models import (
     Article,
@@ -286,9 +287,6 @@ _ARTICLES = Article.__table__
 _INSERT_ARTICLES = sa.insert(_ARTICLES).values(
     hero_image=sa.bindparam("hero_image", type_=NullableJSON)
 )
-_IDS_BY_SLUG = sa.select(_ARTICLES.c.slug, _ARTICLES.c.id).where(
-    _ARTICLES.c.slug.in_(sa.bindparam("slugs", expanding=True))
-)
 _REVISION_CHANGED = ["slug", "status", *revisions.CONTENT_FIELDS]
 
 
@@ -332,8 +330,13 @@ def _write(made: list[articles.NewArticle], now: datetime) -> None:
     session = db.session
     connection = session.connection()
     connection.execute(_INSERT_ARTICLES, [article.row() for article in made])
-    slugs = [article.slug for article in made]
-    ids = {slug: id_ for slug, id_ in connection.execute(_IDS_BY_SLUG, {"slugs": slugs})}
+    ids = {}
+    for slugs in in_chunks(connection, [article.slug for article in made]):
+        slug_in = in_values(connection, _ARTICLES.c.slug, slugs)
+        for slug, id_ in connection.execute(
+            sa.select(_ARTICLES.c.slug, _ARTICLES.c.id).where(slug_in)
+        ):
+            ids[slug] = id_
     for article in made:
         article.id = ids[article.slug]
     tags, authors, sources, summaries = [], [], [], []
