@@ -40,6 +40,7 @@ import orjson
 import sqlalchemy as sa
 
 from cms.clock import utcnow
+from cms.database import in_chunks, in_values
 from cms.extensions import db
 from cms.models import (
     Article,
@@ -280,10 +281,11 @@ def _prepared(lines: Iterable[str], jobs: int, ahead: int) -> Iterator[Prepared 
 
 _ARTICLES = Article.__table__
 # A missing hero image is SQL NULL, as when the ORM leaves the column out (not JSON null).
-_INSERT_ARTICLES = (
-    sa.insert(_ARTICLES)
-    .values(hero_image=sa.bindparam("hero_image", type_=NullableJSON))
-    .returning(_ARTICLES.c.id, sort_by_parameter_order=True)
+# Without RETURNING: with it, SQLAlchemy sends a batch as one statement of a few hundred kB
+# (its "insertmanyvalues"), which psycopg spends ~0.3 ms per article taking apart; the ids
+# are read back by slug instead.
+_INSERT_ARTICLES = sa.insert(_ARTICLES).values(
+    hero_image=sa.bindparam("hero_image", type_=NullableJSON)
 )
 _REVISION_CHANGED = ["slug", "status", *revisions.CONTENT_FIELDS]
 
@@ -327,9 +329,16 @@ def _write(made: list[articles.NewArticle], now: datetime) -> None:
     events, counts, and the related-suggestion jobs."""
     session = db.session
     connection = session.connection()
-    ids = connection.execute(_INSERT_ARTICLES, [article.row() for article in made]).scalars()
-    for article, ident in zip(made, ids, strict=True):
-        article.id = ident
+    connection.execute(_INSERT_ARTICLES, [article.row() for article in made])
+    ids = {}
+    for slugs in in_chunks(connection, [article.slug for article in made]):
+        slug_in = in_values(connection, _ARTICLES.c.slug, slugs)
+        for slug, id_ in connection.execute(
+            sa.select(_ARTICLES.c.slug, _ARTICLES.c.id).where(slug_in)
+        ):
+            ids[slug] = id_
+    for article in made:
+        article.id = ids[article.slug]
     tags, authors, sources, summaries = [], [], [], []
     for a in made:
         listed = listed_at_of(a.status, a.published_at)
