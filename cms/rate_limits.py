@@ -169,17 +169,26 @@ def check_only_where_limited(app, blueprints) -> None:
 
 
 def public_limit_headers(app, remote_addr: str | None) -> list[tuple[str, str]] | None:
-    """Count a request answered from the response cache against the public limit.
+    """Count a request answered before Flask (the response cache's hits, ``cms.api.public.fast``)
+    against the public limit.
 
     The same storage, keys and order as Flask-Limiter's check of the shared limit above; the
-    rate-limit headers it would have added, or ``None`` when the request is over the limit
-    (then Flask answers it: the 429 with its problem document; a refused request costs
-    nothing more). With several limits (``10/second;600/minute``) a request refused by a longer
-    one has counted against the shorter ones twice.
+    rate-limit headers it would have added, or ``None`` when the request is over the limit or
+    the limit's storage failed (then Flask answers it: the 429 with its problem document, or
+    whatever Flask-Limiter decides on a storage failure; a refused request costs nothing
+    more). With several limits (``10/second;600/minute``) a request refused by a longer one has
+    counted against the shorter ones twice.
     """
     value = app.config["CMS_PUBLIC_RATE_LIMIT"]
     if not value or not limiter.enabled:
         return []
+    try:
+        return _count_public(app, remote_addr, value)
+    except Exception:  # the limit's storage failed: Flask-Limiter decides what to answer
+        return None
+
+
+def _count_public(app, remote_addr: str | None, value: str) -> list[tuple[str, str]] | None:
     args = [remote_addr or "127.0.0.1", PUBLIC_LIMIT_SCOPE]
     if app.config.get("RATELIMIT_KEY_PREFIX"):
         args.insert(0, app.config["RATELIMIT_KEY_PREFIX"])

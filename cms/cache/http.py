@@ -41,7 +41,7 @@ def add_fresh_headers(response, tags, config) -> None:
 
 # The request headers make_conditional answers (a 304, a 412, a range): without any of them
 # it has nothing to decide, and werkzeug adds the Content-Length on sending anyway.
-_CONDITIONAL = frozenset(
+CONDITIONAL = frozenset(
     {
         "HTTP_IF_NONE_MATCH",
         "HTTP_IF_MODIFIED_SINCE",
@@ -61,7 +61,7 @@ def public_cache_headers(response):
     if response.status_code == 200:
         add_fresh_headers(response, tags, current_app.config)
         _remember(response)
-        if not _CONDITIONAL.isdisjoint(request.environ):
+        if not CONDITIONAL.isdisjoint(request.environ):
             response.make_conditional(request)
             # make_conditional adds a Date; the server sends its own (a second one is invalid).
             response.headers.pop("Date", None)

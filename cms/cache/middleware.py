@@ -79,10 +79,7 @@ class CachedResponses:
         if entry is None:
             environ[MISSED] = (key, generation)
             return self.wsgi_app(environ, start_response)
-        try:
-            limit_headers = public_limit_headers(self.app, environ.get("REMOTE_ADDR"))
-        except Exception:  # the limit's storage failed: Flask-Limiter decides what to answer
-            limit_headers = None
+        limit_headers = public_limit_headers(self.app, environ.get("REMOTE_ADDR"))
         if limit_headers is None:
             return self.wsgi_app(environ, start_response)
         headers = [
