@@ -127,17 +127,19 @@ def write_file(path: str, count: int, seed: int) -> None:
             out.write(orjson.dumps(article(rng, i, now)) + b"\n")
 
 
-def _env(url: str) -> dict:
+def import_env(url: str) -> dict:
+    """The environment of the import's commands against the database ``url``."""
     env = dict(os.environ, CMS_DATABASE_URL=url, CMS_LOG_LEVEL="WARNING")
     env.setdefault("CMS_INSTANCE_PATH", tempfile.mkdtemp())
     return env
 
 
-def _flask(url: str, *args: str, code: str = ROOT) -> subprocess.CompletedProcess:
+def run_flask(url: str, *args: str, code: str = ROOT) -> subprocess.CompletedProcess:
+    """``flask --app wsgi *args`` of the checkout ``code`` against ``url``."""
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
         cwd=code,
-        env=_env(url),
+        env=import_env(url),
         capture_output=True,
         text=True,
         check=False,
@@ -193,13 +195,13 @@ def _children_cpu() -> float:
 
 
 def run(url: str, path: str, count: int, batch: int, code: str = ROOT) -> dict:
-    upgrade = _flask(url, "db", "upgrade", code=code)
+    upgrade = run_flask(url, "db", "upgrade", code=code)
     if upgrade.returncode:
         sys.exit(upgrade.stderr)
     load = os.getloadavg()[0]
     cpu = _children_cpu()
     started = time.perf_counter()
-    done = _flask(url, "import", path, "--batch-size", str(batch), code=code)
+    done = run_flask(url, "import", path, "--batch-size", str(batch), code=code)
     wall = time.perf_counter() - started
     # user + system time of the import command and the worker processes it waited for
     cpu = _children_cpu() - cpu
@@ -208,7 +210,7 @@ def run(url: str, path: str, count: int, batch: int, code: str = ROOT) -> dict:
     reported = re.search(r"Loaded (\d+) articles in ([\d.]+) s \((\d+) articles/s\)", done.stdout)
     jobs = check(url, count)["jobs"]
     started = time.perf_counter()
-    drained = _flask(url, "derived", "run-pending", code=code)
+    drained = run_flask(url, "derived", "run-pending", code=code)
     drain = time.perf_counter() - started
     if drained.returncode:
         sys.exit(drained.stdout + drained.stderr)

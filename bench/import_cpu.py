@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
 
     sys.path.insert(0, os.path.join(ROOT, "bench"))
     sys.path.insert(0, ROOT)
-    from import_bench import write_file
+    from import_bench import import_env, run_flask, write_file
 
     from cms.config import sqlalchemy_url
 
@@ -123,21 +123,15 @@ def main(argv: list[str] | None = None) -> None:
         with admin.connect() as c:
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        env = dict(os.environ, CMS_DATABASE_URL=target, CMS_LOG_LEVEL="WARNING")
-        env.setdefault("CMS_INSTANCE_PATH", tempfile.mkdtemp())
         try:
-            subprocess.run(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-                cwd=code,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
+            upgrade = run_flask(target, "db", "upgrade", code=code)
+            if upgrade.returncode:
+                sys.exit(upgrade.stdout + upgrade.stderr)
             load = os.getloadavg()[0]
             done = subprocess.run(
                 [sys.executable, os.path.abspath(__file__), "--jobs", str(args.jobs)]
                 + ["--child", code, target, path],
-                env=env,
+                env=import_env(target),
                 check=True,
                 capture_output=True,
                 text=True,
