@@ -8,7 +8,7 @@ Flask would send, built by the same functions: the views' ``list_page``, ``artic
 (``cms.cache.http.add_fresh_headers``), of every response (``cms.web.finish``), flask-cors's
 and the public rate limit's (``cms.rate_limits.public_limit_headers``). What it leaves out:
 the request context, the before- and after-request hooks, flask-smorest's and webargs'
-wrappers — about a third of the CPU of such a request.
+wrappers: a fifth to a quarter of the CPU of such a request in process (bench/README.md).
 
 Everything else goes to Flask, which answers it as without this path: other URLs and
 methods, a query string, ``Authorization``, a body, ``If-None-Match`` and the other
