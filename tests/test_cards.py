@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from cms.extensions import db
 from cms.models import StoredCard
 from cms.services.public import cards as card_store
+from cms.services.workflow import publishing
 from tests.conftest import make_article
 
 LIST = "/api/v1/articles"
@@ -142,11 +143,18 @@ def test_a_rename_touching_many_articles_drops_older_cards_and_stays_correct(
     assert {c["tags"][0]["name"] for c in _cards(client)} == {"Power"}
 
 
-def test_drafts_have_cards_but_never_appear(client, users):
-    make_article("Secret draft", status="draft")
+def test_drafts_never_appear_and_their_card_is_stored_when_published(client, users):
+    draft = make_article("Secret draft", status="draft")
     make_article("Public")
-    assert _stored() == 2
+    # No reader is shown a draft's card: it is not stored until the article is listed.
+    assert _stored() == 1
     assert [c["title"] for c in _cards(client)] == ["Public"]
+    publishing.perform(draft, "publish", actor=users["editor"], expected_version=draft.version)
+    db.session.commit()
+    assert _stored() == 2
+    stored = _cards(client)
+    assert [c["title"] for c in stored] == ["Secret draft", "Public"]
+    assert stored == _built_without_store(client)
 
 
 def test_rebuild_command_stores_every_card(app, users):

@@ -3,8 +3,8 @@
 A card (``ArticleCard``) shows the article's own fields and the names of its section, tags,
 authors and sources. :func:`build` stores the cards of some articles; the session hooks at the
 bottom call it before every commit for each article whose card may have changed: the articles
-written in the transaction, and the articles of a section, tag, author or source that was
-changed or deleted.
+written in the transaction (but those it leaves unlisted, whose card no reader is shown), and
+the articles of a section, tag, author or source that was changed or deleted.
 
 A stored card is used only while its ``article_version`` equals the article's ``version``, which
 every write of an article bumps, so a write that bypassed the hooks can never make a card
@@ -37,6 +37,7 @@ from cms.models import (
 from cms.schemas.articles.dumpers import card_data
 from cms.services.public import reading
 from cms.services.public.taxonomies import ARTICLES_OF
+from cms.services.visibility import listed_at_of
 
 _CHUNK = 500
 # A renamed or deleted section, tag, author or source: the cards of its newest articles are
@@ -216,6 +217,31 @@ def _refresh_taxonomy(model, ident: int) -> None:
     build(newest[:TAXONOMY_REBUILD_LIMIT])
 
 
+_LISTING = frozenset(("status", "published_at"))
+
+
+def _maybe_listed(session: Session, ids: Iterable[int]) -> list[int]:
+    """The ``ids`` whose card a reader may be shown: all but the articles the session holds as
+    written that are not listed (a draft, in review, archived), whose card only a list that
+    never shows them would read. Their card is built when they are next written listed (a
+    publish bumps the version, which outdates any card stored before), by ``rebuild cards``,
+    or on the fly if read; so a reader sees the same card as if it had been stored."""
+    kept = []
+    for ident in ids:
+        article = session.identity_map.get(Session.identity_key(Article, ident))
+        if article is not None:
+            state = sa.inspect(article)
+            loaded = state.dict  # an attribute never set, nor expired, is None
+            if (
+                not state.modified
+                and not state.expired_attributes & _LISTING
+                and listed_at_of(loaded.get("status"), loaded.get("published_at")) is None
+            ):
+                continue
+        kept.append(ident)
+    return kept
+
+
 # --- keeping cards current ------------------------------------------------------------------
 
 _TAXONOMIES = (Section, Tag, Author, Source)
@@ -253,7 +279,8 @@ def listen(session_factory) -> None:
         taxonomies = session.info.pop(_TAXONOMY_PENDING, set())
         for model, ident in sorted(taxonomies, key=lambda item: (item[0].__name__, item[1])):
             _refresh_taxonomy(model, ident)
-        build(session.info.pop(_PENDING, ()))  # ids of articles deleted since are skipped
+        # ids of articles deleted since are skipped
+        build(_maybe_listed(session, session.info.pop(_PENDING, ())))
 
     @sa.event.listens_for(session_factory, "after_rollback")
     def _forget(session: Session):
