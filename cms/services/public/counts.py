@@ -97,27 +97,37 @@ def _add_to_counts(connection: sa.Connection, delta: Counter) -> None:
         if not changes:
             continue
         ids = sorted(changes)
-        added = table.c.listed_count + sa.case(changes, value=table.c.id, else_=0)
         if connection.dialect.name == "postgresql":
             # A bare UPDATE ... IN locks rows in scan order: two writers touching the same
             # tags in different orders would deadlock. Kinds are always taken in one order too.
-            # FOR NO KEY UPDATE, the lock the UPDATE takes: FOR UPDATE would also block the
-            # foreign-key checks of every article and link row inserted meanwhile that names
-            # the section, tag, author or source. One statement: the rows are locked in id
-            # order by a materialized CTE, which the UPDATE reads whole before it writes.
-            locked = (
-                sa.select(table.c.id)
-                .where(table.c.id.in_(ids))
-                .order_by(table.c.id)
-                .with_for_update(key_share=True)
-                .cte("locked")
-                .prefix_with("MATERIALIZED")
-            )
             connection.execute(
-                sa.update(table).where(table.c.id == locked.c.id).values(listed_count=added)
+                _add_statement_pg(table.name), {"ids": ids, "ns": [changes[i] for i in ids]}
             )
             continue
+        added = table.c.listed_count + sa.case(changes, value=table.c.id, else_=0)
         connection.execute(sa.update(table).where(table.c.id.in_(ids)).values(listed_count=added))
+
+
+@functools.cache
+def _add_statement_pg(table: str) -> sa.TextClause:
+    """``listed_count += n`` for the ids and additions bound as two arrays, built once per
+    table. FOR NO KEY UPDATE, the lock the UPDATE takes: FOR UPDATE would also block the
+    foreign-key checks of every article and link row inserted meanwhile that names the
+    section, tag, author or source. One statement: the rows are locked in id order by a
+    materialized CTE, which the UPDATE reads whole before it writes."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return sa.text(
+        f"WITH locked AS MATERIALIZED (SELECT id FROM {table} WHERE id = ANY(:ids) "
+        "ORDER BY id FOR NO KEY UPDATE), "
+        "added AS (SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:ns AS integer[])) "
+        "AS added (id, n)) "
+        f"UPDATE {table} SET listed_count = {table}.listed_count + added.n "
+        f"FROM locked JOIN added ON added.id = locked.id WHERE {table}.id = locked.id"
+    ).bindparams(
+        sa.bindparam("ids", type_=ARRAY(sa.Integer)),
+        sa.bindparam("ns", type_=ARRAY(sa.Integer)),
+    )
 
 
 def _copy_listed_at(connection: sa.Connection, ids: list[int]) -> None:
@@ -131,7 +141,9 @@ def _copy_listed_at(connection: sa.Connection, ids: list[int]) -> None:
 
 @functools.cache
 def _copy_statements(dialect_name: str) -> tuple[sa.Update, ...]:
-    """:func:`_copy_listed_at`'s statements, built once; parameter ``ids``."""
+    """:func:`_copy_listed_at`'s statements, built once; parameter ``ids``. On PostgreSQL one
+    statement: the other tables' updates are data-modifying ``WITH`` clauses of the last (each
+    table's rows are updated once; all read the articles as the statement starts)."""
     statements = []
     for link in LINK_TABLES:
         value = sa.select(listed_at()).where(Article.id == link.c.article_id).scalar_subquery()
@@ -140,6 +152,11 @@ def _copy_statements(dialect_name: str) -> tuple[sa.Update, ...]:
             .where(in_param(dialect_name, link.c.article_id, "ids"))
             .values(listed_at=value)
         )
+    if dialect_name == "postgresql":
+        *first, last = statements
+        for i, statement in enumerate(first):
+            last = last.add_cte(statement.cte(f"copied_{i}"))
+        return (last,)
     return tuple(statements)
 
 
@@ -192,9 +209,16 @@ def _after(session: Session, flush_context) -> None:
     if pending is None:
         return
     existing, new, (before, listed_before) = pending
-    ids = existing | {article.id for article in new if article.id is not None}
+    # A new article flushed unlisted (a draft) is in no count and its links hold NULL: nothing
+    # to read of it.
+    ids = existing | {
+        article.id
+        for article in new
+        if article.id is not None
+        and listed_at_of(article.status, article.published_at) is not None
+    }
     connection = session.connection()
-    after, listed_after = _memberships(connection, ids)
+    after, listed_after = _memberships(connection, ids) if ids else (Counter(), set())
     delta = Counter(after)
     delta.subtract(before)
     if session.in_nested_transaction() or session.info.get(_COMMITTING):
