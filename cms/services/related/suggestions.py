@@ -311,14 +311,17 @@ def _forget_df(session: Session, transaction) -> None:
         session.info.pop(_DF_PENDING, None)
 
 
-def _store_features(article: Article, features: scoring.ArticleFeatures) -> bool:
+def _store_features(
+    article: Article, features: scoring.ArticleFeatures, *, new: bool = False
+) -> bool:
     """Store features, index keys and document frequencies; False when nothing changed.
+    ``new``: the article was inserted by this transaction, so none are stored yet.
 
     With the semantic backend the article's embedding is stored beside its features, so it
     too is computed once per revision.
     """
     fingerprint = _fingerprint(features)
-    row = db.session.get(ArticleFeatures, article.id)
+    row = None if new else db.session.get(ArticleFeatures, article.id)
     if row is not None and row.fingerprint == fingerprint:
         return False
     if row is not None:
@@ -334,11 +337,29 @@ def _store_features(article: Article, features: scoring.ArticleFeatures) -> bool
         )
     _adjust_df(scoring.df_keys(features), +1)
     keys = sorted(set(scoring.candidate_keys(features)))
-    if keys:
+    if not keys:
+        return True
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One cached statement over a bound array, not a VALUES list rendered per key.
+        db.session.execute(_keys_insert_pg(), {"keys": keys, "article_id": article.id})
+    else:
         db.session.execute(
             sa.insert(FeatureKey), [{"key": k, "article_id": article.id} for k in keys]
         )
     return True
+
+
+@functools.cache
+def _keys_insert_pg() -> sa.TextClause:
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return sa.text(
+        "INSERT INTO feature_keys (key, article_id) "
+        "SELECT unnest(CAST(:keys AS varchar[])), :article_id"
+    ).bindparams(
+        sa.bindparam("keys", type_=ARRAY(sa.String)),
+        sa.bindparam("article_id", type_=sa.Integer),
+    )
 
 
 def _idf_for(features_list: list[scoring.ArticleFeatures]) -> tuple[scoring.Idf, int]:
@@ -600,9 +621,10 @@ def refresh_suggestions(
     return ranked
 
 
-def update_article_suggestions(article: Article) -> None:
+def update_article_suggestions(article: Article, *, new: bool = False) -> None:
     """On save (after a flush): store the article's features; if they changed, record a job
-    (:func:`enqueue`) in this same transaction for the rest.
+    (:func:`enqueue`) in this same transaction for the rest. ``new``: the article was inserted
+    by this transaction (it has no features yet).
 
     The worker (``cms.services.derived.jobs``) then runs :func:`refresh_suggestions` within
     seconds: the article's own list, its offers to the lists of other articles and, with the
@@ -610,7 +632,7 @@ def update_article_suggestions(article: Article) -> None:
     suggestions rank the article's list at read time (:func:`suggested`), so a reader sees it
     the moment the save answers.
     """
-    changed = _store_features(article, _features_of(article))
+    changed = _store_features(article, _features_of(article), new=new)
     if changed or (_semantic() and db.session.get(ArticleEmbedding, article.id) is None):
         enqueue([article.id])
 
@@ -624,9 +646,17 @@ def update_after_publish(article: Article, published_before: datetime | None) ->
     same_hour = _to_the_hour(published_before or article.created_at) == _to_the_hour(
         article.published_at or article.created_at
     )
-    if same_hour and not _semantic() and db.session.get(ArticleFeatures, article.id) is not None:
+    if same_hour and not _semantic() and _has_features(article.id):
         return
     update_article_suggestions(article)
+
+
+def _has_features(article_id: int) -> bool:
+    """Whether the article's features are stored (without reading them)."""
+    if db.session.identity_map.get(Session.identity_key(ArticleFeatures, article_id)):
+        return True
+    query = sa.select(ArticleFeatures.article_id).where(ArticleFeatures.article_id == article_id)
+    return db.session.scalar(query) is not None
 
 
 def update_features(article: Article) -> bool:
