@@ -433,7 +433,7 @@ def create_article(data: dict, *, actor: User) -> Article:
     db.session.add(article)
     changed = _apply(article, {k: v for k, v in data.items() if k != "slug"}, resolved, now=now)
     db.session.flush()
-    suggestions.update_article_suggestions(article)
+    suggestions.update_article_suggestions(article, new=True)
     revisions.record(article, actor, "create", ["slug", *changed])
     audit.log("article.create", "article", article.id, actor, {"title": article.title})
     return article
