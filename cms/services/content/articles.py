@@ -45,12 +45,14 @@ from cms.services.search import index as search_index
 from cms.services.summaries import service as summaries
 from cms.services.summaries.summarizer import summarize
 
+_WITH_SUMMARY = (sa.orm.joinedload(Article.summary),)
 # Changes to these make the related-article suggestions be recomputed.
 TOPIC_FIELDS = {"title", "subtitle", "body", "tags", "section", "sources", "authors", "language"}
 
 
 def get_article(article_id: int) -> Article:
-    article = db.session.get(Article, article_id)
+    """The article, with its summary (which every editor answer shows) in the same statement."""
+    article = db.session.get(Article, article_id, options=_WITH_SUMMARY)
     if article is None:
         raise NotFound(f"There is no article {article_id}.")
     return article
