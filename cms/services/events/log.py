@@ -69,6 +69,7 @@ _PENDING = "cms_events_pending"  # session.info: events decided, numbered after 
 _WRITTEN = "cms_events_written"  # session.info: the events went with the bump's statement
 _FINGERPRINTS = "cms_events_fingerprints"  # session.info: states claimed, fingerprint to write
 _LIKELY_NEW = "cms_events_likely_new"  # session.info: ids whose publication may be announced
+_INSERTED = "cms_events_inserted"  # session.info: ids of articles this transaction inserted
 
 
 def record(session: Session, type_: str, article: Article, reason: str | None = None) -> None:
@@ -317,6 +318,7 @@ def decide(session: Session) -> None:
     touched = session.info.pop(_TOUCHED, set())
     explicit = session.info.pop(_EXPLICIT, {})
     likely_new = session.info.pop(_LIKELY_NEW, set())
+    inserted = session.info.pop(_INSERTED, set())
     if not touched:
         return
     now = utcnow()
@@ -333,7 +335,9 @@ def decide(session: Session) -> None:
         if first:
             claimed, parts = _claim(session, [articles[i] for i in first], read_parts=True)
         rest = [i for i in ids if i not in claimed]
-        states = _lock_states(session, rest) if rest else {}
+        # An article this transaction inserted has no state for another one to have written.
+        stated = [i for i in rest if i not in inserted]
+        states = _lock_states(session, stated) if stated else {}
         unread = [articles[i] for i in rest if i in visible and i not in parts]
         if unread:
             parts.update(_parts_of(session, unread))
@@ -834,9 +838,12 @@ def listen(session_factory) -> None:
     def _note(session: Session, _context):
         ids = set()
         likely_new = session.info.setdefault(_LIKELY_NEW, set())
+        inserted = session.info.setdefault(_INSERTED, set())
         for obj in (*session.new, *session.dirty, *session.deleted):
             if isinstance(obj, Article):
                 ids.add(obj.id)
+                if obj in session.new:
+                    inserted.add(obj.id)
                 if obj in session.new or (
                     obj in session.dirty and sa.inspect(obj).attrs.status.history.has_changes()
                 ):
@@ -853,5 +860,5 @@ def listen(session_factory) -> None:
 
     @sa.event.listens_for(session_factory, "after_rollback")
     def _forget(session: Session):
-        for key in (_TOUCHED, _EXPLICIT, _PENDING, _FINGERPRINTS, _LIKELY_NEW, _WRITTEN):
+        for key in (_TOUCHED, _EXPLICIT, _PENDING, _FINGERPRINTS, _LIKELY_NEW, _INSERTED, _WRITTEN):
             session.info.pop(key, None)
