@@ -100,8 +100,8 @@ def record(
         actor_id=actor.id if actor is not None else None,
         created_at=utcnow(),
     )
+    # Written by the next flush, with the audit event the caller adds next (one flush less).
     db.session.add(revision)
-    db.session.flush()
     return revision
 
 
