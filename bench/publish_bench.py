@@ -237,7 +237,8 @@ def run(code: str, url: str, args) -> dict:
 
 
 def _errors(log) -> list[str]:
-    """The server's logged errors (its tracebacks' last lines), to explain failed requests."""
+    """The server's logged errors (its tracebacks' last lines) and the warnings of its 503s
+    (which name the exception taken for an outage), to explain failed requests."""
     log.flush()
     log.seek(0)
     lines = log.read().splitlines()
@@ -245,6 +246,7 @@ def _errors(log) -> list[str]:
         line
         for i, line in enumerate(lines)
         if " ERROR " in line
+        or (" WARNING " in line and " is unavailable (" in line)
         or (line and not line[0].isspace() and i and lines[i - 1].startswith("  "))
     ][:10]
 
