@@ -45,6 +45,17 @@ def unavailable_service(error: BaseException | None) -> str | None:
     return None
 
 
+# SQLSTATEs of a server that cannot serve the connection: connection exceptions (class 08),
+# admin or crash shutdown, "cannot connect now" (starting up), the database dropped, an idle
+# session's timeout, too many connections. ``None``: an error of the driver itself (refused,
+# timed out, closed), with no answer from the server.
+_OUTAGE_STATES = frozenset({"57P01", "57P02", "57P03", "57P04", "57P05", "53300"})
+
+
+def _outage_state(sqlstate: str | None) -> bool:
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in _OUTAGE_STATES
+
+
 def _service(error: BaseException) -> str | None:
     if isinstance(error, sa.exc.DBAPIError):
         # a disconnect SQLAlchemy recognised; else the driver's error (its cause) decides
@@ -55,8 +66,11 @@ def _service(error: BaseException) -> str | None:
         return DATABASE  # the connection was invalidated inside the transaction
     if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
         # refused or cut connections, "the database system is shutting down / starting up",
-        # an administrator's termination, too many connections; a connection already closed
-        return DATABASE
+        # an administrator's termination, too many connections; a connection already closed.
+        # Not the rest of OperationalError's SQLSTATEs, which a reachable server answers to
+        # one statement: a deadlock, a serialization failure, a statement or lock timeout
+        # (500s, logged with their traceback, like any error that is not an outage).
+        return DATABASE if _outage_state(error.sqlstate) else None
     if isinstance(error, sqlite3.OperationalError) and _SQLITE_OUTAGE.search(str(error)):
         # locked by another writer beyond the busy timeout, the file out of reach; not the
         # rest of SQLite's OperationalError ("no such table", a syntax error: 500s)

@@ -316,3 +316,37 @@ def test_an_unreachable_rate_limit_store_answers_503_with_retry_after(app, users
         with redis_app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_a_deadlock_or_a_timeout_is_not_taken_for_an_outage():
+    """psycopg raises a deadlock, a serialization failure and a statement or lock timeout as
+    OperationalError, like a cut connection; the server answered them, so they are errors of
+    the request (a 500 with its traceback logged), not "the database is unavailable"."""
+    import psycopg
+    from psycopg import errors
+
+    from cms.availability import DATABASE, unavailable_service
+
+    def wrapped(error):
+        return sa.exc.OperationalError("UPDATE tags ...", {}, error)
+
+    answered = [
+        errors.DeadlockDetected("deadlock detected"),
+        errors.SerializationFailure("could not serialize access"),
+        errors.QueryCanceled("canceling statement due to statement timeout"),
+        errors.LockNotAvailable("canceling statement due to lock timeout"),
+    ]
+    for error in answered:
+        assert unavailable_service(error) is None, error
+        assert unavailable_service(wrapped(error)) is None, error
+    outages = [
+        psycopg.OperationalError("connection timeout expired"),
+        psycopg.InterfaceError("the connection is closed"),
+        errors.ConnectionFailure("server closed the connection unexpectedly"),
+        errors.AdminShutdown("terminating connection due to administrator command"),
+        errors.CannotConnectNow("the database system is starting up"),
+        errors.TooManyConnections("sorry, too many clients already"),
+    ]
+    for error in outages:
+        assert unavailable_service(error) == DATABASE, error
+        assert unavailable_service(wrapped(error)) == DATABASE, error
