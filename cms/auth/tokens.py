@@ -8,6 +8,7 @@ every app process at once.
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 import jwt as pyjwt
@@ -102,16 +103,22 @@ def session_revoked(claims: dict) -> bool:
     if not isinstance(sid, str | int) or isinstance(sid, bool):
         session = db.session.get(LoginSession, sid)
         return session is None or session.revoked_at is not None
-    row = db.session.execute(
-        sa.select(LoginSession, User)
-        .outerjoin(User, User.id == LoginSession.user_id)
-        .where(LoginSession.id == sid)
-    ).first()
+    row = db.session.execute(_session_and_user(), {"sid": sid}).first()
     if row is None:
         return True
     # Held for the request: the session's identity map keeps objects only while referenced.
     g.token_user = row[1]
     return row[0].revoked_at is not None
+
+
+@functools.cache
+def _session_and_user() -> sa.Select:
+    """:func:`session_revoked`'s statement, built once; parameter ``sid``."""
+    return (
+        sa.select(LoginSession, User)
+        .outerjoin(User, User.id == LoginSession.user_id)
+        .where(LoginSession.id == sa.bindparam("sid"))
+    )
 
 
 @jwt.user_lookup_loader

@@ -321,6 +321,18 @@ def _store_features(
     too is computed once per revision.
     """
     fingerprint = _fingerprint(features)
+    if new and db.session.get_bind().dialect.name == "postgresql":
+        # The row and its index keys in one statement built once (no flush of its own).
+        parameters = {
+            "article_id": article.id,
+            "fingerprint": fingerprint,
+            "features": features.to_dict(),
+            "computed_at": utcnow(),
+            "keys": sorted(set(scoring.candidate_keys(features))),
+        }
+        db.session.execute(_new_features_pg(), parameters)
+        _adjust_df(scoring.df_keys(features), +1)
+        return True
     row = None if new else db.session.get(ArticleFeatures, article.id)
     if row is not None and row.fingerprint == fingerprint:
         return False
@@ -347,6 +359,32 @@ def _store_features(
             sa.insert(FeatureKey), [{"key": k, "article_id": article.id} for k in keys]
         )
     return True
+
+
+@functools.cache
+def _new_features_pg() -> sa.Insert:
+    """A new article's features row and index keys; parameters ``article_id``,
+    ``fingerprint``, ``features``, ``computed_at`` and ``keys`` (an array)."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    table, keys = ArticleFeatures.__table__, FeatureKey.__table__
+    article_id = sa.bindparam("article_id", type_=table.c.article_id.type)
+    stored = (
+        sa.insert(table)
+        .values(
+            article_id=article_id,
+            fingerprint=sa.bindparam("fingerprint", type_=table.c.fingerprint.type),
+            features=sa.bindparam("features", type_=table.c.features.type),
+            computed_at=sa.bindparam("computed_at", type_=table.c.computed_at.type),
+        )
+        .cte("stored")
+    )
+    unnested = sa.func.unnest(sa.bindparam("keys", type_=ARRAY(keys.c.key.type)))
+    return (
+        sa.insert(keys)
+        .from_select([keys.c.key, keys.c.article_id], sa.select(unnested, article_id))
+        .add_cte(stored)
+    )
 
 
 @functools.cache
@@ -672,15 +710,26 @@ def enqueue(article_ids: Iterable[int]) -> None:
     if not ids:
         return
     now = utcnow()
-    table = DerivedJob.__table__
-    insert = upsert(db.session, table)
-    # One statement with many parameter sets (compiled once, whatever the number of ids).
+    # One statement with many parameter sets (built once, whatever the number of ids).
     db.session.execute(
-        insert.on_conflict_do_update(
-            index_elements=[table.c.article_id], set_={"version": table.c.version + 1}
-        ),
+        _enqueue_statement(db.session),
         [{"article_id": a, "version": 1, "enqueued_at": now, "attempts": 0} for a in ids],
     )
+
+
+_ENQUEUE: dict[str, sa.Insert] = {}
+
+
+def _enqueue_statement(session) -> sa.Insert:
+    """:func:`enqueue`'s upsert, built once per dialect."""
+    dialect = session.get_bind().dialect.name
+    statement = _ENQUEUE.get(dialect)
+    if statement is None:
+        table = DerivedJob.__table__
+        statement = _ENQUEUE[dialect] = upsert(session, table).on_conflict_do_update(
+            index_elements=[table.c.article_id], set_={"version": table.c.version + 1}
+        )
+    return statement
 
 
 def _offer_guarded(article_id: int, offers: list[tuple[int, float, str]]) -> None:
