@@ -45,14 +45,15 @@ from cms.services.search import index as search_index
 from cms.services.summaries import service as summaries
 from cms.services.summaries.summarizer import summarize
 
-_WITH_SUMMARY = (sa.orm.joinedload(Article.summary),)
+_EDITOR_READ = (sa.orm.joinedload(Article.summary), sa.orm.joinedload(Article.tags))
 # Changes to these make the related-article suggestions be recomputed.
 TOPIC_FIELDS = {"title", "subtitle", "body", "tags", "section", "sources", "authors", "language"}
 
 
 def get_article(article_id: int) -> Article:
-    """The article, with its summary (which every editor answer shows) in the same statement."""
-    article = db.session.get(Article, article_id, options=_WITH_SUMMARY)
+    """The article, with its summary and tags (which every editor answer shows) in the same
+    statement: one row per tag, where a collection more would multiply the rows."""
+    article = db.session.get(Article, article_id, options=_EDITOR_READ)
     if article is None:
         raise NotFound(f"There is no article {article_id}.")
     return article
