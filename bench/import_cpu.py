@@ -11,7 +11,9 @@ given server URL, migrates it, and runs ``importing.import_lines`` in a fresh pr
 checkout (no ``flask`` start-up, no drain), reading ``time.process_time`` in the writing
 process, the time its cyclic garbage collector ran (``gc.callbacks``), ``RUSAGE_CHILDREN`` for
 the worker processes, and the backend's user + system time from ``/proc/<pid>/stat`` (the
-database server must run on this machine). Figures are per article.
+database server must run on this machine). Figures are per article; "tail" is the wall time
+from the moment the last task of the worker processes finished (``ProcessPoolExecutor.submit``'s
+futures, timed by a callback) to the end of the import: what was left to write on one core.
 """
 
 from __future__ import annotations
@@ -33,12 +35,23 @@ def child(code: str, url: str, path: str, jobs: int) -> None:
     """Run in the checkout ``code``: import ``path`` into ``url`` and print the figures."""
     sys.path.insert(0, code)
     os.chdir(code)
+    from concurrent.futures import ProcessPoolExecutor
+
     import sqlalchemy as sa
 
     from cms import create_app
     from cms.extensions import db
     from cms.services.content.importing import import_lines
 
+    finished = [0.0]
+    submit = ProcessPoolExecutor.submit
+
+    def timed_submit(self, *args, **kwargs):
+        future = submit(self, *args, **kwargs)
+        future.add_done_callback(lambda _: finished.__setitem__(0, time.perf_counter()))
+        return future
+
+    ProcessPoolExecutor.submit = timed_submit
     app = create_app()
     collecting = [0.0, 0, 0.0]  # seconds, collections, start of the current one
 
@@ -63,6 +76,7 @@ def child(code: str, url: str, path: str, jobs: int) -> None:
         b0, p0 = backend(), time.process_time()
         with open(path, encoding="utf-8") as lines:
             result = import_lines(lines, jobs=jobs)
+        ended = time.perf_counter()
         p1, b1 = time.process_time(), backend()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         gc.callbacks.remove(timed)
@@ -77,6 +91,8 @@ def child(code: str, url: str, path: str, jobs: int) -> None:
                 "collections": collecting[1],
                 "workers": workers,
                 "backend": b1 - b0,
+                "tail": ended - finished[0] if finished[0] else 0.0,
+                "seconds": result.seconds,
             }
         )
     )
@@ -115,9 +131,10 @@ def main(argv: list[str] | None = None) -> None:
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     print(
         "| code | load average | import (its own figure) | writing process | of it: garbage "
-        "collection | worker processes | PostgreSQL backend | all three |"
+        "collection | worker processes | PostgreSQL backend | all three | tail (share of the "
+        "import) |"
     )
-    print("| --- |" + " ---: |" * 7)
+    print("| --- |" + " ---: |" * 8)
     for code in args.code or [ROOT]:
         code = os.path.abspath(code)
         with admin.connect() as c:
@@ -149,7 +166,8 @@ def main(argv: list[str] | None = None) -> None:
             f"| {os.path.basename(code)} | {load:.1f} | {r['rate']:.0f} articles/s | "
             f"{ms(r['writing'])} | {ms(r['gc'])} ({r['collections']} collections) | "
             f"{ms(r['workers'])} | {ms(r['backend'])} | "
-            f"{ms(r['writing'] + r['workers'] + r['backend'])} |"
+            f"{ms(r['writing'] + r['workers'] + r['backend'])} | "
+            f"{r['tail']:.2f} s ({r['tail'] / r['seconds']:.0%}) |"
         )
     admin.dispose()
 

@@ -1,10 +1,12 @@
 """The automatic summary: same output as another revision's summarizer, and its CPU time.
 
-    python bench/summarizer_bench.py --before main --count 3000
+    python bench/summarizer_bench.py --before main --count 3000 --mixed 3000
 
 Loads ``cms/services/summaries/summarizer.py`` of git revision ``--before`` beside the current
 one and runs both in this process on the articles of ``bench/import_bench.py`` (``--count``,
-same generator and seed) and on both evaluation sets of ``eval/summaries``. Counts the articles
+same generator and seed), on both evaluation sets of ``eval/summaries``, and on ``--mixed``
+articles recombined from the evaluation sets' paragraphs (English and German, half of the
+sentences within quotation marks, with headings, lists and quote blocks). Counts the articles
 whose summary differs and the text blocks whose sentences (``split_sentences``) differ, and
 prints the CPU time per article of each (``time.process_time``, best of ``--rounds``
 alternating runs, caches warm).
@@ -49,7 +51,53 @@ def _load(ref: str):
     return module
 
 
-def _sets(count: int, seed: int) -> dict[str, list[tuple[str, list, str]]]:
+_QUOTES = {"en": [("“", "”"), ('"', '"'), ("‘", "’")], "de": [("„", "“"), ("»", "«"), ('"', '"')]}
+
+
+def _mixed(evaluation: list[tuple[str, list, str]], count: int, seed: int) -> list:
+    """Articles recombined from the evaluation sets' texts, per language: paragraphs made of
+    sentences of several articles, half of them quoted (with "he said" and the like after
+    some), headings, lists and quote blocks."""
+    rng = random.Random(seed)
+    pools: dict[str, list[str]] = {}
+    for _, blocks, language in evaluation:
+        for block in blocks:
+            for text in current._block_texts(block):
+                pools.setdefault(language[:2], []).extend(current.split_sentences(text, language))
+    tails = {
+        "en": [" he said.", " she said.", " officials said."],
+        "de": [" sagte er.", " hieß es."],
+    }
+    out = []
+    for _ in range(count):
+        language = rng.choice(sorted(pools))
+        pool = pools[language]
+
+        def sentence(language=language, pool=pool) -> str:
+            text = rng.choice(pool)
+            if rng.random() < 0.5:
+                opening, closing = rng.choice(_QUOTES[language])
+                if rng.random() < 0.5 and text[-1:] == ".":
+                    text = f"{opening}{text[:-1]},{closing}{rng.choice(tails[language])}"
+                else:
+                    text = f"{opening}{text}{closing}"
+            return text
+
+        blocks = []
+        for _ in range(rng.randint(3, 12)):
+            kind = rng.choice(["paragraph"] * 6 + ["heading", "quote", "list"])
+            if kind == "list":
+                blocks.append({"type": "list", "items": [sentence() for _ in range(3)]})
+            elif kind == "heading":
+                blocks.append({"type": "heading", "text": rng.choice(pool)[:60]})
+            else:
+                text = " ".join(sentence() for _ in range(rng.randint(1, 5)))
+                blocks.append({"type": kind, "text": text})
+        out.append((rng.choice(pool)[:80], blocks, language))
+    return out
+
+
+def _sets(count: int, mixed: int, seed: int) -> dict[str, list[tuple[str, list, str]]]:
     rng = random.Random(seed)
     now = datetime.now(UTC)
     articles = (import_bench.article(rng, i, now) for i in range(count))
@@ -57,6 +105,8 @@ def _sets(count: int, seed: int) -> dict[str, list[tuple[str, list, str]]]:
     for name in ("articles", "wire"):
         with open(os.path.join(ROOT, "eval", "summaries", f"{name}.json"), encoding="utf-8") as f:
             sets[name] = [(a["title"], a["blocks"], a["language"]) for a in json.load(f)]
+    if mixed:
+        sets["mixed"] = _mixed(sets["articles"] + sets["wire"], mixed, seed)
     return sets
 
 
@@ -64,6 +114,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--before", default="main", help="git revision to compare with")
     parser.add_argument("--count", type=int, default=3000, help="generated bench articles")
+    parser.add_argument(
+        "--mixed", type=int, default=0, help="articles recombined from the evaluation sets"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
@@ -75,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.before} | this checkout | ratio |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, items in _sets(args.count, args.seed).items():
+    for name, items in _sets(args.count, args.mixed, args.seed).items():
         summaries = blocks = 0
         for title, body, language in items:
             summaries += before.summarize(title, body, language) != current.summarize(

@@ -212,6 +212,83 @@ def test_import_jobs_prepare_in_worker_processes_as_one_process_would(
     assert "Ran 12 derived-data jobs" in drain(app)
 
 
+def test_import_last_batch_in_pieces_writes_what_a_whole_batch_would(
+    app, client, tmp_path, taxonomy, monkeypatch
+):
+    """The last batch is written in pieces while the workers still prepare it; the batch's new
+    taxonomy entries are created before its first piece, in the order a whole batch creates
+    them, and its counts, search entries and events come out as for a whole batch."""
+    from cms.models import ArticleEventState, Tag
+    from cms.services.content import importing
+
+    monkeypatch.setattr(importing, "CHUNK", 2)
+    monkeypatch.setattr(importing, "PIECE", 1)
+    written = []
+    real_write = importing._write_articles
+    monkeypatch.setattr(
+        importing,
+        "_write_articles",
+        lambda made, now: written.append(len(made)) or real_write(made, now),
+    )
+    # The workers are always behind: every article is written as soon as it is built.
+    monkeypatch.setattr(importing._Batch, "waiting_for", lambda self, number: self.last)
+
+    def lines(prefix):
+        return [
+            _line(f"{prefix} strike day 0", status="published", tags=[f"{prefix}-zeta"]),
+            *(
+                _line(
+                    f"{prefix} strike day {n}",
+                    status="published",
+                    tags=[f"{prefix}-alpha", f"{prefix}-zeta"],
+                    section=f"{prefix}-news",
+                )
+                for n in range(1, 6)
+            ),
+            "{not json",
+            _line(f"{prefix} strike day 6", section=f"{prefix}-news", tags=[f"{prefix}-alpha"]),
+        ]
+
+    path = tmp_path / "articles.jsonl"
+    path.write_text("\n".join(lines("larch")) + "\n", encoding="utf-8")
+    whole = app.test_cli_runner().invoke(args=["import", str(path), "--jobs", "1"])
+    assert "Loaded 7 articles" in whole.output and written == [7]
+    written.clear()
+    path.write_text("\n".join(lines("birch")) + "\n", encoding="utf-8")
+    pieces = app.test_cli_runner().invoke(args=["import", str(path), "--jobs", "2"])
+    assert "Loaded 7 articles" in pieces.output and "line 7: not valid JSON" in pieces.output
+    assert written == [1] * 7
+
+    def tag_id(slug):
+        return db.session.scalar(sa.select(Tag.id).where(Tag.slug == slug))
+
+    # Created for the whole batch, in slug order, although the first piece needs only zeta.
+    assert tag_id("larch-alpha") < tag_id("larch-zeta")
+    assert tag_id("birch-alpha") < tag_id("birch-zeta")
+
+    def stored(prefix, n):
+        a = db.session.scalar(sa.select(Article).where(Article.slug == f"{prefix}-strike-day-{n}"))
+        state = db.session.get(ArticleEventState, a.id)
+        return repr(
+            (
+                a.body_html,
+                a.summary.tldr,
+                a.status,
+                [t.slug for t in a.tags],
+                state and state.visible,
+            )
+        ).replace(prefix, "*")
+
+    for n in range(7):
+        assert stored("larch", n) == stored("birch", n)
+    for prefix in ("larch", "birch"):
+        assert client.get(f"/api/v1/tags/{prefix}-zeta").get_json()["article_count"] == 6
+        assert client.get(f"/api/v1/tags/{prefix}-alpha").get_json()["article_count"] == 5
+        assert client.get(f"/api/v1/sections/{prefix}-news").get_json()["article_count"] == 5
+        found = client.get(f"/api/v1/search?q={prefix}&limit=50").get_json()["data"]
+        assert len(found) == 6
+
+
 def test_import_writes_what_a_save_would(app, client, tmp_path, taxonomy, clock):
     """The import writes rows in bulk, without the session's hooks: its cards, revisions,
     summaries, counts, search entries and events are what a save leaves."""

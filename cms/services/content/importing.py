@@ -20,18 +20,27 @@ run-pending``) computes them afterwards, a batch of articles at once, offering l
 to the lists of earlier ones as single saves would.
 
 With ``jobs`` > 1 the CPU work that needs no database (parsing, validation, the sanitized
-body, the automatic summary) runs in worker processes while this one writes.
+body, the automatic summary) runs in worker processes while this one writes. Each chunk of a
+batch is parsed first (what the batch's slugs and new taxonomy entries need: those are created
+for the whole batch before its first article, in the same order as when nothing overlaps),
+then prepared by the same process. While the workers are still preparing the last batch, the
+articles built so far are written in pieces of at least :data:`PIECE` inside its transaction
+(its events and counts once, at its end), so that little is left to write when they finish;
+the rows are the same as when the batch is written whole. The workers run at a lower priority
+(:data:`WORKER_NICE`): the writing process is the one that keeps up or leaves a tail to write
+on one core at the end, and they use what it leaves of the CPUs.
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import sys
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -71,6 +80,10 @@ BATCH_SIZE = 500
 # Lines handed to a worker process at once, and chunks kept in flight per process.
 CHUNK = 50
 _AHEAD = 4
+# Fewest articles written at once while the workers are still preparing the batch.
+PIECE = 100
+# How much lower the worker processes' priority is than the writing process's.
+WORKER_NICE = 10
 _SCHEMA = ArticleImport()
 _MODELS = {"sections": Section, "tags": Tag, "authors": Author, "sources": Source}
 
@@ -223,20 +236,40 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-Prepared = tuple[int, dict, articles.PreparedBody]
+Parsed = tuple[int, dict]
 
 
-def _prepare_chunk(chunk: list[tuple[int, str]]) -> list[Prepared | LineError]:
-    """Parse and validate lines and do the CPU work of their articles that needs no database
-    (sanitized body, text, automatic summary). Runs in the worker processes of ``jobs``."""
-    out: list[Prepared | LineError] = []
+def _scan(chunk: list[tuple[int, str]]) -> list[Parsed | LineError]:
+    out: list[Parsed | LineError] = []
     for number, text in chunk:
         outcome = _parse(number, text)
-        if isinstance(outcome, LineError):
-            out.append(outcome)
-        else:
-            out.append((number, outcome, articles.prepare(outcome)))
+        out.append(outcome if isinstance(outcome, LineError) else (number, outcome))
     return out
+
+
+# In a worker process: chunks parsed by ``_scan_chunk`` and not yet prepared, by key.
+_SCANNED: dict[int, list[Parsed | LineError]] = {}
+
+
+def _scan_chunk(key: int, chunk: list[tuple[int, str]]) -> list[Parsed | LineError]:
+    """Parse and validate lines: what a batch needs before its first article is written
+    (slugs, taxonomy entries). Runs in a worker process, which keeps the result for
+    ``_prepare_chunk`` of the same ``key``."""
+    _SCANNED[key] = out = _scan(chunk)
+    return out
+
+
+def _prepare_chunk(key: int, chunk: list[tuple[int, str]]) -> list[articles.PreparedBody | None]:
+    """The CPU work of the lines' articles that needs no database (sanitized body, text,
+    automatic summary); ``None`` for a line that is not valid. Runs in the worker process that
+    parsed the chunk (``_scan_chunk``)."""
+    parsed = _SCANNED.pop(key, None)
+    if parsed is None:
+        parsed = _scan(chunk)
+    return [
+        None if isinstance(outcome, LineError) else articles.prepare(outcome[1])
+        for outcome in parsed
+    ]
 
 
 def default_jobs() -> int:
@@ -247,36 +280,96 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _pool(jobs: int) -> ProcessPoolExecutor:
+def _pool(jobs: int) -> list[ProcessPoolExecutor]:
+    """``jobs`` worker processes, each its own executor: a chunk is parsed and prepared by
+    the same process, which keeps what it parsed in between."""
     # fork where it is the platform's way (Linux): workers start at once, without importing
     # the app again. They never use the parent's database connections, and leave by
     # ``os._exit``, which runs no finalizer that could close them.
     method = "fork" if sys.platform == "linux" else "spawn"
-    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method))
+    context = multiprocessing.get_context(method)
+    return [ProcessPoolExecutor(1, context, initializer=_lower_priority) for _ in range(jobs)]
 
 
-def _prepared(lines: Iterable[str], jobs: int, ahead: int) -> Iterator[Prepared | LineError]:
-    """Every non-blank line prepared (or its error), in file order; with ``jobs`` > 1 the
-    preparing is spread over that many processes, chunks of :data:`CHUNK` lines at a time,
-    while this process writes; up to ``ahead`` chunks are in flight. Input of one chunk or
-    less is prepared here."""
-    chunks = _batches(_lines(lines), CHUNK)
-    head = [chunk for _, chunk in zip(range(2), chunks, strict=False)]
-    if jobs <= 1 or len(head) < 2:
-        for chunk in (*head, *chunks):
-            yield from _prepare_chunk(chunk)
+def _lower_priority() -> None:
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICE)
+
+
+class _Batch:
+    """The lines of one batch, parsed and prepared by the worker processes ``pool`` (every
+    chunk of :data:`CHUNK` lines by one of them, in turn: all the batch's chunks parsed
+    first, then prepared), or here without a pool."""
+
+    def __init__(
+        self, lines: list[tuple[int, str]], pool: list[ProcessPoolExecutor], keys: Iterator[int]
+    ):
+        self.lines = lines
+        # The last batch: written in pieces while the workers are still preparing it.
+        self.last = False
+        self._scans: list[Future] = []
+        self._bodies: list[Future] = []
+        self._where: dict[int, tuple[int, int]] = {}
+        if pool:
+            chunks = [(next(keys), chunk) for chunk in _batches(lines, CHUNK)]
+            for key, chunk in chunks:
+                self._scans.append(pool[key % len(pool)].submit(_scan_chunk, key, chunk))
+            for key, chunk in chunks:
+                self._bodies.append(pool[key % len(pool)].submit(_prepare_chunk, key, chunk))
+            self._where = {
+                number: (k, i)
+                for k, (_, chunk) in enumerate(chunks)
+                for i, (number, _) in enumerate(chunk)
+            }
+
+    def outcomes(self) -> list[Parsed | LineError]:
+        """Every line parsed (or its error), in file order."""
+        if not self._scans:
+            return _scan(self.lines)
+        return [outcome for scan in self._scans for outcome in scan.result()]
+
+    def body(self, number: int, data: dict) -> articles.PreparedBody:
+        """The prepared body of line ``number`` (parsed as ``data``), waiting for it."""
+        if not self._bodies:
+            return articles.prepare(data)
+        k, i = self._where[number]
+        return self._bodies[k].result()[i]
+
+    def waiting_for(self, number: int) -> bool:
+        """Whether this is the last batch and line ``number``'s body is still being prepared
+        (the workers have nothing else to do: what is built meanwhile is written; before,
+        they prepare the next batches while this one is written whole)."""
+        return self.last and bool(self._bodies) and not self._bodies[self._where[number][0]].done()
+
+
+def _batches_prepared(lines: Iterable[str], batch_size: int, jobs: int) -> Iterator[_Batch]:
+    """The non-blank lines in batches of ``batch_size``; with ``jobs`` > 1 parsed and
+    prepared in that many worker processes, batches handed to them ahead so that about
+    ``jobs`` × :data:`_AHEAD` chunks, and at least a batch, wait beyond the one being
+    written. Input of one chunk or less is prepared here."""
+    numbered = _lines(lines)
+    head = list(itertools.islice(numbered, CHUNK + 1))
+    numbered = itertools.chain(head, numbered)
+    if jobs <= 1 or len(head) <= CHUNK:
+        for batch in _batches(numbered, batch_size):
+            yield _Batch(batch, [], iter(()))
         return
+    ahead = max(jobs * _AHEAD * CHUNK, batch_size + jobs * CHUNK)
     pool = _pool(jobs)
+    keys = itertools.count()
     try:
-        window: deque = deque(pool.submit(_prepare_chunk, chunk) for chunk in head)
-        for chunk in chunks:
-            window.append(pool.submit(_prepare_chunk, chunk))
-            while len(window) >= ahead:
-                yield from window.popleft().result()
-        while window:
-            yield from window.popleft().result()
+        waiting: deque[_Batch] = deque()
+        for lines_of_batch in _batches(numbered, batch_size):
+            waiting.append(_Batch(lines_of_batch, pool, keys))
+            while sum(len(b.lines) for b in waiting) - len(waiting[0].lines) >= ahead:
+                yield waiting.popleft()
+        while waiting:
+            batch = waiting.popleft()
+            batch.last = not waiting
+            yield batch
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for executor in pool:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 _ARTICLES = Article.__table__
@@ -291,12 +384,11 @@ _REVISION_CHANGED = ["slug", "status", *revisions.CONTENT_FIELDS]
 
 
 def _load_batch(
-    parsed: list[Prepared], slugs: _Slugs, known: dict[str, dict], now: datetime
+    batch: _Batch, parsed: list[Parsed], slugs: _Slugs, known: dict[str, dict], now: datetime
 ) -> tuple[list[articles.NewArticle], list[LineError]]:
     errors: list[LineError] = []
     ready: list[tuple[int, dict, str]] = []
-    prepared = {number: body for number, _, body in parsed}
-    for item in slugs.assign([(number, data) for number, data, _ in parsed]):
+    for item in slugs.assign(parsed):
         if isinstance(item, LineError):
             errors.append(item)
         else:
@@ -304,8 +396,9 @@ def _load_batch(
     if not ready:
         return [], errors
     taxonomy = _taxonomy(ready, known)
-    made = []
-    for number, data, slug in ready:
+    made: list[articles.NewArticle] = []
+    written = 0
+    for k, (number, data, slug) in enumerate(ready):
         published_at = None
         if data["status"] == "published":
             published_at = data["published_at"] or now
@@ -315,18 +408,27 @@ def _load_batch(
                 taxonomy,
                 slug=slug,
                 now=now,
-                prepared=prepared[number],
+                prepared=batch.body(number, data),
                 published_at=published_at,
             )
         )
-    _write(made, now)
+        # The workers are still preparing the last batch: write what is built meanwhile.
+        if (
+            len(made) - written >= PIECE
+            and k + 1 < len(ready)
+            and batch.waiting_for(ready[k + 1][0])
+        ):
+            _write_articles(made[written:], now)
+            written = len(made)
+    _write_articles(made[written:], now)
+    _write_batch(made)
     return made, errors
 
 
-def _write(made: list[articles.NewArticle], now: datetime) -> None:
-    """Insert the new articles and everything a save derives from them at once (statements
-    per batch, not per article): links, summaries, first revisions, cards, search entries,
-    events, counts, and the related-suggestion jobs."""
+def _write_articles(made: list[articles.NewArticle], now: datetime) -> None:
+    """Insert new articles and what a save derives from each at once (statements per piece
+    of a batch, not per article): links, summaries, first revisions, cards, search entries
+    and the related-suggestion jobs."""
     session = db.session
     connection = session.connection()
     connection.execute(_INSERT_ARTICLES, [article.row() for article in made])
@@ -386,6 +488,12 @@ def _write(made: list[articles.NewArticle], now: datetime) -> None:
     )
     cards.store(made)
     search_index.index_new(connection, [a.id for a in made])
+    suggestions.enqueue(a.id for a in made)
+
+
+def _write_batch(made: list[articles.NewArticle]) -> None:
+    """What a batch's articles, all written, add at once: events, counts, generation."""
+    session = db.session
     parts = {
         a.id: events.Parts(
             [a.summary["tldr"], a.summary["key_points"]] if a.summary else None, [], []
@@ -393,8 +501,7 @@ def _write(made: list[articles.NewArticle], now: datetime) -> None:
         for a in made
     }
     events.announce_new(session, made, parts)
-    suggestions.enqueue(a.id for a in made)
-    counts.count_new(connection, made)
+    counts.count_new(session.connection(), made)
     generation.mark_changed(session)
 
 
@@ -412,18 +519,16 @@ def import_lines(
     started = time.perf_counter()
     slugs = _Slugs()
     known: dict[str, dict] = {kind: {} for kind in _MODELS}
-    # Enough chunks in flight that the workers go on while a whole batch is written.
-    ahead = max(jobs * _AHEAD, batch_size // CHUNK + jobs)
-    for batch in _batches(_prepared(lines, jobs, ahead), batch_size):
-        now = utcnow()
-        parsed: list[Prepared] = []
-        for outcome in batch:
+    for batch in _batches_prepared(lines, batch_size, jobs):
+        parsed: list[Parsed] = []
+        for outcome in batch.outcomes():
             if isinstance(outcome, LineError):
                 result.errors.append(outcome)
             else:
                 parsed.append(outcome)
+        now = utcnow()
         try:
-            made, errors = _load_batch(parsed, slugs, known, now)
+            made, errors = _load_batch(batch, parsed, slugs, known, now)
             if made:
                 audit.log("article.import", "article", None, None, {"count": len(made)})
             db.session.commit()

@@ -48,7 +48,7 @@ import math
 import re
 import threading
 from dataclasses import dataclass, field
-from operator import itemgetter, mul, sub
+from operator import mul, sub
 from typing import Any
 
 import pysbd
@@ -492,45 +492,79 @@ def _cosine(a: Vector, b: Vector) -> float:
     return sum(v * b[t] for t, v in a.items() if t in b)
 
 
-def _weighted_sum(sources: list[int], weights: list[float]):
-    """``rank -> sum(rank[i] * w for i, w in zip(sources, weights))``, the same float: a sum
-    of one product is that product, of none the integer 0."""
-    if not sources:
-        return lambda rank: 0
-    if len(sources) == 1:
-        i, w = sources[0], weights[0]
-        return lambda rank: rank[i] * w
-    ranks_of = itemgetter(*sources)
-    return lambda rank: sum(map(mul, ranks_of(rank), weights))
+def _similarities(vecs: list[Vector]) -> list[list[float]]:
+    """``_cosine`` of every pair of vectors (1.0 on the diagonal), the same numbers.
+
+    Most pairs of sentences share no token, or one or two: the pairs that share any are found
+    through each token's sentences, and their products added there. ``_cosine`` adds the
+    products of the shared tokens, starting at the integer 0, in the order of the smaller
+    vector: a pair without a shared token is that 0, one product is itself, and two add to
+    the same float in either order. Pairs with three or more shared tokens are summed as
+    ``_cosine`` sums them."""
+    n = len(vecs)
+    sim: list[list[float]] = [[0] * n for _ in range(n)]
+    holders: dict[str, list[int]] = {}
+    for i, vec in enumerate(vecs):
+        sim[i][i] = 1.0
+        for t in vec:
+            held = holders.get(t)
+            if held is None:
+                holders[t] = [i]
+            else:
+                held.append(i)
+    shared: dict[tuple[int, int], list[float]] = {}
+    for t, held in holders.items():
+        if len(held) < 2:
+            continue
+        for k, i in enumerate(held):
+            vi = vecs[i][t]
+            for j in held[k + 1 :]:
+                product = vi * vecs[j][t]
+                products = shared.get((i, j))
+                if products is None:
+                    shared[i, j] = [product]
+                else:
+                    products.append(product)
+    for (i, j), products in shared.items():
+        if len(products) == 1:
+            value = products[0]
+        elif len(products) == 2:
+            value = products[0] + products[1]
+        else:
+            value = _cosine(vecs[i], vecs[j])
+        sim[i][j] = sim[j][i] = value
+    return sim
 
 
 def _pagerank(sim: list[list[float]]) -> list[float]:
     n = len(sim)
     if n == 0:
         return []
-    # Incoming edges of each sentence: where from, and the normalised weight.
+    # Incoming edges of each sentence: where from, and the normalised weight. A sentence
+    # without outgoing edges is dangling.
     sources: list[list[int]] = [[] for _ in range(n)]
     weights: list[list[float]] = [[] for _ in range(n)]
+    dangling = []
     for i in range(n):
-        row = sim[i]
-        total = sum(w for j, w in enumerate(row) if j != i and w > EDGE_THRESHOLD)
-        if total <= 0:
+        edges = [(j, w) for j, w in enumerate(sim[i]) if w > EDGE_THRESHOLD and j != i]
+        if not edges:
+            dangling.append(i)
             continue
-        for j, w in enumerate(row):
-            if j != i and w > EDGE_THRESHOLD:
-                sources[j].append(i)
-                weights[j].append(w / total)
-    dangling = [
-        i for i in range(n) if not any(j != i and w > EDGE_THRESHOLD for j, w in enumerate(sim[i]))
-    ]
+        total = sum(w for _, w in edges)
+        for j, w in edges:
+            sources[j].append(i)
+            weights[j].append(w / total)
+    incoming = list(zip(sources, weights, strict=True))
     rank = [1.0 / n] * n
     base = (1.0 - DAMPING) / n
-    # The sums add the same products in the same order as a loop would (the result is the
-    # same to the last bit), through ``map`` for speed.
-    incoming = [_weighted_sum(src, ws) for src, ws in zip(sources, weights, strict=True)]
+    # The sums add the same products in the same order as a loop would, starting at the
+    # integer 0 (a sum of one product is that product), so the ranks are the same to the last
+    # bit; through ``map`` for speed.
     for _ in range(100):
         dangling_mass = DAMPING * sum(map(rank.__getitem__, dangling)) / n
-        new = [base + dangling_mass + DAMPING * of(rank) for of in incoming]
+        constant = base + dangling_mass
+        rank_of = rank.__getitem__
+        new = [constant + DAMPING * sum(map(mul, map(rank_of, src), ws)) for src, ws in incoming]
         delta = sum(map(abs, map(sub, new, rank)))
         rank = new
         if delta < 1e-7:
@@ -736,19 +770,7 @@ def _score(cands: list[_Sentence], title: str, headings: list[str], lang: str) -
     for s in cands:
         s.vec = _tfidf(s.tokens, idf, default_idf)
 
-    # ``_cosine`` of every pair, inline: the same products summed in the same order.
-    sim = [[0.0] * n for _ in range(n)]
-    vecs = [s.vec for s in cands]
-    for i in range(n):
-        row = sim[i]
-        row[i] = 1.0
-        a = vecs[i]
-        for j in range(i + 1, n):
-            b = vecs[j]
-            if len(a) > len(b):
-                row[j] = sim[j][i] = sum([v * a[t] for t, v in b.items() if t in a])
-            else:
-                row[j] = sim[j][i] = sum([v * b[t] for t, v in a.items() if t in b])
+    sim = _similarities([s.vec for s in cands])
 
     rank = _pagerank(sim)
     top = max(rank) if rank else 1.0
