@@ -5,10 +5,13 @@ query string, conditional header or body, while the response cache is off (with 
 own middleware answers the hits, and Flask the misses it stores). The response is the one
 Flask would send, built by the same functions: the views' ``list_page``, ``article_page`` and
 ``related_page`` (``cms.api.public.articles``), then the headers of the public hooks
-(``cms.cache.http.add_fresh_headers``), of every response (``cms.web.finish``), flask-cors's
-and the public rate limit's (``cms.rate_limits.public_limit_headers``). What it leaves out:
-the request context, the before- and after-request hooks, flask-smorest's and webargs'
-wrappers: a fifth to a quarter of the CPU of such a request in process (bench/README.md).
+(``cms.cache.http.fresh_headers``), of every response (``cms.web.finished``), flask-cors's
+and the public rate limit's (``cms.rate_limits.public_limit_headers``), on a plain list sent
+as werkzeug sends such a 200. The services' statements run compiled once on a pooled DB-API
+connection (``cms.services.public.compiled``). What it leaves out: the request context, the
+before- and after-request hooks, flask-smorest's and webargs' wrappers, the ORM session and
+SQLAlchemy's execution path: about 40% of the CPU of such a request in process
+(bench/README.md, rounds 5 and 6).
 
 Everything else goes to Flask, which answers it as without this path: other URLs and
 methods, a query string, ``Authorization``, a body, ``If-None-Match`` and the other
@@ -29,13 +32,13 @@ from werkzeug.wsgi import get_path_info
 
 from cms.api.public import articles
 from cms.availability import DATABASE, unavailable_service
-from cms.cache.http import CONDITIONAL, add_fresh_headers
+from cms.cache.http import CONDITIONAL, VARY, fresh_headers
 from cms.config import cors_settings
 from cms.extensions import db
 from cms.rate_limits import public_limit_headers
 from cms.schemas.articles.public import ArticleListQuery, RelatedQuery
 from cms.services.public import compiled, reading
-from cms.web import DATABASE_UNAVAILABLE, finish, request_id
+from cms.web import DATABASE_UNAVAILABLE, finished, request_id
 
 _PREFIX = "/api/v1/articles"
 # Requests the path leaves to Flask: a login, a conditional request, a chunked body, a
@@ -81,26 +84,33 @@ class FastReads:
             if unavailable_service(error) == DATABASE:
                 environ[DATABASE_UNAVAILABLE] = error  # Flask answers the 503
             return self.wsgi_app(environ, start_response)
-        if isinstance(found, reading.Moved):
+        if isinstance(found, reading.Moved) or found[0].status_code != 200:
             return self.wsgi_app(environ, start_response)
         response, tags = found
         limit_headers = public_limit_headers(self.app, environ.get("REMOTE_ADDR"))
         if limit_headers is None:
             return self.wsgi_app(environ, start_response)
-        add_fresh_headers(response, tags, self.app.config)
-        response.vary.add("Origin")
-        finish(
-            response,
+        # The headers as the hooks would add them, in their order, on a plain list: werkzeug's
+        # ``Headers`` compares names case-insensitively one by one on every change, and copies
+        # them all on sending.
+        headers = response.headers.to_wsgi_list()  # the view's: no Vary, no request id
+        headers += fresh_headers(response, tags, self.app.config)
+        headers.append(("Vary", VARY))
+        finished(
+            headers,
+            response.status_code,
             request_id(environ.get("HTTP_X_REQUEST_ID", "")),
             secure=sent.is_secure,
             path=sent.path,
         )
-        for key, value in get_cors_headers(
+        headers += get_cors_headers(
             self._cors, EnvironHeaders(environ), environ["REQUEST_METHOD"]
-        ).items():
-            response.headers.add(key, value)
-        response.headers.extend(limit_headers)
-        return response(environ, start_response)
+        ).items()
+        headers += limit_headers
+        # What werkzeug sends for a 200 whose body is bytes (its Content-Length is set): these
+        # headers, and the body unless the request is a HEAD.
+        start_response(response.status, headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [response.get_data()]
 
     def _match(self, environ):
         """The read answering this request and the slug it names, or ``None``."""
@@ -117,9 +127,7 @@ class FastReads:
         ):
             return None
         try:
-            endpoint, values = self._routes.match(
-                get_path_info(environ), environ["REQUEST_METHOD"]
-            )
+            endpoint, values = self._routes.match(get_path_info(environ), environ["REQUEST_METHOD"])
         except HTTPException:  # not found, a method not allowed, a redirect
             return None
         read = self._reads.get(endpoint)
