@@ -287,6 +287,28 @@ def test_not_taken_while_the_response_cache_is_on(app, site):
     assert issued == []  # answered from the entry the Flask path stored
 
 
+def test_cut_connections_fail_one_plain_read_with_flasks_503(uncached, paths, site):
+    """A database restart cuts every pooled connection: the plain read that meets one gets
+    Flask's 503, and the pool replaces them all, so the next read is answered."""
+    with uncached.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("cuts PostgreSQL connections")
+    fast, _flask, counter = paths
+    pooled = [engine.raw_connection() for _ in range(3)]  # three connections in the pool
+    pids = [connection.driver_connection.info.backend_pid for connection in pooled]
+    for connection in pooled:
+        connection.close()
+    db.session.execute(
+        sa.text("SELECT pg_terminate_backend(pid) FROM unnest(:pids) pid"), {"pids": pids}
+    )
+    cut = fast.get("/api/v1/articles")
+    assert cut.status_code == 503 and int(cut.headers["Retry-After"]) > 0
+    assert counter.calls == 1
+    assert fast.get("/api/v1/articles").status_code == 200
+    assert counter.calls == 1
+
+
 def test_a_database_outage_is_flasks_503(app):
     unreachable = create_app(
         _config(app, SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:9/none")

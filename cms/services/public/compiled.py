@@ -67,7 +67,10 @@ class _Borrowed:
             return compiled.rows(rows, cursor)
         except dialect.loaded_dbapi.Error as error:
             if dialect.is_disconnect(error, self._connection.dbapi_connection, cursor):
-                self._connection.invalidate(error)  # never given to another request
+                # As SQLAlchemy's Connection does on a disconnect: this connection and every
+                # other one the pool holds from before (a database restart cut them all) are
+                # replaced, so that only this request fails (Flask answers it the 503).
+                self.engine.pool._invalidate(self._connection, error)
                 self._connection = None
             raise
         finally:
