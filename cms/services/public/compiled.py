@@ -2,9 +2,10 @@
 
 SQLAlchemy's execution of a Core statement (execution context, parameter and result
 processing, the session's connection around it) costs more CPU than the statement's round trip
-on the driver's cursor: ~250 of the list's ~400 µs in process on PostgreSQL (bench/README.md,
-round 6). The plain reads answered before Flask (``cms.api.public.fast``) therefore borrow a
-pooled connection for the request (:func:`borrowed_connection`), and ``reading.read_rows``
+on the driver's cursor: about half of the ~500 µs the list's read cost in process on
+PostgreSQL (bench/README.md, round 6). The plain reads answered before Flask
+(``cms.api.public.fast``) therefore borrow a pooled connection for the request
+(:func:`borrowed_connection`), and ``reading.read_rows``
 runs each statement the services built on it as SQLAlchemy would: the same SQL, compiled once
 per statement and dialect by SQLAlchemy, with the same bind and result processors of the
 columns' types. Nothing is hand-written and nothing is remembered but the compiled form: every
