@@ -106,19 +106,32 @@ def install_request_hooks(app: Flask) -> None:
 
 
 def finish(response, request_id: str, *, secure: bool, path: str) -> None:
-    """The headers every response carries (the ``_finish`` hook's, and those of
-    ``cms.api.public.fast``): its request id, then the security headers it lacks."""
+    """The headers every response carries (the ``_finish`` hook's): its request id, then the
+    security headers it lacks."""
     response.headers["X-Request-ID"] = request_id
-    set_missing(
-        response.headers,
-        [
-            # Errors are never cached (also those raised before a blueprint was matched).
-            *(_NO_STORE if response.status_code >= 400 else ()),
-            *_SECURITY_HEADERS,
-            *(_HSTS if secure else ()),
-            _DOCS_CSP if path.startswith("/api/docs") else _API_CSP,
-        ],
-    )
+    set_missing(response.headers, _security_headers(response.status_code, secure, path))
+
+
+def finished(headers: list, status_code: int, request_id: str, *, secure: bool, path: str):
+    """``finish`` on a plain list of headers without a request id (``cms.api.public.fast``):
+    the same headers appended in the same order."""
+    present = {key.lower() for key, _ in headers}
+    headers.append(("X-Request-ID", request_id))
+    headers += [
+        (key, value)
+        for key, value in _security_headers(status_code, secure, path)
+        if key.lower() not in present
+    ]
+
+
+def _security_headers(status_code: int, secure: bool, path: str) -> list[tuple[str, str]]:
+    return [
+        # Errors are never cached (also those raised before a blueprint was matched).
+        *(_NO_STORE if status_code >= 400 else ()),
+        *_SECURITY_HEADERS,
+        *(_HSTS if secure else ()),
+        _DOCS_CSP if path.startswith("/api/docs") else _API_CSP,
+    ]
 
 
 def set_missing(headers, defaults) -> None:

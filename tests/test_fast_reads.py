@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.test import Client
 
 from cms import create_app
 from cms.extensions import db, limiter
+from cms.models import Correction, RelatedLink, StoredCard
 from tests.conftest import make_article, recorded_statements
 
 ALLOWED = "https://allowed.example"
@@ -119,6 +121,60 @@ def test_plain_reads_take_the_fast_path_with_flasks_answer(paths, site, suffix, 
     assert (body == b"") == (kwargs.get("method") == "HEAD")
 
 
+def test_plain_reads_run_their_statements_compiled_on_a_pooled_connection(uncached, paths, site):
+    """No statement of a plain read goes through SQLAlchemy's execution (its events see none),
+    and the borrowed connection is back in the pool, out of autocommit, afterwards."""
+    fast, _flask, counter = paths
+    target = site[1]
+    with uncached.app_context():
+        engine = db.engine
+    issued = []
+
+    def record(_conn, _cursor, statement, *_args):
+        issued.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        for path in ("", f"/{target.slug}", f"/{target.slug}/related"):
+            assert fast.get("/api/v1/articles" + path).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert counter.calls == 0
+    assert issued == []
+    assert engine.pool.checkedout() == 0
+    pooled = engine.raw_connection()  # the one the reads used: nothing else ran meanwhile
+    try:
+        driver = pooled.driver_connection
+        if engine.dialect.name == "postgresql":
+            assert driver.autocommit is False
+        else:
+            assert driver.isolation_level is not None
+    finally:
+        pooled.close()
+
+
+def test_what_the_compiled_statements_leave_to_the_session_answers_the_same(paths, site):
+    """A card not stored (built from the article's rows), corrections and curated links are
+    read on the session inside a plain read: the answers stay Flask's."""
+    older, target, _draft, _scheduled = site
+    db.session.execute(sa.delete(StoredCard))
+    db.session.add(Correction(article_id=target.id, kind="update", text="A date was wrong."))
+    db.session.add(RelatedLink(article_id=target.id, target_id=older.id, position=0))
+    db.session.add(
+        RelatedLink(article_id=target.id, url="https://example.org/", position=1, title="Elsewhere")
+    )
+    db.session.commit()
+    for path in ("", f"/{target.slug}", f"/{target.slug}/related"):
+        (status, _headers, body), taken = _same(
+            paths, "/api/v1/articles" + path, headers={"X-Request-ID": "req-7"}
+        )
+        assert taken and status == "200 OK"
+    detail = paths[0].get(f"/api/v1/articles/{target.slug}").get_json()
+    assert [c["text"] for c in detail["corrections"]] == ["A date was wrong."]
+    related = paths[0].get(f"/api/v1/articles/{target.slug}/related").get_json()
+    assert [item["kind"] for item in related["related"][:2]] == ["curated", "curated"]
+
+
 def test_a_malformed_request_id_is_replaced_on_the_fast_path(paths, site):
     fast, _flask, counter = paths
     response = fast.get("/api/v1/articles", headers={"X-Request-ID": "not valid!"})
@@ -143,6 +199,7 @@ def _others(site):
         ("/api/v1/articles/no-such-article", {}),
         ("/api/v1/articles/no-such-article/related", {}),
         ("/api/v1/articles/a%00b", {}),
+        ("/api/v1/articles", {"headers": {"Connection": "Upgrade", "Upgrade": "websocket"}}),
     ]
 
 
@@ -228,6 +285,28 @@ def test_not_taken_while_the_response_cache_is_on(app, site):
         again = client.get(path)
     assert again.get_data() == first.get_data()
     assert issued == []  # answered from the entry the Flask path stored
+
+
+def test_cut_connections_fail_one_plain_read_with_flasks_503(uncached, paths, site):
+    """A database restart cuts every pooled connection: the plain read that meets one gets
+    Flask's 503, and the pool replaces them all, so the next read is answered."""
+    with uncached.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("cuts PostgreSQL connections")
+    fast, _flask, counter = paths
+    pooled = [engine.raw_connection() for _ in range(3)]  # three connections in the pool
+    pids = [connection.driver_connection.info.backend_pid for connection in pooled]
+    for connection in pooled:
+        connection.close()
+    db.session.execute(
+        sa.text("SELECT pg_terminate_backend(pid) FROM unnest(:pids) pid"), {"pids": pids}
+    )
+    cut = fast.get("/api/v1/articles")
+    assert cut.status_code == 503 and int(cut.headers["Retry-After"]) > 0
+    assert counter.calls == 1
+    assert fast.get("/api/v1/articles").status_code == 200
+    assert counter.calls == 1
 
 
 def test_a_database_outage_is_flasks_503(app):

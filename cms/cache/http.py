@@ -5,6 +5,7 @@ requests, and what goes into the shared response cache (answered from by
 from __future__ import annotations
 
 from flask import current_app, g, request
+from werkzeug.http import generate_etag, quote_etag
 
 from cms.cache.store import MISSED, CachedResponse, response_cache
 
@@ -17,9 +18,13 @@ def set_cache_tags(tags) -> None:
     request.environ[CACHE_TAGS] = list(dict.fromkeys(tags))
 
 
+def _cache_tag_headers(tags) -> list[tuple[str, str]]:
+    return [("Cache-Tag", ",".join(tags)), ("Surrogate-Key", " ".join(tags))]
+
+
 def _add_cache_tags(response, tags) -> None:
-    response.headers["Cache-Tag"] = ",".join(tags)
-    response.headers["Surrogate-Key"] = " ".join(tags)
+    for key, value in _cache_tag_headers(tags):
+        response.headers[key] = value
 
 
 def _fresh_for(config) -> str:
@@ -29,14 +34,26 @@ def _fresh_for(config) -> str:
     )
 
 
+# Every public answer varies with the request's Origin (CORS), added after the caching headers.
+VARY = "Origin"
+
+
+def fresh_headers(response, tags, config) -> list[tuple[str, str]]:
+    """The caching headers of a public read's 200, in order: its cache tags,
+    ``Cache-Control``, and an ETag of the body when the view set none. ``add_fresh_headers``
+    sets them on the response (the public hooks); ``cms.api.public.fast`` sends them as they
+    are after the view's own, followed by ``Vary: Origin`` (``VARY``)."""
+    headers = [*_cache_tag_headers(tags), ("Cache-Control", _fresh_for(config))]
+    if "ETag" not in response.headers:  # werkzeug's ``add_etag``
+        headers.append(("ETag", quote_etag(generate_etag(response.get_data()))))
+    return headers
+
+
 def add_fresh_headers(response, tags, config) -> None:
-    """The caching headers of a public read's 200 (``public_cache_headers``'s, and
-    ``cms.api.public.fast``'s): its cache tags, ``Cache-Control`` and an ETag when the view
-    set none. ``Vary: Origin`` follows after the conditional answer."""
-    _add_cache_tags(response, tags)
-    response.headers["Cache-Control"] = _fresh_for(config)
-    if not response.get_etag()[0]:
-        response.add_etag()
+    """``fresh_headers`` set on the response (``public_cache_headers``); ``Vary: Origin``
+    follows after the conditional answer."""
+    for key, value in fresh_headers(response, tags, config):
+        response.headers[key] = value
 
 
 # The request headers make_conditional answers (a 304, a 412, a range): without any of them
@@ -76,7 +93,7 @@ def public_cache_headers(response):
         _remember(response)
     else:
         response.headers["Cache-Control"] = "no-store"
-    response.vary.add("Origin")
+    response.vary.add(VARY)
     return response
 
 

@@ -5,10 +5,13 @@ query string, conditional header or body, while the response cache is off (with 
 own middleware answers the hits, and Flask the misses it stores). The response is the one
 Flask would send, built by the same functions: the views' ``list_page``, ``article_page`` and
 ``related_page`` (``cms.api.public.articles``), then the headers of the public hooks
-(``cms.cache.http.add_fresh_headers``), of every response (``cms.web.finish``), flask-cors's
-and the public rate limit's (``cms.rate_limits.public_limit_headers``). What it leaves out:
-the request context, the before- and after-request hooks, flask-smorest's and webargs'
-wrappers: a fifth to a quarter of the CPU of such a request in process (bench/README.md).
+(``cms.cache.http.fresh_headers``), of every response (``cms.web.finished``), flask-cors's
+and the public rate limit's (``cms.rate_limits.public_limit_headers``), on a plain list sent
+as werkzeug sends such a 200. The services' statements run compiled once on a pooled DB-API
+connection (``cms.services.public.compiled``). What it leaves out: the request context, the
+before- and after-request hooks, flask-smorest's and webargs' wrappers, the ORM session and
+SQLAlchemy's execution path: about 40% of the CPU of such a request in process
+(bench/README.md, rounds 5 and 6).
 
 Everything else goes to Flask, which answers it as without this path: other URLs and
 methods, a query string, ``Authorization``, a body, ``If-None-Match`` and the other
@@ -25,19 +28,22 @@ from flask_cors.core import get_cors_headers, get_cors_options
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request
+from werkzeug.wsgi import get_path_info
 
 from cms.api.public import articles
 from cms.availability import DATABASE, unavailable_service
-from cms.cache.http import CONDITIONAL, add_fresh_headers
+from cms.cache.http import CONDITIONAL, VARY, fresh_headers
 from cms.config import cors_settings
+from cms.extensions import db
 from cms.rate_limits import public_limit_headers
 from cms.schemas.articles.public import ArticleListQuery, RelatedQuery
-from cms.services.public import reading
-from cms.web import DATABASE_UNAVAILABLE, finish, request_id
+from cms.services.public import compiled, reading
+from cms.web import DATABASE_UNAVAILABLE, finished, request_id
 
 _PREFIX = "/api/v1/articles"
-# Requests the path leaves to Flask: a login, a conditional request, a chunked body.
-_NOT_PLAIN = CONDITIONAL | {"HTTP_AUTHORIZATION", "HTTP_TRANSFER_ENCODING"}
+# Requests the path leaves to Flask: a login, a conditional request, a chunked body, a
+# protocol upgrade (a websocket, which Flask's routing refuses).
+_NOT_PLAIN = CONDITIONAL | {"HTTP_AUTHORIZATION", "HTTP_TRANSFER_ENCODING", "HTTP_UPGRADE"}
 
 
 class FastReads:
@@ -59,6 +65,9 @@ class FastReads:
                 slug, **related_query
             ),
         }
+        # The URL map bound once: without SERVER_NAME (see ``_match``) the host plays no part
+        # in matching, only the path and the method (binding it per request: ~15 µs).
+        self._routes = app.url_map.bind("")
         settings = cors_settings(app.config)
         self._cors = get_cors_options(app, settings, settings["resources"][r"/api/*"])
 
@@ -69,32 +78,39 @@ class FastReads:
         read, slug = matched
         sent = Request(environ)
         try:
-            with self.app.app_context():
+            with self.app.app_context(), compiled.borrowed_connection(db.engine):
                 found = read(sent, slug)
         except Exception as error:
             if unavailable_service(error) == DATABASE:
                 environ[DATABASE_UNAVAILABLE] = error  # Flask answers the 503
             return self.wsgi_app(environ, start_response)
-        if isinstance(found, reading.Moved):
+        if isinstance(found, reading.Moved) or found[0].status_code != 200:
             return self.wsgi_app(environ, start_response)
         response, tags = found
         limit_headers = public_limit_headers(self.app, environ.get("REMOTE_ADDR"))
         if limit_headers is None:
             return self.wsgi_app(environ, start_response)
-        add_fresh_headers(response, tags, self.app.config)
-        response.vary.add("Origin")
-        finish(
-            response,
+        # The headers as the hooks would add them, in their order, on a plain list: werkzeug's
+        # ``Headers`` compares names case-insensitively one by one on every change, and copies
+        # them all on sending.
+        headers = response.headers.to_wsgi_list()  # the view's: no Vary, no request id
+        headers += fresh_headers(response, tags, self.app.config)
+        headers.append(("Vary", VARY))
+        finished(
+            headers,
+            response.status_code,
             request_id(environ.get("HTTP_X_REQUEST_ID", "")),
             secure=sent.is_secure,
             path=sent.path,
         )
-        for key, value in get_cors_headers(
+        headers += get_cors_headers(
             self._cors, EnvironHeaders(environ), environ["REQUEST_METHOD"]
-        ).items():
-            response.headers.add(key, value)
-        response.headers.extend(limit_headers)
-        return response(environ, start_response)
+        ).items()
+        headers += limit_headers
+        # What werkzeug sends for a 200 whose body is bytes (its Content-Length is set): these
+        # headers, and the body unless the request is a HEAD.
+        start_response(response.status, headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [response.get_data()]
 
     def _match(self, environ):
         """The read answering this request and the slug it names, or ``None``."""
@@ -106,11 +122,12 @@ class FastReads:
             or not _NOT_PLAIN.isdisjoint(environ)
             or self.app.extensions.get("cms_response_cache") is not None
             or self.app.config.get("SERVER_NAME")  # Flask's routing then checks the host
+            or self.app.url_map.host_matching
             or self.app.config.get("TRUSTED_HOSTS")
         ):
             return None
         try:
-            endpoint, values = self.app.url_map.bind_to_environ(environ).match()
+            endpoint, values = self._routes.match(get_path_info(environ), environ["REQUEST_METHOD"])
         except HTTPException:  # not found, a method not allowed, a redirect
             return None
         read = self._reads.get(endpoint)

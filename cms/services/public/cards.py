@@ -72,9 +72,8 @@ def read_cards(query: sa.Select, params: dict | None = None) -> list[CardRow]:
     One statement when every card is stored and current; the others are built as before.
     """
     statement = reading.card_statement(query, _with_stored_card)
-    # Core rows: no ORM result processing
-    rows = db.session.connection().execute(statement, params).all()
-    return complete([CardRow(row.id, row.published_at, row.card, row.generation) for row in rows])
+    rows = reading.read_rows(statement, params)  # Core rows: no ORM result processing
+    return complete([CardRow(*row) for row in rows])
 
 
 def complete(cards: list[CardRow]) -> list[CardRow]:
@@ -91,8 +90,8 @@ def read_keys(query: sa.Select, params: dict | None = None) -> list[CardRow]:
     articles ``query`` selects, and the content generation (``reading.list_articles``'s
     ``reader``, for the page's ETag)."""
     statement = reading.card_statement(query, _keys_only)
-    rows = db.session.connection().execute(statement, params).all()
-    return [CardRow(row.id, row.published_at, None, row.generation) for row in rows]
+    rows = reading.read_rows(statement, params)
+    return [CardRow(ident, at, None, generation) for ident, at, generation in rows]
 
 
 def _keys_only(query: sa.Select) -> sa.Select:

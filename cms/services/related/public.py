@@ -40,10 +40,10 @@ def locate(slug: str, now: datetime | None = None, *, scope: str = "site") -> Lo
     Whether its suggestion list is pending is read here, before the list itself: a job the
     worker finishes in between has stored its list by then."""
     now = now or utcnow()
-    row = reading.read_rows(_located(scope == "section"), {"now": now, "slug": slug}).first()
-    if row is None:
+    rows = reading.read_rows(_located(scope == "section"), {"now": now, "slug": slug})
+    if not rows:
         return reading.moved_or_missing(slug, now)
-    return Located(*row[:6], *reading.neighbours_of(row[6:]))
+    return Located(*rows[0][:6], *reading.neighbours_of(rows[0][6:]))
 
 
 @functools.cache
@@ -96,7 +96,7 @@ def related(
     items: list[dict] = []
     links = []
     if getattr(article, "has_links", True):
-        links = reading.read_rows(_LINKS, {"article_id": article.id}).all()
+        links = reading.read_rows(_LINKS, {"article_id": article.id})
     target_ids = [link.target_id for link in links if link.target_id is not None]
     targets = {}
     if target_ids:

@@ -1,0 +1,149 @@
+"""The public reads' statements on a DB-API connection of the pool, compiled once.
+
+SQLAlchemy's execution of a Core statement (execution context, parameter and result
+processing, the session's connection around it) costs more CPU than the statement's round trip
+on the driver's cursor: about half of the ~500 µs the list's read cost in process on
+PostgreSQL (bench/README.md, round 6). The plain reads answered before Flask
+(``cms.api.public.fast``) therefore borrow a pooled connection for the request
+(:func:`borrowed_connection`), and ``reading.read_rows``
+runs each statement the services built on it as SQLAlchemy would: the same SQL, compiled once
+per statement and dialect by SQLAlchemy, with the same bind and result processors of the
+columns' types. Nothing is hand-written and nothing is remembered but the compiled form: every
+execution reads the database.
+
+Only statements without parameters rendered at execution time (an expanding ``IN``) are run
+this way; ``read_rows`` runs the others on the session as before.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import namedtuple
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+import sqlalchemy as sa
+
+_BORROWED: ContextVar[_Borrowed | None] = ContextVar("cms_public_borrowed", default=None)
+
+
+@contextmanager
+def borrowed_connection(engine: sa.Engine):
+    """Within the block, ``reading.read_rows`` runs on a pooled connection of ``engine`` in
+    autocommit (each statement sees what is committed, as in ``reading.without_transaction``),
+    checked out at the first statement and given back at the end."""
+    borrowed = _Borrowed(engine)
+    token = _BORROWED.set(borrowed)
+    try:
+        yield
+    finally:
+        _BORROWED.reset(token)
+        borrowed.give_back()
+
+
+def borrowed() -> _Borrowed | None:
+    """The connection lent to the current block, if any."""
+    return _BORROWED.get()
+
+
+class _Borrowed:
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+        self._connection = None  # the pool's proxy of the DB-API connection
+
+    def rows(self, statement: sa.Executable, params: dict | None) -> list | None:
+        """The rows of ``statement``, or ``None`` when it cannot be run compiled once."""
+        dialect = self.engine.dialect
+        compiled = _compile(statement, dialect)
+        if compiled is None:
+            return None
+        if self._connection is None:
+            connection = self.engine.raw_connection()
+            dialect.set_isolation_level(connection.dbapi_connection, "AUTOCOMMIT")
+            self._connection = connection
+        cursor = self._connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(compiled.sql, compiled.parameters(params))
+            rows = cursor.fetchall()
+            return compiled.rows(rows, cursor)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, self._connection.dbapi_connection, cursor):
+                # As SQLAlchemy's Connection does on a disconnect: this connection and every
+                # other one the pool holds from before (a database restart cut them all) are
+                # replaced, so that only this request fails (Flask answers it the 503).
+                self.engine.pool._invalidate(self._connection, error)
+                self._connection = None
+            raise
+        finally:
+            cursor.close()
+
+    def give_back(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            self.engine.dialect.reset_isolation_level(connection.dbapi_connection)
+        except Exception as error:
+            connection.invalidate(error)
+        connection.close()
+
+
+class _Compiled:
+    """A statement in one dialect: its SQL, how its parameters and rows are processed."""
+
+    def __init__(self, statement, compiled, dialect):
+        self.sql = compiled.string
+        self._compiled = compiled
+        self._dialect = dialect
+        self._binds = [
+            (compiled.bind_names[bind], processor)
+            for bind in compiled.binds.values()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
+        ]
+        self._positions = compiled.positiontup if compiled.positional else None
+        self._columns = list(statement.selected_columns)
+        self._row = namedtuple("Row", [column.key or "_" for column in self._columns], rename=True)
+        self._processors = None  # from the first result's description, as SQLAlchemy does
+
+    def parameters(self, params: dict | None):
+        values = self._compiled.construct_params(params)
+        for name, processor in self._binds:
+            values[name] = processor(values[name])
+        if self._positions is not None:
+            return [values[name] for name in self._positions]
+        return values
+
+    def rows(self, rows: list, cursor) -> list:
+        if self._processors is None:
+            dialect, description = self._dialect, cursor.description
+            self._processors = [
+                (index, processor)
+                for index, (column, described) in enumerate(
+                    zip(self._columns, description, strict=True)
+                )
+                if (
+                    processor := column.type.dialect_impl(dialect).result_processor(
+                        dialect, described[1]
+                    )
+                )
+            ]
+        make = self._row._make
+        if not self._processors:
+            return [make(row) for row in rows]
+        processed = []
+        for row in rows:
+            values = list(row)
+            for index, processor in self._processors:
+                values[index] = processor(values[index])
+            processed.append(make(values))
+        return processed
+
+
+@functools.lru_cache(maxsize=64)
+def _compile(statement: sa.Executable, dialect) -> _Compiled | None:
+    """The statement compiled for ``dialect``; ``None`` when part of its SQL is rendered per
+    execution (expanding or literal parameters), which only SQLAlchemy's execution does."""
+    compiled = statement.compile(dialect=dialect)
+    if compiled.post_compile_params or compiled.literal_execute_params:
+        return None
+    return _Compiled(statement, compiled, dialect)
