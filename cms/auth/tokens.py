@@ -11,19 +11,9 @@ from __future__ import annotations
 import functools
 import uuid
 
-import jwt as pyjwt
 import sqlalchemy as sa
-from flask import current_app, g, request
-from flask_jwt_extended import create_access_token, create_refresh_token, verify_jwt_in_request
-from flask_jwt_extended.config import config
-from flask_jwt_extended.exceptions import JWTDecodeError, NoAuthorizationError
-from flask_jwt_extended.internal_utils import (
-    custom_verification_for_token,
-    verify_token_not_blocklisted,
-    verify_token_type,
-)
-from flask_jwt_extended.view_decorators import _decode_jwt_from_headers
-from flask_jwt_extended.view_decorators import _load_user as _loaded_user
+from flask import current_app, g
+from flask_jwt_extended import create_access_token, create_refresh_token
 
 from cms.extensions import db, jwt
 from cms.models import LoginSession, User
@@ -45,54 +35,6 @@ def issue(user: User, session: LoginSession) -> dict:
         "token_type": "Bearer",
         "expires_in": int(lifetime.total_seconds()),
     }
-
-
-_PYJWT = pyjwt.PyJWT()
-
-
-def verify_access() -> None:
-    """``verify_jwt_in_request()`` for an access token in the ``Authorization`` header, with
-    the token parsed once: flask-jwt-extended reads it four times (its claims unverified, its
-    header, its claims verified, its header again). The same checks, in the same order, with
-    flask-jwt-extended's own functions: the signature, expiry and other registered claims
-    (PyJWT, the configured key, algorithms, leeway, audience and issuer), the identity claim,
-    the token's type, the login session's revocation (:func:`_revoked`), the claims check and
-    the user (:func:`_load_user`, through flask-jwt-extended's lookup). A token PyJWT
-    refuses, no token, or an exempt method goes through ``verify_jwt_in_request()`` itself,
-    so every refusal answers as it did."""
-    if request.method in config.exempt_methods:
-        verify_jwt_in_request()
-        return
-    try:
-        encoded, _ = _decode_jwt_from_headers()
-        decoded = _PYJWT.decode_complete(
-            encoded,
-            config.decode_key,
-            algorithms=config.decode_algorithms,
-            audience=config.decode_audience,
-            issuer=config.decode_issuer,
-            leeway=config.leeway,
-            options={
-                "verify_aud": config.decode_audience is not None,
-                "verify_sub": config.verify_sub,
-            },
-        )
-    except (pyjwt.PyJWTError, NoAuthorizationError):
-        verify_jwt_in_request()  # refuses it with the same error, answered as before
-        return
-    header, claims = decoded["header"], decoded["payload"]
-    if config.identity_claim_key not in claims:
-        raise JWTDecodeError(f"Missing claim: {config.identity_claim_key}")
-    claims.setdefault("type", "access")
-    claims.setdefault("fresh", False)
-    claims.setdefault("jti", None)
-    verify_token_type(claims, refresh=False)
-    verify_token_not_blocklisted(header, claims)
-    custom_verification_for_token(header, claims)
-    g._jwt_extended_jwt_user = _loaded_user(header, claims)
-    g._jwt_extended_jwt_header = header
-    g._jwt_extended_jwt = claims
-    g._jwt_extended_jwt_location = "headers"
 
 
 def session_revoked(claims: dict) -> bool:

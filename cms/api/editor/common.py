@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask_jwt_extended import current_user
+from flask_jwt_extended import current_user, verify_jwt_in_request
 
 from cms.auth.permissions import has_role
-from cms.auth.tokens import verify_access
 from cms.errors import Forbidden
 
 SECURITY = [{"bearerAuth": []}]
@@ -24,7 +23,7 @@ def role_required(role: str):
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            verify_access()
+            verify_jwt_in_request()
             if not has_role(current_user, role):
                 raise Forbidden(f"This needs the {role} role; you are {current_user.role}.")
             return view(*args, **kwargs)
