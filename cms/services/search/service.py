@@ -99,6 +99,7 @@ from cms.services.search.index import (
     sqlite_key,
 )
 from cms.services.search.query import Atom, InvalidSearch, ParsedQuery, QueryError, parse_query
+from cms.services.search.snippets import Snippets
 from cms.services.visibility import public_condition
 
 # set (ranking reads each candidate's index entry) instead of every match.
@@ -110,10 +111,6 @@ NEWEST_CURSOR = "newest"
 # grow with the body's length.
 SNIPPET_SOURCE_CHARS = 4000
 
-# PostgreSQL: the headline is made from this much of the body around the first hit, starting
-# this far before it.
-SNIPPET_WINDOW_CHARS = 600
-SNIPPET_LEAD_CHARS = 150
 # A lexeme in a tsquery's text: 'word' with '' for a quote, after ! when it is excluded,
 # followed by :* when it is a prefix.
 _LEXEME = re.compile(r"(!?)'((?:[^']|'')*)'(:\*)?")
@@ -184,6 +181,11 @@ class _Ranked:
     score: float
     published_at: datetime
     key: int  # the article's row in the index: SQLite its search key, PostgreSQL its id
+    # PostgreSQL's ranked page reads the hit with its rank (``_pg_ranked_page``): the
+    # document's configuration (never NULL there), the start of its text and its stored card.
+    config: str | None = None
+    text: str | None = None
+    card: str | None = None
 
 
 # --- backends ---------------------------------------------------------------------------------
@@ -499,11 +501,21 @@ def _ranked_page(ranked: sa.Subquery, cursor: list | None, limit) -> sa.Select:
     ).limit(limit)
 
 
+def _snippet_source() -> sa.ColumnElement:
+    """SQL over ``articles``: the text a snippet is cut from (``snippets``)."""
+    return sa.case(
+        (Article.body_text != "", sa.func.substr(Article.body_text, 1, SNIPPET_SOURCE_CHARS)),
+        else_=Article.subtitle,
+    )
+
+
 @functools.cache
 def _pg_ranked_page(after_cursor: bool) -> sa.Select:
     """:func:`_ranked_page` of the visible articles among ``window_ids``, built once
     (parameters ``rank_now``, ``after_score``, ``after_published_at``, ``after_id``,
-    ``page_rows``)."""
+    ``page_rows``), each row with what its hit needs (:class:`_Ranked`: the document's
+    configuration, the start of its text and its stored card, ``cards.read_cards``'s join),
+    read for the page's rows only: one statement per ranked page."""
     key = _PG_TABLE.c.article_id
     ranked = (
         sa.select(
@@ -511,6 +523,7 @@ def _pg_ranked_page(after_cursor: bool) -> sa.Select:
             _PG_SCORE.label("score"),
             _PG_TABLE.c.listed_at.label("published_at"),
             key.label("key"),
+            _PG_TABLE.c.config.label("config"),
         )
         .select_from(_PG_TABLE)
         .join(Article, Article.id == key)
@@ -527,54 +540,46 @@ def _pg_ranked_page(after_cursor: bool) -> sa.Select:
             sa.bindparam("after_published_at", type_=Article.published_at.type),
             sa.bindparam("after_id", type_=sa.Integer),
         ]
-    return _ranked_page(ranked, cursor, sa.bindparam("page_rows", type_=sa.Integer))
-
-
-_SNIPPET_OPTIONS = (
-    f'StartSel="{_OPEN}", StopSel="{_CLOSE}", MaxWords=35, MinWords=15, '
-    f'MaxFragments=2, FragmentDelimiter=" {_ELLIPSIS} "'
-)
+    page = _ranked_page(ranked, cursor, sa.bindparam("page_rows", type_=sa.Integer)).subquery(
+        "page"
+    )
+    return (
+        sa.select(
+            page.c.id,
+            page.c.score,
+            page.c.published_at,
+            page.c.key,
+            sa.cast(page.c.config, sa.Text),
+            _snippet_source(),
+            StoredCard.card,
+        )
+        .select_from(page)
+        .join(Article, Article.id == page.c.id)
+        .outerjoin(StoredCard, current_card())
+        .order_by(page.c.score.desc(), page.c.published_at.desc(), page.c.id.desc())
+    )
 
 
 @functools.cache
 def _pg_hits() -> sa.Select:
-    """The page's hits (``hit_ids``) with their stored cards (``cards.read_cards``'s join) and
-    their headlines (:meth:`_PostgreSQL.hits`), in one statement: per configuration
-    ``snippet_pattern_<cfg>`` finds the first word of the query (NULL: none) and
-    ``snippet_marks_<cfg>`` is what ``ts_headline`` marks."""
-    text = sa.case(
-        (Article.body_text != "", sa.func.substr(Article.body_text, 1, SNIPPET_SOURCE_CHARS)),
-        else_=Article.subtitle,
-    )
-    source = (
+    """The hits ``hit_ids`` as :class:`_Ranked` reads them with their rank: the document's
+    configuration, the start of the text and the stored card (``cards.read_cards``'s join)."""
+    return (
         sa.select(
-            Article.id.label("id"),
-            Article.published_at.label("published_at"),
-            StoredCard.card.label("card"),
-            _PG_TABLE.c.config.label("config"),
-            text.label("text"),
+            Article.id,
+            sa.cast(_PG_TABLE.c.config, sa.Text),
+            _snippet_source(),
+            StoredCard.card,
         )
         .select_from(_PG_TABLE)
         .join(Article, Article.id == _PG_TABLE.c.article_id)
         .outerjoin(StoredCard, current_card())
         .where(Article.id == sa.any_(_ids_param("hit_ids")))
-        .cte("source")
-        .prefix_with("MATERIALIZED")
     )
-    starts = {
-        cfg: sa.func.regexp_instr(
-            sa.func.lower(source.c.text), sa.bindparam(f"snippet_pattern_{cfg}", type_=sa.String)
-        )
-        for cfg in pg_configs()
-    }
-    marks = {cfg: _tsquery_param(f"snippet_marks_{cfg}") for cfg in pg_configs()}
-    first = _per_config(source.c.config, starts)
-    start = sa.func.greatest(sa.func.coalesce(first, 0) - SNIPPET_LEAD_CHARS, 1)
-    window = sa.func.substr(source.c.text, start, SNIPPET_WINDOW_CHARS)
-    headline = sa.func.ts_headline(
-        source.c.config, window, _per_config(source.c.config, marks), _SNIPPET_OPTIONS
-    )
-    return sa.select(source.c.id, source.c.published_at, source.c.card, headline)
+
+
+# Snippet makers of the queries seen (``_PostgreSQL.snippets``), by their tsquery texts.
+_PG_SNIPPETS: dict[tuple, Snippets] = {}
 
 
 class _PostgreSQL:
@@ -842,36 +847,40 @@ class _PostgreSQL:
             for cfg, text in self.query_texts.items()
         }
 
+    def snippets(self) -> Snippets:
+        """The query's snippet maker (made once per query per process)."""
+        key = tuple(self.query_texts.items())
+        maker = _PG_SNIPPETS.get(key)
+        if maker is None:
+            maker = Snippets(self.lexemes())
+            if len(_PG_SNIPPETS) >= _PG_QUERY_TEXTS_MAX:
+                _PG_SNIPPETS.clear()
+            _PG_SNIPPETS[key] = maker
+        return maker
+
     def hits(self, rows: list[_Ranked]) -> list[Hit]:
         """The page's hits: stored cards (built where missing or outdated, as
-        ``cards.read_cards`` does) and snippets, read by one statement (:func:`_pg_hits`).
-
-        A snippet is ``ts_headline`` over :data:`SNIPPET_WINDOW_CHARS` of the body, from a
-        little before the first word (within the first :data:`SNIPPET_SOURCE_CHARS`
-        characters, case folded) that starts with one of the query's stems, else from the
-        start; it marks every word of the query found there (any one suffices: a phrase or
-        all the words of an AND query rarely fit in one window). The stemmer's work is
-        bounded by the window however long the body."""
-        values = {"hit_ids": _ids_text([row.id for row in rows])}
-        for cfg, words in self.lexemes().items():
-            pattern, marks = None, f"'{PG_NEVER}'"  # (then no document of cfg matched)
-            if words:
-                # \m: the start of a word; the stems are escaped (a backslash before a
-                # character that is not a letter or digit stands for that character).
-                pattern = r"\m(" + "|".join(re.escape(word) for word, _ in words) + ")"
-                marks = " | ".join("'" + word.replace("'", "''") + "'" + p for word, p in words)
-            values[f"snippet_pattern_{cfg}"] = pattern
-            values[f"snippet_marks_{cfg}"] = marks
-        found = {}
-        for ident, published_at, card, snippet in db.session.connection().execute(
-            _pg_hits(), values
-        ):
-            found[ident] = (CardRow(ident, published_at, card), snippet)
-        complete([card for card, _ in found.values()])
+        ``cards.read_cards`` does) and snippets (``snippets``: from the first
+        :data:`SNIPPET_SOURCE_CHARS` characters of the body, marking the words of the query
+        found there; any one suffices: a phrase or all the words of an AND query rarely fit in
+        one fragment). The ranked page read them with the rows; a ``sort=newest`` page reads
+        them by one more statement (:func:`_pg_hits`)."""
+        if rows[0].config is None:
+            found = {
+                ident: (config, text, card)
+                for ident, config, text, card in db.session.connection().execute(
+                    _pg_hits(), {"hit_ids": _ids_text([row.id for row in rows])}
+                )
+            }
+            for row in rows:
+                if row.id in found:
+                    row.config, row.text, row.card = found[row.id]
+            rows = [row for row in rows if row.config is not None]
+        cards = complete([CardRow(row.id, row.published_at, row.card) for row in rows])
+        snippets = self.snippets()
         return [
-            Hit(found[row.id][0], row.score, render_snippet(found[row.id][1]))
-            for row in rows
-            if row.id in found
+            Hit(card, row.score, snippets.render(row.config, row.text))
+            for card, row in zip(cards, rows, strict=True)
         ]
 
 

@@ -1,0 +1,172 @@
+"""PostgreSQL search: the snippets of a page's hits, cut in Python from the start of the body.
+
+``ts_headline`` parses and stems its whole input on every call; over a window of 600
+characters of each of 20 hits that was most of the database's CPU per search. Here the words
+of the text are only stemmed where they could be hits: a regular expression finds the words
+starting like one of the query's lexemes (loosely: see :func:`_loose_prefix`), and only those
+are stemmed, by the same Snowball stemmers PostgreSQL's ``english`` and ``german``
+configurations use (``simple`` only lowercases), to check that their stem is one of the
+query's lexemes (or starts with it, for a ``word*`` prefix).
+
+A snippet is at most :data:`FRAGMENTS` fragments of :data:`FRAGMENT_WORDS` words, each starting
+:data:`LEAD_WORDS` words before a hit, joined by " … ": the first hit within the first
+``SNIPPET_SOURCE_CHARS`` characters of the body, and the next one after that fragment. Every
+hit inside them is marked ``<mark>…</mark>``, the rest is HTML-escaped. Without a hit in the
+text (the query matched the title or the tags) it is the text's first
+:data:`FRAGMENT_WORDS` words. The work per hit is bounded by the source's length however long
+the body is.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import Stemmer
+
+FRAGMENTS = 2
+FRAGMENT_WORDS = 35
+LEAD_WORDS = 5
+_DELIMITER = " … "
+# Stemmer per text-search configuration (``simple``: none, the word lowercased).
+_ALGORITHMS = {"english": "english", "german": "german"}
+_STEMMERS: dict[str, Stemmer.Stemmer | None] = {}
+# Words judged per query (``_Judge``).
+_KNOWN_MAX = 20_000
+# Characters a Snowball stem may have replaced (German umlauts and ß, English final y).
+_LOOSE = {"a": "[aä]", "o": "[oö]", "u": "[uü]", "i": "[iyï]", "e": "[eë]"}
+
+
+def _stemmer(cfg: str) -> Stemmer.Stemmer | None:
+    if cfg not in _STEMMERS:
+        algorithm = _ALGORITHMS.get(cfg)
+        _STEMMERS[cfg] = Stemmer.Stemmer(algorithm) if algorithm else None
+    return _STEMMERS[cfg]
+
+
+def _loose_prefix(lexeme: str) -> str:
+    """A pattern every word whose stem is ``lexeme`` (or starts with it) starts with: the
+    stem's letters, each also as the letters Snowball folds into it, the last letter left out
+    (English stems may end in an ``i`` for a ``y`` or ``ies``)."""
+    stem = lexeme[:-1] if len(lexeme) > 2 else lexeme
+    parts, i = [], 0
+    while i < len(stem):
+        if stem.startswith("ss", i):
+            parts.append("(?:ss|ß)")
+            i += 2
+            continue
+        char = stem[i]
+        parts.append(_LOOSE.get(char, re.escape(char)))
+        i += 1
+    return "".join(parts)
+
+
+class Snippets:
+    """The snippet maker of one query: ``lexemes`` maps each configuration to the query's
+    lexemes as it stems them, with their ``:*`` prefix flag."""
+
+    def __init__(self, lexemes: dict[str, list[tuple[str, str]]]):
+        self._configs = {}
+        for cfg, words in lexemes.items():
+            if not words:
+                self._configs[cfg] = None
+                continue
+            alternatives = "|".join(sorted({_loose_prefix(w) for w, _ in words}, key=len)[::-1])
+            # Matched on the lowercased text (a literal start is found fast), or, when
+            # lowercasing changed the text's length, case-insensitively on the text itself.
+            self._configs[cfg] = (
+                re.compile(rf"(?:{alternatives})\w*"),
+                re.compile(rf"(?:{alternatives})\w*", re.IGNORECASE),
+                _Judge(cfg, words),
+            )
+
+    def render(self, cfg: str, text: str | None) -> str:
+        """The snippet of ``text`` (the start of a hit's body) as HTML."""
+        if not text:
+            return ""
+        matcher = self._configs.get(cfg)
+        if matcher is None:
+            return _render(text, [(0, _forward(text, 0))], [])
+        lowered_candidates, candidates, judge = matcher
+        searched = text.lower()
+        if len(searched) == len(text):
+            candidates = lowered_candidates
+        else:
+            searched = text
+        fragments: list[tuple[int, int]] = []
+        marks: list[tuple[int, int]] = []
+        end = 0
+        for found in candidates.finditer(searched):
+            at = found.start()
+            if at and (searched[at - 1].isalnum() or searched[at - 1] == "_"):
+                continue  # not the start of a word
+            if not judge(found.group()):
+                continue
+            if at >= end:  # a hit after the current fragment: a new one
+                if len(fragments) == FRAGMENTS:
+                    break
+                start = _backward(text, at, end)
+                end = _forward(text, start)
+                fragments.append((start, end))
+            if at < end:
+                marks.append(found.span())
+        if not fragments:
+            return _render(text, [(0, _forward(text, 0))], [])
+        return _render(text, fragments, marks)
+
+
+class _Judge:
+    """Whether a word of a ``cfg`` text is one of the query's ``words``: its stem is one of
+    the lexemes, or starts with a prefix lexeme (the answers kept per word)."""
+
+    def __init__(self, cfg: str, words: list[tuple[str, str]]):
+        self._exact = frozenset(word for word, prefix in words if not prefix)
+        self._prefixes = tuple(word for word, prefix in words if prefix)
+        self._stemmer = _stemmer(cfg)
+        self._known: dict[str, bool] = {}
+
+    def __call__(self, word: str) -> bool:
+        known = self._known.get(word)
+        if known is None:
+            lowered = word.lower()
+            stem = self._stemmer.stemWord(lowered) if self._stemmer else lowered
+            known = stem in self._exact or bool(self._prefixes and stem.startswith(self._prefixes))
+            if len(self._known) >= _KNOWN_MAX:
+                self._known.clear()
+            self._known[word] = known
+        return known
+
+
+# Up to LEAD_WORDS words, matched on the reversed text before a hit.
+_LEAD = re.compile(rf"\W*(?:\w+\W+){{0,{LEAD_WORDS - 1}}}\w+")
+# Up to FRAGMENT_WORDS words.
+_FRAGMENT = re.compile(rf"\W*(?:\w+\W+){{0,{FRAGMENT_WORDS - 1}}}\w+")
+
+
+def _backward(text: str, at: int, floor: int) -> int:
+    """Where the :data:`LEAD_WORDS` words before ``at`` start (not before ``floor``)."""
+    found = _LEAD.match(text[max(floor, at - 40 * LEAD_WORDS) : at][::-1])
+    return at - found.end() if found else at
+
+
+def _forward(text: str, start: int) -> int:
+    """Where the :data:`FRAGMENT_WORDS` words from ``start`` end."""
+    found = _FRAGMENT.match(text, start)
+    return found.end() if found else len(text)
+
+
+def _render(text: str, fragments: list[tuple[int, int]], marks: list[tuple[int, int]]) -> str:
+    out = []
+    marks_left = iter(marks)
+    mark = next(marks_left, None)
+    for index, (start, end) in enumerate(fragments):
+        if index:
+            out.append(_DELIMITER)
+        position = start
+        while mark is not None and mark[0] < end:
+            out.append(html.escape(text[position : mark[0]], quote=False))
+            out.append("<mark>" + html.escape(text[mark[0] : mark[1]], quote=False) + "</mark>")
+            position = mark[1]
+            mark = next(marks_left, None)
+        out.append(html.escape(text[position:end], quote=False))
+    return " ".join("".join(out).split())
