@@ -88,6 +88,32 @@ class _Borrowed:
         connection.close()
 
 
+def rows_on(
+    connection: sa.Connection, statement: sa.Executable, params: dict | None, *, scalars=False
+) -> list:
+    """The rows of ``statement`` on the DB-API connection of ``connection`` (a session's, in
+    whatever transaction state it is), compiled once as :class:`_Borrowed` runs it; through
+    ``connection`` when it cannot be. ``scalars``: the first column's values only. For
+    statements built once (the search's): the cache of compiled statements is small."""
+    dialect = connection.dialect
+    compiled = _compile(statement, dialect)
+    if compiled is None:
+        result = connection.execute(statement, params)
+        return result.scalars().all() if scalars else result.all()
+    dbapi_connection = connection.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(compiled.sql, compiled.parameters(params))
+        rows = compiled.rows(cursor.fetchall(), cursor, scalars=scalars)
+        return [row[0] for row in rows] if scalars else rows
+    except dialect.loaded_dbapi.Error as error:
+        if dialect.is_disconnect(error, dbapi_connection, cursor):
+            connection.invalidate(error)  # as SQLAlchemy's execution does on a disconnect
+        raise
+    finally:
+        cursor.close()
+
+
 class _Compiled:
     """A statement in one dialect: its SQL, how its parameters and rows are processed."""
 
@@ -113,7 +139,9 @@ class _Compiled:
             return [values[name] for name in self._positions]
         return values
 
-    def rows(self, rows: list, cursor) -> list:
+    def rows(self, rows: list, cursor, *, scalars: bool = False) -> list:
+        """The rows processed; ``scalars``: only their first values are (the rows as read,
+        not as named tuples)."""
         if self._processors is None:
             dialect, description = self._dialect, cursor.description
             self._processors = [
@@ -127,6 +155,11 @@ class _Compiled:
                     )
                 )
             ]
+        if scalars:
+            processor = next((p for index, p in self._processors if index == 0), None)
+            if processor is None:
+                return rows
+            return [(processor(row[0]),) for row in rows]
         make = self._row._make
         if not self._processors:
             return [make(row) for row in rows]
@@ -139,7 +172,7 @@ class _Compiled:
         return processed
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=128)
 def _compile(statement: sa.Executable, dialect) -> _Compiled | None:
     """The statement compiled for ``dialect``; ``None`` when part of its SQL is rendered per
     execution (expanding or literal parameters), which only SQLAlchemy's execution does."""

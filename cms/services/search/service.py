@@ -84,6 +84,7 @@ from cms.clock import utcnow
 from cms.extensions import db
 from cms.models import Article, Section, StoredCard
 from cms.pagination import Page, encode_cursor
+from cms.services.public import compiled
 from cms.services.public.cards import CardRow, complete, read_cards
 from cms.services.public.reading import LINK_FILTERS, apply_filters, current_card
 from cms.services.search.index import (
@@ -278,8 +279,8 @@ class _SQLite:
         return contextlib.nullcontext()
 
     @staticmethod
-    def execute(statement: sa.Executable) -> sa.Result:
-        return db.session.execute(statement)
+    def execute(statement: sa.Executable) -> list:
+        return db.session.execute(statement).all()
 
     def ranked_page(
         self, window: sa.Subquery, now: datetime, cursor: list | None, limit: int
@@ -397,6 +398,9 @@ _PG_QUERY_TEXTS: dict[tuple, tuple[str, str, dict[str, str]]] = {}
 _PG_QUERY_TEXTS_MAX = 4096
 
 
+# The statements built once (``functools.cache``) that ``_PostgreSQL.execute`` is given.
+_PG_BUILT_ONCE: set[sa.Select] = set()
+
 _INDEX_NOW = sa.bindparam("index_now", type_=Article.published_at.type)
 
 
@@ -478,7 +482,7 @@ def _ids_param(name: str) -> sa.ColumnElement:
 def _ids_text(ids: list[int]) -> str:
     """``ids`` as the text of a PostgreSQL array: psycopg adapts a list element by element in
     Python (~3 µs each; a window holds 300)."""
-    return "{" + ",".join(str(int(ident)) for ident in ids) + "}"
+    return "{" + ",".join(map(str, map(int, ids))) + "}"
 
 
 def _ranked_page(ranked: sa.Subquery, cursor: list | None, limit) -> sa.Select:
@@ -623,9 +627,13 @@ class _PostgreSQL:
         ).one()
         return texts[0], texts[1], dict(zip(queries, texts[2:], strict=True))
 
-    def execute(self, statement: sa.Executable) -> sa.CursorResult:
-        """Run one of this search's statements (Core, on the session's connection)."""
-        return db.session.connection().execute(statement, self.params)
+    def execute(self, statement: sa.Executable) -> list:
+        """The rows of one of this search's statements (Core, on the session's connection;
+        one built once runs compiled once on its DB-API connection, ``compiled.rows_on``)."""
+        connection = db.session.connection()
+        if statement in _PG_BUILT_ONCE:
+            return compiled.rows_on(connection, statement, self.params)
+        return connection.execute(statement, self.params).all()
 
     @staticmethod
     def _own_config(cfg: str, tsq: sa.ColumnElement) -> sa.ColumnElement:
@@ -774,7 +782,7 @@ class _PostgreSQL:
         connection = db.session.connection()
 
         def run(statement: sa.Select, **values) -> list:
-            return connection.execute(statement, {**params, **values}).scalars().all()
+            return compiled.rows_on(connection, statement, {**params, **values}, scalars=True)
 
         def walk(skip: int, rows: int, count: int) -> list[int]:
             return run(_pg_walk(shape), walk_skip=skip, walk_rows=rows, walk_count=count)
@@ -818,7 +826,9 @@ class _PostgreSQL:
             self.params.update(
                 after_score=float(score), after_published_at=published_at, after_id=article_id
             )
-        return _pg_ranked_page(bool(cursor))
+        statement = _pg_ranked_page(bool(cursor))
+        _PG_BUILT_ONCE.add(statement)
+        return statement
 
     @staticmethod
     def scored(candidates: sa.Subquery, now) -> sa.Select:
@@ -868,8 +878,10 @@ class _PostgreSQL:
         if rows[0].config is None:
             found = {
                 ident: (config, text, card)
-                for ident, config, text, card in db.session.connection().execute(
-                    _pg_hits(), {"hit_ids": _ids_text([row.id for row in rows])}
+                for ident, config, text, card in compiled.rows_on(
+                    db.session.connection(),
+                    _pg_hits(),
+                    {"hit_ids": _ids_text([row.id for row in rows])},
                 )
             }
             for row in rows:
@@ -948,7 +960,7 @@ def _search(backend, filters, limit, cursor, count, now, sort) -> Page:
             return Page(items=[], limit=limit, total=0 if count else None)
         if count:
             statement = sa.select(sa.func.count()).select_from(matched.subquery())
-            total = backend.execute(statement).scalar()
+            total = backend.execute(statement)[0][0]
     if alone is not None:
         matched = alone
     if sort == "newest":
