@@ -84,7 +84,6 @@ def sqlite_key_sql() -> sa.ColumnElement:
     )
 
 
-
 def pg_config_of(language: sa.ColumnElement) -> sa.ColumnElement:
     """SQL: the text-search configuration for an article's language."""
     whens = [
@@ -106,7 +105,6 @@ def pg_config_mark(cfg: str) -> str:
 
 def pg_configs() -> list[str]:
     return [*PG_CONFIGS.values(), PG_FALLBACK_CONFIG]
-
 
 
 # --- keeping the index current ----------------------------------------------------------------
@@ -196,9 +194,7 @@ def _pg_upsert(*, filtered: bool) -> sa.Insert:
     )
     config_name = pg_config_of(Article.language)
     config = sa.cast(config_name, postgresql.REGCONFIG)
-    mark = sa.func.array_to_tsvector(
-        postgresql.array([sa.literal(PG_MARK_PREFIX) + config_name])
-    )
+    mark = sa.func.array_to_tsvector(postgresql.array([sa.literal(PG_MARK_PREFIX) + config_name]))
 
     def weighted(text, weight: str):
         label = sa.literal_column(f"'{weight}'")  # a constant A-D, typed "char" by PG

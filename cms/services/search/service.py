@@ -287,6 +287,9 @@ class _SQLite:
     ) -> sa.Select:
         return _ranked_page(self.scored(window, now).subquery("ranked"), cursor, limit)
 
+    def ranked(self, page: sa.Select) -> list[_Ranked]:
+        return [_Ranked(*row) for row in self.execute(page)]
+
     @staticmethod
     def index_only(now: datetime, filters: dict) -> None:
         """The walk of :meth:`matched` joins each match to its article anyway and stops at
@@ -400,6 +403,9 @@ _PG_QUERY_TEXTS_MAX = 4096
 
 # The statements built once (``functools.cache``) that ``_PostgreSQL.execute`` is given.
 _PG_BUILT_ONCE: set[sa.Select] = set()
+# The ranked pages that check the visibility of their rows only, and each one's statement
+# that checks every ranked article's (``_PostgreSQL.ranked``).
+_PG_CHECKS: dict[sa.Select, sa.Select] = {}
 
 _INDEX_NOW = sa.bindparam("index_now", type_=Article.published_at.type)
 
@@ -514,29 +520,25 @@ def _snippet_source() -> sa.ColumnElement:
 
 
 @functools.cache
-def _pg_ranked_page(after_cursor: bool) -> sa.Select:
-    """:func:`_ranked_page` of the visible articles among ``window_ids``, built once
-    (parameters ``rank_now``, ``after_score``, ``after_published_at``, ``after_id``,
-    ``page_rows``), each row with what its hit needs (:class:`_Ranked`: the document's
-    configuration, the start of its text and its stored card, ``cards.read_cards``'s join),
-    read for the page's rows only: one statement per ranked page."""
+def _pg_ranked_page(after_cursor: bool, checked: bool) -> sa.Select:
+    """:func:`_ranked_page` of ``window_ids``, built once (parameters ``rank_now``,
+    ``after_score``, ``after_published_at``, ``after_id``, ``page_rows``), each row with what
+    its hit needs (:class:`_Ranked`: the document's configuration, the start of its text and
+    its stored card, ``cards.read_cards``'s join), read for the page's rows only: one
+    statement per ranked page. ``checked``: of the visible articles among them; else of all of
+    them, each row saying whether its article is visible (``_PostgreSQL.ranked``)."""
     key = _PG_TABLE.c.article_id
-    ranked = (
-        sa.select(
-            key.label("id"),
-            _PG_SCORE.label("score"),
-            _PG_TABLE.c.listed_at.label("published_at"),
-            key.label("key"),
-            _PG_TABLE.c.config.label("config"),
-        )
-        .select_from(_PG_TABLE)
-        .join(Article, Article.id == key)
-        .where(
-            key == sa.any_(_ids_param("window_ids")),
-            public_condition(sa.bindparam("rank_now", type_=Article.published_at.type)),
-        )
-        .subquery("ranked")
-    )
+    now = sa.bindparam("rank_now", type_=Article.published_at.type)
+    ranked = sa.select(
+        key.label("id"),
+        _PG_SCORE.label("score"),
+        _PG_TABLE.c.listed_at.label("published_at"),
+        key.label("key"),
+        _PG_TABLE.c.config.label("config"),
+    ).where(key == sa.any_(_ids_param("window_ids")))
+    if checked:
+        ranked = ranked.join(Article, Article.id == key).where(public_condition(now))
+    ranked = ranked.subquery("ranked")
     cursor = None
     if after_cursor:
         cursor = [
@@ -556,6 +558,7 @@ def _pg_ranked_page(after_cursor: bool) -> sa.Select:
             sa.cast(page.c.config, sa.Text),
             _snippet_source(),
             StoredCard.card,
+            public_condition(now).label("visible"),
         )
         .select_from(page)
         .join(Article, Article.id == page.c.id)
@@ -826,9 +829,25 @@ class _PostgreSQL:
             self.params.update(
                 after_score=float(score), after_published_at=published_at, after_id=article_id
             )
-        statement = _pg_ranked_page(bool(cursor))
-        _PG_BUILT_ONCE.add(statement)
+        statement = _pg_ranked_page(bool(cursor), False)
+        if statement not in _PG_CHECKS:
+            _PG_CHECKS[statement] = _pg_ranked_page(bool(cursor), True)
+            _PG_BUILT_ONCE.update((statement, _PG_CHECKS[statement]))
         return statement
+
+    def ranked(self, page: sa.Select) -> list[_Ranked]:
+        """The rows of the ranked ``page``. The window's matches were found in the index table
+        alone (``index_only``); they are ranked without reading their articles, and only the
+        page's are checked to be visible (the index is written in the same transaction as
+        the article: only a write that bypassed it can leave an article there that is not).
+        If one of them is not, the page is ranked again among the visible ones only; either
+        way the page is the best visible matches of the window."""
+        rows = self.execute(page)
+        if page not in _PG_CHECKS:
+            return [_Ranked(*row) for row in rows]
+        if not all(row[-1] for row in rows):
+            rows = self.execute(_PG_CHECKS[page])
+        return [_Ranked(*row[:-1]) for row in rows]
 
     @staticmethod
     def scored(candidates: sa.Subquery, now) -> sa.Select:
@@ -978,7 +997,7 @@ def _search(backend, filters, limit, cursor, count, now, sort) -> Page:
     else:
         window = backend.window(matched, RANK_WINDOW, now, filters, alone is not None)
         page = backend.ranked_page(window, now, cursor, limit + 1)
-        rows = [_Ranked(*row) for row in backend.execute(page)]
+        rows = backend.ranked(page)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

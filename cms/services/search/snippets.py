@@ -25,7 +25,7 @@ import re
 import Stemmer
 
 FRAGMENTS = 2
-FRAGMENT_WORDS = 35
+FRAGMENT_WORDS = 30
 LEAD_WORDS = 5
 _DELIMITER = " … "
 # Stemmer per text-search configuration (``simple``: none, the word lowercased).
@@ -46,19 +46,17 @@ def _stemmer(cfg: str) -> Stemmer.Stemmer | None:
 
 def _loose_prefix(lexeme: str) -> str:
     """A pattern every word whose stem is ``lexeme`` (or starts with it) starts with: the
-    stem's letters, each also as the letters Snowball folds into it, the last letter left out
+    stem's letters, each also as the letters Snowball folds into it, the last one left out
     (English stems may end in an ``i`` for a ``y`` or ``ies``)."""
-    stem = lexeme[:-1] if len(lexeme) > 2 else lexeme
     parts, i = [], 0
-    while i < len(stem):
-        if stem.startswith("ss", i):
+    while i < len(lexeme):
+        if lexeme.startswith("ss", i):
             parts.append("(?:ss|ß)")
             i += 2
             continue
-        char = stem[i]
-        parts.append(_LOOSE.get(char, re.escape(char)))
+        parts.append(_LOOSE.get(lexeme[i], re.escape(lexeme[i])))
         i += 1
-    return "".join(parts)
+    return "".join(parts[:-1] if len(parts) > 2 else parts)
 
 
 class Snippets:
@@ -139,8 +137,8 @@ class _Judge:
 
 # Up to LEAD_WORDS words, matched on the reversed text before a hit.
 _LEAD = re.compile(rf"\W*(?:\w+\W+){{0,{LEAD_WORDS - 1}}}\w+")
-# Up to FRAGMENT_WORDS words.
-_FRAGMENT = re.compile(rf"\W*(?:\w+\W+){{0,{FRAGMENT_WORDS - 1}}}\w+")
+# Up to FRAGMENT_WORDS words, and the punctuation after the last one.
+_FRAGMENT = re.compile(rf"\W*(?:\w+\W+){{0,{FRAGMENT_WORDS - 1}}}\w+[^\w\s]*")
 
 
 def _backward(text: str, at: int, floor: int) -> int:
