@@ -28,6 +28,8 @@ FRAGMENTS = 2
 FRAGMENT_WORDS = 30
 LEAD_WORDS = 5
 _DELIMITER = " … "
+# Marks around hits until the snippet is escaped (Unicode's private use area).
+_OPEN, _CLOSE = "\ue000", "\ue001"
 # Stemmer per text-search configuration (``simple``: none, the word lowercased).
 _ALGORITHMS = {"english": "english", "german": "german"}
 _STEMMERS: dict[str, Stemmer.Stemmer | None] = {}
@@ -154,6 +156,11 @@ def _forward(text: str, start: int) -> int:
 
 
 def _render(text: str, fragments: list[tuple[int, int]], marks: list[tuple[int, int]]) -> str:
+    """The fragments of ``text`` with ``marks`` marked, escaped in one call (the marks are
+    private-use characters until then, which ``escape`` leaves alone; a text holding them has
+    them as spaces)."""
+    if _OPEN in text or _CLOSE in text:
+        text = text.replace(_OPEN, " ").replace(_CLOSE, " ")
     out = []
     marks_left = iter(marks)
     mark = next(marks_left, None)
@@ -162,9 +169,11 @@ def _render(text: str, fragments: list[tuple[int, int]], marks: list[tuple[int, 
             out.append(_DELIMITER)
         position = start
         while mark is not None and mark[0] < end:
-            out.append(html.escape(text[position : mark[0]], quote=False))
-            out.append("<mark>" + html.escape(text[mark[0] : mark[1]], quote=False) + "</mark>")
+            out += (text[position : mark[0]], _OPEN, text[mark[0] : mark[1]], _CLOSE)
             position = mark[1]
             mark = next(marks_left, None)
-        out.append(html.escape(text[position:end], quote=False))
-    return " ".join("".join(out).split())
+        out.append(text[position:end])
+    escaped = html.escape("".join(out), quote=False)
+    if marks:
+        escaped = escaped.replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+    return " ".join(escaped.split())
