@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 
 import Stemmer
 
@@ -32,18 +33,23 @@ _DELIMITER = " … "
 _OPEN, _CLOSE = "\ue000", "\ue001"
 # Stemmer per text-search configuration (``simple``: none, the word lowercased).
 _ALGORITHMS = {"english": "english", "german": "german"}
-_STEMMERS: dict[str, Stemmer.Stemmer | None] = {}
+_STEMMERS = threading.local()
 # Words judged per query (``_Judge``).
 _KNOWN_MAX = 20_000
 # Characters a Snowball stem may have replaced (German umlauts and ß, English final y).
 _LOOSE = {"a": "[aä]", "o": "[oö]", "u": "[uü]", "i": "[iyï]", "e": "[eë]"}
 
 
-def _stemmer(cfg: str) -> Stemmer.Stemmer | None:
-    if cfg not in _STEMMERS:
+def _stem(cfg: str, word: str) -> str:
+    """``word`` (lowercased) stemmed as ``cfg`` stems it, by this thread's stemmer: a
+    Snowball stemmer keeps the word it works on in itself, so threads of one server process
+    must not share one."""
+    mine = _STEMMERS.__dict__.setdefault("by_config", {})
+    if cfg not in mine:
         algorithm = _ALGORITHMS.get(cfg)
-        _STEMMERS[cfg] = Stemmer.Stemmer(algorithm) if algorithm else None
-    return _STEMMERS[cfg]
+        mine[cfg] = Stemmer.Stemmer(algorithm) if algorithm else None
+    stemmer = mine[cfg]
+    return stemmer.stemWord(word) if stemmer else word
 
 
 def _loose_prefix(lexeme: str) -> str:
@@ -122,14 +128,14 @@ class _Judge:
     def __init__(self, cfg: str, words: list[tuple[str, str]]):
         self._exact = frozenset(word for word, prefix in words if not prefix)
         self._prefixes = tuple(word for word, prefix in words if prefix)
-        self._stemmer = _stemmer(cfg)
+        self._cfg = cfg
         self._known: dict[str, bool] = {}
 
     def __call__(self, word: str) -> bool:
         known = self._known.get(word)
         if known is None:
             lowered = word.lower()
-            stem = self._stemmer.stemWord(lowered) if self._stemmer else lowered
+            stem = _stem(self._cfg, lowered)
             known = stem in self._exact or bool(self._prefixes and stem.startswith(self._prefixes))
             if len(self._known) >= _KNOWN_MAX:
                 self._known.clear()
