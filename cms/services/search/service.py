@@ -14,10 +14,12 @@ One interface, two backends chosen by the SQL dialect:
   this table alone, by a plan chosen from the share of matches among the newest listed
   articles (:meth:`_PostgreSQL.newest_ids`: walking ``listed_at`` backwards testing each
   document, a ``BitmapAnd`` of the GIN index and a range of the ``listed_at`` btree, or every
-  match from the GIN index). Ranking is ``ts_rank_cd``; snippets come from ``ts_headline`` over
-  :data:`SNIPPET_WINDOW_CHARS` of the body around the first word starting with one of the
-  query's stems (within the first :data:`SNIPPET_SOURCE_CHARS` characters), so their cost does
-  not grow with the body.
+  match from the GIN index). Ranking is ``ts_rank_cd`` over the window's index rows alone; the
+  ranked page's articles are then checked to be visible (:meth:`_PostgreSQL.ranked`) and read
+  by the same statement. Snippets are cut in Python (``snippets``) from the first
+  :data:`SNIPPET_SOURCE_CHARS` characters of the body, marking the words whose Snowball stem
+  is one of the query's lexemes, so their cost does not grow with the body (``ts_headline``
+  parsed and stemmed its whole input on every call: most of the database's CPU per search).
 * **SQLite**: FTS5 table ``article_search(title, subtitle, body, tags)`` whose rowid is the
   article's *search key* (:func:`index.sqlite_key`: whole seconds of ``published_at`` * 2**31 + id
   while listed, else below every listed key), so rowid order is publication order and FTS5
