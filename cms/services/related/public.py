@@ -40,14 +40,16 @@ def locate(slug: str, now: datetime | None = None, *, scope: str = "site") -> Lo
     Whether its suggestion list is pending is read here, before the list itself: a job the
     worker finishes in between has stored its list by then."""
     now = now or utcnow()
-    rows = reading.read_rows(_located(scope == "section"), {"now": now, "slug": slug})
+    rows = reading.read_rows(
+        _located(scope == "section", reading.row_values()), {"now": now, "slug": slug}
+    )
     if not rows:
         return reading.moved_or_missing(slug, now)
     return Located(*rows[0][:6], *reading.neighbours_of(rows[0][6:]))
 
 
 @functools.cache
-def _located(in_section: bool) -> sa.Select:
+def _located(in_section: bool, row_values: bool) -> sa.Select:
     now = sa.bindparam("now", type_=UTCDateTime)
     query = (
         public_articles(now)
@@ -61,7 +63,7 @@ def _located(in_section: bool) -> sa.Select:
         )
         .where(Article.slug == sa.bindparam("slug", type_=sa.String))
     )
-    return reading.with_neighbours(query, now, in_section=in_section)
+    return reading.with_neighbours(query, now, in_section=in_section, row_values=row_values)
 
 
 @dataclass
