@@ -169,17 +169,17 @@ def neighbours_of(values) -> tuple[Neighbour | None, Neighbour | None]:
 
 
 def with_neighbours(
-    query: sa.Select, now, *, in_section: bool = False, row_values: bool = False
+    query: sa.Select, now, *, in_section: bool = False, lateral: bool = False
 ) -> sa.Select:
     """``query`` (visible articles) with the columns of each one's previous and next visible
     article (in its section, ``in_section``), read in the same statement.
 
-    ``row_values`` (PostgreSQL): each side is a ``LATERAL`` subquery of one index range scan
+    ``lateral`` (PostgreSQL): each side is a ``LATERAL`` subquery of one index range scan
     from ``(published_at, id)``, the row-value comparison PostgreSQL takes as the index
     condition, which returns the neighbour's columns itself. Otherwise (SQLite, which walks
     the index from the newest article down to a row value), each side joins the article whose
     id ``_neighbour_id`` finds with two range scans."""
-    if row_values:
+    if lateral:
         return _with_lateral_neighbours(query, now, in_section=in_section)
     previous, following = aliased(Article, name="previous"), aliased(Article, name="next")
     at = {"when": Article.published_at, "ident": Article.id, "now": now}
@@ -229,16 +229,19 @@ def _with_lateral_neighbours(query: sa.Select, now, *, in_section: bool) -> sa.S
     )
 
 
-def row_values() -> bool:
-    """Whether the database compares row values on an index (``with_neighbours``)."""
+def lateral_joins() -> bool:
+    """Whether the database joins ``LATERAL`` subqueries and compares row values on an index
+    (PostgreSQL; ``with_neighbours``, ``related.locate``)."""
     return db.engine.dialect.name == "postgresql"
 
 
-def current_card() -> sa.ColumnElement[bool]:
-    """Join condition: the article's stored card, if it is current (``public.cards``)."""
+def current_card(article=None) -> sa.ColumnElement[bool]:
+    """Join condition: the article's stored card, if it is current (``public.cards``).
+    ``article``: an alias of ``Article``, in a statement that reads two articles."""
+    article = Article if article is None else article
     return sa.and_(
-        StoredCard.article_id == Article.id,
-        StoredCard.article_version == Article.version,
+        StoredCard.article_id == article.id,
+        StoredCard.article_version == article.version,
     )
 
 
@@ -501,7 +504,7 @@ def _plain_list(after_cursor: bool) -> sa.Select:
 def read_article(slug: str, now: datetime | None = None) -> ArticleCardView | Moved:
     """What the detail page shows (read as rows, like the cards); else Moved or NotFound."""
     now = now or utcnow()
-    rows = read_rows(_detail_statement(row_values()), {"now": now, "slug": slug})
+    rows = read_rows(_detail_statement(lateral_joins()), {"now": now, "slug": slug})
     if not rows:
         return moved_or_missing(slug, now)
     view = ArticleCardView(rows[0])
@@ -513,7 +516,7 @@ def read_article(slug: str, now: datetime | None = None) -> ArticleCardView | Mo
 
 
 @functools.cache
-def _detail_statement(row_values: bool) -> sa.Select:
+def _detail_statement(lateral: bool) -> sa.Select:
     """The detail row of the visible article ``slug`` at ``now`` (parameters), built once:
     the article, its section, summary and stored card, its previous and next articles, and
     whether it has visible corrections, in one statement."""
@@ -527,7 +530,7 @@ def _detail_statement(row_values: bool) -> sa.Select:
         .outerjoin_from(Article, Summary, Summary.article_id == Article.id)
         .outerjoin_from(Article, StoredCard, current_card())
     )
-    return with_neighbours(detail, now, row_values=row_values).add_columns(
+    return with_neighbours(detail, now, lateral=lateral).add_columns(
         has_corrections.label("has_corrections")
     )
 
