@@ -206,14 +206,10 @@ def _with_lateral_neighbours(query: sa.Select, now, *, in_section: bool) -> sa.S
             conditions.append(other.published_at <= now)
         if in_section:
             conditions.append(other.section_id == Article.section_id)
-        order = (
-            (other.published_at.desc(), other.id.desc())
-            if before
-            else (
-                other.published_at,
-                other.id,
-            )
-        )
+        if before:
+            order = (other.published_at.desc(), other.id.desc())
+        else:
+            order = (other.published_at, other.id)
         sides.append(
             sa.select(*(getattr(other, column.key) for column in _NEIGHBOUR_COLUMNS))
             .where(*conditions)
