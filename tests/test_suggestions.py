@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from cms.extensions import db
 from tests.conftest import drain, make_article
 
 
@@ -462,3 +463,30 @@ def test_a_list_ranked_while_its_job_waits_shows_readers_only_public_articles(cl
     assert {s["article"]["slug"] for s in editors} >= {first["slug"], draft["slug"]}
     drain(client.application)
     assert _suggested(client, second["slug"]) == public
+
+
+def test_suggestions_read_with_the_article_are_those_read_on_their_own(cluster, clock):
+    """On PostgreSQL ``locate`` reads the stored suggestions in its own statement, for a
+    ``related`` of the same limit; the answer is the one of the separate read (SQLite)."""
+    import orjson
+
+    from cms.schemas.articles.dumpers import related_data
+    from cms.services.related import public as related_public
+
+    postgres = db.engine.dialect.name == "postgresql"
+    for article in cluster[:3]:
+        for limit in (1, 2, 10):
+            for scope in ("site", "section"):
+                with_them = related_public.locate(article.slug, scope=scope, limit=limit)
+                assert (with_them.suggested is not None) is postgres
+                alone = related_public.locate(article.slug, scope=scope)
+                assert alone.suggested is None
+                assert with_them[:8] == alone[:8]
+                answers = [
+                    orjson.dumps(
+                        related_data(related_public.related(found, limit=limit, scope=scope))
+                    )
+                    for found in (with_them, alone)
+                ]
+                assert answers[0] == answers[1]
+                assert answers[0].count(b'"kind":"suggested"') == min(limit, 2), answers[0]

@@ -38,11 +38,15 @@ def public_status(status: sa.ColumnElement | None = None) -> sa.ColumnElement[bo
     return status.in_([sa.literal_column(f"'{value}'") for value in PUBLIC_STATUSES])
 
 
-def public_condition(now: datetime | sa.BindParameter | None = None) -> sa.ColumnElement[bool]:
-    """``now`` may be a bound parameter, for statements built once and run with a time."""
+def public_condition(
+    now: datetime | sa.BindParameter | None = None, *, article=None
+) -> sa.ColumnElement[bool]:
+    """``now`` may be a bound parameter, for statements built once and run with a time.
+    ``article``: an alias of ``Article``, in a statement that reads two articles."""
+    article = Article if article is None else article
     return sa.and_(
-        public_status(),
-        Article.published_at <= (utcnow() if now is None else now),
+        public_status(article.status),
+        article.published_at <= (utcnow() if now is None else now),
     )
 
 

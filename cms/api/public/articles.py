@@ -268,7 +268,7 @@ class ArticleRelated(MethodView):
 def related_page(slug: str, *, limit: int, scope: str):
     """Related's response and its cache tags, or where the article moved (``Moved``)."""
     with reading.without_transaction():
-        found = related.locate(slug, scope=scope)
+        found = related.locate(slug, scope=scope, limit=limit)
         if isinstance(found, reading.Moved):
             return found
         view = related.related(found, limit=limit, scope=scope)

@@ -168,9 +168,19 @@ def neighbours_of(values) -> tuple[Neighbour | None, Neighbour | None]:
     )
 
 
-def with_neighbours(query: sa.Select, now, *, in_section: bool = False) -> sa.Select:
+def with_neighbours(
+    query: sa.Select, now, *, in_section: bool = False, lateral: bool = False
+) -> sa.Select:
     """``query`` (visible articles) with the columns of each one's previous and next visible
-    article (in its section, ``in_section``), read in the same statement."""
+    article (in its section, ``in_section``), read in the same statement.
+
+    ``lateral`` (PostgreSQL): each side is a ``LATERAL`` subquery of one index range scan
+    from ``(published_at, id)``, the row-value comparison PostgreSQL takes as the index
+    condition, which returns the neighbour's columns itself. Otherwise (SQLite, which walks
+    the index from the newest article down to a row value), each side joins the article whose
+    id ``_neighbour_id`` finds with two range scans."""
+    if lateral:
+        return _with_lateral_neighbours(query, now, in_section=in_section)
     previous, following = aliased(Article, name="previous"), aliased(Article, name="next")
     at = {"when": Article.published_at, "ident": Article.id, "now": now}
     if in_section:
@@ -185,11 +195,49 @@ def with_neighbours(query: sa.Select, now, *, in_section: bool = False) -> sa.Se
     )
 
 
-def current_card() -> sa.ColumnElement[bool]:
-    """Join condition: the article's stored card, if it is current (``public.cards``)."""
+def _with_lateral_neighbours(query: sa.Select, now, *, in_section: bool) -> sa.Select:
+    sides = []
+    for name, before in (("previous", True), ("next", False)):
+        other = aliased(Article, name=f"{name}_article")
+        at = sa.tuple_(other.published_at, other.id)
+        own = sa.tuple_(Article.published_at, Article.id)
+        conditions = [public_status(other.status), at < own if before else at > own]
+        if not before:
+            conditions.append(other.published_at <= now)
+        if in_section:
+            conditions.append(other.section_id == Article.section_id)
+        if before:
+            order = (other.published_at.desc(), other.id.desc())
+        else:
+            order = (other.published_at, other.id)
+        sides.append(
+            sa.select(*(getattr(other, column.key) for column in _NEIGHBOUR_COLUMNS))
+            .where(*conditions)
+            .order_by(*order)
+            .limit(_ONE)
+            .lateral(name)
+        )
+    previous, following = sides
+    return (
+        query.add_columns(*previous.c, *following.c)
+        .outerjoin_from(Article, previous, sa.true())
+        .outerjoin_from(Article, following, sa.true())
+    )
+
+
+def lateral_joins() -> bool:
+    """Whether the database joins ``LATERAL`` subqueries and compares row values on an index
+    (PostgreSQL; ``with_neighbours``, ``related.locate``)."""
+    return db.engine.dialect.name == "postgresql"
+
+
+def current_card(article=None) -> sa.ColumnElement[bool]:
+    """Join condition: the article's stored card, if it is current (``public.cards``).
+    ``article``: an alias of ``Article``, in a statement that reads two articles."""
+    article = Article if article is None else article
     return sa.and_(
-        StoredCard.article_id == Article.id,
-        StoredCard.article_version == Article.version,
+        StoredCard.article_id == article.id,
+        StoredCard.article_version == article.version,
     )
 
 
@@ -452,7 +500,7 @@ def _plain_list(after_cursor: bool) -> sa.Select:
 def read_article(slug: str, now: datetime | None = None) -> ArticleCardView | Moved:
     """What the detail page shows (read as rows, like the cards); else Moved or NotFound."""
     now = now or utcnow()
-    rows = read_rows(_detail_statement(), {"now": now, "slug": slug})
+    rows = read_rows(_detail_statement(lateral_joins()), {"now": now, "slug": slug})
     if not rows:
         return moved_or_missing(slug, now)
     view = ArticleCardView(rows[0])
@@ -464,7 +512,7 @@ def read_article(slug: str, now: datetime | None = None) -> ArticleCardView | Mo
 
 
 @functools.cache
-def _detail_statement() -> sa.Select:
+def _detail_statement(lateral: bool) -> sa.Select:
     """The detail row of the visible article ``slug`` at ``now`` (parameters), built once:
     the article, its section, summary and stored card, its previous and next articles, and
     whether it has visible corrections, in one statement."""
@@ -478,7 +526,9 @@ def _detail_statement() -> sa.Select:
         .outerjoin_from(Article, Summary, Summary.article_id == Article.id)
         .outerjoin_from(Article, StoredCard, current_card())
     )
-    return with_neighbours(detail, now).add_columns(has_corrections.label("has_corrections"))
+    return with_neighbours(detail, now, lateral=lateral).add_columns(
+        has_corrections.label("has_corrections")
+    )
 
 
 def moved_or_missing(slug: str, now: datetime) -> Moved:

@@ -21,7 +21,9 @@ from cms.services.visibility import public_articles
 
 class Located(NamedTuple):
     """A visible article's keys, its previous and next, whether it has curated links and
-    whether its own suggestion list is still to be computed (``suggestions.list_pending``)."""
+    whether its own suggestion list is still to be computed (``suggestions.list_pending``);
+    on PostgreSQL, with ``limit``, its stored suggestions for a ``related`` of that limit
+    without curated links (``suggested``, for ``suggested_limit``)."""
 
     id: int
     slug: str
@@ -31,23 +33,39 @@ class Located(NamedTuple):
     list_pending: bool
     previous: reading.Neighbour | None
     next: reading.Neighbour | None
+    suggested: tuple[suggestions.Suggested, ...] | None = None
+    suggested_limit: int | None = None
 
 
-def locate(slug: str, now: datetime | None = None, *, scope: str = "site") -> Located | Moved:
+def locate(
+    slug: str, now: datetime | None = None, *, scope: str = "site", limit: int | None = None
+) -> Located | Moved:
     """What ``related`` starts from for the visible article ``slug``, with its previous and
     next on the site or in its section, in one statement; else Moved or NotFound.
 
     Whether its suggestion list is pending is read here, before the list itself: a job the
-    worker finishes in between has stored its list by then."""
+    worker finishes in between has stored its list by then. On PostgreSQL, given the
+    ``limit`` of the ``related`` to come, the same statement reads the stored suggestions that
+    ``related`` reads when the article has no curated links (one row per suggestion)."""
     now = now or utcnow()
-    rows = reading.read_rows(_located(scope == "section"), {"now": now, "slug": slug})
+    lateral = reading.lateral_joins()
+    with_suggested = lateral and limit is not None
+    params = {"now": now, "slug": slug}
+    if with_suggested:
+        params["suggested"] = limit + 1  # ``suggestions.suggested``: excluding the article
+    rows = reading.read_rows(_located(scope == "section", lateral, with_suggested), params)
     if not rows:
         return reading.moved_or_missing(slug, now)
-    return Located(*rows[0][:6], *reading.neighbours_of(rows[0][6:]))
+    first = rows[0]
+    located = Located(*first[:6], *reading.neighbours_of(first[6:14]))
+    if not with_suggested:
+        return located
+    found = tuple(suggestions.Suggested(*row[14:]) for row in rows if row[14] is not None)
+    return located._replace(suggested=found, suggested_limit=limit)
 
 
 @functools.cache
-def _located(in_section: bool) -> sa.Select:
+def _located(in_section: bool, lateral: bool, with_suggested: bool) -> sa.Select:
     now = sa.bindparam("now", type_=UTCDateTime)
     query = (
         public_articles(now)
@@ -61,7 +79,17 @@ def _located(in_section: bool) -> sa.Select:
         )
         .where(Article.slug == sa.bindparam("slug", type_=sa.String))
     )
-    return reading.with_neighbours(query, now, in_section=in_section)
+    query = reading.with_neighbours(query, now, in_section=in_section, lateral=lateral)
+    if not with_suggested:
+        return query
+    suggested = suggestions.suggested_lateral(
+        Article.id, now, sa.bindparam("suggested", type_=sa.Integer)
+    )
+    return (
+        query.add_columns(*suggested.c)
+        .outerjoin_from(Article, suggested, sa.true())
+        .order_by(suggested.c.score.desc(), suggested.c.id)
+    )
 
 
 @dataclass
@@ -135,9 +163,18 @@ def related(
     items = items[:limit]
     if len(items) < limit:
         exclude = {article.id, *targets}
-        pending = article.list_pending if isinstance(article, Located) else None
+        pending, read = None, None
+        if isinstance(article, Located):
+            pending = article.list_pending
+            if not links and article.suggested_limit == limit:  # read for this very case
+                read = article.suggested
         for target, title, score, reason in suggestions.suggested(
-            article, limit=limit - len(items), exclude=exclude, now=now, pending=pending
+            article,
+            limit=limit - len(items),
+            exclude=exclude,
+            now=now,
+            pending=pending,
+            rows=read,
         ):
             items.append(
                 {

@@ -43,7 +43,7 @@ import orjson
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from cms.clock import utcnow
 from cms.database import in_chunks, in_values, upsert
@@ -85,18 +85,39 @@ _CHUNK = 500
 _DF_PENDING = "cms.suggestions.df_pending"  # session.info: document frequency changes
 
 
+class Suggested(NamedTuple):
+    """A stored suggestion of a visible article, as ``suggested`` reads it."""
+
+    id: int
+    published_at: datetime
+    title: str
+    card: str | None
+    score: float
+    reason: str
+
+
 def suggested(
-    article, *, limit: int, exclude: Iterable[int], now: datetime, pending: bool | None = None
+    article,
+    *,
+    limit: int,
+    exclude: Iterable[int],
+    now: datetime,
+    pending: bool | None = None,
+    rows: Sequence[Suggested] | None = None,
 ):
     """``[(card, title, score, reason)]``: visible suggestions for ``article`` (anything with
     an ``id``), best first; each target as its stored card (``cards.CardRow``) and title.
 
     ``pending``: whether the article's own list was still to be computed, when the caller read
     that (``list_pending``) before this; ``None`` reads it here when the stored list is short.
+    ``rows``: the stored suggestions already read for these ``limit`` and ``exclude`` (the
+    ``limit + len(exclude)`` best of :func:`suggested_lateral`), instead of reading them here.
     """
     exclude = set(exclude)
-    params = {"article_id": article.id, "now": now, "limit": limit + len(exclude)}
-    found = [row for row in read_rows(_suggested_statement(), params) if row.id not in exclude]
+    if rows is None:
+        params = {"article_id": article.id, "now": now, "limit": limit + len(exclude)}
+        rows = read_rows(_suggested_statement(), params)
+    found = [row for row in rows if row.id not in exclude]
     if len(found) < limit and (_list_pending(article.id) if pending is None else pending):
         found = _public_ranked_now(article.id, exclude, now)
     rows = [
@@ -107,28 +128,44 @@ def suggested(
     return rows
 
 
-@functools.cache
-def _suggested_statement() -> sa.Select:
-    """Parameters ``article_id``, ``now`` and ``limit``; built once."""
-    now = sa.bindparam("now", type_=UTCDateTime)
+def _suggested_of(article_id, now, limit, target) -> sa.Select:
+    """The stored suggestions of ``article_id`` whose target (``target``: ``Article`` or an
+    alias) is visible at ``now``, best first, at most ``limit``; the columns of ``Suggested``."""
     return (
         sa.select(
-            Article.id,
-            Article.published_at,
-            Article.title,
+            target.id,
+            target.published_at,
+            target.title,
             StoredCard.card,
             Suggestion.score,
             Suggestion.reason,
         )
-        .join(Suggestion, Suggestion.target_id == Article.id)
-        .outerjoin(StoredCard, current_card())
-        .where(
-            Suggestion.article_id == sa.bindparam("article_id", type_=sa.Integer),
-            public_condition(now),
-        )
-        .order_by(Suggestion.score.desc(), Article.id)
-        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .select_from(target)
+        .join(Suggestion, Suggestion.target_id == target.id)
+        .outerjoin(StoredCard, current_card(target))
+        .where(Suggestion.article_id == article_id, public_condition(now, article=target))
+        .order_by(Suggestion.score.desc(), target.id)
+        .limit(limit)
     )
+
+
+@functools.cache
+def _suggested_statement() -> sa.Select:
+    """Parameters ``article_id``, ``now`` and ``limit``; built once."""
+    return _suggested_of(
+        sa.bindparam("article_id", type_=sa.Integer),
+        sa.bindparam("now", type_=UTCDateTime),
+        sa.bindparam("limit", type_=sa.Integer),
+        Article,
+    )
+
+
+def suggested_lateral(article_id: sa.ColumnElement[int], now, limit) -> sa.Lateral:
+    """``_suggested_statement`` as a ``LATERAL`` subquery of the article ``article_id`` (a
+    column of the outer query): its suggestions read in the statement that finds the article
+    (``related.locate``, PostgreSQL)."""
+    target = aliased(Article, name="suggested_article")
+    return _suggested_of(article_id, now, limit, target).lateral("suggested")
 
 
 def suggestions_for_editor(article: Article, *, limit: int):
@@ -504,9 +541,7 @@ def _candidates(
         ).all()
     vectors = _stored_embeddings(aid for aid, _ in rows) if embedding is not None else {}
     rows.sort(key=lambda row: row[0])
-    return [
-        (aid, scoring.ArticleFeatures.from_dict(data), vectors.get(aid)) for aid, data in rows
-    ]
+    return [(aid, scoring.ArticleFeatures.from_dict(data), vectors.get(aid)) for aid, data in rows]
 
 
 def _semantic() -> bool:
