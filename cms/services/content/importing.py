@@ -33,6 +33,7 @@ on one core at the end, and they use what it leaves of the CPUs.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing
 import os
@@ -49,7 +50,7 @@ import orjson
 import sqlalchemy as sa
 
 from cms.clock import utcnow
-from cms.database import in_chunks, in_values
+from cms.database import in_chunks, in_values, insert_rows
 from cms.extensions import db
 from cms.models import (
     Article,
@@ -153,12 +154,17 @@ class _Slugs:
     def _in_database(self, candidates: set[str]) -> set[str]:
         found = set()
         ordered = sorted(candidates)
-        for i in range(0, len(ordered), 500):
-            chunk = ordered[i : i + 500]
-            found |= set(db.session.scalars(sa.select(Article.slug).where(Article.slug.in_(chunk))))
+        for chunk in in_chunks(db.session, ordered):
             found |= set(
                 db.session.scalars(
-                    sa.select(SlugRedirect.old_slug).where(SlugRedirect.old_slug.in_(chunk))
+                    sa.select(Article.slug).where(in_values(db.session, Article.slug, chunk))
+                )
+            )
+            found |= set(
+                db.session.scalars(
+                    sa.select(SlugRedirect.old_slug).where(
+                        in_values(db.session, SlugRedirect.old_slug, chunk)
+                    )
                 )
             )
         return found
@@ -374,12 +380,7 @@ def _batches_prepared(lines: Iterable[str], batch_size: int, jobs: int) -> Itera
 
 _ARTICLES = Article.__table__
 # A missing hero image is SQL NULL, as when the ORM leaves the column out (not JSON null).
-# Without RETURNING: with it, SQLAlchemy sends a batch as one statement of a few hundred kB
-# (its "insertmanyvalues"), which psycopg spends ~0.3 ms per article taking apart; the ids
-# are read back by slug instead.
-_INSERT_ARTICLES = sa.insert(_ARTICLES).values(
-    hero_image=sa.bindparam("hero_image", type_=NullableJSON)
-)
+_ARTICLE_TYPES = {"hero_image": NullableJSON}
 _REVISION_CHANGED = ["slug", "status", *revisions.CONTENT_FIELDS]
 
 
@@ -431,7 +432,8 @@ def _write_articles(made: list[articles.NewArticle], now: datetime) -> None:
     and the related-suggestion jobs."""
     session = db.session
     connection = session.connection()
-    connection.execute(_INSERT_ARTICLES, [article.row() for article in made])
+    # Without RETURNING (COPY has none): the ids are read back by slug.
+    insert_rows(connection, _ARTICLES, [article.row() for article in made], _ARTICLE_TYPES)
     ids = {}
     for slugs in in_chunks(connection, [article.slug for article in made]):
         slug_in = in_values(connection, _ARTICLES.c.slug, slugs)
@@ -467,10 +469,10 @@ def _write_articles(made: list[articles.NewArticle], now: datetime) -> None:
         (ArticleSource.__table__, sources),
         (Summary.__table__, summaries),
     ):
-        if rows:
-            connection.execute(sa.insert(table), rows)
-    connection.execute(
-        sa.insert(Revision.__table__),
+        insert_rows(connection, table, rows)
+    insert_rows(
+        connection,
+        Revision.__table__,
         [
             {
                 "article_id": a.id,
@@ -517,6 +519,19 @@ def import_lines(
     ``on_batch(result)`` reports progress after every commit."""
     result = ImportResult()
     started = time.perf_counter()
+    # What exists before the import (the app, its modules) is left out of the cyclic garbage
+    # collector's full passes, here and in the forked workers.
+    gc.freeze()
+    try:
+        _import(lines, batch_size, jobs, on_batch, result, started)
+    finally:
+        gc.unfreeze()
+    result.errors.sort(key=lambda e: e.line)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _import(lines, batch_size: int, jobs: int, on_batch, result: ImportResult, started: float):
     slugs = _Slugs()
     known: dict[str, dict] = {kind: {} for kind in _MODELS}
     for batch in _batches_prepared(lines, batch_size, jobs):
@@ -544,6 +559,3 @@ def import_lines(
             known[kind] = {}
         if on_batch is not None:
             on_batch(result)
-    result.errors.sort(key=lambda e: e.line)
-    result.seconds = time.perf_counter() - started
-    return result

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from cms.clock import utcnow
-from cms.database import upsert
+from cms.database import insert_rows, upsert
 from cms.models import (
     Article,
     ArticleAuthor,
@@ -450,7 +450,7 @@ def announce_new(session: Session, articles: list, parts: dict[int, Parts]) -> i
             }
         )
     if states:
-        session.execute(sa.insert(ArticleEventState), states)
+        insert_rows(session.connection(), ArticleEventState.__table__, states)
         generation.reserve_events(session, len(pending))
     return len(states)
 
