@@ -8,7 +8,8 @@ slug. A bad line is reported by its number and skipped; the others load.
 
 Lines are loaded in batches, one transaction each. Everything a save keeps current is complete
 when a batch commits, made for the whole batch at once with one statement per table rather
-than through the session's hooks (which see ORM objects, and cost milliseconds per article):
+than through the session's hooks (which see ORM objects, and cost milliseconds per article),
+on PostgreSQL a ``COPY`` where the rows are new (:func:`cms.database.insert_rows`):
 the articles with their derived fields, taxonomy links, automatic summaries and first
 revisions; the stored cards, search entries, events and taxonomy counts, each by its own module
 with what its session hook uses (card builder, index SQL, event snapshot, count additions; see
