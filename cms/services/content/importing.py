@@ -171,7 +171,9 @@ class _Slugs:
         return found
 
     def assign(self, batch: list[tuple[int, dict]]) -> list[tuple[int, dict, str] | LineError]:
-        wanted = {data.get("slug") or slug_from_title(data["title"]) for _, data in batch}
+        # A line's own slug, or the one its title gives (made once: slugify is not cheap).
+        bases = {n: data.get("slug") or slug_from_title(data["title"]) for n, data in batch}
+        wanted = set(bases.values())
         self.taken |= self._in_database(wanted - self.taken)
         out: list[tuple[int, dict, str] | LineError] = []
         for number, data in batch:
@@ -181,7 +183,7 @@ class _Slugs:
                     out.append(LineError(number, f"slug: The slug '{slug}' is already in use."))
                     continue
             else:
-                base = slug_from_title(data["title"])
+                base = bases[number]
                 slug, n = base, 2
                 while slug in self.taken:
                     suffix = f"-{n}"
