@@ -603,7 +603,7 @@ def ride(session: Session, bump: sa.Insert, parameters: dict):
     """PostgreSQL, as the generation's bump rider: the statement that bumps the generation and,
     in the same round trip, writes the commit's events (numbered from the sequence the bump
     reserves, in SQL), their topics and the claimed states' fingerprints. ``None`` when there
-    is nothing to write or on SQLite (``write`` stores the events there)."""
+    is nothing to write, on SQLite or for a bulk import's events (``write`` stores them then)."""
     pending = session.info.get(_PENDING)
     if not pending or session.get_bind().dialect.name != "postgresql":
         return None
