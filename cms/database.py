@@ -58,3 +58,59 @@ def in_chunks(bind, values: list, size: int = 500) -> list[list]:
     if dialect.name == "postgresql":
         return [values] if values else []
     return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict], types=None) -> None:
+    """Insert ``rows`` (dicts with the same keys) into ``table`` as ``INSERT`` with many
+    parameter sets would: on PostgreSQL by one ``COPY … FROM STDIN`` (one message per row, no
+    statement run per row: the writer and the server spend a fraction of what an
+    ``executemany`` costs them per row), elsewhere by that ``INSERT``.
+
+    Values go through their column's bind processing as in an ``INSERT`` (``types``: a type
+    by column name instead of the column's, as a ``bindparam`` would give it); a column the rows
+    leave out gets its Python-side default, evaluated per row, or else the server's.
+    ``table`` must have no ``INSERT`` trigger that behaves differently under ``COPY``."""
+    if not rows:
+        return
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        statement = sa.insert(table)
+        if types:
+            statement = statement.values(
+                {name: sa.bindparam(name, type_=type_) for name, type_ in types.items()}
+            )
+        connection.execute(statement, rows)
+        return
+    names = list(rows[0])
+    given = set(names)
+    defaults = [
+        (column.name, column.default)
+        for column in table.columns
+        if column.name not in given and column.default is not None
+    ]
+    for name, default in defaults:
+        if not (default.is_scalar or default.is_callable):
+            raise ValueError(f"{table.name}.{name}: a default COPY cannot give")
+    processors = []
+    for name in [*names, *(name for name, _ in defaults)]:
+        type_ = (types or {}).get(name, table.c[name].type)
+        processors.append(type_.dialect_impl(dialect).bind_processor(dialect))
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in [*names, *(name for name, _ in defaults)])
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                values = [row[name] for name in names]
+                values += [
+                    default.arg if default.is_scalar else default.arg(None)
+                    for _, default in defaults
+                ]
+                copy.write_row(
+                    [
+                        value if process is None else process(value)
+                        for process, value in zip(processors, values, strict=True)
+                    ]
+                )
+    finally:
+        cursor.close()

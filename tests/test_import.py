@@ -386,3 +386,40 @@ def test_import_writes_what_a_save_would(app, client, tmp_path, taxonomy, clock)
 
 def json_roundtrip(value):
     return json.loads(json.dumps(value))
+
+
+def test_insert_rows_writes_what_an_insert_would(app, taxonomy):
+    """The bulk import's row writer (COPY on PostgreSQL): columns left out get their Python
+    default per row or the server's, values their column's processing (JSON, UTC times; SQL
+    NULL for a nullable JSON column), as ``INSERT`` with the same rows gives them."""
+    from cms.database import insert_rows
+    from cms.models import Revision
+
+    with app.app_context():
+        article = make_article("Rows as an insert writes them")
+        table = Revision.__table__
+        common = {"article_id": article.id, "article_version": 1, "kind": "import"}
+        rows = [
+            {**common, "number": 10, "status": "draft", "snapshot": {"title": "Ä “q” \\ \t"}},
+            {**common, "number": 11, "status": "published", "snapshot": None},
+        ]
+        insert_rows(db.session.connection(), table, [dict(r) for r in rows])
+        db.session.execute(sa.insert(table), [{**r, "number": r["number"] + 10} for r in rows])
+        db.session.commit()
+        got = db.session.execute(
+            sa.select(
+                table.c.number,
+                table.c.status,
+                table.c.changed,
+                table.c.snapshot,
+                table.c.snapshot.is_(None),
+                table.c.detail.is_(None),
+                table.c.id.is_(None),
+                table.c.created_at.is_(None),
+            )
+            .where(table.c.number >= 10)
+            .order_by(table.c.number)
+        ).all()
+        assert [tuple(r)[1:] for r in got[:2]] == [tuple(r)[1:] for r in got[2:]]
+        assert got[0][1:4] == ("draft", [], {"title": "Ä “q” \\ \t"})
+        assert got[1][4:] == (True, True, False, False)

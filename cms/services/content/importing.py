@@ -8,7 +8,8 @@ slug. A bad line is reported by its number and skipped; the others load.
 
 Lines are loaded in batches, one transaction each. Everything a save keeps current is complete
 when a batch commits, made for the whole batch at once with one statement per table rather
-than through the session's hooks (which see ORM objects, and cost milliseconds per article):
+than through the session's hooks (which see ORM objects, and cost milliseconds per article),
+on PostgreSQL a ``COPY`` where the rows are new (:func:`cms.database.insert_rows`):
 the articles with their derived fields, taxonomy links, automatic summaries and first
 revisions; the stored cards, search entries, events and taxonomy counts, each by its own module
 with what its session hook uses (card builder, index SQL, event snapshot, count additions; see
@@ -33,6 +34,7 @@ on one core at the end, and they use what it leaves of the CPUs.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing
 import os
@@ -49,7 +51,7 @@ import orjson
 import sqlalchemy as sa
 
 from cms.clock import utcnow
-from cms.database import in_chunks, in_values
+from cms.database import in_chunks, in_values, insert_rows
 from cms.extensions import db
 from cms.models import (
     Article,
@@ -153,18 +155,25 @@ class _Slugs:
     def _in_database(self, candidates: set[str]) -> set[str]:
         found = set()
         ordered = sorted(candidates)
-        for i in range(0, len(ordered), 500):
-            chunk = ordered[i : i + 500]
-            found |= set(db.session.scalars(sa.select(Article.slug).where(Article.slug.in_(chunk))))
+        for chunk in in_chunks(db.session, ordered):
             found |= set(
                 db.session.scalars(
-                    sa.select(SlugRedirect.old_slug).where(SlugRedirect.old_slug.in_(chunk))
+                    sa.select(Article.slug).where(in_values(db.session, Article.slug, chunk))
+                )
+            )
+            found |= set(
+                db.session.scalars(
+                    sa.select(SlugRedirect.old_slug).where(
+                        in_values(db.session, SlugRedirect.old_slug, chunk)
+                    )
                 )
             )
         return found
 
     def assign(self, batch: list[tuple[int, dict]]) -> list[tuple[int, dict, str] | LineError]:
-        wanted = {data.get("slug") or slug_from_title(data["title"]) for _, data in batch}
+        # A line's own slug, or the one its title gives (made once: slugify is not cheap).
+        bases = {n: data.get("slug") or slug_from_title(data["title"]) for n, data in batch}
+        wanted = set(bases.values())
         self.taken |= self._in_database(wanted - self.taken)
         out: list[tuple[int, dict, str] | LineError] = []
         for number, data in batch:
@@ -174,7 +183,7 @@ class _Slugs:
                     out.append(LineError(number, f"slug: The slug '{slug}' is already in use."))
                     continue
             else:
-                base = slug_from_title(data["title"])
+                base = bases[number]
                 slug, n = base, 2
                 while slug in self.taken:
                     suffix = f"-{n}"
@@ -374,12 +383,7 @@ def _batches_prepared(lines: Iterable[str], batch_size: int, jobs: int) -> Itera
 
 _ARTICLES = Article.__table__
 # A missing hero image is SQL NULL, as when the ORM leaves the column out (not JSON null).
-# Without RETURNING: with it, SQLAlchemy sends a batch as one statement of a few hundred kB
-# (its "insertmanyvalues"), which psycopg spends ~0.3 ms per article taking apart; the ids
-# are read back by slug instead.
-_INSERT_ARTICLES = sa.insert(_ARTICLES).values(
-    hero_image=sa.bindparam("hero_image", type_=NullableJSON)
-)
+_ARTICLE_TYPES = {"hero_image": NullableJSON}
 _REVISION_CHANGED = ["slug", "status", *revisions.CONTENT_FIELDS]
 
 
@@ -431,7 +435,8 @@ def _write_articles(made: list[articles.NewArticle], now: datetime) -> None:
     and the related-suggestion jobs."""
     session = db.session
     connection = session.connection()
-    connection.execute(_INSERT_ARTICLES, [article.row() for article in made])
+    # Without RETURNING (COPY has none): the ids are read back by slug.
+    insert_rows(connection, _ARTICLES, [article.row() for article in made], _ARTICLE_TYPES)
     ids = {}
     for slugs in in_chunks(connection, [article.slug for article in made]):
         slug_in = in_values(connection, _ARTICLES.c.slug, slugs)
@@ -467,10 +472,10 @@ def _write_articles(made: list[articles.NewArticle], now: datetime) -> None:
         (ArticleSource.__table__, sources),
         (Summary.__table__, summaries),
     ):
-        if rows:
-            connection.execute(sa.insert(table), rows)
-    connection.execute(
-        sa.insert(Revision.__table__),
+        insert_rows(connection, table, rows)
+    insert_rows(
+        connection,
+        Revision.__table__,
         [
             {
                 "article_id": a.id,
@@ -505,6 +510,30 @@ def _write_batch(made: list[articles.NewArticle]) -> None:
     generation.mark_changed(session)
 
 
+_LZ4: dict[str, bool] = {}
+
+
+def _compress_cheaply(session) -> None:
+    """PostgreSQL built with LZ4: the long values of this transaction (bodies, HTML, text,
+    revisions, cards) are compressed by LZ4 instead of the default pglz, which costs the
+    server several times as much CPU (the same values are read back; either method can be
+    read, and later saves use the server's default again)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    url = str(session.get_bind().url)
+    if url not in _LZ4:
+        _LZ4[url] = bool(
+            session.scalar(
+                sa.text(
+                    "SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
+                    " WHERE name = 'default_toast_compression'"
+                )
+            )
+        )
+    if _LZ4[url]:
+        session.execute(sa.text("SET LOCAL default_toast_compression = 'lz4'"))
+
+
 def import_lines(
     lines: Iterable[str],
     *,
@@ -517,6 +546,19 @@ def import_lines(
     ``on_batch(result)`` reports progress after every commit."""
     result = ImportResult()
     started = time.perf_counter()
+    # What exists before the import (the app, its modules) is left out of the cyclic garbage
+    # collector's full passes, here and in the forked workers.
+    gc.freeze()
+    try:
+        _import(lines, batch_size, jobs, on_batch, result, started)
+    finally:
+        gc.unfreeze()
+    result.errors.sort(key=lambda e: e.line)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _import(lines, batch_size: int, jobs: int, on_batch, result: ImportResult, started: float):
     slugs = _Slugs()
     known: dict[str, dict] = {kind: {} for kind in _MODELS}
     for batch in _batches_prepared(lines, batch_size, jobs):
@@ -528,6 +570,7 @@ def import_lines(
                 parsed.append(outcome)
         now = utcnow()
         try:
+            _compress_cheaply(db.session)
             made, errors = _load_batch(batch, parsed, slugs, known, now)
             if made:
                 audit.log("article.import", "article", None, None, {"count": len(made)})
@@ -544,6 +587,3 @@ def import_lines(
             known[kind] = {}
         if on_batch is not None:
             on_batch(result)
-    result.errors.sort(key=lambda e: e.line)
-    result.seconds = time.perf_counter() - started
-    return result

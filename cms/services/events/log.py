@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from cms.clock import utcnow
-from cms.database import upsert
+from cms.database import insert_rows, upsert
 from cms.models import (
     Article,
     ArticleAuthor,
@@ -70,6 +70,7 @@ _WRITTEN = "cms_events_written"  # session.info: the events went with the bump's
 _FINGERPRINTS = "cms_events_fingerprints"  # session.info: states claimed, fingerprint to write
 _LIKELY_NEW = "cms_events_likely_new"  # session.info: ids whose publication may be announced
 _INSERTED = "cms_events_inserted"  # session.info: ids of articles this transaction inserted
+_BULK = "cms_events_bulk"  # session.info: a bulk import's events, stored by ``write`` with COPY
 
 
 def record(session: Session, type_: str, article: Article, reason: str | None = None) -> None:
@@ -450,7 +451,8 @@ def announce_new(session: Session, articles: list, parts: dict[int, Parts]) -> i
             }
         )
     if states:
-        session.execute(sa.insert(ArticleEventState), states)
+        insert_rows(session.connection(), ArticleEventState.__table__, states)
+        session.info[_BULK] = True
         generation.reserve_events(session, len(pending))
     return len(states)
 
@@ -601,9 +603,13 @@ def ride(session: Session, bump: sa.Insert, parameters: dict):
     """PostgreSQL, as the generation's bump rider: the statement that bumps the generation and,
     in the same round trip, writes the commit's events (numbered from the sequence the bump
     reserves, in SQL), their topics and the claimed states' fingerprints. ``None`` when there
-    is nothing to write or on SQLite (``write`` stores the events there)."""
+    is nothing to write, on SQLite or for a bulk import's events (``write`` stores them then)."""
     pending = session.info.get(_PENDING)
     if not pending or session.get_bind().dialect.name != "postgresql":
+        return None
+    if session.info.get(_BULK):
+        # Hundreds of events: as rows of a COPY (``write``) they cost the writer and the
+        # server a fraction of what the arrays of this statement do.
         return None
     rows, topics = _rows(pending, 0, None)
     session.info[_WRITTEN] = True
@@ -635,13 +641,16 @@ def write(session: Session, bumped: generation.Bumped) -> list[dict]:
     rows, topics = _rows(pending, first, bumped.value)
     for event, row in zip(pending, rows, strict=True):
         event["sequence"] = row["sequence"]
-    session.execute(
-        sa.insert(Event), [{k: v for k, v in r.items() if k != "position"} for r in rows]
-    )
-    if topics:
-        session.execute(
-            sa.insert(EventTopic), [{k: v for k, v in t.items() if k != "position"} for t in topics]
-        )
+    rows = [{k: v for k, v in r.items() if k != "position"} for r in rows]
+    topics = [{k: v for k, v in t.items() if k != "position"} for t in topics]
+    if session.info.pop(_BULK, False):
+        connection = session.connection()
+        insert_rows(connection, Event.__table__, rows)
+        insert_rows(connection, EventTopic.__table__, topics)
+    else:
+        session.execute(sa.insert(Event), rows)
+        if topics:
+            session.execute(sa.insert(EventTopic), topics)
     fingerprints = session.info.pop(_FINGERPRINTS, [])
     if fingerprints:
         session.execute(_fingerprint_update(fingerprints))
@@ -860,5 +869,14 @@ def listen(session_factory) -> None:
 
     @sa.event.listens_for(session_factory, "after_rollback")
     def _forget(session: Session):
-        for key in (_TOUCHED, _EXPLICIT, _PENDING, _FINGERPRINTS, _LIKELY_NEW, _INSERTED, _WRITTEN):
+        for key in (
+            _TOUCHED,
+            _EXPLICIT,
+            _PENDING,
+            _FINGERPRINTS,
+            _LIKELY_NEW,
+            _INSERTED,
+            _WRITTEN,
+            _BULK,
+        ):
             session.info.pop(key, None)
