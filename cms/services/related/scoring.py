@@ -249,6 +249,9 @@ def _term_order(terms: Mapping[str, float]) -> Callable[[str], tuple[float, str]
 
 
 _stemmers = threading.local()
+# Words whose token (:func:`_token_stem`) and cleaned form (:func:`_clean_word`) are kept: a
+# bound, so a worker's memory stays flat.
+_WORDS_CACHED = 65_536
 
 
 def _stemmer(lang: str) -> Any:
@@ -307,7 +310,7 @@ def tokenize(text: str, language: str = "en") -> list[str]:
     return out
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=_WORDS_CACHED)
 def _token_stem(word: str, lang: str) -> str | None:
     """What :func:`tokenize` keeps of one lower-case word: its stem, or None (a stop word, one
     letter, no letter). A function of the word alone, so each word is worked out once."""
@@ -354,7 +357,7 @@ def _is_acronym(word: str) -> bool:
     return 2 <= len(letters) <= 6 and all(c.isupper() for c in letters)
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=_WORDS_CACHED)
 def _clean_word(word: str) -> str:
     """Drop a sentence-final dot (but keep "U.S.") and a possessive "'s"."""
     if word.endswith(".") and word.count(".") == 1:
