@@ -3,7 +3,8 @@
 Eight threads add to the ``listed_count`` of three rows, in transactions that also insert a
 row naming one of them (the foreign-key check of an article or link insert), as concurrent
 publishes do. It runs the statements ``cms.services.public.counts`` sends (the rows locked in
-id order, then updated) against the earlier single statement, whose lock was a CTE of the
+id order, then updated; for one table, and for two tables at once, the second table's rows
+locked after the first's) against the earlier single statement, whose lock was a CTE of the
 UPDATE, and prints the transactions done and the deadlocks of each.
 
     python bench/count_lock_bench.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
@@ -36,7 +37,7 @@ def _pyformat(statement: sa.TextClause) -> str:
     return str(statement.compile(dialect=postgresql.dialect(paramstyle="pyformat")))
 
 
-def run(url: str, statements: list[str], seconds: float, threads: int) -> dict:
+def run(url: str, statements: list[str], seconds: float, threads: int, tables: int) -> dict:
     stats = {"done": 0, "deadlocks": 0}
     lock = threading.Lock()
 
@@ -44,13 +45,20 @@ def run(url: str, statements: list[str], seconds: float, threads: int) -> dict:
         with psycopg.connect(url) as conn:
             end = time.monotonic() + seconds
             while time.monotonic() < end:
-                ids = sorted(random.sample([1, 2, 3], random.choice([1, 1, 2])))
+                params = {}
+                for i in range(tables):
+                    ids = sorted(random.sample([1, 2, 3], random.choice([1, 1, 2])))
+                    params |= {f"ids{i}": ids, f"ns{i}": [1] * len(ids)}
+                params |= {"ids": params["ids0"], "ns": params["ns0"]}
                 try:
                     with conn.transaction():
                         if random.random() < 0.5:
-                            conn.execute("INSERT INTO child (section_id) VALUES (%s)", (ids[0],))
+                            conn.execute(
+                                "INSERT INTO child (section_id, tag_id) VALUES (%s, %s)",
+                                (params["ids0"][0], params.get("ids1", [None])[0]),
+                            )
                         for sql in statements:
-                            conn.execute(sql, {"ids": ids, "ns": [1] * len(ids)})
+                            conn.execute(sql, params)
                         time.sleep(random.random() * 0.002)
                     key = "done"
                 except psycopg.errors.DeadlockDetected:
@@ -76,19 +84,27 @@ def main() -> None:
     admin = args.database_url
     url = admin.rsplit("/", 1)[0] + "/" + args.database_name
     variants = {
-        "lock, then update (counts.py)": [_pyformat(s) for s in _add_statements_pg("sections")],
-        "one statement, lock in a CTE (before)": [ONE_STATEMENT],
+        "lock, then update (counts.py)": (
+            [_pyformat(s) for s in _add_statements_pg(("sections",))], 1
+        ),
+        "lock, then update, two tables (counts.py)": (
+            [_pyformat(s) for s in _add_statements_pg(("sections", "tags"))], 2
+        ),
+        "one statement, lock in a CTE (before)": ([ONE_STATEMENT], 1),
     }
-    for name, statements in variants.items():
+    for name, (statements, tables) in variants.items():
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{args.database_name}"')
             conn.execute(f'CREATE DATABASE "{args.database_name}"')
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("CREATE TABLE sections (id int PRIMARY KEY, listed_count int NOT NULL)")
-            conn.execute("INSERT INTO sections SELECT g, 0 FROM generate_series(1, 3) g")
+            for table in ("sections", "tags"):
+                conn.execute(
+                    f"CREATE TABLE {table} (id int PRIMARY KEY, listed_count int NOT NULL)"
+                )
+                conn.execute(f"INSERT INTO {table} SELECT g, 0 FROM generate_series(1, 3) g")
             conn.execute("CREATE TABLE child (id serial PRIMARY KEY, section_id int "
-                         "REFERENCES sections (id))")
-        stats = run(url, statements, args.seconds, args.threads)
+                         "REFERENCES sections (id), tag_id int REFERENCES tags (id))")
+        stats = run(url, statements, args.seconds, args.threads, tables)
         print(f"{name}: {stats['done']} transactions, {stats['deadlocks']} deadlocks "
               f"in {args.seconds:g} s with {args.threads} threads")
     with psycopg.connect(admin, autocommit=True) as conn:

@@ -11,9 +11,10 @@ interpreter), in turn: a fresh PostgreSQL database (``<name>_publish_cpu``, drop
 editor (``user create``). Then, in a child process with that checkout first on ``sys.path``,
 one editor on the Flask test client with a JWT: ``--warmup`` create + publish, then
 ``--measure`` more, timed with ``time.process_time`` (the application's CPU, not the
-database's) and the wall clock, and the SQL statements sent counted. ``--profile FILE`` writes
-a cProfile of the measured loop of the last checkout (a separate pass: the profiler's overhead
-is not in the printed times).
+database's) and the wall clock, and the SQL statements sent counted; when PostgreSQL runs on
+this machine, the CPU of the database's server processes too (from ``/proc``). ``--profile
+FILE`` writes a cProfile of the measured loop of the last checkout (a separate pass: the
+profiler's overhead is not in the printed times).
 """
 
 from __future__ import annotations
@@ -95,16 +96,40 @@ def child(args) -> None:
         print(orjson.dumps({"profiled": len(measured)}).decode())
         return
     statements[0] = 0
+    with app.app_context():
+        database = db.engine.url.database
+    db_cpu = _server_cpu(database)
     cpu, wall = time.process_time(), time.perf_counter()
     for body in measured:
         one(body)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    db_cpu = _server_cpu(database) - db_cpu
     n = len(measured)
-    print(
-        orjson.dumps(
-            {"cpu_ms": cpu / n * 1000, "wall_ms": wall / n * 1000, "statements": statements[0] / n}
-        ).decode()
-    )
+    result = {"cpu_ms": cpu / n * 1000, "wall_ms": wall / n * 1000, "statements": statements[0] / n}
+    if db_cpu:
+        result["db_cpu_ms"] = db_cpu / n * 1000
+    print(orjson.dumps(result).decode())
+
+
+def _server_cpu(database: str) -> float:
+    """Seconds of CPU used so far by this machine's PostgreSQL backends of ``database`` (0 when
+    the server is elsewhere). The test client's connections stay open through the loop."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+            if not command.startswith("postgres:") or f" {database} " not in command:
+                continue
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def run(code: str, url: str, archive: str, args, *, profile: str | None) -> dict:
@@ -163,8 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     write_file(archive.name, args.archive, args.seed)
     print(f"load average before: {os.getloadavg()[0]:.1f}")
     print()
-    print("| code | CPU per create + publish | wall | statements |")
-    print("| --- | ---: | ---: | ---: |")
+    print("| code | CPU per create + publish | database CPU | wall | statements |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for i, code in enumerate(codes):
         with admin.connect() as c:
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -176,8 +201,10 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             with admin.connect() as c:
                 c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        db_cpu = f"{r['db_cpu_ms']:.1f} ms" if "db_cpu_ms" in r else "–"
         print(
-            f"| {code} | {r['cpu_ms']:.1f} ms | {r['wall_ms']:.1f} ms | {r['statements']:.1f} |",
+            f"| {code} | {r['cpu_ms']:.1f} ms | {db_cpu} | {r['wall_ms']:.1f} ms | "
+            f"{r['statements']:.1f} |",
             flush=True,
         )
     print()

@@ -492,6 +492,44 @@ def _expected_listing(article: Article):
     return int(article.published_at.timestamp())
 
 
+def test_a_publish_copies_the_listing_and_a_missing_row_is_written_whole(client, headers):
+    """A publish changes only whether and when the article is listed: on PostgreSQL its index
+    row gets the listing and keeps its document; an article without a row gets a whole one."""
+    editor = headers["editor"]
+    kept = make_article("Harbour crane", status="draft", body=_para("The harbour crane."))
+    lost = make_article("Harbour pilot", status="draft", body=_para("The harbour pilot."))
+    db.session.commit()
+    kept_id, lost_id = kept.id, lost.id
+    document = sa.text(
+        f"SELECT document::text FROM {search_index.INDEX_TABLE} WHERE article_id = :id"
+    )
+    before = None
+    if _postgres():
+        before = db.session.scalar(document, {"id": kept_id})
+        db.session.execute(
+            sa.text(f"DELETE FROM {search_index.INDEX_TABLE} WHERE article_id = :id"),
+            {"id": lost_id},
+        )
+        db.session.commit()
+    for article_id in (kept_id, lost_id):
+        etag = client.get(f"/api/v1/editor/articles/{article_id}", headers=editor).headers["ETag"]
+        response = client.post(
+            f"/api/v1/editor/articles/{article_id}/publish",
+            json={},
+            headers={**editor, "If-Match": etag},
+        )
+        assert response.status_code == 200, response.get_json()
+    db.session.expire_all()
+    for article_id in (kept_id, lost_id):
+        assert _index_listing(article_id) == _expected_listing(db.session.get(Article, article_id))
+    assert set(_slugs(client, "harbour")) == {"harbour-crane", "harbour-pilot"}
+    if _postgres():
+        assert db.session.scalar(document, {"id": kept_id}) == before
+        rebuilt = db.session.scalar(document, {"id": lost_id})
+        search_index.rebuild_index()
+        assert db.session.scalar(document, {"id": lost_id}) == rebuilt
+
+
 def test_every_workflow_step_keeps_the_index_listing_current(client, headers, users, clock):
     """Publish, unpublish, schedule (and its time arriving), re-publish, archive, takedown and
     its revocation, through the editor API: search follows each step at once, and the index's

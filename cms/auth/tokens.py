@@ -50,14 +50,16 @@ def session_revoked(claims: dict) -> bool:
         return True
     # Held for the request: the session's identity map keeps objects only while referenced.
     g.token_user = row[1]
-    return row[0].revoked_at is not None
+    return row[0] is not None
 
 
 @functools.cache
 def _session_and_user() -> sa.Select:
-    """:func:`session_revoked`'s statement, built once; parameter ``sid``."""
+    """:func:`session_revoked`'s statement, built once; parameter ``sid``. The login session
+    gives only its ``revoked_at``: no object of it is made."""
     return (
-        sa.select(LoginSession, User)
+        sa.select(LoginSession.revoked_at, User)
+        .select_from(LoginSession)
         .outerjoin(User, User.id == LoginSession.user_id)
         .where(LoginSession.id == sa.bindparam("sid"))
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from slugify import slugify
 
@@ -22,12 +24,25 @@ def slug_from_title(title: str) -> str:
 
 def slug_taken(slug: str, *, exclude_article_id: int | None = None) -> bool:
     """True when ``slug`` is the current or a former slug of another article."""
+    statement = _taken_statement(exclude_article_id is not None)
+    params = {"slug": slug}
+    if exclude_article_id is not None:
+        params["exclude"] = exclude_article_id
+    return db.session.execute(statement, params).first() is not None
+
+
+@functools.cache
+def _taken_statement(excluding: bool) -> sa.Select:
+    """:func:`slug_taken`'s statement, built once; parameters ``slug`` and, when
+    ``excluding``, ``exclude`` (an article id)."""
+    slug = sa.bindparam("slug")
     current = sa.select(Article.id).where(Article.slug == slug)
     former = sa.select(SlugRedirect.article_id).where(SlugRedirect.old_slug == slug)
-    if exclude_article_id is not None:
-        current = current.where(Article.id != exclude_article_id)
-        former = former.where(SlugRedirect.article_id != exclude_article_id)
-    return db.session.execute(current.union_all(former).limit(1)).first() is not None
+    if excluding:
+        exclude = sa.bindparam("exclude")
+        current = current.where(Article.id != exclude)
+        former = former.where(SlugRedirect.article_id != exclude)
+    return current.union_all(former).limit(1)
 
 
 def unique_slug(base: str, *, exclude_article_id: int | None = None) -> str:

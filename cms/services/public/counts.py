@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from cms.database import in_chunks, in_param
 from cms.models import Article, ArticleAuthor, ArticleSource, Author, Section, Source, Tag
 from cms.models import article_tags as _tags_link
-from cms.services.visibility import listed_at, listed_at_of, listed_condition
+from cms.services.visibility import PUBLIC_STATUSES, listed_at, listed_at_of, listed_condition
 
 # kind -> (taxonomy table, link table or None for sections, the link's taxonomy column)
 TAXONOMIES = (
@@ -93,45 +93,75 @@ def _memberships_statement(dialect_name: str) -> sa.CompoundSelect:
 
 def _add_to_counts(connection: sa.Connection, delta: Counter) -> None:
     """``listed_count += n`` for each ``(kind, id): n``; rows locked in a fixed order."""
+    changed = []
     for kind, (table, _, _) in enumerate(TAXONOMIES):
         changes = {eid: n for (k, eid), n in delta.items() if k == kind and n}
-        if not changes:
-            continue
-        ids = sorted(changes)
-        if connection.dialect.name == "postgresql":
-            # A bare UPDATE ... IN locks rows in scan order: two writers touching the same
-            # tags in different orders would deadlock. Kinds are always taken in one order too.
-            lock, add = _add_statements_pg(table.name)
-            connection.execute(lock, {"ids": ids})
-            connection.execute(add, {"ids": ids, "ns": [changes[i] for i in ids]})
-            continue
+        if changes:
+            changed.append((table, changes))
+    if not changed:
+        return
+    if connection.dialect.name == "postgresql":
+        # A bare UPDATE ... IN locks rows in scan order: two writers touching the same
+        # tags in different orders would deadlock. Kinds are always taken in one order too.
+        lock, add = _add_statements_pg(tuple(table.name for table, _ in changed))
+        params = {}
+        for i, (_, changes) in enumerate(changed):
+            ids = sorted(changes)
+            params[f"ids{i}"] = ids
+            params[f"ns{i}"] = [changes[eid] for eid in ids]
+        connection.execute(lock, {key: value for key, value in params.items() if key[0] == "i"})
+        connection.execute(add, params)
+        return
+    for table, changes in changed:
         added = table.c.listed_count + sa.case(changes, value=table.c.id, else_=0)
-        connection.execute(sa.update(table).where(table.c.id.in_(ids)).values(listed_count=added))
+        connection.execute(
+            sa.update(table).where(table.c.id.in_(sorted(changes))).values(listed_count=added)
+        )
 
 
 @functools.cache
-def _add_statements_pg(table: str) -> tuple[sa.TextClause, sa.TextClause]:
-    """``listed_count += n`` for the ids and additions bound as two arrays, built once per
-    table: the rows locked in id order, then updated. FOR NO KEY UPDATE, the lock the UPDATE
-    takes: FOR UPDATE would also block the foreign-key checks of every article and link row
-    inserted meanwhile that names the section, tag, author or source.
+def _add_statements_pg(tables: tuple[str, ...]) -> tuple[sa.TextClause, sa.TextClause]:
+    """``listed_count += n`` in each of ``tables`` for the ids and additions bound as arrays
+    (``ids0``, ``ns0`` for the first table, ...), built once per tuple of tables: the rows
+    locked, table after table and in id order within each, by one statement; then all updated
+    by a second. FOR NO KEY UPDATE, the lock the UPDATE takes: FOR UPDATE would also block the
+    foreign-key checks of every article and link row inserted meanwhile that names the
+    section, tag, author or source.
+
+    The lock of each table is a ``MATERIALIZED`` CTE whose condition counts the rows of the
+    previous table's CTE: an uncorrelated subquery, evaluated once before the first row of
+    its own table is locked, so the previous table's rows are all locked first. The outer
+    query reads every CTE in the same order.
 
     Two statements, not one: with the lock in a CTE of the UPDATE, the UPDATE reads the rows
     as of its statement's start, so a row another writer committed while this one waited for
     its lock is re-checked under the lock, and concurrent writers of the same row deadlocked
     (seen under 8 publishing editors; ``bench/count_lock_bench.py``: 18 deadlocks in 15 s of 8
     threads adding to 3 rows, none with two statements). The UPDATE that follows the lock
-    starts after it and finds the rows it holds."""
-    lock = sa.text(
-        f"SELECT id FROM {table} WHERE id = ANY(:ids) ORDER BY id FOR NO KEY UPDATE"
-    ).bindparams(sa.bindparam("ids", type_=ARRAY(sa.Integer)))
-    add = sa.text(
+    starts after it and finds the rows it holds; its data-modifying ``WITH`` clauses (one per
+    table, run in no defined order) wait for no lock, since this transaction holds them all."""
+    locks, counts = [], []
+    for i, table in enumerate(tables):
+        after = f" AND (SELECT count(*) FROM locked{i - 1}) >= 0" if i else ""
+        locks.append(
+            f"locked{i} AS MATERIALIZED (SELECT id FROM {table} WHERE id = ANY(:ids{i}){after} "
+            "ORDER BY id FOR NO KEY UPDATE)"
+        )
+        counts.append(f"(SELECT count(*) FROM locked{i})")
+    lock = sa.text(f"WITH {', '.join(locks)} SELECT {', '.join(counts)}")
+    updates = [
         f"UPDATE {table} SET listed_count = {table}.listed_count + added.n "
-        "FROM unnest(CAST(:ids AS integer[]), CAST(:ns AS integer[])) AS added (id, n) "
+        f"FROM unnest(CAST(:ids{i} AS integer[]), CAST(:ns{i} AS integer[])) AS added (id, n) "
         f"WHERE {table}.id = added.id"
-    ).bindparams(
-        sa.bindparam("ids", type_=ARRAY(sa.Integer)),
-        sa.bindparam("ns", type_=ARRAY(sa.Integer)),
+        for i, table in enumerate(tables)
+    ]
+    *first, last = updates
+    ctes = ", ".join(f"added{i} AS ({update})" for i, update in enumerate(first))
+    add = sa.text(f"WITH {ctes} {last}" if first else last)
+    arrays = [sa.bindparam(f"ids{i}", type_=ARRAY(sa.Integer)) for i in range(len(tables))]
+    lock = lock.bindparams(*arrays)
+    add = add.bindparams(
+        *arrays, *(sa.bindparam(f"ns{i}", type_=ARRAY(sa.Integer)) for i in range(len(tables)))
     )
     return lock, add
 
@@ -166,6 +196,16 @@ def _copy_statements(dialect_name: str) -> tuple[sa.Update, ...]:
     return tuple(statements)
 
 
+def _unlisted_before(article: Article) -> bool:
+    """Whether this flush changes the status of ``article`` from one that is in no count (a
+    draft being published, say): then its row as the flush finds it is in no count either,
+    and its memberships before the flush need no reading. The status as loaded is the row's:
+    the flush's UPDATE checks the article's version (``version_id_col``), and fails if another
+    transaction changed the row since."""
+    deleted = sa.inspect(article).attrs.status.history.deleted
+    return bool(deleted) and deleted[0] not in PUBLIC_STATUSES and article.id is not None
+
+
 def _changed(obj, names: Iterable[str]) -> bool:
     state = sa.inspect(obj)
     return any(state.attrs[name].history.has_changes() for name in names)
@@ -192,7 +232,9 @@ def _before(session: Session, flush_context, instances) -> None:
             existing.add(obj.article_id)
     for obj in session.dirty:
         if isinstance(obj, Article):
-            if _changed(obj, _ARTICLE_KEYS + _ARTICLE_LINKS):
+            if _unlisted_before(obj):
+                new.append(obj)
+            elif _changed(obj, _ARTICLE_KEYS + _ARTICLE_LINKS):
                 existing.add(obj.id)
         elif type(obj) in _LINK_KEYS and _changed(obj, _LINK_KEYS[type(obj)]):
             history = sa.inspect(obj).attrs.article_id.history

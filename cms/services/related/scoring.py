@@ -249,6 +249,9 @@ def _term_order(terms: Mapping[str, float]) -> Callable[[str], tuple[float, str]
 
 
 _stemmers = threading.local()
+# Words whose token (:func:`_token_stem`) and cleaned form (:func:`_clean_word`) are kept: a
+# bound, so a worker's memory stays flat.
+_WORDS_CACHED = 65_536
 
 
 def _stemmer(lang: str) -> Any:
@@ -300,14 +303,22 @@ def tokenize(text: str, language: str = "en") -> list[str]:
         key = number_key(match.group().rstrip(".,:"), lang)
         if key:
             out.append(key)
-    for match in _TOKEN_RE.finditer(text.lower()):
-        tok = _POSSESSIVE_RE.sub("", match.group()).replace("’", "'")
-        if len(tok) < 2 or tok in _STOP or not any(c.isalpha() for c in tok):
-            continue
-        stem = _stem(tok, lang)
-        if len(stem) >= 2 and stem not in _STOP:
+    for word in _TOKEN_RE.findall(text.lower()):
+        stem = _token_stem(word, lang)
+        if stem is not None:
             out.append(stem)
     return out
+
+
+@lru_cache(maxsize=_WORDS_CACHED)
+def _token_stem(word: str, lang: str) -> str | None:
+    """What :func:`tokenize` keeps of one lower-case word: its stem, or None (a stop word, one
+    letter, no letter). A function of the word alone, so each word is worked out once."""
+    tok = _POSSESSIVE_RE.sub("", word).replace("’", "'")
+    if len(tok) < 2 or tok in _STOP or not any(c.isalpha() for c in tok):
+        return None
+    stem = _stem(tok, lang)
+    return stem if len(stem) >= 2 and stem not in _STOP else None
 
 
 def _norm_label(value: Any) -> str:
@@ -346,6 +357,7 @@ def _is_acronym(word: str) -> bool:
     return 2 <= len(letters) <= 6 and all(c.isupper() for c in letters)
 
 
+@lru_cache(maxsize=_WORDS_CACHED)
 def _clean_word(word: str) -> str:
     """Drop a sentence-final dot (but keep "U.S.") and a possessive "'s"."""
     if word.endswith(".") and word.count(".") == 1:

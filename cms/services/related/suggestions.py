@@ -728,8 +728,15 @@ def _has_features(article_id: int) -> bool:
     """Whether the article's features are stored (without reading them)."""
     if db.session.identity_map.get(Session.identity_key(ArticleFeatures, article_id)):
         return True
-    query = sa.select(ArticleFeatures.article_id).where(ArticleFeatures.article_id == article_id)
-    return db.session.scalar(query) is not None
+    return db.session.scalar(_has_features_statement(), {"article_id": article_id}) is not None
+
+
+@functools.cache
+def _has_features_statement() -> sa.Select:
+    """:func:`_has_features`' statement, built once; parameter ``article_id``."""
+    return sa.select(ArticleFeatures.article_id).where(
+        ArticleFeatures.article_id == sa.bindparam("article_id")
+    )
 
 
 def update_features(article: Article) -> bool:

@@ -111,6 +111,7 @@ def pg_configs() -> list[str]:
 
 _PENDING = "cms.search.pending_articles"
 _PENDING_IDS = "cms.search.pending_ids"
+_PENDING_LISTING = "cms.search.pending_listing"  # articles whose listing alone changed
 
 
 def index_article(article: Article) -> None:
@@ -263,6 +264,8 @@ def listen(session_factory) -> None:
 # Article attributes the index copies beyond its text: whether and when the article is listed
 # (both databases), and its section (PostgreSQL).
 _LISTING_KEYS = ("status", "published_at", "section", "section_id")
+# Article attributes the indexed document is made of (with the names of its tags).
+_TEXT_KEYS = ("title", "subtitle", "body_text", "language", "tags")
 
 
 def _note_tag_changes(session: Session, flush_context, instances) -> None:
@@ -275,7 +278,10 @@ def _note_tag_changes(session: Session, flush_context, instances) -> None:
         if isinstance(obj, Article):
             attrs = sa.inspect(obj).attrs
             if any(attrs[name].history.has_changes() for name in _LISTING_KEYS):
-                listing.add(obj)
+                if any(attrs[name].history.has_changes() for name in _TEXT_KEYS):
+                    listing.add(obj)
+                else:
+                    session.info.setdefault(_PENDING_LISTING, set()).add(obj)
     tag_ids = [
         tag.id
         for tag in session.dirty
@@ -290,16 +296,44 @@ def _note_tag_changes(session: Session, flush_context, instances) -> None:
 
 
 def _write_pending(session: Session, flush_context) -> None:
-    articles = session.info.pop(_PENDING, set())
-    ids = session.info.pop(_PENDING_IDS, set())
+    ids = session.info.pop(_PENDING_IDS, set()) | _live_ids(session.info.pop(_PENDING, set()))
+    listing = _live_ids(session.info.pop(_PENDING_LISTING, set())) - ids
+    connection = session.connection()
+    if listing and connection.dialect.name == "postgresql":
+        # Only whether and when the article is listed changed (a publish, say): its document
+        # is the one stored, so only the listing is copied. A missing row is written whole.
+        done = set(connection.scalars(_pg_listing_update(), {"ids": sorted(listing)}))
+        listing -= done
+    ids |= listing  # SQLite: the FTS5 row's key is made of published_at, so rewritten whole
+    if ids:
+        _write_rows(connection, sorted(ids))
+
+
+def _live_ids(articles: set[Article]) -> set[int]:
+    ids = set()
     for article in articles:
         state = sa.inspect(article)
         if article.id is not None and not (state.deleted or state.was_deleted or state.detached):
             ids.add(article.id)
-    if ids:
-        _write_rows(session.connection(), sorted(ids))
+    return ids
+
+
+@functools.cache
+def _pg_listing_update() -> sa.Update:
+    """PostgreSQL: copy ``listed_at`` and the section of the articles ``ids`` (a parameter)
+    onto their index rows, returning the ids of the rows updated; built once."""
+    table = sa.table(
+        INDEX_TABLE, sa.column("article_id"), sa.column("listed_at"), sa.column("section_id")
+    )
+    return (
+        sa.update(table)
+        .where(table.c.article_id == Article.id, in_param("postgresql", Article.id, "ids"))
+        .values(listed_at=listed_at(), section_id=Article.section_id)
+        .returning(table.c.article_id)
+    )
 
 
 def _forget_pending(session: Session, previous_transaction) -> None:
     session.info.pop(_PENDING, None)
     session.info.pop(_PENDING_IDS, None)
+    session.info.pop(_PENDING_LISTING, None)

@@ -40,11 +40,13 @@ tag. Deleting an article deletes its index row in the database itself (PostgreSQ
 ``ON DELETE CASCADE``; SQLite: trigger ``article_search_delete``). A change of an article's
 status or ``published_at`` (publish, unpublish, schedule, archive, takedown and its
 revocation), made through any session, re-indexes it in the same flush (the index copies when
-it is listed). Every article is indexed whatever its status. A scheduled article is listed with
-its future time, so it becomes searchable on time without re-indexing; the articles of a window
-are checked against :func:`visibility.public_condition` too, so a write that bypassed the
-session (a bulk ``UPDATE``) can hide a hit until ``flask rebuild search`` but never show a
-draft. ``flask rebuild search`` rebuilds everything.
+it is listed; on PostgreSQL, when its text and tags did not change too, only that copy and its
+section are updated, and the stored document is kept). Every article is indexed whatever its
+status. A scheduled article is listed with its future time, so it becomes searchable on time
+without re-indexing; the articles of a window are checked against
+:func:`visibility.public_condition` too, so a write that bypassed the session (a bulk
+``UPDATE``) can hide a hit until ``flask rebuild search`` but never show a draft. ``flask
+rebuild search`` rebuilds everything.
 
 Query language (the same on both databases): words are all required and stemmed; very common
 words (:data:`STOP_WORDS`) are ignored outside quoted phrases;
