@@ -589,8 +589,19 @@ def _pg_hits() -> sa.Select:
     )
 
 
-# Snippet makers of the queries seen (``_PostgreSQL.snippets``), by their tsquery texts.
-_PG_SNIPPETS: dict[tuple, Snippets] = {}
+@functools.lru_cache(maxsize=_PG_QUERY_TEXTS_MAX)
+def _snippet_maker(query_texts: tuple[tuple[str, str], ...]) -> Snippets:
+    """The snippet maker of a query stemmed as ``query_texts`` (configuration, tsquery text):
+    the words each configuration stems it to, with their ``:*`` prefix flag, exclusions left
+    out."""
+    return Snippets(
+        {
+            cfg: sorted(
+                {(w.replace("''", "'"), p) for neg, w, p in _LEXEME.findall(text) if not neg}
+            )
+            for cfg, text in query_texts
+        }
+    )
 
 
 class _PostgreSQL:
@@ -870,26 +881,9 @@ class _PostgreSQL:
             .where(public_condition(now))
         )
 
-    def lexemes(self) -> dict[str, list[tuple[str, str]]]:
-        """The words of the query as each configuration stems them, with their ``:*`` prefix
-        flag (exclusions left out)."""
-        return {
-            cfg: sorted(
-                {(w.replace("''", "'"), p) for neg, w, p in _LEXEME.findall(text) if not neg}
-            )
-            for cfg, text in self.query_texts.items()
-        }
-
     def snippets(self) -> Snippets:
         """The query's snippet maker (made once per query per process)."""
-        key = tuple(self.query_texts.items())
-        maker = _PG_SNIPPETS.get(key)
-        if maker is None:
-            maker = Snippets(self.lexemes())
-            if len(_PG_SNIPPETS) >= _PG_QUERY_TEXTS_MAX:
-                _PG_SNIPPETS.clear()
-            _PG_SNIPPETS[key] = maker
-        return maker
+        return _snippet_maker(tuple(self.query_texts.items()))
 
     def hits(self, rows: list[_Ranked]) -> list[Hit]:
         """The page's hits: stored cards (built where missing or outdated, as
