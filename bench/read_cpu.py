@@ -79,6 +79,11 @@ def child(args) -> None:
         "list": [_environ(prefix)],
         "detail": [_environ(f"{prefix}/{slug}") for slug in slugs],
         "related": [_environ(f"{prefix}/{slug}/related") for slug in slugs],
+        # bench/http_bench.py's search row.
+        "search": [
+            _environ(f"/api/v1/search?q={word}")
+            for word in ("rail", "union", "forecast", "airport")
+        ],
     }
     wanted = args.only.split(",")
     out = {}
