@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from cms.extensions import db
 from cms.models import Article
+from cms.services.search import service as search_service
 from cms.services.search.snippets import FRAGMENT_WORDS, Snippets
 from tests.conftest import make_article
 
@@ -75,3 +76,78 @@ def test_a_draft_the_index_still_lists_is_never_a_hit(client, users, ago):
     db.session.commit()
     hits = client.get("/api/v1/search", query_string={"q": "lighthouse"}).get_json()["data"]
     assert [hit["id"] for hit in hits] == [other.id]
+
+
+@pytest.fixture
+def small_window(monkeypatch):
+    """A ranking window of 4 matches, walked over the 8 newest listed articles."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the walked ranking is PostgreSQL's")
+    monkeypatch.setattr(search_service, "RANK_WINDOW", 4)
+    monkeypatch.setattr(search_service, "WALK_ROWS", 8)
+    taken = []
+    walked = search_service._PostgreSQL.walked
+
+    def spy(self, *args):
+        rows = walked(self, *args)
+        taken.append(rows is not None)
+        return rows
+
+    monkeypatch.setattr(search_service._PostgreSQL, "walked", spy)
+    return taken
+
+
+def _search_pages(client, q: str) -> list:
+    """Every page of a relevance search with 2 hits per page: ids, scores, snippets."""
+    pages, args = [], {"q": q, "limit": 2}
+    while True:
+        body = client.get("/api/v1/search", query_string=args).get_json()
+        pages.append([(hit["id"], hit["score"], hit["snippet"]) for hit in body["data"]])
+        if not body["meta"]["next_cursor"]:
+            return pages
+        args["cursor"] = body["meta"]["next_cursor"]
+
+
+def test_a_common_word_is_ranked_by_one_walk_with_the_same_answers(
+    client, users, ago, small_window, monkeypatch
+):
+    """When the window's matches are among the newest listed articles, one statement walks,
+    ranks and reads the page; the answer is the one the window's ids would give."""
+    for hours, title in enumerate(
+        [
+            "Harbour cranes idle",
+            "Harbour pilots strike over harbour fees",
+            "Rail freight rises",
+            "Harbour harbour harbour: the week in shipping",
+            "Harbour master named",
+            "Ferry timetable changes at the harbour",
+            "Harbour dredging delayed",
+        ]
+    ):
+        make_article(title, published_at=ago(hours=hours + 1))
+    walked_pages = _search_pages(client, "harbour")
+    assert small_window[0] is True  # the first page came from the walk
+    monkeypatch.setattr(search_service._PostgreSQL, "walked", lambda self, *args: None)
+    assert _search_pages(client, "harbour") == walked_pages
+    assert sum(len(page) for page in walked_pages) == 4  # the window: the 4 newest matches
+
+
+def test_a_rare_word_or_a_hidden_hit_leaves_the_walk(client, users, ago, small_window):
+    """Too few matches among the walked articles, or a page holding an article that is not
+    visible: the window is found as before, and the draft is not a hit."""
+    make_article("Glacier survey published", published_at=ago(hours=1))
+    for hours in range(8):
+        make_article(f"Budget vote number {hours}", published_at=ago(minutes=hours + 1))
+    hits = client.get("/api/v1/search", query_string={"q": "glacier"}).get_json()["data"]
+    assert len(hits) == 1 and small_window == [False]
+    titles = ["Kiln fire", "Kiln kiln rebuilt", "Kiln museum", "Kiln tour", "Kiln works"]
+    made = [
+        make_article(title, published_at=ago(seconds=5 * i + 1)) for i, title in enumerate(titles)
+    ]
+    best = made[1]
+    db.session.execute(sa.update(Article).where(Article.id == best.id).values(status="draft"))
+    db.session.commit()
+    hits = client.get("/api/v1/search", query_string={"q": "kiln"}).get_json()["data"]
+    # (the window is the index's 4 newest matches, the hidden one among them)
+    assert best.id not in [hit["id"] for hit in hits] and len(hits) == 3
+    assert small_window[-1] is False

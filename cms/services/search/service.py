@@ -126,6 +126,9 @@ SNIPPET_TOKENS = 32
 # indexes, a rare one every match.
 SAMPLE_ROWS = 250
 WALK_SHARE = 0.2
+# ...and before that, for a ranked page, the newest WALK_ROWS are walked to fill the window
+# (``_PostgreSQL.walked``): a query matching half of them or more needs no other statement.
+WALK_ROWS = 2 * RANK_WINDOW
 LAST_SLICE = 32_000
 # Column weights. PostgreSQL: weight labels per field (D, C, B, A = 0.1, 0.2, 0.4, 1.0).
 # SQLite: bm25 multipliers per FTS5 column (title, subtitle, body, tags).
@@ -291,6 +294,11 @@ class _SQLite:
     ) -> sa.Select:
         return _ranked_page(self.scored(window, now).subquery("ranked"), cursor, limit)
 
+    @staticmethod
+    def walked(now: datetime, filters: dict, cursor: list | None, limit: int) -> None:
+        """FTS5 ranks every match: no window is walked (see ``_PostgreSQL.walked``)."""
+        return None
+
     def ranked(self, page: sa.Select) -> list[_Ranked]:
         return [_Ranked(*row) for row in self.execute(page)]
 
@@ -393,10 +401,16 @@ _PG_INDEX_MATCHES = sa.and_(
     _PG_TABLE.c.document.op("@@")(_tsquery_param("tsquery_any")),
     sa.func.ts_match_vq(_PG_TABLE.c.document, _PG_MATCH_QUERY),
 )
-_PG_OWN_QUERY = _per_config(
-    _PG_TABLE.c.config, {cfg: _tsquery_param(f"tsquery_{cfg}") for cfg in pg_configs()}
-)
-_PG_SCORE = sa.cast(sa.func.ts_rank_cd(_PG_TABLE.c.document, _PG_OWN_QUERY, 1), sa.Float)
+
+
+def _pg_score(document: sa.ColumnElement, config: sa.ColumnElement) -> sa.ColumnElement:
+    """SQL: the rank of ``document`` (of the configuration ``config``) for the query stemmed
+    its configuration's way."""
+    own_query = _per_config(config, {cfg: _tsquery_param(f"tsquery_{cfg}") for cfg in pg_configs()})
+    return sa.cast(sa.func.ts_rank_cd(document, own_query, 1), sa.Float)
+
+
+_PG_SCORE = _pg_score(_PG_TABLE.c.document, _PG_TABLE.c.config)
 # The index-only statements' filters (``_PostgreSQL.index_only``), by name in ``params``.
 _PG_INDEX_FILTERS = ("section", "published_after", "published_before")
 # The tsquery texts of each query already seen (its stemming depends on the words and the
@@ -523,26 +537,13 @@ def _snippet_source() -> sa.ColumnElement:
     )
 
 
-@functools.cache
-def _pg_ranked_page(after_cursor: bool, checked: bool) -> sa.Select:
-    """:func:`_ranked_page` of ``window_ids``, built once (parameters ``rank_now``,
-    ``after_score``, ``after_published_at``, ``after_id``, ``page_rows``), each row with what
-    its hit needs (:class:`_Ranked`: the document's configuration, the start of its text and
-    its stored card, ``cards.read_cards``'s join), read for the page's rows only: one
-    statement per ranked page. ``checked``: of the visible articles among them; else of all of
-    them, each row saying whether its article is visible (``_PostgreSQL.ranked``)."""
-    key = _PG_TABLE.c.article_id
+def _pg_page_with_hits(ranked: sa.Subquery, after_cursor: bool, *more: str) -> sa.Select:
+    """:func:`_ranked_page` of the ``ranked`` rows ``(id, score, published_at, key, config,
+    *more)`` (parameters ``rank_now``, ``after_score``, ``after_published_at``, ``after_id``,
+    ``page_rows``), each row with what its hit needs (:class:`_Ranked`: the document's
+    configuration, the start of its text and its stored card, ``cards.read_cards``'s join),
+    read for the page's rows only, then whether its article is visible, then ``more``."""
     now = sa.bindparam("rank_now", type_=Article.published_at.type)
-    ranked = sa.select(
-        key.label("id"),
-        _PG_SCORE.label("score"),
-        _PG_TABLE.c.listed_at.label("published_at"),
-        key.label("key"),
-        _PG_TABLE.c.config.label("config"),
-    ).where(key == sa.any_(_ids_param("window_ids")))
-    if checked:
-        ranked = ranked.join(Article, Article.id == key).where(public_condition(now))
-    ranked = ranked.subquery("ranked")
     cursor = None
     if after_cursor:
         cursor = [
@@ -563,12 +564,69 @@ def _pg_ranked_page(after_cursor: bool, checked: bool) -> sa.Select:
             _snippet_source(),
             StoredCard.card,
             public_condition(now).label("visible"),
+            *(page.c[name] for name in more),
         )
         .select_from(page)
         .join(Article, Article.id == page.c.id)
         .outerjoin(StoredCard, current_card())
         .order_by(page.c.score.desc(), page.c.published_at.desc(), page.c.id.desc())
     )
+
+
+@functools.cache
+def _pg_ranked_page(after_cursor: bool, checked: bool) -> sa.Select:
+    """:func:`_pg_page_with_hits` of ``window_ids``, built once: one statement per ranked
+    page. ``checked``: of the visible articles among them; else of all of them, each row
+    saying whether its article is visible (``_PostgreSQL.ranked``)."""
+    key = _PG_TABLE.c.article_id
+    ranked = sa.select(
+        key.label("id"),
+        _PG_SCORE.label("score"),
+        _PG_TABLE.c.listed_at.label("published_at"),
+        key.label("key"),
+        _PG_TABLE.c.config.label("config"),
+    ).where(key == sa.any_(_ids_param("window_ids")))
+    if checked:
+        now = sa.bindparam("rank_now", type_=Article.published_at.type)
+        ranked = ranked.join(Article, Article.id == key).where(public_condition(now))
+    return _pg_page_with_hits(ranked.subquery("ranked"), after_cursor)
+
+
+@functools.cache
+def _pg_walked_page(shape: tuple[str, ...], after_cursor: bool) -> sa.Select:
+    """:func:`_pg_page_with_hits` of the window of the ``window_rows`` newest matches among the
+    newest ``walk_rows`` listed articles (the filters named in ``shape``, as
+    ``_PostgreSQL.index_only`` sets them), each tested as it is read and ranked as it is
+    taken: one statement finds, ranks and reads a page. Each row ends with the number of
+    matches the window holds (``found``)."""
+    table = _PG_TABLE
+    newest = (
+        _pg_listing(shape, False)
+        .with_only_columns(table.c.article_id, table.c.listed_at, table.c.config, table.c.document)
+        .order_by(*_PG_NEWEST_FIRST)
+        # ``LIMIT (SELECT n)``, not ``LIMIT n``: a limit the planner cannot read makes it plan
+        # for the first tenth of the rows, as the walk stops once the window is full. Told that
+        # all the rows of a small table are wanted, it sorts them all instead (3 to 4 times the
+        # cost at 600 articles).
+        .limit(sa.select(sa.bindparam("walk_rows", type_=sa.Integer)).scalar_subquery())
+        .subquery("newest")
+    )
+    window = (
+        sa.select(newest)
+        .where(newest.c.document.op("@@")(_PG_MATCH_QUERY))
+        .order_by(newest.c.listed_at.desc(), newest.c.article_id.desc())
+        .limit(sa.bindparam("window_rows", type_=sa.Integer))
+        .subquery("window")
+    )
+    ranked = sa.select(
+        window.c.article_id.label("id"),
+        _pg_score(window.c.document, window.c.config).label("score"),
+        window.c.listed_at.label("published_at"),
+        window.c.article_id.label("key"),
+        window.c.config.label("config"),
+        sa.func.count().over().label("found"),
+    ).subquery("ranked")
+    return _pg_page_with_hits(ranked, after_cursor, "found")
 
 
 @functools.cache
@@ -850,6 +908,31 @@ class _PostgreSQL:
             _PG_BUILT_ONCE.update((statement, _PG_CHECKS[statement]))
         return statement
 
+    def walked(
+        self, now: datetime, filters: dict, cursor: list | None, limit: int
+    ) -> list[_Ranked] | None:
+        """The ranked page (as :meth:`ranked` gives it) by one statement, when the
+        :data:`RANK_WINDOW` newest matches are among the newest :data:`WALK_ROWS` listed
+        articles (a query matching at least half of them: the commonest words); ``None``
+        otherwise, or when the page is empty or holds an article that is not visible, and then
+        :meth:`window` and :meth:`ranked` find it. The window is the same either way: walking
+        the articles newest first, the first matches found are the newest."""
+        if self.index_only(now, filters) is None:
+            return None
+        params = self.params
+        params.update(rank_now=now, page_rows=limit, walk_rows=WALK_ROWS, window_rows=RANK_WINDOW)
+        if cursor:
+            score, published_at, article_id = cursor
+            params.update(
+                after_score=float(score), after_published_at=published_at, after_id=article_id
+            )
+        statement = _pg_walked_page(self._shape, bool(cursor))
+        _PG_BUILT_ONCE.add(statement)
+        rows = self.execute(statement)
+        if not rows or rows[0][-1] < RANK_WINDOW or not all(row[-2] for row in rows):
+            return None
+        return [_Ranked(*row[:-2]) for row in rows]
+
     def ranked(self, page: sa.Select) -> list[_Ranked]:
         """The rows of the ranked ``page``. The window's matches were found in the index table
         alone (``index_only``); they are ranked without reading their articles, and only the
@@ -993,9 +1076,11 @@ def _search(backend, filters, limit, cursor, count, now, sort) -> Page:
             reverse=True,
         )
     else:
-        window = backend.window(matched, RANK_WINDOW, now, filters, alone is not None)
-        page = backend.ranked_page(window, now, cursor, limit + 1)
-        rows = backend.ranked(page)
+        rows = backend.walked(now, filters, cursor, limit + 1) if alone is not None else None
+        if rows is None:
+            window = backend.window(matched, RANK_WINDOW, now, filters, alone is not None)
+            page = backend.ranked_page(window, now, cursor, limit + 1)
+            rows = backend.ranked(page)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
