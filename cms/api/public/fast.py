@@ -1,24 +1,26 @@
 """The hot public reads, answered before Flask's request machinery.
 
-An anonymous GET or HEAD of the article list, an article or its related articles, without a
-query string, conditional header or body, while the response cache is off (with it on, its
-own middleware answers the hits, and Flask the misses it stores). The response is the one
-Flask would send, built by the same functions: the views' ``list_page``, ``article_page`` and
-``related_page`` (``cms.api.public.articles``), then the headers of the public hooks
-(``cms.cache.http.fresh_headers``), of every response (``cms.web.finished``), flask-cors's
-and the public rate limit's (``cms.rate_limits.public_limit_headers``), on a plain list sent
-as werkzeug sends such a 200. The services' statements run compiled once on a pooled DB-API
-connection (``cms.services.public.compiled``). What it leaves out: the request context, the
-before- and after-request hooks, flask-smorest's and webargs' wrappers, the ORM session and
-SQLAlchemy's execution path: about 40% of the CPU of such a request in process
-(bench/README.md, rounds 5 and 6).
+An anonymous GET or HEAD of the article list, an article or its related articles without a
+query string, or of a search, without a conditional header or body, while the response cache
+is off (with it on, its own middleware answers the hits, and Flask the misses it stores). The
+response is the one Flask would send, built by the same functions: the views' ``list_page``,
+``article_page`` and ``related_page`` (``cms.api.public.articles``) and ``search_page``
+(``cms.api.public.search``, which parses the query string as the view's parser does), then
+the headers of the public hooks (``cms.cache.http.fresh_headers``), of every response
+(``cms.web.finished``), flask-cors's and the public rate limit's
+(``cms.rate_limits.public_limit_headers``), on a plain list sent as werkzeug sends such a
+200. The services' statements run compiled once on a pooled DB-API connection
+(``cms.services.public.compiled``); the search's on the session's, as in its view. What it
+leaves out: the request context, the before- and after-request hooks, flask-smorest's and
+webargs' wrappers, the ORM session and SQLAlchemy's execution path: about 40% of the CPU of
+such a request in process (bench/README.md, rounds 5 and 6).
 
 Everything else goes to Flask, which answers it as without this path: other URLs and
-methods, a query string, ``Authorization``, a body, ``If-None-Match`` and the other
-conditional headers, a moved, missing or removed article (301, 404, 410), any error, and a
-request over the public rate limit (Flask answers the 429; like a refused hit of the response
-cache, it has counted twice). When the database cannot be reached, Flask answers the 503
-without trying again.
+methods, a query string (but the search's), a query string the search refuses (400),
+``Authorization``, a body, ``If-None-Match`` and the other conditional headers, a moved,
+missing or removed article (301, 404, 410), any error, and a request over the public rate
+limit (Flask answers the 429; like a refused hit of the response cache, it has counted
+twice). When the database cannot be reached, Flask answers the 503 without trying again.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_path_info
 
-from cms.api.public import articles
+from cms.api.public import articles, search
 from cms.availability import DATABASE, unavailable_service
 from cms.cache.http import CONDITIONAL, VARY, fresh_headers
 from cms.config import cors_settings
@@ -42,7 +44,7 @@ from cms.schemas.articles.public import ArticleListQuery, RelatedQuery
 from cms.services.public import compiled, reading
 from cms.web import DATABASE_UNAVAILABLE, finished, request_id
 
-_PREFIX = "/api/v1/articles"
+_PREFIXES = ("/api/v1/articles", "/api/v1/search")
 # Requests the path leaves to Flask: a login, a conditional request, a chunked body, a
 # protocol upgrade (a websocket, which Flask's routing refuses).
 _NOT_PLAIN = CONDITIONAL | {"HTTP_AUTHORIZATION", "HTTP_TRANSFER_ENCODING", "HTTP_UPGRADE"}
@@ -66,7 +68,12 @@ class FastReads:
             "public_articles.ArticleRelated": lambda _sent, slug: articles.related_page(
                 slug, **related_query
             ),
+            "public_search.Search": lambda sent, _slug: search.search_page(sent),
         }
+        # The reads that take a query string (parsed as their view's is), and those that run
+        # on the session's connection (the search's statements are planned for their values).
+        self._with_query = {"public_search.Search"}
+        self._on_session = {"public_search.Search"}
         # The URL map bound once: without SERVER_NAME (see ``_match``) the host plays no part
         # in matching, only the path and the method (binding it per request: ~15 µs). The
         # answers for the most recent paths are kept: the map does not change once the app
@@ -82,11 +89,15 @@ class FastReads:
         matched = self._match(environ)
         if matched is None:
             return self.wsgi_app(environ, start_response)
-        read, slug = matched
+        read, slug, borrow = matched
         sent = Request(environ)
         try:
-            with self.app.app_context(), compiled.borrowed_connection(db.engine):
-                found = read(sent, slug)
+            with self.app.app_context():
+                if borrow:
+                    with compiled.borrowed_connection(db.engine):
+                        found = read(sent, slug)
+                else:
+                    found = read(sent, slug)
         except Exception as error:
             if unavailable_service(error) == DATABASE:
                 environ[DATABASE_UNAVAILABLE] = error  # Flask answers the 503
@@ -120,11 +131,11 @@ class FastReads:
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [response.get_data()]
 
     def _match(self, environ):
-        """The read answering this request and the slug it names, or ``None``."""
+        """The read answering this request, the slug it names and whether it runs on a
+        borrowed connection, or ``None``."""
         if (
             environ["REQUEST_METHOD"] not in ("GET", "HEAD")
-            or environ.get("QUERY_STRING")
-            or not environ.get("PATH_INFO", "").startswith(_PREFIX)
+            or not environ.get("PATH_INFO", "").startswith(_PREFIXES)
             or environ.get("CONTENT_LENGTH", "0") not in ("", "0")
             or not _NOT_PLAIN.isdisjoint(environ)
             or self.app.extensions.get("cms_response_cache") is not None
@@ -138,9 +149,9 @@ class FastReads:
             return None
         endpoint, slug = matched
         read = self._reads.get(endpoint)
-        if read is None:
+        if read is None or (environ.get("QUERY_STRING") and endpoint not in self._with_query):
             return None
-        return read, slug
+        return read, slug, endpoint not in self._on_session
 
 
 def _route(routes, path: str, method: str) -> tuple[str, str] | None:

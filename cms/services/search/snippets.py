@@ -36,8 +36,11 @@ _ALGORITHMS = {"english": "english", "german": "german"}
 _STEMMERS = threading.local()
 # Words judged per query (``_Judge``).
 _KNOWN_MAX = 20_000
-# Characters a Snowball stem may have replaced (German umlauts and ß, English final y).
-_LOOSE = {"a": "[aä]", "o": "[oö]", "u": "[uü]", "i": "[iyï]", "e": "[eë]"}
+# Characters a stem may have replaced, per configuration: German umlauts and ß, English y.
+# (Only where the stemmer replaces them: a letter left alone makes a word whose stem differs
+# from the lexeme, which ``_Judge`` refuses anyway, and a literal start is found faster.)
+_LOOSE = {"a": "[aä]", "o": "[oö]", "u": "[uü]", "i": "[iyï]", "e": "[eë]", "ss": "(?:ss|ß)"}
+_LOOSE_BY_CONFIG = {"german": _LOOSE, "english": {"i": _LOOSE["i"]}}
 
 
 def _stem(cfg: str, word: str) -> str:
@@ -52,17 +55,18 @@ def _stem(cfg: str, word: str) -> str:
     return stemmer.stemWord(word) if stemmer else word
 
 
-def _loose_prefix(lexeme: str) -> str:
-    """A pattern every word whose stem is ``lexeme`` (or starts with it) starts with: the
-    stem's letters, each also as the letters Snowball folds into it, the last one left out
-    (English stems may end in an ``i`` for a ``y`` or ``ies``)."""
+def _loose_prefix(cfg: str, lexeme: str) -> str:
+    """A pattern every word whose stem in ``cfg`` is ``lexeme`` (or starts with it) starts
+    with: the stem's letters, each also as the letters ``cfg``'s stemmer folds into it, the
+    last one left out (English stems may end in an ``i`` for a ``y`` or ``ies``)."""
+    loose = _LOOSE_BY_CONFIG.get(cfg, {})
     parts, i = [], 0
     while i < len(lexeme):
-        if lexeme.startswith("ss", i):
-            parts.append("(?:ss|ß)")
+        if "ss" in loose and lexeme.startswith("ss", i):
+            parts.append(loose["ss"])
             i += 2
             continue
-        parts.append(_LOOSE.get(lexeme[i], re.escape(lexeme[i])))
+        parts.append(loose.get(lexeme[i], re.escape(lexeme[i])))
         i += 1
     return "".join(parts[:-1] if len(parts) > 2 else parts)
 
@@ -77,7 +81,8 @@ class Snippets:
             if not words:
                 self._configs[cfg] = None
                 continue
-            alternatives = "|".join(sorted({_loose_prefix(w) for w, _ in words}, key=len)[::-1])
+            prefixes = {_loose_prefix(cfg, w) for w, _ in words}
+            alternatives = "|".join(sorted(prefixes, key=len)[::-1])
             # Matched on the lowercased text (a literal start is found fast), or, when
             # lowercasing changed the text's length, case-insensitively on the text itself.
             self._configs[cfg] = (
