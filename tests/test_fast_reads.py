@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from werkzeug.test import Client
@@ -121,6 +122,42 @@ def test_plain_reads_take_the_fast_path_with_flasks_answer(paths, site, suffix, 
     assert (body == b"") == (kwargs.get("method") == "HEAD")
 
 
+SEARCHES = [
+    "q=harbour",
+    "q=harbour&sort=newest",
+    "q=harbour&count=true&limit=1",
+    "q=harbour&tag=port",
+    "q=harbour&section=news&language=en",
+    "q=%22the+harbour%22+OR+story",
+    "q=harbour+-older",
+    "q=draft",  # the draft is never a hit
+    "q=nothingmatchesthis",
+]
+
+
+@pytest.mark.parametrize("query", SEARCHES)
+@pytest.mark.parametrize("kwargs", PLAIN[:3], ids=lambda kwargs: str(kwargs) or "plain")
+def test_searches_take_the_fast_path_with_flasks_answer(paths, site, query, kwargs):
+    kwargs = {**kwargs, "headers": {**kwargs.get("headers", {}), "X-Request-ID": "req-9"}}
+    (status, headers, body), taken = _same(paths, f"/api/v1/search?{query}", **kwargs)
+    assert taken and status == "200 OK"
+    if kwargs.get("method") != "HEAD":
+        hits = orjson.loads(body)["data"]
+        assert site[2].id not in [hit["id"] for hit in hits]
+        assert bool(hits) == ("nothing" not in query and "draft" not in query)
+
+
+def test_the_next_page_of_a_search_on_the_fast_path(paths, site):
+    fast, _flask, counter = paths
+    first = fast.get("/api/v1/search?q=harbour&limit=1", headers={"X-Request-ID": "req-8"})
+    link = first.headers["Link"]
+    assert link.startswith("</api/v1/search?q=harbour&limit=1&cursor=") and counter.calls == 0
+    url = link[1 : link.index(">")]
+    (status, _headers, body), taken = _same(paths, url, headers={"X-Request-ID": "req-8"})
+    assert taken and status == "200 OK"
+    assert orjson.loads(body)["data"][0]["id"] != first.get_json()["data"][0]["id"]
+
+
 def test_plain_reads_run_their_statements_compiled_on_a_pooled_connection(uncached, paths, site):
     """No statement of a plain read goes through SQLAlchemy's execution (its events see none),
     and the borrowed connection is back in the pool, out of autocommit, afterwards."""
@@ -200,6 +237,15 @@ def _others(site):
         ("/api/v1/articles/no-such-article/related", {}),
         ("/api/v1/articles/a%00b", {}),
         ("/api/v1/articles", {"headers": {"Connection": "Upgrade", "Upgrade": "websocket"}}),
+        ("/api/v1/search", {}),  # the 400s of the search's parser and service
+        ("/api/v1/search?q=", {}),
+        ("/api/v1/search?q=harbour&limit=0", {}),
+        ("/api/v1/search?q=harbour&bogus=1", {}),
+        ("/api/v1/search?q=harbour&cursor=nonsense", {}),
+        ("/api/v1/search?q=harbour&sort=oldest", {}),
+        ("/api/v1/search?q=harbour", {"headers": {"If-None-Match": '"x"'}}),
+        ("/api/v1/search?q=harbour", {"headers": {"Authorization": "Bearer nonsense"}}),
+        ("/api/v1/search?q=harbour", {"method": "POST"}),
     ]
 
 
