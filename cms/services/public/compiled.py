@@ -89,12 +89,19 @@ class _Borrowed:
 
 
 def rows_on(
-    connection: sa.Connection, statement: sa.Executable, params: dict | None, *, scalars=False
+    connection: sa.Connection,
+    statement: sa.Executable,
+    params: dict | None,
+    *,
+    scalars=False,
+    prepare: bool | None = None,
 ) -> list:
     """The rows of ``statement`` on the DB-API connection of ``connection`` (a session's, in
     whatever transaction state it is), compiled once as :class:`_Borrowed` runs it; through
-    ``connection`` when it cannot be. ``scalars``: the first column's values only. For
-    statements built once (the search's): the cache of compiled statements is small."""
+    ``connection`` when it cannot be. ``scalars``: the first column's values only.
+    ``prepare``: psycopg's (prepared now, never, or after its threshold of runs when
+    ``None``). For statements built once (the search's): the cache of compiled statements is
+    small."""
     dialect = connection.dialect
     compiled = _compile(statement, dialect)
     if compiled is None:
@@ -102,8 +109,9 @@ def rows_on(
         return result.scalars().all() if scalars else result.all()
     dbapi_connection = connection.connection.dbapi_connection
     cursor = dbapi_connection.cursor()
+    options = {} if prepare is None else {"prepare": prepare}
     try:
-        cursor.execute(compiled.sql, compiled.parameters(params))
+        cursor.execute(compiled.sql, compiled.parameters(params), **options)
         rows = compiled.rows(cursor.fetchall(), cursor, scalars=scalars)
         return [row[0] for row in rows] if scalars else rows
     except dialect.loaded_dbapi.Error as error:

@@ -71,7 +71,6 @@ boundary.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import html
 import math
@@ -280,10 +279,6 @@ class _SQLite:
     @staticmethod
     def newest_order(row: _Ranked):
         return row.key
-
-    @staticmethod
-    def planned_for_values():
-        return contextlib.nullcontext()
 
     @staticmethod
     def execute(statement: sa.Executable) -> list:
@@ -662,6 +657,20 @@ def _snippet_maker(query_texts: tuple[tuple[str, str], ...]) -> Snippets:
     )
 
 
+@contextmanager
+def _not_prepared(connection: sa.Connection):
+    """Statements run on ``connection`` inside are not prepared by psycopg (each planned for
+    its values, see ``_PostgreSQL.execute``), without a transaction to hold ``SET LOCAL
+    plan_cache_mode``."""
+    driver = connection.connection.driver_connection
+    threshold = driver.prepare_threshold
+    driver.prepare_threshold = None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold
+
+
 class _PostgreSQL:
     """tsvector, GIN, ts_rank_cd, ts_headline."""
 
@@ -703,13 +712,20 @@ class _PostgreSQL:
         ).one()
         return texts[0], texts[1], dict(zip(queries, texts[2:], strict=True))
 
-    def execute(self, statement: sa.Executable) -> list:
+    def execute(self, statement: sa.Executable, *, prepare: bool = False) -> list:
         """The rows of one of this search's statements (Core, on the session's connection;
-        one built once runs compiled once on its DB-API connection, ``compiled.rows_on``)."""
+        one built once runs compiled once on its DB-API connection, ``compiled.rows_on``).
+
+        Each is planned for its values: psycopg prepares a statement after five runs, and
+        PostgreSQL may then choose a generic plan that cannot see how common the searched words
+        are (a walk or a bitmap scan differ a hundredfold). ``prepare``: the statement is
+        prepared at once instead, its plan kept for the next runs (when it does not depend on
+        the words: :meth:`walked`'s, whose planning cost a third of its database time)."""
         connection = db.session.connection()
         if statement in _PG_BUILT_ONCE:
-            return compiled.rows_on(connection, statement, self.params)
-        return connection.execute(statement, self.params).all()
+            return compiled.rows_on(connection, statement, self.params, prepare=prepare)
+        with _not_prepared(connection):
+            return connection.execute(statement, self.params).all()
 
     @staticmethod
     def _own_config(cfg: str, tsq: sa.ColumnElement) -> sa.ColumnElement:
@@ -791,22 +807,6 @@ class _PostgreSQL:
         already."""
         return None
 
-    @staticmethod
-    @contextmanager
-    def planned_for_values():
-        """Plan each statement inside for its values: psycopg prepares a statement after five
-        runs, and PostgreSQL may then choose a generic plan that cannot see how common the
-        searched words are (a walk or a bitmap scan differ a hundredfold). So the search's
-        statements are not prepared (each is planned anew with its values, as a custom plan),
-        without a transaction to hold ``SET LOCAL plan_cache_mode``."""
-        driver = db.session.connection().connection.driver_connection
-        threshold = driver.prepare_threshold
-        driver.prepare_threshold = None
-        try:
-            yield
-        finally:
-            driver.prepare_threshold = threshold
-
     def index_only(self, now: datetime, filters: dict, *, match: bool = True) -> sa.Select | None:
         """Matches listed by ``now`` from the index table alone (no join: with one, PostgreSQL
         joins every match of a mid-frequency word before sorting), when no filter needs the
@@ -858,7 +858,9 @@ class _PostgreSQL:
         connection = db.session.connection()
 
         def run(statement: sa.Select, **values) -> list:
-            return compiled.rows_on(connection, statement, {**params, **values}, scalars=True)
+            return compiled.rows_on(
+                connection, statement, {**params, **values}, scalars=True, prepare=False
+            )
 
         def walk(skip: int, rows: int, count: int) -> list[int]:
             return run(_pg_walk(shape), walk_skip=skip, walk_rows=rows, walk_count=count)
@@ -928,7 +930,7 @@ class _PostgreSQL:
             )
         statement = _pg_walked_page(self._shape, bool(cursor))
         _PG_BUILT_ONCE.add(statement)
-        rows = self.execute(statement)
+        rows = self.execute(statement, prepare=True)
         if not rows or rows[0][-1] < RANK_WINDOW or not all(row[-2] for row in rows):
             return None
         return [_Ranked(*row[:-2]) for row in rows]
@@ -982,6 +984,7 @@ class _PostgreSQL:
                     db.session.connection(),
                     _pg_hits(),
                     {"hit_ids": _ids_text([row.id for row in rows])},
+                    prepare=False,
                 )
             }
             for row in rows:
@@ -1038,10 +1041,7 @@ def search(
             "This cursor belongs to a search with another sort.",
             errors={"cursor": ["Belongs to another sort."]},
         )
-    now = now or utcnow()
-    backend = _backend(query)
-    with backend.planned_for_values():
-        return _search(backend, filters, limit, cursor, count, now, sort)
+    return _search(_backend(query), filters, limit, cursor, count, now or utcnow(), sort)
 
 
 def _search(backend, filters, limit, cursor, count, now, sort) -> Page:
