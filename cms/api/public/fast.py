@@ -10,10 +10,10 @@ the headers of the public hooks (``cms.cache.http.fresh_headers``), of every res
 (``cms.web.finished``), flask-cors's and the public rate limit's
 (``cms.rate_limits.public_limit_headers``), on a plain list sent as werkzeug sends such a
 200. The services' statements run compiled once on a pooled DB-API connection
-(``cms.services.public.compiled``); the search's on the session's, as in its view. What it
-leaves out: the request context, the before- and after-request hooks, flask-smorest's and
-webargs' wrappers, the ORM session and SQLAlchemy's execution path: about 40% of the CPU of
-such a request in process (bench/README.md, rounds 5 and 6).
+(``cms.services.public.compiled``). What it leaves out: the request context, the before-
+and after-request hooks, flask-smorest's and webargs' wrappers, the ORM session and
+SQLAlchemy's execution path: about 40% of the CPU of such a request in process
+(bench/README.md, rounds 5 and 6).
 
 Everything else goes to Flask, which answers it as without this path: other URLs and
 methods, a query string (but the search's), a query string the search refuses (400),
@@ -70,10 +70,8 @@ class FastReads:
             ),
             "public_search.Search": lambda sent, _slug: search.search_page(sent),
         }
-        # The reads that take a query string (parsed as their view's is), and those that run
-        # on the session's connection (the search's statements are planned for their values).
+        # The reads that take a query string (parsed as their view's is).
         self._with_query = {"public_search.Search"}
-        self._on_session = {"public_search.Search"}
         # The URL map bound once: without SERVER_NAME (see ``_match``) the host plays no part
         # in matching, only the path and the method (binding it per request: ~15 µs). The
         # answers for the most recent paths are kept: the map does not change once the app
@@ -89,15 +87,11 @@ class FastReads:
         matched = self._match(environ)
         if matched is None:
             return self.wsgi_app(environ, start_response)
-        read, slug, borrow = matched
+        read, slug = matched
         sent = Request(environ)
         try:
-            with self.app.app_context():
-                if borrow:
-                    with compiled.borrowed_connection(db.engine):
-                        found = read(sent, slug)
-                else:
-                    found = read(sent, slug)
+            with self.app.app_context(), compiled.borrowed_connection(db.engine):
+                found = read(sent, slug)
         except Exception as error:
             if unavailable_service(error) == DATABASE:
                 environ[DATABASE_UNAVAILABLE] = error  # Flask answers the 503
@@ -131,8 +125,7 @@ class FastReads:
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [response.get_data()]
 
     def _match(self, environ):
-        """The read answering this request, the slug it names and whether it runs on a
-        borrowed connection, or ``None``."""
+        """The read answering this request and the slug it names, or ``None``."""
         if (
             environ["REQUEST_METHOD"] not in ("GET", "HEAD")
             or not environ.get("PATH_INFO", "").startswith(_PREFIXES)
@@ -151,7 +144,7 @@ class FastReads:
         read = self._reads.get(endpoint)
         if read is None or (environ.get("QUERY_STRING") and endpoint not in self._with_query):
             return None
-        return read, slug, endpoint not in self._on_session
+        return read, slug
 
 
 def _route(routes, path: str, method: str) -> tuple[str, str] | None:

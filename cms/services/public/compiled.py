@@ -51,8 +51,16 @@ class _Borrowed:
         self.engine = engine
         self._connection = None  # the pool's proxy of the DB-API connection
 
-    def rows(self, statement: sa.Executable, params: dict | None) -> list | None:
-        """The rows of ``statement``, or ``None`` when it cannot be run compiled once."""
+    def rows(
+        self,
+        statement: sa.Executable,
+        params: dict | None,
+        *,
+        scalars: bool = False,
+        prepare: bool | None = None,
+    ) -> list | None:
+        """The rows of ``statement``, or ``None`` when it cannot be run compiled once;
+        ``scalars`` and ``prepare`` as :func:`rows_on` takes them."""
         dialect = self.engine.dialect
         compiled = _compile(statement, dialect)
         if compiled is None:
@@ -62,10 +70,11 @@ class _Borrowed:
             dialect.set_isolation_level(connection.dbapi_connection, "AUTOCOMMIT")
             self._connection = connection
         cursor = self._connection.dbapi_connection.cursor()
+        options = {} if prepare is None else {"prepare": prepare}
         try:
-            cursor.execute(compiled.sql, compiled.parameters(params))
-            rows = cursor.fetchall()
-            return compiled.rows(rows, cursor)
+            cursor.execute(compiled.sql, compiled.parameters(params), **options)
+            rows = compiled.rows(cursor.fetchall(), cursor, scalars=scalars)
+            return [row[0] for row in rows] if scalars else rows
         except dialect.loaded_dbapi.Error as error:
             if dialect.is_disconnect(error, self._connection.dbapi_connection, cursor):
                 # As SQLAlchemy's Connection does on a disconnect: this connection and every

@@ -421,6 +421,7 @@ _PG_BUILT_ONCE: set[sa.Select] = set()
 _PG_CHECKS: dict[sa.Select, sa.Select] = {}
 
 _INDEX_NOW = sa.bindparam("index_now", type_=Article.published_at.type)
+_SECTION_ID = sa.select(Section.id).where(Section.slug == sa.bindparam("section_slug"))
 
 
 @functools.cache
@@ -657,6 +658,23 @@ def _snippet_maker(query_texts: tuple[tuple[str, str], ...]) -> Snippets:
     )
 
 
+def _rows(
+    statement: sa.Select, params: dict, *, scalars: bool = False, prepare: bool = False
+) -> list:
+    """The rows of a statement built once, compiled once: on the connection a read answered
+    before Flask borrowed (``compiled.borrowed_connection``, in autocommit), else on the
+    session's (``compiled.rows_on``). Not prepared unless ``prepare`` (see
+    ``_PostgreSQL.execute``)."""
+    borrowed = compiled.borrowed()
+    if borrowed is not None:
+        rows = borrowed.rows(statement, params, scalars=scalars, prepare=prepare)
+        if rows is not None:
+            return rows
+    return compiled.rows_on(
+        db.session.connection(), statement, params, scalars=scalars, prepare=prepare
+    )
+
+
 @contextmanager
 def _not_prepared(connection: sa.Connection):
     """Statements run on ``connection`` inside are not prepared by psycopg (each planned for
@@ -714,16 +732,16 @@ class _PostgreSQL:
 
     def execute(self, statement: sa.Executable, *, prepare: bool = False) -> list:
         """The rows of one of this search's statements (Core, on the session's connection;
-        one built once runs compiled once on its DB-API connection, ``compiled.rows_on``).
+        one built once runs compiled once, :func:`_rows`).
 
         Each is planned for its values: psycopg prepares a statement after five runs, and
         PostgreSQL may then choose a generic plan that cannot see how common the searched words
         are (a walk or a bitmap scan differ a hundredfold). ``prepare``: the statement is
         prepared at once instead, its plan kept for the next runs (when it does not depend on
         the words: :meth:`walked`'s, whose planning cost a third of its database time)."""
-        connection = db.session.connection()
         if statement in _PG_BUILT_ONCE:
-            return compiled.rows_on(connection, statement, self.params, prepare=prepare)
+            return _rows(statement, self.params, prepare=prepare)
+        connection = db.session.connection()
         with _not_prepared(connection):
             return connection.execute(statement, self.params).all()
 
@@ -820,9 +838,8 @@ class _PostgreSQL:
         if "section" in filters:
             slug = filters["section"]
             if slug not in self._section_ids:
-                self._section_ids[slug] = db.session.scalar(
-                    sa.select(Section.id).where(Section.slug == slug)
-                )
+                found = _rows(_SECTION_ID, {"section_slug": slug}, scalars=True)
+                self._section_ids[slug] = found[0] if found else None
             section_id = self._section_ids[slug]
             if section_id is None:
                 return None  # (matched() found the same: the search answers no hits)
@@ -855,12 +872,9 @@ class _PostgreSQL:
         every article outside it is older than every article in it."""
         self.index_only(now, filters)  # (sets the filters' parameters)
         shape, params = self._shape, self.params
-        connection = db.session.connection()
 
         def run(statement: sa.Select, **values) -> list:
-            return compiled.rows_on(
-                connection, statement, {**params, **values}, scalars=True, prepare=False
-            )
+            return _rows(statement, {**params, **values}, scalars=True)
 
         def walk(skip: int, rows: int, count: int) -> list[int]:
             return run(_pg_walk(shape), walk_skip=skip, walk_rows=rows, walk_count=count)
@@ -980,11 +994,8 @@ class _PostgreSQL:
         if rows[0].config is None:
             found = {
                 ident: (config, text, card)
-                for ident, config, text, card in compiled.rows_on(
-                    db.session.connection(),
-                    _pg_hits(),
-                    {"hit_ids": _ids_text([row.id for row in rows])},
-                    prepare=False,
+                for ident, config, text, card in _rows(
+                    _pg_hits(), {"hit_ids": _ids_text([row.id for row in rows])}
                 )
             }
             for row in rows:
