@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from datetime import UTC, datetime
 
-from flask import Flask
+from flask import Flask, request
 
 from cms.extensions import db
 from cms.json import OrjsonProvider
@@ -137,3 +137,38 @@ def floor_article(slug: str):
         + "}"
     )
     return app.response_class(document, mimetype="application/json")
+
+
+# ``GET /floor/search?q=<word>``: the least a ranked search can cost here (PostgreSQL only).
+# One hand-written statement ranks the 300 newest matches among the 600 newest listed
+# articles (the app's window for a common word) by ``ts_rank_cd`` and reads the stored cards of
+# the best 20; the page is the cards with their scores, without snippets. A simplification of
+# the app's search: every document is taken as English (the generated articles are), and
+# visibility is checked on the page's articles only.
+
+_SEARCH_FLOOR_SQL = (
+    "SELECT d.card, p.score FROM ("
+    " SELECT w.article_id, w.listed_at,"
+    " ts_rank_cd(w.document, plainto_tsquery('english', %(q)s), 1) AS score"
+    " FROM (SELECT n.article_id, n.listed_at, n.document FROM ("
+    " SELECT article_id, listed_at, document FROM article_search WHERE listed_at <= %(now)s"
+    " ORDER BY listed_at DESC, article_id DESC LIMIT (SELECT 600)) n"
+    " WHERE n.document @@ plainto_tsquery('english', %(q)s)"
+    " ORDER BY n.listed_at DESC, n.article_id DESC LIMIT 300) w"
+    " ORDER BY score DESC, w.listed_at DESC, w.article_id DESC LIMIT 21) p"
+    " JOIN articles a ON a.id = p.article_id"
+    " JOIN article_cards d ON d.article_id = a.id AND d.article_version = a.version"
+    " WHERE a.status IN ('published', 'scheduled') AND a.published_at <= %(now)s"
+    " ORDER BY p.score DESC, p.listed_at DESC, p.article_id DESC"
+)
+
+
+@app.get("/floor/search")
+def floor_search():
+    cursor = _floor_cursor()
+    if isinstance(_floor.conn, sqlite3.Connection):
+        return app.response_class(b'{"title":"PostgreSQL only"}', status=501)
+    cursor.execute(_SEARCH_FLOOR_SQL, {"q": request.args.get("q", ""), "now": _floor.now()})
+    hits = [card[:-1] + ',"score":' + repr(score) + "}" for card, score in cursor.fetchall()]
+    body = '{"data":[' + ",".join(hits[:20]) + '],"meta":{"limit":20,"next_cursor":null}}'
+    return app.response_class(body, mimetype="application/json")

@@ -270,6 +270,8 @@ def main(argv: list[str] | None = None) -> None:
         "list floor": ["/floor/articles"],
         # The same for the detail: one statement by slug (card, body, summary), no neighbours.
         "detail floor": [f"/floor/articles/{s}" for s in slugs],
+        # ...and for the search (PostgreSQL): one statement ranks the window, reads 20 cards.
+        "search floor": [f"/floor/search?q={w}" for w in ("rail", "union", "forecast", "airport")],
     }
     # The same app with its response cache on (entries live 600 s), in memory / Redis.
     for suffix in (" cached", " cached redis"):
