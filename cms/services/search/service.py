@@ -373,7 +373,10 @@ _PG_NEWEST_FIRST = (_PG_TABLE.c.listed_at.desc(), _PG_TABLE.c.article_id.desc())
 
 
 def _tsquery_param(name: str) -> sa.ColumnElement:
-    return sa.cast(sa.bindparam(name, type_=sa.String), TSQUERY)
+    """A tsquery parameter sent as its text: ``CAST($n AS tsquery)`` of a parameter of no
+    type makes PostgreSQL read it as a tsquery once, when it is bound; cast from ``varchar``,
+    a prepared statement's plan parses the text again for every row it is used on."""
+    return sa.cast(sa.bindparam(name, type_=TSQUERY), TSQUERY)
 
 
 def _per_config(config: sa.ColumnElement, values: dict) -> sa.ColumnElement:
