@@ -160,11 +160,15 @@ def test_the_next_page_of_a_search_on_the_fast_path(paths, site):
 
 def test_plain_reads_run_their_statements_compiled_on_a_pooled_connection(uncached, paths, site):
     """No statement of a plain read goes through SQLAlchemy's execution (its events see none),
-    and the borrowed connection is back in the pool, out of autocommit, afterwards."""
+    and the borrowed connection is back in the pool, out of autocommit, afterwards (with the
+    isolation level it had)."""
     fast, _flask, counter = paths
     target = site[1]
     with uncached.app_context():
         engine = db.engine
+    pooled = engine.raw_connection()
+    isolation_level = pooled.driver_connection.isolation_level
+    pooled.close()
     issued = []
 
     def record(_conn, _cursor, statement, *_args):
@@ -184,6 +188,7 @@ def test_plain_reads_run_their_statements_compiled_on_a_pooled_connection(uncach
         driver = pooled.driver_connection
         if engine.dialect.name == "postgresql":
             assert driver.autocommit is False
+            assert driver.isolation_level == isolation_level
         else:
             assert driver.isolation_level is not None
     finally:

@@ -5,6 +5,7 @@ generated articles (hypothesis)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import orjson
@@ -317,3 +318,17 @@ def test_hand_written_output_equals_the_schemas_for_generated_articles(
     expected = RelatedOut().dump(_with_orm_articles(view))
     _same(related, expected)
     _same(hand_written, expected)
+
+
+def test_json_columns_read_what_the_standard_library_reads(client):
+    """JSON columns are read with orjson (``config.engine_options``): for the values the
+    application writes, the same Python values as the standard library's json reads from the
+    text the database returns (types included: 1e16 comes back from PostgreSQL as an integer)."""
+    written = {
+        "text": 'Grüße, "quoted" \\ back\nslash \u2028 東京 😀 <b>&amp;</b>',
+        "numbers": [0, -1, 2**63 - 1, -(2**63), 2**64 - 1, 1.5, -0.0, 1e-7, 1e16, 0.1, 3.0],
+        "nested": [{"none": None, "yes": True, "no": False, "empty": [], "": {}}],
+    }
+    value = sa.literal(written, Article.body.type)
+    read, text = db.session.execute(sa.select(value, sa.cast(value, sa.Text))).one()
+    assert orjson.dumps(read) == orjson.dumps(json.loads(text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from flask import current_app, request
@@ -10,14 +11,31 @@ from cms.errors import PreconditionRequired
 from cms.pagination import Page
 from cms.schemas.common import MAX_INT
 
+# The Content-Type of a JSON response: werkzeug adds no charset to this type.
+JSON_TYPE = "application/json"
+
 
 def json_response(data, status: int = 200, headers: dict | None = None):
-    """A JSON response of ``data``, or of ``data`` as it is when it is already JSON bytes."""
+    """A JSON response of ``data``, or of ``data`` as it is when it is already JSON bytes;
+    ``headers`` follow its ``Content-Type`` and ``Content-Length``, in their order."""
     body = data if isinstance(data, bytes) else current_app.json.dumps_bytes(data)
-    response = current_app.response_class(body, status=status, mimetype="application/json")
+    response = current_app.response_class(body, status=status, mimetype=JSON_TYPE)
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+class Answer(NamedTuple):
+    """A JSON 200 before it is a response: its body, the headers the view sets on it and its
+    cache tags. The views make it a response (``response``); the plain reads answered before
+    Flask (``cms.api.public.fast``) send the same headers without building one."""
+
+    body: bytes
+    headers: dict[str, str]
+    tags: list[str]
+
+    def response(self):
+        return json_response(self.body, headers=self.headers)
 
 
 def next_link(cursor: str, sent=None) -> str:
@@ -32,13 +50,18 @@ def next_link(cursor: str, sent=None) -> str:
 def page_response(page: Page, item_schema, sent=None):
     """``{"data": [...], "meta": {...}}`` plus a ``Link`` header when there is a next page
     (of this request, or of ``sent``)."""
+    body, headers = page_document(page, item_schema, sent)
+    return json_response(body, headers=headers)
+
+
+def page_document(page: Page, item_schema, sent=None) -> tuple[bytes, dict[str, str]]:
+    """The body of ``page_response`` and its headers."""
     meta = {"limit": page.limit, "next_cursor": page.next_cursor}
     if page.total is not None:
         meta["total"] = page.total
     headers = {"Link": next_link(page.next_cursor, sent)} if page.next_cursor else {}
-    return json_response(
-        {"data": item_schema.dump(page.items, many=True), "meta": meta}, headers=headers
-    )
+    body = {"data": item_schema.dump(page.items, many=True), "meta": meta}
+    return current_app.json.dumps_bytes(body), headers
 
 
 def sent_version(body_version: int | None = None) -> int | None:

@@ -38,21 +38,23 @@ def _fresh_for(config) -> str:
 VARY = "Origin"
 
 
-def fresh_headers(response, tags, config) -> list[tuple[str, str]]:
+def fresh_headers(tags, config, untagged_body: bytes | None = None) -> list[tuple[str, str]]:
     """The caching headers of a public read's 200, in order: its cache tags,
-    ``Cache-Control``, and an ETag of the body when the view set none. ``add_fresh_headers``
-    sets them on the response (the public hooks); ``cms.api.public.fast`` sends them as they
-    are after the view's own, followed by ``Vary: Origin`` (``VARY``)."""
+    ``Cache-Control``, and, given the body of a response whose view set no ETag
+    (``untagged_body``), an ETag of it. ``add_fresh_headers`` sets them on the response (the
+    public hooks); ``cms.api.public.fast`` sends them as they are after the view's own,
+    followed by ``Vary: Origin`` (``VARY``)."""
     headers = [*_cache_tag_headers(tags), ("Cache-Control", _fresh_for(config))]
-    if "ETag" not in response.headers:  # werkzeug's ``add_etag``
-        headers.append(("ETag", quote_etag(generate_etag(response.get_data()))))
+    if untagged_body is not None:  # werkzeug's ``add_etag``
+        headers.append(("ETag", quote_etag(generate_etag(untagged_body))))
     return headers
 
 
 def add_fresh_headers(response, tags, config) -> None:
     """``fresh_headers`` set on the response (``public_cache_headers``); ``Vary: Origin``
     follows after the conditional answer."""
-    for key, value in fresh_headers(response, tags, config):
+    untagged_body = None if "ETag" in response.headers else response.get_data()
+    for key, value in fresh_headers(tags, config, untagged_body):
         response.headers[key] = value
 
 

@@ -7,9 +7,10 @@ import hashlib
 import orjson
 from flask import current_app, redirect, request
 from flask.views import MethodView
+from werkzeug.http import http_date, quote_etag
 
 from cms.api.blueprint import ARTICLE_SLUG, FIRST_SLUG, Blueprint, public_article_links
-from cms.api.responses import json_response, page_response
+from cms.api.responses import Answer, json_response, page_document
 from cms.cache.http import set_cache_tags
 from cms.errors import NotFound
 from cms.extensions import db
@@ -74,17 +75,44 @@ class Articles(MethodView):
         the fields of each item; `include=summary` adds each article's summary; follow
         `meta.next_cursor` (or the `Link` header) for more.
         """
-        response, tags = list_page(
-            filters,
-            limit=limit,
-            count=count,
-            cursor=cursor,
-            fields=fields,
-            include=include,
-            sent=request,
-        )
-        set_cache_tags(tags)
+        with reading.without_transaction():
+            response = list_not_modified(
+                filters, limit=limit, count=count, cursor=cursor, sent=request
+            )
+            if response is None:
+                response = list_page(
+                    filters,
+                    limit=limit,
+                    count=count,
+                    cursor=cursor,
+                    fields=fields,
+                    include=include,
+                    sent=request,
+                ).response()
+        set_cache_tags(list_tags(filters))
         return response
+
+
+def list_tags(filters: dict) -> list[str]:
+    """The cache tags of a list page."""
+    return (
+        ["list"]
+        + ([f"section:{filters['section']}"] if "section" in filters else [])
+        + ([f"tag:{filters['tag']}"] if "tag" in filters else [])
+    )
+
+
+def list_not_modified(filters: dict, *, limit: int, count: bool, sent, cursor=None):
+    """The 304 of a conditional list request whose tag still matches, else ``None``: the
+    page's keys decide, without reading or rendering the cards."""
+    if not sent.if_none_match:
+        return None
+    with reading.without_transaction():
+        keys = reading.list_articles(
+            filters, limit=limit, cursor=cursor, count=count, reader=cards.read_keys
+        )
+    etag = list_etag(keys, full_path=sent.full_path)
+    return not_modified(etag) if sent.if_none_match.contains_weak(etag) else None
 
 
 def list_page(
@@ -96,23 +124,10 @@ def list_page(
     cursor=None,
     fields=None,
     include=None,
-):
-    """The list's response and its cache tags, for the parsed query (``ArticleListQuery``) of
-    the request ``sent`` (the view's, or the werkzeug request of ``cms.api.public.fast``)."""
-    tags = (
-        ["list"]
-        + ([f"section:{filters['section']}"] if "section" in filters else [])
-        + ([f"tag:{filters['tag']}"] if "tag" in filters else [])
-    )
+) -> Answer:
+    """The list's 200, for the parsed query (``ArticleListQuery``) of the request ``sent``
+    (the view's, or the werkzeug request of ``cms.api.public.fast``)."""
     with reading.without_transaction():
-        if sent.if_none_match:
-            # Conditional: the page's keys decide, without reading or rendering the cards.
-            keys = reading.list_articles(
-                filters, limit=limit, cursor=cursor, count=count, reader=cards.read_keys
-            )
-            etag = list_etag(keys, full_path=sent.full_path)
-            if sent.if_none_match.contains_weak(etag):
-                return not_modified(etag), tags
         known = None
         if fields:  # a subset of each card: built from the rows
             known = generation.current(db.session.connection())  # read before the rows
@@ -126,9 +141,9 @@ def list_page(
         if include:
             summaries = reading.summaries_of([item.id for item in page.items])
             dumper = SummaryIncluder(dumper, summaries)
-        response = page_response(page, dumper, sent)
-        response.set_etag(list_etag(page, known, full_path=sent.full_path))
-        return response, tags
+        body, headers = page_document(page, dumper, sent)
+    headers["ETag"] = quote_etag(list_etag(page, known, full_path=sent.full_path))
+    return Answer(body, headers, list_tags(filters))
 
 
 # Part of every list ETag: the fields of the page and of its items, so a release that adds or
@@ -191,13 +206,12 @@ class ArticleBySlug(MethodView):
         found = article_page(slug, tuple(formats) if formats else FORMATS)
         if isinstance(found, reading.Moved):
             return _moved(found.slug)
-        response, tags = found
-        set_cache_tags(tags)
-        return response
+        set_cache_tags(found.tags)
+        return found.response()
 
 
-def article_page(slug: str, formats=FORMATS):
-    """The detail's response and its cache tags, or where the article moved (``Moved``)."""
+def article_page(slug: str, formats=FORMATS) -> Answer | reading.Moved:
+    """The detail's 200, or where the article moved (``Moved``)."""
     with reading.without_transaction():
         found = reading.read_article(slug)
     if isinstance(found, reading.Moved):
@@ -210,9 +224,7 @@ def article_page(slug: str, formats=FORMATS):
     body = detail_json(found, formats)
     if "jsonld" in formats:
         body = _with_structured_data(body, found)
-    response = json_response(body)
-    response.last_modified = _last_modified(found)
-    return response, tags
+    return Answer(body, {"Last-Modified": http_date(_last_modified(found))}, tags)
 
 
 def _with_structured_data(body: bytes, view) -> bytes:
@@ -260,20 +272,20 @@ class ArticleRelated(MethodView):
         found = related_page(slug, limit=limit, scope=scope)
         if isinstance(found, reading.Moved):
             return _moved(found.slug, "/related")
-        response, tags = found
-        set_cache_tags(tags)
-        return response
+        set_cache_tags(found.tags)
+        return found.response()
 
 
-def related_page(slug: str, *, limit: int, scope: str):
-    """Related's response and its cache tags, or where the article moved (``Moved``)."""
+def related_page(slug: str, *, limit: int, scope: str) -> Answer | reading.Moved:
+    """Related's 200, or where the article moved (``Moved``)."""
     with reading.without_transaction():
         found = related.locate(slug, scope=scope, limit=limit)
         if isinstance(found, reading.Moved):
             return found
         view = related.related(found, limit=limit, scope=scope)
         neighbours = [f"article:{n.id}" for n in (view.previous, view.next) if n is not None]
-        return json_response(related_data(view)), [f"article:{found.id}", *neighbours]
+        body = current_app.json.dumps_bytes(related_data(view))
+        return Answer(body, {}, [f"article:{found.id}", *neighbours])
 
 
 @blp.route("/<slug>/corrections")

@@ -5,9 +5,10 @@ query string, or of a search, without a conditional header or body, while the re
 is off (with it on, its own middleware answers the hits, and Flask the misses it stores). The
 response is the one Flask would send, built by the same functions: the views' ``list_page``,
 ``article_page`` and ``related_page`` (``cms.api.public.articles``) and ``search_page``
-(``cms.api.public.search``, which parses the query string as the view's parser does), then
-the headers of the public hooks (``cms.cache.http.fresh_headers``), of every response
-(``cms.web.finished``), flask-cors's and the public rate limit's
+(``cms.api.public.search``, which parses the query string as the view's parser does), whose
+``Answer`` (body, the view's headers, cache tags) is sent without making it a werkzeug
+response, then the headers of the public hooks (``cms.cache.http.fresh_headers``), of every
+response (``cms.web.finished``), flask-cors's and the public rate limit's
 (``cms.rate_limits.public_limit_headers``), on a plain list sent as werkzeug sends such a
 200. The services' statements run compiled once on a pooled DB-API connection
 (``cms.services.public.compiled``). What it leaves out: the request context, the before-
@@ -35,6 +36,7 @@ from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_path_info
 
 from cms.api.public import articles, search
+from cms.api.responses import JSON_TYPE
 from cms.availability import DATABASE, unavailable_service
 from cms.cache.http import CONDITIONAL, VARY, fresh_headers
 from cms.config import cors_settings
@@ -96,21 +98,25 @@ class FastReads:
             if unavailable_service(error) == DATABASE:
                 environ[DATABASE_UNAVAILABLE] = error  # Flask answers the 503
             return self.wsgi_app(environ, start_response)
-        if isinstance(found, reading.Moved) or found[0].status_code != 200:
+        if isinstance(found, reading.Moved):
             return self.wsgi_app(environ, start_response)
-        response, tags = found
         limit_headers = public_limit_headers(self.app, environ.get("REMOTE_ADDR"))
         if limit_headers is None:
             return self.wsgi_app(environ, start_response)
-        # The headers as the hooks would add them, in their order, on a plain list: werkzeug's
-        # ``Headers`` compares names case-insensitively one by one on every change, and copies
-        # them all on sending.
-        headers = response.headers.to_wsgi_list()  # the view's: no Vary, no request id
-        headers += fresh_headers(response, tags, self.app.config)
+        # The headers of the view's response (``Answer.response``: ``json_response``'s, then
+        # the view's), then the hooks', in their order, on a plain list: werkzeug's ``Headers``
+        # compares names case-insensitively one by one on every change, and copies them all on
+        # sending.
+        body = found.body
+        headers = [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body)))]
+        headers += found.headers.items()
+        headers += fresh_headers(
+            found.tags, self.app.config, None if "ETag" in found.headers else body
+        )
         headers.append(("Vary", VARY))
         finished(
             headers,
-            response.status_code,
+            200,
             request_id(environ.get("HTTP_X_REQUEST_ID", "")),
             secure=sent.is_secure,
             path=sent.path,
@@ -121,8 +127,8 @@ class FastReads:
         headers += limit_headers
         # What werkzeug sends for a 200 whose body is bytes (its Content-Length is set): these
         # headers, and the body unless the request is a HEAD.
-        start_response(response.status, headers)
-        return [] if environ["REQUEST_METHOD"] == "HEAD" else [response.get_data()]
+        start_response("200 OK", headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
     def _match(self, environ):
         """The read answering this request and the slug it names, or ``None``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from cms.api.blueprint import FIRST_SLUG, Blueprint, public_article_links
-from cms.api.responses import page_response
+from cms.api.responses import Answer, page_document, page_response
 from cms.schemas.articles.dumpers import StoredHitDumper
 from cms.schemas.common import page_schema
 from cms.schemas.search import SearchHit, SearchQuery
@@ -37,19 +37,18 @@ class Search(MethodView):
         carries its `score` and a `snippet` with the hits marked. Filters as on the article
         list; follow `meta.next_cursor` (or the `Link` header) for more.
         """
-        return search_response(**args)
+        return page_response(_page(**args), _hit)
 
 
-def search_page(sent):
-    """The search's response and its cache tags for the werkzeug request ``sent``
-    (``cms.api.public.fast``): its query string parsed as the view's is, a bad one raising
-    the view's 400."""
+def search_page(sent) -> Answer:
+    """The search's page for the werkzeug request ``sent`` (``cms.api.public.fast``): its
+    query string parsed as the view's is, a bad one raising the view's 400."""
     args = blp.ARGUMENTS_PARSER.parse(_query, sent, location="query", error_status_code=400)
-    return search_response(sent=sent, **args), ["list"]
+    body, headers = page_document(_page(**args), _hit, sent)
+    return Answer(body, headers, ["list"])
 
 
-def search_response(q, limit, count, sort, cursor=None, sent=None, **filters):
-    """The page of hits for the parsed query (``SearchQuery``) of the request (or ``sent``)."""
+def _page(q, limit, count, sort, cursor=None, **filters):
+    """The page of hits for the parsed query (``SearchQuery``)."""
     with reading.without_transaction():
-        page = search.search(q, filters, limit=limit, cursor=cursor, count=count, sort=sort)
-    return page_response(page, _hit, sent)
+        return search.search(q, filters, limit=limit, cursor=cursor, count=count, sort=sort)
