@@ -80,21 +80,33 @@ def test_a_draft_the_index_still_lists_is_never_a_hit(client, users, ago):
 
 @pytest.fixture
 def small_window(monkeypatch):
-    """A ranking window of 4 matches, walked over the 8 newest listed articles."""
+    """A ranking window of 4 matches, walked over the 8 newest listed articles (a sample of 6):
+    what each relevance search did, ``"walked"`` (its page came from the walk), ``"fell
+    short"`` (the walk was tried) or ``"not tried"`` (the query's share is unknown or low)."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the walked ranking is PostgreSQL's")
     monkeypatch.setattr(search_service, "RANK_WINDOW", 4)
     monkeypatch.setattr(search_service, "WALK_ROWS", 8)
-    taken = []
-    walked = search_service._PostgreSQL.walked
+    monkeypatch.setattr(search_service, "SAMPLE_ROWS", 6)
+    monkeypatch.setattr(search_service, "_PG_SHARES", {})
+    outcomes, tries = [], []
+    walked, statement = search_service._PostgreSQL.walked, search_service._pg_walked_page
+
+    def tried(*args):
+        tries.append(args)
+        return statement(*args)
 
     def spy(self, *args):
+        before = len(tries)
         rows = walked(self, *args)
-        taken.append(rows is not None)
+        outcomes.append(
+            "walked" if rows is not None else "fell short" if len(tries) > before else "not tried"
+        )
         return rows
 
+    monkeypatch.setattr(search_service, "_pg_walked_page", tried)
     monkeypatch.setattr(search_service._PostgreSQL, "walked", spy)
-    return taken
+    return outcomes
 
 
 def _search_pages(client, q: str) -> list:
@@ -125,8 +137,10 @@ def test_a_common_word_is_ranked_by_one_walk_with_the_same_answers(
         ]
     ):
         make_article(title, published_at=ago(hours=hours + 1))
+    client.get("/api/v1/search", query_string={"q": "harbour"})  # measures its share
+    assert small_window == ["not tried"]
     walked_pages = _search_pages(client, "harbour")
-    assert small_window[0] is True  # the first page came from the walk
+    assert small_window[1:] == ["walked", "walked"]
     monkeypatch.setattr(search_service._PostgreSQL, "walked", lambda self, *args: None)
     assert _search_pages(client, "harbour") == walked_pages
     assert sum(len(page) for page in walked_pages) == 4  # the window: the 4 newest matches
@@ -138,16 +152,27 @@ def test_a_rare_word_or_a_hidden_hit_leaves_the_walk(client, users, ago, small_w
     make_article("Glacier survey published", published_at=ago(hours=1))
     for hours in range(8):
         make_article(f"Budget vote number {hours}", published_at=ago(minutes=hours + 1))
-    hits = client.get("/api/v1/search", query_string={"q": "glacier"}).get_json()["data"]
-    assert len(hits) == 1 and small_window == [False]
+    for limit in (5, 6):  # (two URLs: not an answer of the response cache)
+        args = {"q": "glacier", "limit": limit}
+        assert len(client.get("/api/v1/search", query_string=args).get_json()["data"]) == 1
+    assert small_window == ["not tried", "not tried"]  # 1 of the newest: never walked
     titles = ["Kiln fire", "Kiln kiln rebuilt", "Kiln museum", "Kiln tour", "Kiln works"]
     made = [
         make_article(title, published_at=ago(seconds=5 * i + 1)) for i, title in enumerate(titles)
     ]
+    client.get("/api/v1/search", query_string={"q": "kiln", "limit": 3})  # the newest: kilns
     best = made[1]
     db.session.execute(sa.update(Article).where(Article.id == best.id).values(status="draft"))
     db.session.commit()
     hits = client.get("/api/v1/search", query_string={"q": "kiln"}).get_json()["data"]
     # (the window is the index's 4 newest matches, the hidden one among them)
-    assert best.id not in [hit["id"] for hit in hits] and len(hits) == 3
-    assert small_window[-1] is False
+    found = sorted(hit["id"] for hit in hits)
+    assert best.id not in found and len(found) == 3
+    assert small_window[-2:] == ["not tried", "fell short"]
+    for i in range(8):  # kilns are no longer among the newest: the walk falls short once
+        make_article(f"Harbour report {i}", published_at=ago(seconds=i / 10))
+    for limit in (5, 6):
+        args = {"q": "kiln", "limit": limit}
+        hits = client.get("/api/v1/search", query_string=args).get_json()["data"]
+        assert sorted(hit["id"] for hit in hits) == found
+    assert small_window[-2:] == ["fell short", "not tried"]

@@ -415,6 +415,12 @@ _PG_INDEX_FILTERS = ("section", "published_after", "published_before")
 # server's dictionaries only): a search of a known query sends no statement to make them.
 _PG_QUERY_TEXTS: dict[tuple, tuple[str, str, dict[str, str]]] = {}
 _PG_QUERY_TEXTS_MAX = 4096
+# The share of the newest listed articles each query (with its filters) matched when last
+# measured in this process (``_PostgreSQL.newest_ids``'s sample, or ``walked`` falling short):
+# a query that matched at least WALKED_SHARE of them tries ``walked`` first. The share only
+# chooses the way; the window is the same either way.
+_PG_SHARES: dict[tuple, float] = {}
+WALKED_SHARE = 0.6
 
 
 # The statements built once (``functools.cache``) that ``_PostgreSQL.execute`` is given.
@@ -661,6 +667,13 @@ def _snippet_maker(query_texts: tuple[tuple[str, str], ...]) -> Snippets:
     )
 
 
+def _remember_share(key: tuple, share: float) -> None:
+    """Keep the share of the newest listed articles a query matched (:data:`_PG_SHARES`)."""
+    if key not in _PG_SHARES and len(_PG_SHARES) >= _PG_QUERY_TEXTS_MAX:
+        _PG_SHARES.clear()
+    _PG_SHARES[key] = share
+
+
 def _rows(
     statement: sa.Select, params: dict, *, scalars: bool = False, prepare: bool = False
 ) -> list:
@@ -852,6 +865,7 @@ class _PostgreSQL:
         if "published_before" in filters:
             params["index_before"] = filters["published_before"]
         self._shape = tuple(name for name in _PG_INDEX_FILTERS if name in filters)
+        self._window_key = (params["tsquery_match"], *((n, filters[n]) for n in self._shape))
         return _pg_listing(self._shape, match)
 
     def newest_ids(self, now: datetime, filters: dict, size: int) -> list[int]:
@@ -883,6 +897,7 @@ class _PostgreSQL:
             return run(_pg_walk(shape), walk_skip=skip, walk_rows=rows, walk_count=count)
 
         ids = walk(0, SAMPLE_ROWS, size)
+        _remember_share(self._window_key, len(ids) / SAMPLE_ROWS)
         if len(ids) >= size:
             return ids
         rows = math.ceil(2 * size * SAMPLE_ROWS / len(ids)) if ids else 0
@@ -935,9 +950,15 @@ class _PostgreSQL:
         articles (a query matching at least half of them: the commonest words); ``None``
         otherwise, or when the page is empty or holds an article that is not visible, and then
         :meth:`window` and :meth:`ranked` find it. The window is the same either way: walking
-        the articles newest first, the first matches found are the newest."""
+        the articles newest first, the first matches found are the newest.
+
+        Tried only for a query whose last measured share (:data:`_PG_SHARES`) was at least
+        :data:`WALKED_SHARE`: at 100,000 articles, a walk of 600 documents that falls short
+        costs a rare word's search several milliseconds."""
         if self.index_only(now, filters) is None:
             return None
+        if _PG_SHARES.get(self._window_key, 0.0) < WALKED_SHARE:
+            return None  # unknown or too rare: a walk would fall short
         params = self.params
         params.update(rank_now=now, page_rows=limit, walk_rows=WALK_ROWS, window_rows=RANK_WINDOW)
         if cursor:
@@ -948,6 +969,8 @@ class _PostgreSQL:
         statement = _pg_walked_page(self._shape, bool(cursor))
         _PG_BUILT_ONCE.add(statement)
         rows = self.execute(statement, prepare=True)
+        if not cursor and (not rows or rows[0][-1] < RANK_WINDOW):
+            _remember_share(self._window_key, rows[0][-1] / WALK_ROWS if rows else 0.0)
         if not rows or rows[0][-1] < RANK_WINDOW or not all(row[-2] for row in rows):
             return None
         return [_Ranked(*row[:-2]) for row in rows]
