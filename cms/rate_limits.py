@@ -154,9 +154,12 @@ def check_only_where_limited(app, blueprints) -> None:
     limit is set: their only limit is the shared one above (no default or application limits
     are configured), and resolving that there is none cost ~0.1 ms of CPU per public read.
     Every other request, and every public one once ``CMS_PUBLIC_RATE_LIMIT`` is set, is
-    checked as before (its 429 and rate-limit headers unchanged)."""
+    checked as before (its 429 and rate-limit headers unchanged). A limiter disabled by the
+    configuration (``RATELIMIT_ENABLED = False``) installs no check: nothing to skip."""
     names = frozenset(blueprint.name for blueprint in blueprints)
-    hooks = app.before_request_funcs[None]
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit not in hooks:
+        return
     position = hooks.index(limiter._check_request_limit)
     check = hooks[position]
 

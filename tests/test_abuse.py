@@ -7,6 +7,7 @@ import pytest
 
 from cms import create_app
 from cms.config import MIN_SECRET_LENGTH, ConfigError, load_config
+from cms.extensions import db, limiter
 from tests.conftest import make_article
 
 
@@ -36,6 +37,26 @@ def test_public_rate_limit_answers_429_with_retry_after(app, client, article, mo
 
 def test_without_a_public_limit_nobody_is_limited(client, article):
     assert all(client.get("/api/v1/articles").status_code == 200 for _ in range(30))
+
+
+def test_a_disabled_limiter_starts_and_limits_nobody(app, monkeypatch):
+    """Flask-Limiter's own switch: the app starts, and no public limit answers a 429."""
+    # (the extension is one per process: its switch is given back to the other tests' apps)
+    monkeypatch.setattr(limiter, "enabled", limiter.enabled)
+    disabled = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "RATELIMIT_ENABLED": False,
+            "CMS_PUBLIC_RATE_LIMIT": "1 per minute",
+        }
+    )
+    client = disabled.test_client()
+    answers = [client.get("/api/v1/sections") for _ in range(3)]
+    with disabled.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    assert [r.status_code for r in answers] == [200, 200, 200]
+    assert "X-RateLimit-Limit" not in answers[-1].headers
 
 
 def test_editor_api_is_not_under_the_public_limit(app, client, headers, monkeypatch):
