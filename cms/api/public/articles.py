@@ -104,13 +104,13 @@ def list_tags(filters: dict) -> list[str]:
 
 def list_not_modified(filters: dict, *, limit: int, count: bool, sent, cursor=None):
     """The 304 of a conditional list request whose tag still matches, else ``None``: the
-    page's keys decide, without reading or rendering the cards."""
+    page's keys decide, without reading or rendering the cards (inside the view's
+    ``reading.without_transaction``)."""
     if not sent.if_none_match:
         return None
-    with reading.without_transaction():
-        keys = reading.list_articles(
-            filters, limit=limit, cursor=cursor, count=count, reader=cards.read_keys
-        )
+    keys = reading.list_articles(
+        filters, limit=limit, cursor=cursor, count=count, reader=cards.read_keys
+    )
     etag = list_etag(keys, full_path=sent.full_path)
     return not_modified(etag) if sent.if_none_match.contains_weak(etag) else None
 

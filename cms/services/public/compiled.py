@@ -70,11 +70,8 @@ class _Borrowed:
             _autocommit(dialect, connection.dbapi_connection, True)
             self._connection = connection
         cursor = self._connection.dbapi_connection.cursor()
-        options = {} if prepare is None else {"prepare": prepare}
         try:
-            cursor.execute(compiled.sql, compiled.parameters(params), **options)
-            rows = compiled.rows(cursor.fetchall(), cursor, scalars=scalars)
-            return [row[0] for row in rows] if scalars else rows
+            return compiled.run(cursor, params, scalars=scalars, prepare=prepare)
         except dialect.loaded_dbapi.Error as error:
             if dialect.is_disconnect(error, self._connection.dbapi_connection, cursor):
                 # As SQLAlchemy's Connection does on a disconnect: this connection and every
@@ -135,11 +132,8 @@ def rows_on(
         return result.scalars().all() if scalars else result.all()
     dbapi_connection = connection.connection.dbapi_connection
     cursor = dbapi_connection.cursor()
-    options = {} if prepare is None else {"prepare": prepare}
     try:
-        cursor.execute(compiled.sql, compiled.parameters(params), **options)
-        rows = compiled.rows(cursor.fetchall(), cursor, scalars=scalars)
-        return [row[0] for row in rows] if scalars else rows
+        return compiled.run(cursor, params, scalars=scalars, prepare=prepare)
     except dialect.loaded_dbapi.Error as error:
         if dialect.is_disconnect(error, dbapi_connection, cursor):
             connection.invalidate(error)  # as SQLAlchemy's execution does on a disconnect
@@ -164,6 +158,14 @@ class _Compiled:
         self._columns = list(statement.selected_columns)
         self._row = namedtuple("Row", [column.key or "_" for column in self._columns], rename=True)
         self._processors = None  # from the first result's description, as SQLAlchemy does
+
+    def run(self, cursor, params: dict | None, *, scalars=False, prepare=None) -> list:
+        """Its rows, processed, executed on the DB-API ``cursor`` (``scalars``: the first
+        column's values; ``prepare``: psycopg's, when given)."""
+        options = {} if prepare is None else {"prepare": prepare}
+        cursor.execute(self.sql, self.parameters(params), **options)
+        rows = self.rows(cursor.fetchall(), cursor, scalars=scalars)
+        return [row[0] for row in rows] if scalars else rows
 
     def parameters(self, params: dict | None):
         values = self._compiled.construct_params(params)

@@ -667,11 +667,13 @@ def _snippet_maker(query_texts: tuple[tuple[str, str], ...]) -> Snippets:
     )
 
 
-def _remember_share(key: tuple, share: float) -> None:
-    """Keep the share of the newest listed articles a query matched (:data:`_PG_SHARES`)."""
-    if key not in _PG_SHARES and len(_PG_SHARES) >= _PG_QUERY_TEXTS_MAX:
-        _PG_SHARES.clear()
-    _PG_SHARES[key] = share
+def _keep(table: dict, key, value):
+    """``value`` kept as ``table[key]`` (a table of this process about queries: emptied when
+    it holds :data:`_PG_QUERY_TEXTS_MAX` entries)."""
+    if key not in table and len(table) >= _PG_QUERY_TEXTS_MAX:
+        table.clear()
+    table[key] = value
+    return value
 
 
 def _rows(
@@ -716,10 +718,7 @@ class _PostgreSQL:
         key = (query.required, query.excluded)
         texts = _PG_QUERY_TEXTS.get(key)
         if texts is None:
-            texts = self._stem(query)
-            if len(_PG_QUERY_TEXTS) >= _PG_QUERY_TEXTS_MAX:
-                _PG_QUERY_TEXTS.clear()
-            _PG_QUERY_TEXTS[key] = texts
+            texts = _keep(_PG_QUERY_TEXTS, key, self._stem(query))
         match_text, any_text, self.query_texts = texts
         # The values of this search's bound parameters, for every statement it runs.
         self.params = {
@@ -897,7 +896,7 @@ class _PostgreSQL:
             return run(_pg_walk(shape), walk_skip=skip, walk_rows=rows, walk_count=count)
 
         ids = walk(0, SAMPLE_ROWS, size)
-        _remember_share(self._window_key, len(ids) / SAMPLE_ROWS)
+        _keep(_PG_SHARES, self._window_key, len(ids) / SAMPLE_ROWS)
         if len(ids) >= size:
             return ids
         rows = math.ceil(2 * size * SAMPLE_ROWS / len(ids)) if ids else 0
@@ -969,9 +968,10 @@ class _PostgreSQL:
         statement = _pg_walked_page(self._shape, bool(cursor))
         _PG_BUILT_ONCE.add(statement)
         rows = self.execute(statement, prepare=True)
-        if not cursor and (not rows or rows[0][-1] < RANK_WINDOW):
-            _remember_share(self._window_key, rows[0][-1] / WALK_ROWS if rows else 0.0)
-        if not rows or rows[0][-1] < RANK_WINDOW or not all(row[-2] for row in rows):
+        full = bool(rows) and rows[0][-1] >= RANK_WINDOW
+        if not full and not cursor:
+            _keep(_PG_SHARES, self._window_key, rows[0][-1] / WALK_ROWS if rows else 0.0)
+        if not full or not all(row[-2] for row in rows):
             return None
         return [_Ranked(*row[:-2]) for row in rows]
 
