@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import uuid
+import secrets
 
 from flask import Flask, g, request
 
@@ -44,7 +44,7 @@ class _RequestIdFilter(logging.Filter):
 
 def request_id(sent: str) -> str:
     """The id of a request: the client's ``X-Request-ID`` when well-formed, else a new one."""
-    return sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+    return sent if _REQUEST_ID.match(sent) else secrets.token_hex(16)
 
 
 def install_request_hooks(app: Flask) -> None:

@@ -105,6 +105,10 @@ PLAIN = [
     {"method": "HEAD"},
     {"headers": {"Origin": ALLOWED}},
     {"headers": {"Origin": "https://elsewhere.example"}},
+    # flask-cors's other input on a request that is not a preflight (its headers are kept
+    # per method and these two)
+    {"headers": {"Origin": ALLOWED, "Access-Control-Request-Private-Network": "true"}},
+    {"headers": {"Access-Control-Request-Private-Network": "true"}},
     {"base_url": "https://localhost"},
     {"headers": {"Accept": "application/json", "User-Agent": "test"}},
 ]

@@ -1037,7 +1037,7 @@ class _PostgreSQL:
 
 
 def _backend(query: ParsedQuery):
-    dialect = db.session.get_bind().dialect.name
+    dialect = db.engine.dialect.name  # not the session's bind: that would make a session
     if dialect == "postgresql":
         return _PostgreSQL(query)
     if dialect == "sqlite":
