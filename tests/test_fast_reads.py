@@ -342,6 +342,26 @@ def test_not_taken_while_the_response_cache_is_on(app, site):
     assert issued == []  # answered from the entry the Flask path stored
 
 
+def test_reads_keep_answering_when_the_pool_replaces_its_connections(uncached, paths, site):
+    """The cursor a pooled connection keeps for the plain reads goes with the connection: after
+    the pool is emptied (``dispose``, as after a fork) or a connection is invalidated, the
+    reads run on the new connections and answer as before."""
+    fast, _flask, counter = paths
+    target = site[1]
+    with uncached.app_context():
+        engine = db.engine
+    urls = ["/api/v1/articles", f"/api/v1/articles/{target.slug}"]
+    before = [fast.get(url).get_data() for url in urls]
+    engine.dispose()
+    assert [fast.get(url).get_data() for url in urls] == before
+    pooled = engine.raw_connection()
+    pooled.invalidate()  # the next checkout connects again
+    pooled.close()
+    for _ in range(3):
+        assert [fast.get(url).get_data() for url in urls] == before
+    assert counter.calls == 0
+
+
 def test_cut_connections_fail_one_plain_read_with_flasks_503(uncached, paths, site):
     """A database restart cuts every pooled connection: the plain read that meets one gets
     Flask's 503, and the pool replaces them all, so the next read is answered."""

@@ -69,7 +69,7 @@ class _Borrowed:
             connection = self.engine.raw_connection()
             _autocommit(dialect, connection.dbapi_connection, True)
             self._connection = connection
-        cursor = self._connection.dbapi_connection.cursor()
+        cursor = kept_cursor(self._connection)
         try:
             return compiled.run(cursor, params, scalars=scalars, prepare=prepare)
         except dialect.loaded_dbapi.Error as error:
@@ -80,8 +80,6 @@ class _Borrowed:
                 self.engine.pool._invalidate(self._connection, error)
                 self._connection = None
             raise
-        finally:
-            cursor.close()
 
     def give_back(self) -> None:
         connection, self._connection = self._connection, None
@@ -130,16 +128,35 @@ def rows_on(
     if compiled is None:
         result = connection.execute(statement, params)
         return result.scalars().all() if scalars else result.all()
-    dbapi_connection = connection.connection.dbapi_connection
-    cursor = dbapi_connection.cursor()
+    cursor = kept_cursor(connection.connection)
     try:
         return compiled.run(cursor, params, scalars=scalars, prepare=prepare)
     except dialect.loaded_dbapi.Error as error:
-        if dialect.is_disconnect(error, dbapi_connection, cursor):
+        if dialect.is_disconnect(error, cursor.connection, cursor):
             connection.invalidate(error)  # as SQLAlchemy's execution does on a disconnect
         raise
-    finally:
-        cursor.close()
+
+
+def kept_cursor(pooled) -> object:
+    """The DB-API cursor kept with the pool's connection ``pooled``, made at its first use.
+
+    A new cursor per statement cost ~15 µs of CPU on PostgreSQL (the detail's statement, in
+    process): psycopg sets up its adapters for each cursor, and keeps the loaders of a result's
+    columns while the cursor runs the same SQL again. The cursor lives in the pool's ``info``
+    of the connection, which the pool empties when it replaces the connection (invalidated,
+    recycled, after ``dispose``); one checked out by one thread at a time. It holds its last
+    result until the next statement."""
+    cursor = pooled.info.get(_KEPT_CURSOR)
+    if (
+        cursor is None
+        or getattr(cursor, "closed", False)
+        or cursor.connection is not pooled.dbapi_connection
+    ):
+        cursor = pooled.info[_KEPT_CURSOR] = pooled.dbapi_connection.cursor()
+    return cursor
+
+
+_KEPT_CURSOR = "cms_kept_cursor"
 
 
 class _Compiled:
