@@ -9,8 +9,9 @@ on two ports, loads each endpoint and its same-size ceiling with ``wrk`` for the
 and connections, and prints requests/second, p50 and p99 latency and the ratio ours/ceiling.
 "list floor" is not the app: the ceiling app's ``/floor/articles`` reads the same page of
 stored cards with one hand-written query on a plain DB-API connection, the least a database-
-backed list can cost here. The conditional request (``If-None-Match`` → 304) is compared with
-the ceiling serving the list's document. The plain rows run with the response cache off. The
+backed list can cost here (also "detail floor" and "search floor"); a last table sets each row
+beside its floor. The conditional request (``If-None-Match`` → 304) is compared with the
+ceiling serving the list's document. The plain rows run with the response cache off. The
 "cached" rows run against a second app with the response cache on (per process, in memory), the
 "cached redis" rows against a third whose cache is in Redis (``--redis-url``, flushed first);
 each of those is preceded by one unmeasured wrk pass over the same URLs, so that every worker
@@ -472,6 +473,26 @@ def main(argv: list[str] | None = None) -> None:
                 f"| {name} | {who} | {run['p50']:.2f} | {run['p75']:.2f} | {run['p90']:.2f} "
                 f"| {run['p99']:.2f} | {run['max']:.2f} | {tail} "
                 f"| {run['server_cpu_us']:.0f} | {run['db_cpu_us']:.0f} |"
+            )
+    floors = [(name, f"{name} floor") for name in results if f"{name} floor" in results]
+    if floors:
+        print(
+            "\nAgainst the floor (the goal for list and detail: 0.8 of it), two ways: the rows'"
+            " shares of the ceiling divided (each measured against its own ceiling run), and"
+            " their requests/second divided:\n"
+        )
+        print(
+            "| endpoint | ours/ceiling | floor/ceiling | of its floor | req/s ÷ floor req/s "
+            "| server + database CPU µs/req | the floor's |\n|---|---:|---:|---:|---:|---:|---:|"
+        )
+        for name, floor in floors:
+            ours, base = results[name], results[floor]
+            print(
+                f"| {name} | {ours['ratio']:.1%} | {base['ratio']:.1%} "
+                f"| {ours['ratio'] / base['ratio']:.2f} "
+                f"| {ours['ours']['rps'] / base['ours']['rps']:.2f} "
+                f"| {ours['ours']['server_cpu_us']:.0f} + {ours['ours']['db_cpu_us']:.0f} "
+                f"| {base['ours']['server_cpu_us']:.0f} + {base['ours']['db_cpu_us']:.0f} |"
             )
     if args.json:
         Path(args.json).write_text(
