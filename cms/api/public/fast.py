@@ -90,15 +90,7 @@ class FastReads:
         settings = cors_settings(app.config)
         cors = get_cors_options(app, settings, settings["resources"][r"/api/*"])
         self._cors_headers = functools.lru_cache(maxsize=256)(
-            lambda method, *values: tuple(
-                get_cors_headers(
-                    cors,
-                    EnvironHeaders(
-                        {k: v for k, v in zip(_CORS_SENT, values, strict=True) if v is not None}
-                    ),
-                    method,
-                ).items()
-            )
+            functools.partial(_cors_headers, cors)
         )
 
     def __call__(self, environ, start_response):
@@ -167,6 +159,12 @@ class FastReads:
         if read is None or (environ.get("QUERY_STRING") and endpoint not in self._with_query):
             return None
         return read, slug
+
+
+def _cors_headers(cors, method: str, *sent: str | None) -> tuple[tuple[str, str], ...]:
+    """flask-cors's headers for a request with this method and these ``_CORS_SENT`` values."""
+    present = {key: value for key, value in zip(_CORS_SENT, sent, strict=True) if value is not None}
+    return tuple(get_cors_headers(cors, EnvironHeaders(present), method).items())
 
 
 def _route(routes, path: str, method: str) -> tuple[str, str] | None:

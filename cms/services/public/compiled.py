@@ -25,6 +25,8 @@ from contextvars import ContextVar
 import sqlalchemy as sa
 
 _BORROWED: ContextVar[_Borrowed | None] = ContextVar("cms_public_borrowed", default=None)
+# Where a pooled connection keeps its cursor (``_kept_cursor``), in the pool's ``info`` of it.
+_KEPT_CURSOR = "cms_kept_cursor"
 
 
 @contextmanager
@@ -69,7 +71,7 @@ class _Borrowed:
             connection = self.engine.raw_connection()
             _autocommit(dialect, connection.dbapi_connection, True)
             self._connection = connection
-        cursor = kept_cursor(self._connection)
+        cursor = _kept_cursor(self._connection)
         try:
             return compiled.run(cursor, params, scalars=scalars, prepare=prepare)
         except dialect.loaded_dbapi.Error as error:
@@ -128,7 +130,7 @@ def rows_on(
     if compiled is None:
         result = connection.execute(statement, params)
         return result.scalars().all() if scalars else result.all()
-    cursor = kept_cursor(connection.connection)
+    cursor = _kept_cursor(connection.connection)
     try:
         return compiled.run(cursor, params, scalars=scalars, prepare=prepare)
     except dialect.loaded_dbapi.Error as error:
@@ -137,15 +139,15 @@ def rows_on(
         raise
 
 
-def kept_cursor(pooled) -> object:
+def _kept_cursor(pooled):
     """The DB-API cursor kept with the pool's connection ``pooled``, made at its first use.
 
     A new cursor per statement cost ~15 µs of CPU on PostgreSQL (the detail's statement, in
     process): psycopg sets up its adapters for each cursor, and keeps the loaders of a result's
-    columns while the cursor runs the same SQL again. The cursor lives in the pool's ``info``
-    of the connection, which the pool empties when it replaces the connection (invalidated,
-    recycled, after ``dispose``); one checked out by one thread at a time. It holds its last
-    result until the next statement."""
+    columns while the cursor runs the same SQL again. The pool empties its ``info`` of the
+    connection when it replaces the connection (invalidated, recycled, after ``dispose``);
+    like the connection, the cursor is used by one thread at a time. It holds its last result
+    until the next statement."""
     cursor = pooled.info.get(_KEPT_CURSOR)
     if (
         cursor is None
@@ -154,9 +156,6 @@ def kept_cursor(pooled) -> object:
     ):
         cursor = pooled.info[_KEPT_CURSOR] = pooled.dbapi_connection.cursor()
     return cursor
-
-
-_KEPT_CURSOR = "cms_kept_cursor"
 
 
 class _Compiled:
