@@ -162,6 +162,23 @@ def test_the_next_page_of_a_search_on_the_fast_path(paths, site):
     assert orjson.loads(body)["data"][0]["id"] != first.get_json()["data"][0]["id"]
 
 
+def test_a_query_string_sent_again_answers_from_the_content_of_the_moment(paths, site, clock):
+    """The arguments of a query string are parsed once and kept; what they find is not: the
+    same URL sent again after a publish finds the new article, a bad one is the same 400."""
+    fast, _flask, _counter = paths
+    url = "/api/v1/search?q=harbour&limit=1&sort=newest"
+    first = fast.get(url).get_json()
+    following = fast.get(f"{url}&cursor={first['meta']['next_cursor']}").get_json()
+    assert fast.get(url).get_json() == first
+    newest = make_article("Harbour reopens", published_at=clock.now - timedelta(minutes=1))
+    assert fast.get(url).get_json()["data"][0]["id"] == newest.id
+    again = fast.get(f"{url}&cursor={first['meta']['next_cursor']}").get_json()
+    assert [hit["id"] for hit in again["data"]] == [hit["id"] for hit in following["data"]]
+    for _ in range(2):
+        bad = fast.get("/api/v1/search?q=harbour&limit=0")
+        assert bad.status_code == 400 and "limit" in bad.get_json()["errors"]
+
+
 def test_plain_reads_run_their_statements_compiled_on_a_pooled_connection(uncached, paths, site):
     """No statement of a plain read goes through SQLAlchemy's execution (its events see none),
     and the borrowed connection is back in the pool, out of autocommit, afterwards (with the

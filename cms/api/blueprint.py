@@ -32,27 +32,40 @@ def _paths_with_nul(value, path: str = ""):
             yield from _paths_with_nul(item, f"{path}.{i}" if path else str(i))
 
 
+# Query strings whose parsed arguments a parser keeps (per schema); emptied when full.
+PARSED_QUERIES_MAX = 2048
+
+
 class StrictParser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
     # Let each schema's ``unknown = RAISE`` decide for every location, query string included.
     DEFAULT_UNKNOWN_BY_LOCATION: dict = {}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._empty_query: dict[ma.Schema, dict] = {}
+        self._parsed: dict[tuple, dict] = {}
 
     def parse(self, argmap, req=None, *, location=None, **kwargs):
-        """An empty query string always parses to the schema's defaults (or the same 400): the
-        defaults are parsed once per schema and copied, as the hot public reads send none."""
+        """A query string parses to the same arguments every time (or to the same 400, which
+        is not kept): the arguments of the most recent ones are kept per schema and copied, as
+        the public reads are sent the same few again and again (an empty one, a popular
+        search: ~80 µs each)."""
         if location != "query" or not isinstance(argmap, ma.Schema):
             return super().parse(argmap, req, location=location, **kwargs)
         req = req if req is not None else self.get_default_request()
-        if req.query_string:
+        try:
+            key = (argmap, req.query_string, *sorted(kwargs.items()))
+            parsed = self._parsed.get(key)
+        except TypeError:  # an argument that cannot be a key: parsed every time
             return super().parse(argmap, req, location=location, **kwargs)
-        defaults = self._empty_query.get(argmap)
-        if defaults is None:
-            defaults = super().parse(argmap, req, location=location, **kwargs)
-            self._empty_query[argmap] = defaults
-        return dict(defaults)
+        if parsed is None:
+            parsed = super().parse(argmap, req, location=location, **kwargs)
+            if len(self._parsed) >= PARSED_QUERIES_MAX:
+                self._parsed.clear()
+            self._parsed[key] = parsed
+        return {
+            name: value.copy() if isinstance(value, list | dict | set) else value
+            for name, value in parsed.items()
+        }
 
     def _raw_load_json(self, req):
         # orjson, like the app: its nesting limit answers a 10,000-deep document with a 400,
