@@ -67,3 +67,24 @@ def test_downgrade_to_base_and_upgrade_again():
         db.session.remove()
     assert _drift() == []
     assert "articles" in sa.inspect(db.engine).get_table_names()
+
+
+@pytest.mark.usefixtures("users")
+def test_articles_indexed_before_the_excerpts_get_theirs(client):
+    """Migration c8e2f4a6b1d3 fills the excerpts of the articles the index already holds:
+    their snippets come from it at once, without ``rebuild search``."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the excerpts are PostgreSQL's")
+    body = [{"type": "paragraph", "text": "The\n\nlighthouse keeper\tretired today."}]
+    make_article("Lighthouse keeper retires", body=body)
+    db.session.commit()
+    db.session.remove()
+    try:
+        downgrade(revision="b5c1d3e7f9a2")
+        db.session.remove()
+        assert "article_search_excerpts" not in sa.inspect(db.engine).get_table_names()
+    finally:
+        upgrade()
+        db.session.remove()
+    hit = client.get("/api/v1/search", query_string={"q": "lighthouse"}).get_json()["data"][0]
+    assert hit["snippet"] == "The <mark>lighthouse</mark> keeper retired today."

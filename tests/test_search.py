@@ -395,6 +395,44 @@ def test_editor_api_writes_are_indexed(client, headers, users):
     assert _slugs(client, "lighthouse") == ["lighthouse-keeper-retires"]
 
 
+def test_a_snippet_follows_the_body_through_edits_and_rebuilds(app, client, headers):
+    """A snippet is cut from the start of the body as it was last saved, its whitespace made
+    single spaces (PostgreSQL: the index's excerpt of the body)."""
+    editor = headers["editor"]
+    body = [*_para("Gales  closed\tthe\nharbour at dawn."), *_para("Crews waited.")]
+    made = client.post(
+        "/api/v1/editor/articles",
+        json={"title": "Storm report", "section": "news", "body": body},
+        headers=editor,
+    )
+    assert made.status_code == 201, made.get_json()
+    url = f"/api/v1/editor/articles/{made.get_json()['id']}"
+    published = client.post(
+        f"{url}/publish", json={}, headers={**editor, "If-Match": made.headers["ETag"]}
+    )
+    assert published.status_code == 200, published.get_json()
+    hit = _search(client, "harbour").get_json()["data"][0]
+    assert hit["snippet"] == "Gales closed the <mark>harbour</mark> at dawn. Crews waited."
+
+    edited = client.patch(
+        url,
+        json={"body": _para("The harbour reopened at noon.")},
+        headers={**editor, "If-Match": published.headers["ETag"]},
+    )
+    assert edited.status_code == 200, edited.get_json()
+    hit = _search(client, "harbour", limit=5).get_json()["data"][0]
+    assert hit["snippet"] == "The <mark>harbour</mark> reopened at noon."
+
+    if _postgres():  # lost excerpts come back with the index
+        db.session.execute(sa.text(f"DELETE FROM {search_index.EXCERPT_TABLE}"))
+        db.session.commit()
+        assert _search(client, "harbour", limit=6).get_json()["data"][0]["snippet"] == ""
+    result = app.test_cli_runner().invoke(args=["rebuild", "search"])
+    assert result.exit_code == 0, result.output
+    hit = _search(client, "harbour", limit=7).get_json()["data"][0]
+    assert hit["snippet"] == "The <mark>harbour</mark> reopened at noon."
+
+
 def test_reindex_command_rebuilds_everything(app, users, ago):
     make_article("Ferry strike", body=_para("Ferry."), published_at=ago(hours=1))
     make_article("Bus strike", body=_para("Bus."), published_at=ago(hours=1))

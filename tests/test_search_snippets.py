@@ -9,12 +9,13 @@ import sqlalchemy as sa
 from cms.extensions import db
 from cms.models import Article
 from cms.services.search import service as search_service
-from cms.services.search.snippets import FRAGMENT_WORDS, Snippets
+from cms.services.search.snippets import FRAGMENT_CHARS, FRAGMENT_WORDS, Snippets
 from tests.conftest import make_article
 
 
 def _snippet(cfg: str, lexemes: list[tuple[str, str]], text: str) -> str:
-    return Snippets({cfg: lexemes}).render(cfg, text)
+    """The snippet of ``text`` as the index keeps it (its whitespace made single spaces)."""
+    return Snippets({cfg: lexemes}).render(cfg, " ".join(text.split()))
 
 
 def test_marks_the_inflected_forms_the_stemmer_matches():
@@ -62,6 +63,15 @@ def test_without_a_hit_in_the_text_it_is_the_start():
     assert len(snippet.split()) == FRAGMENT_WORDS
     assert _snippet("english", [], "Calm seas.") == "Calm seas."
     assert _snippet("english", [("sea", "")], "") == ""
+
+
+def test_a_word_is_what_lies_between_spaces_and_a_fragment_has_a_length_bound():
+    text = "Officials of the U.S. and the E.U. said on Tuesday (local time) the harbour was open"
+    snippet = _snippet("english", [("harbour", "")], text)
+    # five words before the hit, punctuation included
+    assert snippet == "on Tuesday (local time) the <mark>harbour</mark> was open"
+    unspaced = "港口码头" * 600  # one word of 2,400 characters
+    assert _snippet("simple", [("港口", "")], unspaced) == unspaced[:FRAGMENT_CHARS]
 
 
 def test_a_draft_the_index_still_lists_is_never_a_hit(client, users, ago):

@@ -17,6 +17,11 @@ from cms.models import Article, Tag, article_tags
 from cms.services.visibility import listed_at, listed_condition
 
 INDEX_TABLE = "article_search"
+# PostgreSQL: article id -> the text its search snippets are cut from (:func:`pg_excerpt`).
+EXCERPT_TABLE = "article_search_excerpts"
+# The excerpt is at most this much of the start of the body, so a snippet's cost does not grow
+# with the body's length.
+EXCERPT_CHARS = 4000
 SQLITE_DELETE_TRIGGER = "article_search_delete"
 # SQLite: article id -> the FTS5 rowid (search key) of its row; see :func:`sqlite_key`.
 KEY_TABLE = "article_search_keys"
@@ -38,6 +43,9 @@ SEARCH_INDEX_OBJECTS = frozenset(
         "ix_article_search_section_listed",
         "fk_article_search_article_id_articles",
         "pk_article_search",
+        EXCERPT_TABLE,
+        f"pk_{EXCERPT_TABLE}",
+        f"fk_{EXCERPT_TABLE}_article_id_articles",
         SQLITE_DELETE_TRIGGER,
     }
 )
@@ -173,8 +181,9 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
             sa.insert(table).from_select(["rowid", "title", "subtitle", "body", "tags"], rows)
         )
     elif dialect == "postgresql":
-        statement = _pg_upsert(filtered=ids is not None)
-        connection.execute(statement, {"ids": ids} if ids is not None else {})
+        values = {"ids": ids} if ids is not None else {}
+        connection.execute(_pg_upsert(filtered=ids is not None), values)
+        connection.execute(_pg_excerpt_upsert(filtered=ids is not None), values)
     else:
         raise NotImplementedError(f"Search is not available on {dialect}.")
 
@@ -226,6 +235,35 @@ def _pg_upsert(*, filtered: bool) -> sa.Insert:
     )
 
 
+def pg_excerpt() -> sa.ColumnElement:
+    """SQL over ``articles``: the article's excerpt, the text its snippets are cut from (see
+    ``snippets``): the first :data:`EXCERPT_CHARS` characters of the body (else the subtitle),
+    every run of whitespace made one space, none at either end. Made when the article is
+    indexed, so a search reads it as it is (the body itself is compressed in its row: reading
+    the start of twenty of them was a quarter of a search's database time)."""
+    source = sa.case(
+        (Article.body_text != "", sa.func.substr(Article.body_text, 1, EXCERPT_CHARS)),
+        else_=sa.func.coalesce(Article.subtitle, ""),
+    )
+    return sa.func.btrim(sa.func.regexp_replace(source, r"\s+", " ", "g"))
+
+
+@functools.cache
+def _pg_excerpt_upsert(*, filtered: bool) -> sa.Insert:
+    """PostgreSQL: the upsert of the excerpts of the articles ``ids`` (``filtered``, a
+    parameter) or of all articles; built once."""
+    from sqlalchemy.dialects import postgresql
+
+    table = sa.table(EXCERPT_TABLE, sa.column("article_id"), sa.column("excerpt"))
+    source = sa.select(Article.id, pg_excerpt())
+    if filtered:
+        source = source.where(in_param("postgresql", Article.id, "ids"))
+    insert = postgresql.insert(table).from_select(["article_id", "excerpt"], source)
+    return insert.on_conflict_do_update(
+        index_elements=["article_id"], set_={"excerpt": insert.excluded.excerpt}
+    )
+
+
 SQLITE_DELETE_TRIGGER_SQL = (
     f"CREATE TRIGGER {SQLITE_DELETE_TRIGGER} AFTER DELETE ON articles BEGIN "
     f"DELETE FROM {INDEX_TABLE} WHERE rowid = "
@@ -242,6 +280,7 @@ def rebuild_index(connection: sa.Connection | None = None) -> int:
         connection.exec_driver_sql(SQLITE_DELETE_TRIGGER_SQL)
     else:
         connection.execute(sa.text(f"DELETE FROM {INDEX_TABLE}"))
+        connection.execute(sa.text(f"DELETE FROM {EXCERPT_TABLE}"))
     _write_rows(connection, None)
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql(f"INSERT INTO {INDEX_TABLE}({INDEX_TABLE}) VALUES ('optimize')")

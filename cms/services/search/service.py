@@ -16,10 +16,12 @@ One interface, two backends chosen by the SQL dialect:
   document, a ``BitmapAnd`` of the GIN index and a range of the ``listed_at`` btree, or every
   match from the GIN index). Ranking is ``ts_rank_cd`` over the window's index rows alone; the
   ranked page's articles are then checked to be visible (:meth:`_PostgreSQL.ranked`) and read
-  by the same statement. Snippets are cut in Python (``snippets``) from the first
-  :data:`SNIPPET_SOURCE_CHARS` characters of the body, marking the words whose Snowball stem
-  is one of the query's lexemes, so their cost does not grow with the body (``ts_headline``
-  parsed and stemmed its whole input on every call: most of the database's CPU per search).
+  by the same statement. Snippets are cut in Python (``snippets``) from each hit's excerpt
+  (table ``article_search_excerpts``, written with the index row, :func:`index.pg_excerpt`:
+  the first :data:`index.EXCERPT_CHARS` characters of the body, whitespace made single
+  spaces), marking the words whose Snowball stem is one of the query's lexemes, so their cost
+  does not grow with the body (``ts_headline`` parsed and stemmed its whole input on every
+  call: most of the database's CPU per search).
 * **SQLite**: FTS5 table ``article_search(title, subtitle, body, tags)`` whose rowid is the
   article's *search key* (:func:`index.sqlite_key`: whole seconds of ``published_at`` * 2**31 + id
   while listed, else below every listed key), so rowid order is publication order and FTS5
@@ -91,6 +93,7 @@ from cms.services.public import compiled
 from cms.services.public.cards import CardRow, complete, read_cards
 from cms.services.public.reading import LINK_FILTERS, apply_filters, current_card
 from cms.services.search.index import (
+    EXCERPT_TABLE,
     ID_SPAN,
     INDEX_TABLE,
     LISTED_MIN_KEY,
@@ -111,9 +114,6 @@ RANK_WINDOW = 300
 SORTS = ("relevance", "newest")
 # First element of a ``sort=newest`` cursor, in place of a score.
 NEWEST_CURSOR = "newest"
-# Snippets are cut from at most this much of the start of the body, so their cost does not
-# grow with the body's length.
-SNIPPET_SOURCE_CHARS = 4000
 
 # A lexeme in a tsquery's text: 'word' with '' for a quote, after ! when it is excluded,
 # followed by :* when it is a prefix.
@@ -189,7 +189,7 @@ class _Ranked:
     published_at: datetime
     key: int  # the article's row in the index: SQLite its search key, PostgreSQL its id
     # PostgreSQL's ranked page reads the hit with its rank (``_pg_ranked_page``): the
-    # document's configuration (never NULL there), the start of its text and its stored card.
+    # document's configuration (never NULL there), its excerpt and its stored card.
     config: str | None = None
     text: str | None = None
     card: str | None = None
@@ -534,19 +534,15 @@ def _ranked_page(ranked: sa.Subquery, cursor: list | None, limit) -> sa.Select:
     ).limit(limit)
 
 
-def _snippet_source() -> sa.ColumnElement:
-    """SQL over ``articles``: the text a snippet is cut from (``snippets``)."""
-    return sa.case(
-        (Article.body_text != "", sa.func.substr(Article.body_text, 1, SNIPPET_SOURCE_CHARS)),
-        else_=Article.subtitle,
-    )
+# The excerpts the snippets are cut from (``index.pg_excerpt``).
+_PG_EXCERPTS = sa.table(EXCERPT_TABLE, sa.column("article_id"), sa.column("excerpt"))
 
 
 def _pg_page_with_hits(ranked: sa.Subquery, after_cursor: bool, *more: str) -> sa.Select:
     """:func:`_ranked_page` of the ``ranked`` rows ``(id, score, published_at, key, config,
     *more)`` (parameters ``rank_now``, ``after_score``, ``after_published_at``, ``after_id``,
     ``page_rows``), each row with what its hit needs (:class:`_Ranked`: the document's
-    configuration, the start of its text and its stored card, ``cards.read_cards``'s join),
+    configuration, its excerpt and its stored card, ``cards.read_cards``'s join),
     read for the page's rows only, then whether its article is visible, then ``more``."""
     now = sa.bindparam("rank_now", type_=Article.published_at.type)
     cursor = None
@@ -566,13 +562,14 @@ def _pg_page_with_hits(ranked: sa.Subquery, after_cursor: bool, *more: str) -> s
             page.c.published_at,
             page.c.key,
             sa.cast(page.c.config, sa.Text),
-            _snippet_source(),
+            _PG_EXCERPTS.c.excerpt,
             StoredCard.card,
             public_condition(now).label("visible"),
             *(page.c[name] for name in more),
         )
         .select_from(page)
         .join(Article, Article.id == page.c.id)
+        .outerjoin(_PG_EXCERPTS, _PG_EXCERPTS.c.article_id == page.c.id)
         .outerjoin(StoredCard, current_card())
         .order_by(page.c.score.desc(), page.c.published_at.desc(), page.c.id.desc())
     )
@@ -637,16 +634,17 @@ def _pg_walked_page(shape: tuple[str, ...], after_cursor: bool) -> sa.Select:
 @functools.cache
 def _pg_hits() -> sa.Select:
     """The hits ``hit_ids`` as :class:`_Ranked` reads them with their rank: the document's
-    configuration, the start of the text and the stored card (``cards.read_cards``'s join)."""
+    configuration, the excerpt and the stored card (``cards.read_cards``'s join)."""
     return (
         sa.select(
             Article.id,
             sa.cast(_PG_TABLE.c.config, sa.Text),
-            _snippet_source(),
+            _PG_EXCERPTS.c.excerpt,
             StoredCard.card,
         )
         .select_from(_PG_TABLE)
         .join(Article, Article.id == _PG_TABLE.c.article_id)
+        .outerjoin(_PG_EXCERPTS, _PG_EXCERPTS.c.article_id == _PG_TABLE.c.article_id)
         .outerjoin(StoredCard, current_card())
         .where(Article.id == sa.any_(_ids_param("hit_ids")))
     )
@@ -1012,11 +1010,11 @@ class _PostgreSQL:
 
     def hits(self, rows: list[_Ranked]) -> list[Hit]:
         """The page's hits: stored cards (built where missing or outdated, as
-        ``cards.read_cards`` does) and snippets (``snippets``: from the first
-        :data:`SNIPPET_SOURCE_CHARS` characters of the body, marking the words of the query
-        found there; any one suffices: a phrase or all the words of an AND query rarely fit in
-        one fragment). The ranked page read them with the rows; a ``sort=newest`` page reads
-        them by one more statement (:func:`_pg_hits`)."""
+        ``cards.read_cards`` does) and snippets (``snippets``: from the excerpt, the start of
+        the body as the index keeps it, marking the words of the query found there; any one
+        suffices: a phrase or all the words of an AND query rarely fit in one fragment). The
+        ranked page read them with the rows; a ``sort=newest`` page reads them by one more
+        statement (:func:`_pg_hits`)."""
         if rows[0].config is None:
             found = {
                 ident: (config, text, card)

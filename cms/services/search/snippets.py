@@ -1,4 +1,4 @@
-"""PostgreSQL search: the snippets of a page's hits, cut in Python from the start of the body.
+"""PostgreSQL search: the snippets of a page's hits, cut in Python from their excerpts.
 
 ``ts_headline`` parses and stems its whole input on every call; over a window of 600
 characters of each of 20 hits that was most of the database's CPU per search. Here the words
@@ -8,13 +8,18 @@ are stemmed, by the same Snowball stemmers PostgreSQL's ``english`` and ``german
 configurations use (``simple`` only lowercases), to check that their stem is one of the
 query's lexemes (or starts with it, for a ``word*`` prefix).
 
-A snippet is at most :data:`FRAGMENTS` fragments of :data:`FRAGMENT_WORDS` words, each starting
-:data:`LEAD_WORDS` words before a hit, joined by " … ": the first hit within the first
-``SNIPPET_SOURCE_CHARS`` characters of the body, and the next one after that fragment. Every
+The text is a hit's *excerpt* (``index.pg_excerpt``): the first ``EXCERPT_CHARS``
+characters of the body with every run of whitespace made one space, as the index stores it. A
+*word* here is what lies between two spaces, punctuation included. A snippet is at most
+:data:`FRAGMENTS` fragments of at most :data:`FRAGMENT_WORDS` words (and
+:data:`FRAGMENT_CHARS` characters), each starting :data:`LEAD_WORDS` words before a hit,
+joined by " … ": the first hit in the excerpt, and the next one after that fragment. Every
 hit inside them is marked ``<mark>…</mark>``, the rest is HTML-escaped. Without a hit in the
-text (the query matched the title or the tags) it is the text's first
-:data:`FRAGMENT_WORDS` words. The work per hit is bounded by the source's length however long
-the body is.
+text (the query matched the title or the tags) it is the excerpt's first
+:data:`FRAGMENT_WORDS` words. With the whitespace made single spaces when the article was
+indexed, a fragment's words are found by ``str.rfind`` and one bounded regular expression,
+and the snippet needs no tidying: the work per hit is a few microseconds, bounded by the
+excerpt's length however long the body is.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ import Stemmer
 FRAGMENTS = 2
 FRAGMENT_WORDS = 30
 LEAD_WORDS = 5
+# A fragment's length at most, whatever its words (a text without spaces: Chinese, say), and
+# how far back its lead words are looked for.
+FRAGMENT_CHARS = 400
+LEAD_CHARS = 200
 _DELIMITER = " … "
 # Marks around hits until the snippet is escaped (Unicode's private use area).
 _OPEN, _CLOSE = "\ue000", "\ue001"
@@ -92,7 +101,7 @@ class Snippets:
             )
 
     def render(self, cfg: str, text: str | None) -> str:
-        """The snippet of ``text`` (the start of a hit's body) as HTML."""
+        """The snippet of ``text`` (a hit's excerpt, see the module) as HTML."""
         if not text:
             return ""
         matcher = self._configs.get(cfg)
@@ -104,14 +113,19 @@ class Snippets:
             candidates = lowered_candidates
         else:
             searched = text
+        known = judge.known
         fragments: list[tuple[int, int]] = []
         marks: list[tuple[int, int]] = []
         end = 0
         for found in candidates.finditer(searched):
             at = found.start()
-            if at and (searched[at - 1].isalnum() or searched[at - 1] == "_"):
-                continue  # not the start of a word
-            if not judge(found.group()):
+            if at:
+                before = searched[at - 1]
+                if before.isalnum() or before == "_":
+                    continue  # not the start of a word
+            word = found.group()
+            hit = known.get(word)
+            if not (judge(word) if hit is None else hit):
                 continue
             if at >= end:  # a hit after the current fragment: a new one
                 if len(fragments) == FRAGMENTS:
@@ -120,7 +134,7 @@ class Snippets:
                 end = _forward(text, start)
                 fragments.append((start, end))
             if at < end:
-                marks.append(found.span())
+                marks.append((at, min(found.end(), end)))
         if not fragments:
             return _render(text, [(0, _forward(text, 0))], [])
         return _render(text, fragments, marks)
@@ -134,57 +148,71 @@ class _Judge:
         self._exact = frozenset(word for word, prefix in words if not prefix)
         self._prefixes = tuple(word for word, prefix in words if prefix)
         self._cfg = cfg
-        self._known: dict[str, bool] = {}
+        # The answers so far, by word (read first by ``Snippets.render``).
+        self.known: dict[str, bool] = {}
 
     def __call__(self, word: str) -> bool:
-        known = self._known.get(word)
+        known = self.known.get(word)
         if known is None:
             lowered = word.lower()
             stem = _stem(self._cfg, lowered)
             known = stem in self._exact or bool(self._prefixes and stem.startswith(self._prefixes))
-            if len(self._known) >= _KNOWN_MAX:
-                self._known.clear()
-            self._known[word] = known
+            if len(self.known) >= _KNOWN_MAX:
+                self.known.clear()
+            self.known[word] = known
         return known
 
 
-# Up to LEAD_WORDS words, matched on the reversed text before a hit.
-_LEAD = re.compile(rf"\W*(?:\w+\W+){{0,{LEAD_WORDS - 1}}}\w+")
-# Up to FRAGMENT_WORDS words, and the punctuation after the last one.
-_FRAGMENT = re.compile(rf"\W*(?:\w+\W+){{0,{FRAGMENT_WORDS - 1}}}\w+[^\w\s]*")
+# Up to FRAGMENT_WORDS words of a text of single spaces (matched within FRAGMENT_CHARS).
+_FRAGMENT = re.compile(rf"(?:[^ ]*+ ){{0,{FRAGMENT_WORDS - 1}}}+[^ ]*+")
 
 
 def _backward(text: str, at: int, floor: int) -> int:
-    """Where the :data:`LEAD_WORDS` words before ``at`` start (not before ``floor``)."""
-    found = _LEAD.match(text[max(floor, at - 40 * LEAD_WORDS) : at][::-1])
-    return at - found.end() if found else at
+    """Where the :data:`LEAD_WORDS` words before the one at ``at`` start (not before
+    ``floor``, nor :data:`LEAD_CHARS` characters back)."""
+    floor = max(floor, at - LEAD_CHARS)
+    space = text.rfind(" ", floor, at)
+    for _ in range(LEAD_WORDS):
+        if space < 0:
+            break
+        space = text.rfind(" ", floor, space)
+    if space >= 0:
+        return space + 1
+    return floor + 1 if text.startswith(" ", floor) else floor
 
 
 def _forward(text: str, start: int) -> int:
-    """Where the :data:`FRAGMENT_WORDS` words from ``start`` end."""
-    found = _FRAGMENT.match(text, start)
-    return found.end() if found else len(text)
+    """Where the :data:`FRAGMENT_WORDS` words from ``start`` end (at most
+    :data:`FRAGMENT_CHARS` characters on)."""
+    return _FRAGMENT.match(text, start, start + FRAGMENT_CHARS).end()
 
 
 def _render(text: str, fragments: list[tuple[int, int]], marks: list[tuple[int, int]]) -> str:
-    """The fragments of ``text`` with ``marks`` marked, escaped in one call (the marks are
-    private-use characters until then, which ``escape`` leaves alone; a text holding them has
-    them as spaces)."""
-    if _OPEN in text or _CLOSE in text:
+    """The fragments of ``text`` with ``marks`` marked, HTML-escaped."""
+    plain = _DELIMITER.join([text[start:end] for start, end in fragments])
+    if "&" in plain or "<" in plain or ">" in plain or _OPEN in plain or _CLOSE in plain:
+        # Marked with private-use characters, escaped in one call (which leaves them alone),
+        # then made elements; a text holding such characters has them as spaces.
         text = text.replace(_OPEN, " ").replace(_CLOSE, " ")
+        snippet = html.escape(_marked(text, fragments, marks, _OPEN, _CLOSE), quote=False)
+        return snippet.replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+    if not marks:
+        return plain
+    return _marked(text, fragments, marks, "<mark>", "</mark>")
+
+
+def _marked(text: str, fragments, marks, opening: str, closing: str) -> str:
+    """The fragments of ``text`` joined, each of the ``marks`` (in order) between ``opening``
+    and ``closing``."""
     out = []
-    marks_left = iter(marks)
-    mark = next(marks_left, None)
+    taken = 0
     for index, (start, end) in enumerate(fragments):
         if index:
             out.append(_DELIMITER)
-        position = start
-        while mark is not None and mark[0] < end:
-            out += (text[position : mark[0]], _OPEN, text[mark[0] : mark[1]], _CLOSE)
-            position = mark[1]
-            mark = next(marks_left, None)
-        out.append(text[position:end])
-    escaped = html.escape("".join(out), quote=False)
-    if marks:
-        escaped = escaped.replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
-    return " ".join(escaped.split())
+        while taken < len(marks) and marks[taken][0] < end:
+            first, last = marks[taken]
+            out += (text[start:first], opening, text[first:last], closing)
+            start = last
+            taken += 1
+        out.append(text[start:end])
+    return "".join(out)
