@@ -181,9 +181,8 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
             sa.insert(table).from_select(["rowid", "title", "subtitle", "body", "tags"], rows)
         )
     elif dialect == "postgresql":
-        values = {"ids": ids} if ids is not None else {}
-        connection.execute(_pg_upsert(filtered=ids is not None), values)
-        connection.execute(_pg_excerpt_upsert(filtered=ids is not None), values)
+        statement = _pg_upsert(filtered=ids is not None)
+        connection.execute(statement, {"ids": ids} if ids is not None else {})
     else:
         raise NotImplementedError(f"Search is not available on {dialect}.")
 
@@ -191,7 +190,8 @@ def _write_rows(connection: sa.Connection, ids: list[int] | None) -> None:
 @functools.cache
 def _pg_upsert(*, filtered: bool) -> sa.Insert:
     """PostgreSQL: the upsert of the index rows of the articles ``ids`` (``filtered``, a
-    parameter) or of all articles, from their stored text; built once."""
+    parameter) or of all articles, from their stored text, with their excerpts (one
+    statement, its ``WITH`` upserting them: :func:`_pg_excerpt_upsert`); built once."""
     from sqlalchemy.dialects import postgresql
 
     table = sa.table(
@@ -224,6 +224,7 @@ def _pg_upsert(*, filtered: bool) -> sa.Insert:
         ["article_id", "config", "document", "listed_at", "section_id"],
         source.add_columns(config, document, listed_at(), Article.section_id),
     )
+    insert = insert.add_cte(_pg_excerpt_upsert(filtered=filtered).cte("excerpts"))
     return insert.on_conflict_do_update(
         index_elements=["article_id"],
         set_={
@@ -248,10 +249,9 @@ def pg_excerpt() -> sa.ColumnElement:
     return sa.func.btrim(sa.func.regexp_replace(source, r"\s+", " ", "g"))
 
 
-@functools.cache
 def _pg_excerpt_upsert(*, filtered: bool) -> sa.Insert:
     """PostgreSQL: the upsert of the excerpts of the articles ``ids`` (``filtered``, a
-    parameter) or of all articles; built once."""
+    parameter) or of all articles."""
     from sqlalchemy.dialects import postgresql
 
     table = sa.table(EXCERPT_TABLE, sa.column("article_id"), sa.column("excerpt"))
