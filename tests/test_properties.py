@@ -4,7 +4,9 @@
   sanitizer makes of it, and sanitizing that again changes nothing;
 - any string in any text field renders to ``body_html`` without script, event handlers,
   ``javascript:``/``data:`` URLs or unbalanced markup;
-- a slug derived from any Unicode title is valid, and titles never collide into one slug.
+- a slug derived from any Unicode title is valid, and titles never collide into one slug;
+- a search snippet cut from any excerpt is escaped text with balanced ``<mark>`` elements
+  around hits only, in at most two fragments of the excerpt.
 
 Example counts are bounded so that the suite stays fast; runs are derandomized.
 """
@@ -22,6 +24,7 @@ from cms.schemas.articles.editor import ArticleIn
 from cms.schemas.common import SLUG_RE
 from cms.services.content import rendering
 from cms.services.content.slugs import MAX_SLUG, slug_from_title
+from cms.services.search import snippets
 
 ARTICLES = "/api/v1/editor/articles"
 SOURCES = {"handelsblatt": "Handelsblatt", "reuters": "Reuters"}
@@ -240,3 +243,31 @@ def test_slugs_of_created_articles_are_valid_and_unique(client, headers, titles)
 def test_slugs_of_awkward_titles(title):
     slug = slug_from_title(title)
     assert SLUG_RE.fullmatch(slug) and len(slug) <= MAX_SLUG
+
+
+_HARBOUR = snippets.Snippets({"english": [("harbour", "")], "simple": [("東京", "")]})
+
+
+@FAST
+@given(pieces=st.lists(st.one_of(wild_text, st.sampled_from(["harbour", "Harbours", "東京"]))))
+def test_a_snippet_of_any_excerpt_is_escaped_text_with_marked_hits(pieces):
+    excerpt = " ".join(" ".join(pieces).replace("…", "...").split())  # as the index keeps it
+    for cfg in ("english", "simple", "german"):  # (german: no lexemes, the excerpt's start)
+        snippet = _HARBOUR.render(cfg, excerpt)
+        plain = snippet.replace("<mark>", "").replace("</mark>", "")
+        assert "<" not in plain and ">" not in plain
+        assert snippet.count("<mark>") == snippet.count("</mark>")
+        assert "<mark></mark>" not in snippet and "<mark><mark>" not in snippet
+        fragments = _unescape(plain).split(" … ") if plain else []
+        assert len(fragments) <= snippets.FRAGMENTS
+        for fragment in fragments:
+            assert fragment in excerpt.replace("\ue000", " ").replace("\ue001", " ")
+            assert len(fragment) <= snippets.FRAGMENT_CHARS
+            assert len(fragment.split(" ")) <= snippets.FRAGMENT_WORDS
+        for marked in re.findall("<mark>(.*?)</mark>", snippet):
+            word = _unescape(marked).lower()  # (a hit the fragment's end cuts is marked in part)
+            assert any(word.startswith(hit) or hit.startswith(word) for hit in ("harbour", "東京"))
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
