@@ -19,6 +19,7 @@ from cms.services.visibility import listed_at, listed_condition
 INDEX_TABLE = "article_search"
 # PostgreSQL: article id -> the text its search snippets are cut from (:func:`pg_excerpt`).
 EXCERPT_TABLE = "article_search_excerpts"
+PG_EXCERPTS = sa.table(EXCERPT_TABLE, sa.column("article_id"), sa.column("excerpt"))
 # The excerpt is at most this much of the start of the body, so a snippet's cost does not grow
 # with the body's length.
 EXCERPT_CHARS = 4000
@@ -254,11 +255,10 @@ def _pg_excerpt_upsert(*, filtered: bool) -> sa.Insert:
     parameter) or of all articles."""
     from sqlalchemy.dialects import postgresql
 
-    table = sa.table(EXCERPT_TABLE, sa.column("article_id"), sa.column("excerpt"))
     source = sa.select(Article.id, pg_excerpt())
     if filtered:
         source = source.where(in_param("postgresql", Article.id, "ids"))
-    insert = postgresql.insert(table).from_select(["article_id", "excerpt"], source)
+    insert = postgresql.insert(PG_EXCERPTS).from_select(["article_id", "excerpt"], source)
     return insert.on_conflict_do_update(
         index_elements=["article_id"], set_={"excerpt": insert.excluded.excerpt}
     )

@@ -93,12 +93,12 @@ from cms.services.public import compiled
 from cms.services.public.cards import CardRow, complete, read_cards
 from cms.services.public.reading import LINK_FILTERS, apply_filters, current_card
 from cms.services.search.index import (
-    EXCERPT_TABLE,
     ID_SPAN,
     INDEX_TABLE,
     LISTED_MIN_KEY,
     MAX_SECONDS,
     MIN_SECONDS,
+    PG_EXCERPTS,
     PG_NEVER,
     key_seconds,
     pg_config_mark,
@@ -534,10 +534,6 @@ def _ranked_page(ranked: sa.Subquery, cursor: list | None, limit) -> sa.Select:
     ).limit(limit)
 
 
-# The excerpts the snippets are cut from (``index.pg_excerpt``).
-_PG_EXCERPTS = sa.table(EXCERPT_TABLE, sa.column("article_id"), sa.column("excerpt"))
-
-
 def _pg_page_with_hits(ranked: sa.Subquery, after_cursor: bool, *more: str) -> sa.Select:
     """:func:`_ranked_page` of the ``ranked`` rows ``(id, score, published_at, key, config,
     *more)`` (parameters ``rank_now``, ``after_score``, ``after_published_at``, ``after_id``,
@@ -562,14 +558,14 @@ def _pg_page_with_hits(ranked: sa.Subquery, after_cursor: bool, *more: str) -> s
             page.c.published_at,
             page.c.key,
             sa.cast(page.c.config, sa.Text),
-            _PG_EXCERPTS.c.excerpt,
+            PG_EXCERPTS.c.excerpt,
             StoredCard.card,
             public_condition(now).label("visible"),
             *(page.c[name] for name in more),
         )
         .select_from(page)
         .join(Article, Article.id == page.c.id)
-        .outerjoin(_PG_EXCERPTS, _PG_EXCERPTS.c.article_id == page.c.id)
+        .outerjoin(PG_EXCERPTS, PG_EXCERPTS.c.article_id == page.c.id)
         .outerjoin(StoredCard, current_card())
         .order_by(page.c.score.desc(), page.c.published_at.desc(), page.c.id.desc())
     )
@@ -639,12 +635,12 @@ def _pg_hits() -> sa.Select:
         sa.select(
             Article.id,
             sa.cast(_PG_TABLE.c.config, sa.Text),
-            _PG_EXCERPTS.c.excerpt,
+            PG_EXCERPTS.c.excerpt,
             StoredCard.card,
         )
         .select_from(_PG_TABLE)
         .join(Article, Article.id == _PG_TABLE.c.article_id)
-        .outerjoin(_PG_EXCERPTS, _PG_EXCERPTS.c.article_id == _PG_TABLE.c.article_id)
+        .outerjoin(PG_EXCERPTS, PG_EXCERPTS.c.article_id == _PG_TABLE.c.article_id)
         .outerjoin(StoredCard, current_card())
         .where(Article.id == sa.any_(_ids_param("hit_ids")))
     )
