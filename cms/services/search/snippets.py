@@ -118,12 +118,12 @@ class Snippets:
         marks: list[tuple[int, int]] = []
         end = 0
         for found in candidates.finditer(searched):
-            at = found.start()
+            at, stop = found.span()
             if at:
                 before = searched[at - 1]
                 if before.isalnum() or before == "_":
                     continue  # not the start of a word
-            word = found.group()
+            word = searched[at:stop]
             hit = known.get(word)
             if not (judge(word) if hit is None else hit):
                 continue
@@ -134,7 +134,7 @@ class Snippets:
                 end = _forward(text, start)
                 fragments.append((start, end))
             if at < end:
-                marks.append((at, min(found.end(), end)))
+                marks.append((at, stop if stop < end else end))
         if not fragments:
             return _render(text, [(0, _forward(text, 0))], [])
         return _render(text, fragments, marks)
@@ -171,13 +171,11 @@ def _backward(text: str, at: int, floor: int) -> int:
     """Where the :data:`LEAD_WORDS` words before the one at ``at`` start (not before
     ``floor``, nor :data:`LEAD_CHARS` characters back)."""
     floor = max(floor, at - LEAD_CHARS)
-    space = text.rfind(" ", floor, at)
-    for _ in range(LEAD_WORDS):
-        if space < 0:
-            break
-        space = text.rfind(" ", floor, space)
-    if space >= 0:
-        return space + 1
+    # The text before the hit split at its last LEAD_WORDS + 1 spaces, in one call: the
+    # first part ends where the lead words start.
+    parts = text[floor:at].rsplit(" ", LEAD_WORDS + 1)
+    if len(parts) > LEAD_WORDS + 1:
+        return floor + len(parts[0]) + 1
     return floor + 1 if text.startswith(" ", floor) else floor
 
 
@@ -189,15 +187,15 @@ def _forward(text: str, start: int) -> int:
 
 def _render(text: str, fragments: list[tuple[int, int]], marks: list[tuple[int, int]]) -> str:
     """The fragments of ``text`` with ``marks`` marked, HTML-escaped."""
-    plain = _DELIMITER.join([text[start:end] for start, end in fragments])
-    if "&" in plain or "<" in plain or ">" in plain or _OPEN in plain or _CLOSE in plain:
+    if "&" in text or "<" in text or ">" in text or _OPEN in text or _CLOSE in text:
         # Marked with private-use characters, escaped in one call (which leaves them alone),
-        # then made elements; a text holding such characters has them as spaces.
+        # then made elements; a text holding such characters has them as spaces. (Asked of
+        # the whole text, a few scans of memory: the snippet is the same either way.)
         text = text.replace(_OPEN, " ").replace(_CLOSE, " ")
         snippet = html.escape(_marked(text, fragments, marks, _OPEN, _CLOSE), quote=False)
         return snippet.replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
     if not marks:
-        return plain
+        return _DELIMITER.join([text[start:end] for start, end in fragments])
     return _marked(text, fragments, marks, "<mark>", "</mark>")
 
 
