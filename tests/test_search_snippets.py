@@ -46,6 +46,16 @@ def test_escapes_everything_but_the_marks():
     assert snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
 
 
+def test_characters_to_escape_outside_the_snippet_change_nothing_in_it():
+    text = "The harbour reopened on Monday, with ferries at dawn. " + "Calm seas. " * 40
+    snippet = _snippet("english", [("harbour", "")], text)
+    assert snippet == _snippet("english", [("harbour", "")], text + "Q&A: <b>later</b> \ue000")
+    assert snippet.startswith("The <mark>harbour</mark> reopened")
+    # ...and inside it, they are escaped, the private-use ones as spaces
+    escaped = _snippet("english", [("harbour", "")], "R&D at the harbour \ue000 <now>")
+    assert escaped == "R&amp;D at the <mark>harbour</mark>   &lt;now&gt;"
+
+
 def test_shows_where_the_text_matches_in_at_most_two_fragments():
     filler = " ".join(f"word{i}" for i in range(200))
     text = f"Opening line. {filler} the harbour opened. {filler} harbour again. {filler} harbour."
