@@ -17,7 +17,7 @@ joined by " … ": the first hit in the excerpt, and the next one after that fra
 hit inside them is marked ``<mark>…</mark>``, the rest is HTML-escaped. Without a hit in the
 text (the query matched the title or the tags) it is the excerpt's first
 :data:`FRAGMENT_WORDS` words. With the whitespace made single spaces when the article was
-indexed, a fragment's words are found by ``str.rfind`` and one bounded regular expression,
+indexed, a fragment's words are found by one ``str.rsplit`` and one bounded regular expression,
 and the snippet needs no tidying: the work per hit is a few microseconds, bounded by the
 excerpt's length however long the body is.
 """
