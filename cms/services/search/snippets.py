@@ -124,8 +124,10 @@ class Snippets:
                 if before.isalnum() or before == "_":
                     continue  # not the start of a word
             word = searched[at:stop]
-            hit = known.get(word)
-            if not (judge(word) if hit is None else hit):
+            hit = known.get(word)  # the judge's answer, when it has given one
+            if hit is None:
+                hit = judge(word)
+            if not hit:
                 continue
             if at >= end:  # a hit after the current fragment: a new one
                 if len(fragments) == FRAGMENTS:
