@@ -616,14 +616,22 @@ def _pg_walked_page(shape: tuple[str, ...], after_cursor: bool) -> sa.Select:
         .limit(sa.bindparam("window_rows", type_=sa.Integer))
         .subquery("window")
     )
-    ranked = sa.select(
-        window.c.article_id.label("id"),
-        _pg_score(window.c.document, window.c.config).label("score"),
-        window.c.listed_at.label("published_at"),
-        window.c.article_id.label("key"),
-        window.c.config.label("config"),
-        sa.func.count().over().label("found"),
-    ).subquery("ranked")
+    scored = (
+        sa.select(
+            window.c.article_id.label("id"),
+            _pg_score(window.c.document, window.c.config).label("score"),
+            window.c.listed_at.label("published_at"),
+            window.c.article_id.label("key"),
+            window.c.config.label("config"),
+        )
+        # ``OFFSET 0`` keeps the documents out of the count's window function: PostgreSQL
+        # evaluates expressions after a window function, so without it the window's 300
+        # documents are copied into the count's row store to be ranked on the way out (a
+        # third of the statement's time at 600 articles).
+        .offset(sa.literal_column("0"))
+        .subquery("scored")
+    )
+    ranked = sa.select(scored, sa.func.count().over().label("found")).subquery("ranked")
     return _pg_page_with_hits(ranked, after_cursor, "found")
 
 
