@@ -4,8 +4,9 @@ requests, and what goes into the shared response cache (answered from by
 
 from __future__ import annotations
 
+import xxhash
 from flask import current_app, g, request
-from werkzeug.http import generate_etag, quote_etag
+from werkzeug.http import quote_etag
 
 from cms.cache.store import MISSED, CachedResponse, response_cache
 
@@ -38,6 +39,13 @@ def _fresh_for(config) -> str:
 VARY = "Origin"
 
 
+def body_etag(body: bytes) -> str:
+    """The strong ETag of a response body: its 128-bit XXH3 hash. Any change of the body
+    changes it, as werkzeug's ``add_etag`` (SHA-1) does, at ~0.3 µs for a 40 KB search page
+    instead of ~19 µs: a tag only has to tell versions of one URL apart, not resist forgery."""
+    return quote_etag(xxhash.xxh3_128_hexdigest(body))
+
+
 def fresh_headers(tags, config, untagged_body: bytes | None = None) -> list[tuple[str, str]]:
     """The caching headers of a public read's 200, in order: its cache tags,
     ``Cache-Control``, and, given the body of a response whose view set no ETag
@@ -45,8 +53,8 @@ def fresh_headers(tags, config, untagged_body: bytes | None = None) -> list[tupl
     public hooks); ``cms.api.public.fast`` sends them as they are after the view's own,
     followed by ``Vary: Origin`` (``VARY``)."""
     headers = [*_cache_tag_headers(tags), ("Cache-Control", _fresh_for(config))]
-    if untagged_body is not None:  # werkzeug's ``add_etag``
-        headers.append(("ETag", quote_etag(generate_etag(untagged_body))))
+    if untagged_body is not None:
+        headers.append(("ETag", body_etag(untagged_body)))
     return headers
 
 
