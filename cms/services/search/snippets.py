@@ -101,22 +101,32 @@ class Snippets:
             )
 
     def render(self, cfg: str, text: str | None) -> str:
-        """The snippet of ``text`` (a hit's excerpt, see the module) as HTML."""
+        """The snippet of ``text`` (a hit's excerpt, see the module) as HTML, made in one pass
+        over its hits: each fragment's text is copied as its hits are found."""
         if not text:
             return ""
         matcher = self._configs.get(cfg)
         if matcher is None:
-            return _render(text, [(0, _forward(text, 0))], [])
+            return _lead(text)
         lowered_candidates, candidates, judge = matcher
         searched = text.lower()
         if len(searched) == len(text):
             candidates = lowered_candidates
         else:
             searched = text
+        # What is copied: the text, or, when it needs escaping, the text with its own
+        # private-use characters made spaces, marked with them, escaped in one call at the end
+        # (which leaves them alone), then made elements. (Asked of the whole text, a few scans
+        # of memory: the snippet is the same either way.)
+        shown, opening, closing = text, "<mark>", "</mark>"
+        escaping = _needs_escaping(text)
+        if escaping:
+            shown = text.replace(_OPEN, " ").replace(_CLOSE, " ")
+            opening, closing = _OPEN, _CLOSE
         known = judge.known
-        fragments: list[tuple[int, int]] = []
-        marks: list[tuple[int, int]] = []
-        end = 0
+        out: list[str] = []
+        fragments = 0
+        copied = end = 0  # the current fragment ends at ``end``, copied up to ``copied``
         for found in candidates.finditer(searched):
             at, stop = found.span()
             if at:
@@ -130,16 +140,25 @@ class Snippets:
             if not hit:
                 continue
             if at >= end:  # a hit after the current fragment: a new one
-                if len(fragments) == FRAGMENTS:
+                if fragments == FRAGMENTS:
                     break
-                start = _backward(text, at, end)
-                end = _forward(text, start)
-                fragments.append((start, end))
-            if at < end:
-                marks.append((at, stop if stop < end else end))
+                if fragments:
+                    out += (shown[copied:end], _DELIMITER)
+                copied = _backward(text, at, end)
+                end = _forward(text, copied)
+                fragments += 1
+            if stop > end:
+                stop = end
+            out += (shown[copied:at], opening, shown[at:stop], closing)
+            copied = stop
         if not fragments:
-            return _render(text, [(0, _forward(text, 0))], [])
-        return _render(text, fragments, marks)
+            return _lead(text)
+        out.append(shown[copied:end])
+        snippet = "".join(out)
+        if escaping:
+            snippet = html.escape(snippet, quote=False)
+            return snippet.replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+        return snippet
 
 
 class _Judge:
@@ -187,32 +206,15 @@ def _forward(text: str, start: int) -> int:
     return _FRAGMENT.match(text, start, start + FRAGMENT_CHARS).end()
 
 
-def _render(text: str, fragments: list[tuple[int, int]], marks: list[tuple[int, int]]) -> str:
-    """The fragments of ``text`` with ``marks`` marked, HTML-escaped."""
-    if "&" in text or "<" in text or ">" in text or _OPEN in text or _CLOSE in text:
-        # Marked with private-use characters, escaped in one call (which leaves them alone),
-        # then made elements; a text holding such characters has them as spaces. (Asked of
-        # the whole text, a few scans of memory: the snippet is the same either way.)
-        text = text.replace(_OPEN, " ").replace(_CLOSE, " ")
-        snippet = html.escape(_marked(text, fragments, marks, _OPEN, _CLOSE), quote=False)
-        return snippet.replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
-    if not marks:
-        return _DELIMITER.join([text[start:end] for start, end in fragments])
-    return _marked(text, fragments, marks, "<mark>", "</mark>")
+def _needs_escaping(text: str) -> bool:
+    """Whether ``text`` has characters HTML escapes, or the private-use marks."""
+    return "&" in text or "<" in text or ">" in text or _OPEN in text or _CLOSE in text
 
 
-def _marked(text: str, fragments, marks, opening: str, closing: str) -> str:
-    """The fragments of ``text`` joined, each of the ``marks`` (in order) between ``opening``
-    and ``closing``."""
-    out = []
-    taken = 0
-    for index, (start, end) in enumerate(fragments):
-        if index:
-            out.append(_DELIMITER)
-        while taken < len(marks) and marks[taken][0] < end:
-            first, last = marks[taken]
-            out += (text[start:first], opening, text[first:last], closing)
-            start = last
-            taken += 1
-        out.append(text[start:end])
-    return "".join(out)
+def _lead(text: str) -> str:
+    """The snippet of a text without hits: its first :data:`FRAGMENT_WORDS` words (as
+    ``Snippets.render`` shows them)."""
+    lead = text[: _forward(text, 0)]
+    if _needs_escaping(lead):
+        return html.escape(lead.replace(_OPEN, " ").replace(_CLOSE, " "), quote=False)
+    return lead
