@@ -60,9 +60,10 @@ class _Borrowed:
         *,
         scalars: bool = False,
         prepare: bool | None = None,
+        binary: bool = False,
     ) -> list | None:
         """The rows of ``statement``, or ``None`` when it cannot be run compiled once;
-        ``scalars`` and ``prepare`` as :func:`rows_on` takes them."""
+        ``scalars``, ``prepare`` and ``binary`` as :func:`rows_on` takes them."""
         dialect = self.engine.dialect
         compiled = _compile(statement, dialect)
         if compiled is None:
@@ -73,7 +74,7 @@ class _Borrowed:
             self._connection = connection
         cursor = _kept_cursor(self._connection)
         try:
-            return compiled.run(cursor, params, scalars=scalars, prepare=prepare)
+            return compiled.run(cursor, params, scalars=scalars, prepare=prepare, binary=binary)
         except dialect.loaded_dbapi.Error as error:
             if dialect.is_disconnect(error, self._connection.dbapi_connection, cursor):
                 # As SQLAlchemy's Connection does on a disconnect: this connection and every
@@ -118,13 +119,15 @@ def rows_on(
     *,
     scalars=False,
     prepare: bool | None = None,
+    binary: bool = False,
 ) -> list:
     """The rows of ``statement`` on the DB-API connection of ``connection`` (a session's, in
     whatever transaction state it is), compiled once as :class:`_Borrowed` runs it; through
     ``connection`` when it cannot be. ``scalars``: the first column's values only.
     ``prepare``: psycopg's (prepared now, never, or after its threshold of runs when
-    ``None``). For statements built once (the search's): the cache of compiled statements is
-    small."""
+    ``None``). ``binary``: the rows sent in PostgreSQL's binary format (psycopg's), which
+    reads a ``bytea`` column as the bytes stored, not their hex text. For statements built once
+    (the search's): the cache of compiled statements is small."""
     dialect = connection.dialect
     compiled = _compile(statement, dialect)
     if compiled is None:
@@ -132,7 +135,7 @@ def rows_on(
         return result.scalars().all() if scalars else result.all()
     cursor = _kept_cursor(connection.connection)
     try:
-        return compiled.run(cursor, params, scalars=scalars, prepare=prepare)
+        return compiled.run(cursor, params, scalars=scalars, prepare=prepare, binary=binary)
     except dialect.loaded_dbapi.Error as error:
         if dialect.is_disconnect(error, cursor.connection, cursor):
             connection.invalidate(error)  # as SQLAlchemy's execution does on a disconnect
@@ -175,10 +178,14 @@ class _Compiled:
         self._row = namedtuple("Row", [column.key or "_" for column in self._columns], rename=True)
         self._processors = None  # from the first result's description, as SQLAlchemy does
 
-    def run(self, cursor, params: dict | None, *, scalars=False, prepare=None) -> list:
+    def run(
+        self, cursor, params: dict | None, *, scalars=False, prepare=None, binary=False
+    ) -> list:
         """Its rows, processed, executed on the DB-API ``cursor`` (``scalars``: the first
-        column's values; ``prepare``: psycopg's, when given)."""
+        column's values; ``prepare`` and ``binary``: psycopg's, when given)."""
         options = {} if prepare is None else {"prepare": prepare}
+        if binary:
+            options["binary"] = True
         cursor.execute(self.sql, self.parameters(params), **options)
         rows = self.rows(cursor.fetchall(), cursor, scalars=scalars)
         return [row[0] for row in rows] if scalars else rows
