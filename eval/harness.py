@@ -1,20 +1,49 @@
-"""What the evaluation scripts share: a fresh app on a throw-away SQLite database with an editor
-logged in, publishing through the editor API (a set is read back over the public API, as users
-get it), and the bootstrap interval of a mean."""
+"""What the evaluation scripts share: a fresh app on a throw-away database (SQLite, or a new
+PostgreSQL database dropped at exit) with an editor logged in, publishing through the editor API
+(a set is read back over the public API, as users get it), and the bootstrap interval of a
+mean."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import random
 import tempfile
+import uuid
 
 PASSWORD = "evaluation-password-0123456789"
 EDITOR = "eval@example.org"
 
 
-def fresh_app(prefix: str):
-    """``(app, client, auth headers)``: a new app on an empty, migrated SQLite database in a
-    new temporary directory, its app context pushed, one editor logged in. The response cache
+def _throwaway_database(server_url: str) -> str:
+    """A new, empty PostgreSQL database on the server of ``server_url``, dropped when the
+    process exits; its URL."""
+    import sqlalchemy as sa
+
+    from cms.config import sqlalchemy_url
+
+    url = sa.make_url(sqlalchemy_url(server_url))
+    name = f"cms_eval_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        from cms.extensions import db
+
+        db.engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    atexit.register(drop)
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def fresh_app(prefix: str, database_url: str | None = None):
+    """``(app, client, auth headers)``: a new app on an empty, migrated database (SQLite in a
+    new temporary directory; or, given a PostgreSQL ``database_url``, a new database on that
+    server, dropped at exit), its app context pushed, one editor logged in. The response cache
     is off, so every read sees the last write."""
     tmp = tempfile.mkdtemp(prefix=prefix)
     os.environ["CMS_INSTANCE_PATH"] = tmp
@@ -23,13 +52,14 @@ def fresh_app(prefix: str):
     from cms import create_app
     from cms.services.accounts.users import create_user
 
+    url = _throwaway_database(database_url) if database_url else f"sqlite:///{tmp}/eval.sqlite3"
     app = create_app(
         {
             "CMS_ENV": "testing",
             "TESTING": True,
             "CMS_PASSWORD_HASH_PROFILE": "test",
             "CMS_RESPONSE_CACHE_SECONDS": 0,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/eval.sqlite3",
+            "SQLALCHEMY_DATABASE_URI": url,
         }
     )
     app.app_context().push()
@@ -40,6 +70,53 @@ def fresh_app(prefix: str):
         "/api/v1/editor/auth/login", json={"email": EDITOR, "password": PASSWORD}
     ).get_json()["access_token"]
     return app, client, {"Authorization": f"Bearer {token}"}
+
+
+def add_taxonomy(arts: list[dict]) -> None:
+    """Create the sections, tags, sources and authors the articles ``arts`` name (by name, in
+    ``section``, ``tags``, ``sources``, ``authors``), slugged as :func:`article_body` refers
+    to them, and the sources their ``blocks`` cite (by slug)."""
+    from slugify import slugify
+
+    from cms.extensions import db
+    from cms.models import Author, Section, Source, Tag
+
+    taxonomy = ((Section, "section"), (Tag, "tags"), (Source, "sources"), (Author, "authors"))
+    for model, key in taxonomy:
+        names = set()
+        for a in arts:
+            value = a.get(key)
+            names.update([value] if isinstance(value, str) else value or [])
+        for name in sorted(names):
+            extra = {"kind": "newspaper", "url": None} if model is Source else {}
+            db.session.add(model(slug=slugify(name), name=name, **extra))
+    named = {slugify(name) for a in arts for name in a.get("sources") or []}
+    cited = {
+        block["attribution"]["source"]
+        for a in arts
+        for block in a.get("blocks") or []
+        if isinstance(block.get("attribution"), dict)
+    }
+    for slug in sorted(cited - named):
+        db.session.add(Source(slug=slug, name=slug.title(), url=None, kind="newspaper"))
+    db.session.commit()
+
+
+def article_body(a: dict, blocks: list[dict]) -> dict:
+    """The editor API's body creating the article ``a`` (a set's entry: ``title``, optional
+    ``subtitle``, ``language``, ``section``, ``tags``, ``sources``, ``authors``) with
+    ``blocks``."""
+    from slugify import slugify
+
+    body = {"title": a["title"], "body": blocks, "language": a.get("language", "en")}
+    if a.get("subtitle"):
+        body["subtitle"] = a["subtitle"]
+    if a.get("section"):
+        body["section"] = slugify(a["section"])
+    for key in ("tags", "sources", "authors"):
+        if a.get(key):
+            body[key] = [slugify(v) for v in a[key]]
+    return body
 
 
 def publish(client, auth: dict, body: dict) -> dict:

@@ -41,9 +41,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 from run import K, ndcg_at_k, precision_at_k, tfidf_ranker  # noqa: E402
-from slugify import slugify  # noqa: E402
 
-from eval.harness import bootstrap_ci, fresh_app, publish  # noqa: E402
+from eval.harness import add_taxonomy, article_body, bootstrap_ci, fresh_app, publish  # noqa: E402
 
 
 def load(name: str):
@@ -67,8 +66,6 @@ def load(name: str):
     return arts, grade
 
 
-
-
 def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
@@ -77,43 +74,22 @@ def publish_all(arts, backend: str):
     """Publish the set through a fresh app; returns the test client and ``{id: slug}``."""
     os.environ["CMS_RELATED_BACKEND"] = backend
     from cms.clock import set_clock
-    from cms.extensions import db
-    from cms.models import Author, Section, Source, Tag
     from cms.services.derived import jobs as derived_jobs
 
     _app, client, auth = fresh_app("cms-related-eval-")
-    taxonomy = ((Section, "section"), (Tag, "tags"), (Source, "sources"), (Author, "authors"))
-    for model, key in taxonomy:
-        names = set()
-        for a in arts:
-            value = a.get(key)
-            names.update([value] if isinstance(value, str) else value or [])
-        for name in sorted(names):
-            extra = {"kind": "newspaper", "url": None} if model is Source else {}
-            db.session.add(model(slug=slugify(name), name=name, **extra))
-    db.session.commit()
+    add_taxonomy(arts)
     slugs = {}
     order = sorted(arts, key=lambda a: (a.get("published_at") or "", a["id"]))
     started = time.perf_counter()
     for a in order:
         when = _when(a.get("published_at"))
         set_clock((lambda t=when: t) if when else None)
-        body = {
-            "title": a["title"],
-            "body": [
-                {"type": "paragraph", "text": p, "attribution": None}
-                for p in a["text"].split("\n\n")
-                if p.strip()
-            ],
-            "language": a.get("language", "en"),
-        }
-        if a.get("subtitle"):
-            body["subtitle"] = a["subtitle"]
-        if a.get("section"):
-            body["section"] = slugify(a["section"])
-        for key in ("tags", "sources", "authors"):
-            if a.get(key):
-                body[key] = [slugify(v) for v in a[key]]
+        blocks = [
+            {"type": "paragraph", "text": p, "attribution": None}
+            for p in a["text"].split("\n\n")
+            if p.strip()
+        ]
+        body = article_body(a, blocks)
         created = publish(client, auth, body)
         slugs[a["id"]] = created["slug"]
         derived_jobs.run_pending()  # the worker, within seconds of the publish
