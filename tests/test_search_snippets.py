@@ -34,6 +34,16 @@ def test_german_stems_fold_umlauts_and_sharp_s():
     assert "<mark>Haus</mark>" in snippet
 
 
+def test_every_word_of_a_query_is_marked_in_the_order_of_the_text():
+    text = "Mail strike: the e-mail said the rail bridge and the railway bridges shut. Mails."
+    lexemes = [("rail", ""), ("bridg", ""), ("mail", ""), ("e-mail", "")]
+    snippet = _snippet("english", lexemes, text)
+    assert snippet == (
+        "<mark>Mail</mark> strike: the <mark>e-mail</mark> said the <mark>rail</mark> "
+        "<mark>bridge</mark> and the railway <mark>bridges</mark> shut. <mark>Mails</mark>."
+    )
+
+
 def test_prefixes_mark_every_word_whose_stem_starts_with_them():
     snippet = _snippet("english", [("autom", ":*")], "Automation and automated lines; autumn.")
     assert "<mark>Automation</mark>" in snippet and "<mark>automated</mark>" in snippet

@@ -90,13 +90,12 @@ class Snippets:
             if not words:
                 self._configs[cfg] = None
                 continue
-            prefixes = {_loose_prefix(cfg, w) for w, _ in words}
-            alternatives = "|".join(sorted(prefixes, key=len)[::-1])
+            prefixes = [_loose_prefix(cfg, w) for w, _ in words]
             # Matched on the lowercased text (a literal start is found fast), or, when
             # lowercasing changed the text's length, case-insensitively on the text itself.
             self._configs[cfg] = (
-                re.compile(rf"(?:{alternatives})\w*"),
-                re.compile(rf"(?:{alternatives})\w*", re.IGNORECASE),
+                _scanner(prefixes),
+                _scanner(prefixes, re.IGNORECASE),
                 _Judge(cfg, words),
             )
 
@@ -127,7 +126,7 @@ class Snippets:
         out: list[str] = []
         fragments = 0
         copied = end = 0  # the current fragment ends at ``end``, copied up to ``copied``
-        for found in candidates.finditer(searched):
+        for found in candidates(searched):
             at, stop = found.span()
             if at:
                 before = searched[at - 1]
@@ -159,6 +158,42 @@ class Snippets:
             snippet = html.escape(snippet, quote=False)
             return snippet.replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
         return snippet
+
+
+def _scanner(prefixes: list[str], flags: int = 0):
+    """A function giving the words of a text that start like one of ``prefixes`` (patterns),
+    as matches in order: what one regular expression of them as alternatives (longest first)
+    would find, at each place the longest, the search going on after it. Python's ``re`` finds
+    a literal start fast, but an alternation of words starting differently is tried at every
+    character (for a query of two words, half of a snippet's time): those starting alike make
+    one expression, and each expression searches alone."""
+    groups: dict[str, list[str]] = {}
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        groups.setdefault(_FIRST.match(prefix).group(), []).append(prefix)
+    patterns = [re.compile(rf"(?:{'|'.join(group)})\w*", flags) for group in groups.values()]
+    if len(patterns) == 1:
+        return patterns[0].finditer
+
+    def matches(text: str):
+        found = [pattern.search(text) for pattern in patterns]
+        while True:
+            at = min((m.start() for m in found if m), default=None)
+            if at is None:
+                return
+            longest = max((m for m in found if m and m.start() == at), key=re.Match.end)
+            yield longest
+            stop = longest.end()
+            found = [
+                pattern.search(text, stop) if m and m.start() < stop else m
+                for m, pattern in zip(found, patterns, strict=True)
+            ]
+
+    return matches
+
+
+# The first element of a prefix's pattern (``_loose_prefix``): a letter, an escaped
+# character, a class or a group.
+_FIRST = re.compile(r"\\.|\[[^]]*\]|\(\?:[^)]*\)|.", re.DOTALL)
 
 
 class _Judge:
