@@ -61,9 +61,10 @@ class _Borrowed:
         scalars: bool = False,
         prepare: bool | None = None,
         binary: bool = False,
+        named: bool = True,
     ) -> list | None:
         """The rows of ``statement``, or ``None`` when it cannot be run compiled once;
-        ``scalars``, ``prepare`` and ``binary`` as :func:`rows_on` takes them."""
+        ``scalars``, ``prepare``, ``binary`` and ``named`` as :func:`rows_on` takes them."""
         dialect = self.engine.dialect
         compiled = _compile(statement, dialect)
         if compiled is None:
@@ -74,7 +75,9 @@ class _Borrowed:
             self._connection = connection
         cursor = _kept_cursor(self._connection)
         try:
-            return compiled.run(cursor, params, scalars=scalars, prepare=prepare, binary=binary)
+            return compiled.run(
+                cursor, params, scalars=scalars, prepare=prepare, binary=binary, named=named
+            )
         except dialect.loaded_dbapi.Error as error:
             if dialect.is_disconnect(error, self._connection.dbapi_connection, cursor):
                 # As SQLAlchemy's Connection does on a disconnect: this connection and every
@@ -120,13 +123,15 @@ def rows_on(
     scalars=False,
     prepare: bool | None = None,
     binary: bool = False,
+    named: bool = True,
 ) -> list:
     """The rows of ``statement`` on the DB-API connection of ``connection`` (a session's, in
     whatever transaction state it is), compiled once as :class:`_Borrowed` runs it; through
     ``connection`` when it cannot be. ``scalars``: the first column's values only.
     ``prepare``: psycopg's (prepared now, never, or after its threshold of runs when
     ``None``). ``binary``: the rows sent in PostgreSQL's binary format (psycopg's), which
-    reads a ``bytea`` column as the bytes stored, not their hex text. For statements built once
+    reads a ``bytea`` column as the bytes stored, not their hex text. ``named=False``: rows
+    read by position only, as tuples (no named tuple made of each). For statements built once
     (the search's): the cache of compiled statements is small."""
     dialect = connection.dialect
     compiled = _compile(statement, dialect)
@@ -135,7 +140,9 @@ def rows_on(
         return result.scalars().all() if scalars else result.all()
     cursor = _kept_cursor(connection.connection)
     try:
-        return compiled.run(cursor, params, scalars=scalars, prepare=prepare, binary=binary)
+        return compiled.run(
+            cursor, params, scalars=scalars, prepare=prepare, binary=binary, named=named
+        )
     except dialect.loaded_dbapi.Error as error:
         if dialect.is_disconnect(error, cursor.connection, cursor):
             connection.invalidate(error)  # as SQLAlchemy's execution does on a disconnect
@@ -179,15 +186,16 @@ class _Compiled:
         self._processors = None  # from the first result's description, as SQLAlchemy does
 
     def run(
-        self, cursor, params: dict | None, *, scalars=False, prepare=None, binary=False
+        self, cursor, params: dict | None, *, scalars=False, prepare=None, binary=False, named=True
     ) -> list:
         """Its rows, processed, executed on the DB-API ``cursor`` (``scalars``: the first
-        column's values; ``prepare`` and ``binary``: psycopg's, when given)."""
+        column's values; ``named``: as named tuples, else as the driver's tuples; ``prepare``
+        and ``binary``: psycopg's, when given)."""
         options = {} if prepare is None else {"prepare": prepare}
         if binary:
             options["binary"] = True
         cursor.execute(self.sql, self.parameters(params), **options)
-        rows = self.rows(cursor.fetchall(), cursor, scalars=scalars)
+        rows = self.rows(cursor.fetchall(), cursor, scalars=scalars, named=named)
         return [row[0] for row in rows] if scalars else rows
 
     def parameters(self, params: dict | None):
@@ -198,9 +206,9 @@ class _Compiled:
             return [values[name] for name in self._positions]
         return values
 
-    def rows(self, rows: list, cursor, *, scalars: bool = False) -> list:
-        """The rows processed; ``scalars``: only their first values are (the rows as read,
-        not as named tuples)."""
+    def rows(self, rows: list, cursor, *, scalars: bool = False, named: bool = True) -> list:
+        """The rows processed, as named tuples unless ``named`` is false; ``scalars``: only
+        their first values are (the rows as read, not as named tuples)."""
         if self._processors is None:
             dialect, description = self._dialect, cursor.description
             self._processors = [
@@ -219,9 +227,9 @@ class _Compiled:
             if processor is None:
                 return rows
             return [(processor(row[0]),) for row in rows]
-        make = self._row._make
+        make = self._row._make if named else tuple
         if not self._processors:
-            return [make(row) for row in rows]
+            return [make(row) for row in rows] if named else rows
         processed = []
         for row in rows:
             values = list(row)

@@ -80,7 +80,7 @@ import re
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
@@ -186,6 +186,7 @@ class Hit:
 class _Ranked:
     id: int
     score: float
+    # UTC: aware, or naive as PostgreSQL's ranked pages read it (``cursor_time``).
     published_at: datetime
     key: int  # the article's row in the index: SQLite its search key, PostgreSQL its id
     # PostgreSQL's ranked page reads the hit with its rank (``_pg_ranked_page``): the
@@ -193,6 +194,11 @@ class _Ranked:
     config: str | None = None
     text: str | None = None
     card: str | None = None
+
+    def cursor_time(self) -> datetime:
+        """``published_at`` as a page's cursor carries it (aware)."""
+        at = self.published_at
+        return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 # --- backends ---------------------------------------------------------------------------------
@@ -561,7 +567,9 @@ def _pg_page_with_hits(ranked: sa.Subquery, after_cursor: bool, *more: str) -> s
         sa.select(
             page.c.id,
             page.c.score,
-            page.c.published_at,
+            # Read as the naive UTC time stored: made aware for the next page's cursor only
+            # (``_Ranked``), not for every row (~0.9 µs each).
+            sa.type_coerce(page.c.published_at, sa.DateTime()),
             page.c.key,
             sa.cast(page.c.config, sa.Text),
             PG_EXCERPTS.c.excerpt,
@@ -691,12 +699,14 @@ def _rows(
     scalars: bool = False,
     prepare: bool = False,
     binary: bool = False,
+    named: bool = True,
 ) -> list:
     """The rows of a statement built once, compiled once: on the connection a read answered
     before Flask borrowed (``compiled.borrowed_connection``, in autocommit), else on the
     session's (``compiled.rows_on``). Not prepared unless ``prepare`` (see
-    ``_PostgreSQL.execute``); ``binary`` for those reading :data:`_PG_CARD`."""
-    options = {"scalars": scalars, "prepare": prepare, "binary": binary}
+    ``_PostgreSQL.execute``); ``binary`` for those reading :data:`_PG_CARD`; ``named=False``
+    for rows read by position only."""
+    options = {"scalars": scalars, "prepare": prepare, "binary": binary, "named": named}
     borrowed = compiled.borrowed()
     if borrowed is not None:
         rows = borrowed.rows(statement, params, **options)
@@ -767,7 +777,7 @@ class _PostgreSQL:
         prepared at once instead, its plan kept for the next runs (when it does not depend on
         the words: :meth:`walked`'s, whose planning cost a third of its database time)."""
         if statement in _PG_BUILT_ONCE:
-            return _rows(statement, self.params, prepare=prepare, binary=True)
+            return _rows(statement, self.params, prepare=prepare, binary=True, named=False)
         connection = db.session.connection()
         with _not_prepared(connection):
             return connection.execute(statement, self.params).all()
@@ -1135,6 +1145,6 @@ def _search(backend, filters, limit, cursor, count, now, sort) -> Page:
         rows = rows[:limit]
         last = rows[-1]
         first = NEWEST_CURSOR if sort == "newest" else repr(last.score)
-        next_cursor = encode_cursor([first, last.published_at, last.id])
+        next_cursor = encode_cursor([first, last.cursor_time(), last.id])
     hits = backend.hits(rows) if rows else []
     return Page(items=hits, limit=limit, next_cursor=next_cursor, total=total)
