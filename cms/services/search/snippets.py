@@ -168,7 +168,7 @@ def _scanner(prefixes: list[str], flags: int = 0):
     character (for a query of two words, half of a snippet's time): those starting alike make
     one expression, and each expression searches alone."""
     groups: dict[str, list[str]] = {}
-    for prefix in sorted(prefixes, key=len, reverse=True):
+    for prefix in sorted(set(prefixes), key=len, reverse=True):
         groups.setdefault(_FIRST.match(prefix).group(), []).append(prefix)
     patterns = [re.compile(rf"(?:{'|'.join(group)})\w*", flags) for group in groups.values()]
     if len(patterns) == 1:
