@@ -338,6 +338,11 @@ def test_a_reader_goes_through_the_site(browser, server, demo, axe_source):
     assert "strike" in results.first.locator(".snippet mark").first.inner_text().lower()
     assert accessibility_violations(page, axe_source) == []
     watch.check()
+    # No article has every word: those with some of them, and the page says so.
+    goto(page, f"{server}/search?q=strike+qwertyzx")
+    expect(page.locator("main .status")).to_contain_text("No article has every word")
+    expect(page.locator("main .card")).to_have_count(len(hits))
+    watch.check()
 
     # Section page with "more" paging by cursor.
     goto(page, f"{server}/sections/economy")

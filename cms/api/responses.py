@@ -59,6 +59,7 @@ def page_document(page: Page, item_schema, sent=None) -> tuple[bytes, dict[str, 
     meta = {"limit": page.limit, "next_cursor": page.next_cursor}
     if page.total is not None:
         meta["total"] = page.total
+    meta.update(page.extra)
     headers = {"Link": next_link(page.next_cursor, sent)} if page.next_cursor else {}
     body = {"data": item_schema.dump(page.items, many=True), "meta": meta}
     return current_app.json.dumps_bytes(body), headers

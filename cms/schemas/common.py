@@ -114,13 +114,15 @@ class PageMeta(ma.Schema):
     total = fields.Integer()
 
 
-def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+def page_schema(
+    item_schema: type[ma.Schema], name: str, meta: type[ma.Schema] = PageMeta
+) -> type[ma.Schema]:
     """``{"data": [...], "meta": {...}}`` around ``item_schema``."""
     return type(
         name,
         (ma.Schema,),
         {
             "data": fields.List(fields.Nested(item_schema), required=True),
-            "meta": fields.Nested(PageMeta, required=True),
+            "meta": fields.Nested(meta, required=True),
         },
     )

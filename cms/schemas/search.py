@@ -9,15 +9,16 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from cms.schemas.articles.public import ArticleCard, ArticleFilters
-from cms.schemas.common import Cursor, PageQuery
+from cms.schemas.common import Cursor, NamedChoice, PageMeta, PageQuery
 from cms.services.search.query import MAX_QUERY_CHARS, QueryError, parse_query
 from cms.services.search.service import NEWEST_CURSOR, RANK_WINDOW, SORTS
 
 QUERY_HELP = (
     "What to search for. Words are all required and matched in any inflection the language's "
     'stemmer knows; `"a phrase"` matches the words in order; `word*` matches words starting '
-    "with it (at least 3 letters); `a OR b` matches either; `-word` excludes. At most "
-    f"{MAX_QUERY_CHARS} characters."
+    "with it (at least 3 letters); `a OR b` matches either; `-word` excludes. When no article "
+    "has every word, articles with any of them are listed instead, best match first, and "
+    f"`meta.matched` is `any`. At most {MAX_QUERY_CHARS} characters."
 )
 
 
@@ -60,6 +61,17 @@ class SearchQuery(PageQuery, ArticleFilters):
             f"{RANK_WINDOW:,} newest matches (older ones are reached with `sort=newest` or the "
             "date filters); `newest`: every match, newest first. A cursor continues only the "
             "sort it came from."
+        },
+    )
+
+
+class SearchMeta(PageMeta):
+    matched = fields.String(
+        required=True,
+        validate=NamedChoice("SearchMatch", ("all", "any")),
+        metadata={
+            "description": "`all`: the hits have every word of the query. `any`: no article "
+            "has them all, so these have some of them (a query of several words only)."
         },
     )
 

@@ -24,6 +24,9 @@ async function render() {
         "p",
         { class: "status", role: "status" },
         total === undefined ? "" : total === 1 ? "1 article found." : `${total} articles found.`,
+        page.meta.matched === "any" && page.data.length
+          ? " No article has every word; these have some of them."
+          : "",
       ),
       page.data.length
         ? articleList(page.data, { snippets: true })

@@ -8,7 +8,7 @@ from cms.api.blueprint import FIRST_SLUG, Blueprint, public_article_links
 from cms.api.responses import Answer, page_document, page_response
 from cms.schemas.articles.dumpers import StoredHitDumper
 from cms.schemas.common import page_schema
-from cms.schemas.search import SearchHit, SearchQuery
+from cms.schemas.search import SearchHit, SearchMeta, SearchQuery
 from cms.services.public import reading
 from cms.services.search import service as search
 
@@ -19,7 +19,7 @@ blp = Blueprint(
     description="Full-text search over published articles.",
 )
 
-SearchPage = page_schema(SearchHit, "SearchPage")
+SearchPage = page_schema(SearchHit, "SearchPage", SearchMeta)
 _hit = StoredHitDumper()
 _query = SearchQuery()
 

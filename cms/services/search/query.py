@@ -48,6 +48,16 @@ class ParsedQuery:
     def atoms(self) -> list[Atom]:
         return [a for group in self.required for a in group] + list(self.excluded)
 
+    def any_of_them(self) -> ParsedQuery | None:
+        """The query satisfied by any of its required atoms (the exclusions kept), what a
+        search falls back to when no article has them all; ``None`` for a query of one
+        group, which that would not change."""
+        if len(self.required) < 2:
+            return None
+        return ParsedQuery(
+            (tuple(a for group in self.required for a in group),), self.excluded, self.text
+        )
+
 
 # Words too common to search for on their own (the short list of cms.text). Inside a quoted
 # phrase they count. PostgreSQL drops its own stop words too; on SQLite, FTS5 keeps every word,

@@ -50,8 +50,9 @@ without re-indexing; the articles of a window are checked against
 ``UPDATE``) can hide a hit until ``flask rebuild search`` but never show a draft. ``flask
 rebuild search`` rebuilds everything.
 
-Query language (the same on both databases): words are all required and stemmed; very common
-words (:data:`STOP_WORDS`) are ignored outside quoted phrases;
+Query language (the same on both databases): words are all required and stemmed (when no
+article has them all, any of them will do: :func:`search`); very common words
+(:data:`STOP_WORDS`) are ignored outside quoted phrases;
 ``"a phrase"``; ``word*`` is a prefix (at least 3 letters; it matches the *stemmed* forms, so
 ``autom*`` finds "automation" but ``automati*`` does not); ``a OR b``; ``-word`` or
 ``-"a phrase"`` excludes. Every other character is a separator: user input is never passed to
@@ -1087,6 +1088,11 @@ def search(
     match, newest first; ``cursor`` is ``[None, published_at, id]``. ``filters`` are those of
     the article list (section, tag, author, source, language, published_after,
     published_before).
+
+    When no visible article (with the filters) has every word of a query of several, the
+    page lists those with any of them instead (:meth:`ParsedQuery.any_of_them`), and
+    ``page.extra["matched"]`` says which: ``"all"`` or ``"any"``. A page after a cursor falls
+    back the same way, unless an article has every word (it then follows that list).
     """
     if isinstance(query, str):
         try:
@@ -1100,7 +1106,18 @@ def search(
             "This cursor belongs to a search with another sort.",
             errors={"cursor": ["Belongs to another sort."]},
         )
-    return _search(_backend(query), filters, limit, cursor, count, now or utcnow(), sort)
+    now = now or utcnow()
+    page = _search(_backend(query), filters, limit, cursor, count, now, sort)
+    loosened = query.any_of_them()
+    if not page.items and loosened is not None and not (
+        # a page past the last article that has every word: the end of that list
+        cursor and _search(_backend(query), filters, 1, None, False, now, sort).items
+    ):
+        page = _search(_backend(loosened), filters, limit, cursor, count, now, sort)
+        page.extra["matched"] = "any"
+    else:
+        page.extra["matched"] = "all"
+    return page
 
 
 def _search(backend, filters, limit, cursor, count, now, sort) -> Page:
