@@ -9,7 +9,6 @@ import atexit
 import os
 import random
 import tempfile
-import uuid
 
 PASSWORD = "evaluation-password-0123456789"
 EDITOR = "eval@example.org"
@@ -18,26 +17,18 @@ EDITOR = "eval@example.org"
 def _throwaway_database(server_url: str) -> str:
     """A new, empty PostgreSQL database on the server of ``server_url``, dropped when the
     process exits; its URL."""
-    import sqlalchemy as sa
+    from tests.databases import throwaway_database
 
-    from cms.config import sqlalchemy_url
+    url, drop = throwaway_database(server_url, "cms_eval")
 
-    url = sa.make_url(sqlalchemy_url(server_url))
-    name = f"cms_eval_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
+    def close_and_drop():
         from cms.extensions import db
 
         db.engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop()
 
-    atexit.register(drop)
-    return url.set(database=name).render_as_string(hide_password=False)
+    atexit.register(close_and_drop)
+    return url
 
 
 def fresh_app(prefix: str, database_url: str | None = None):

@@ -15,13 +15,13 @@ import sqlalchemy as sa
 
 from cms import create_app
 from cms.clock import set_clock, utcnow
-from cms.config import sqlalchemy_url
 from cms.extensions import db, limiter
 from cms.models import Author, Section, Source, Tag, User
 from cms.services.accounts.users import create_user
 from cms.services.content import articles as article_service
 from cms.services.derived import jobs as derived_jobs
 from cms.services.workflow import publishing
+from tests.databases import throwaway_database
 from tests.receiver import Receiver
 
 PASSWORD = "correct horse battery staple"
@@ -32,18 +32,7 @@ def _database_url(tmpdir: str):
     base = os.environ.get("CMS_TEST_DATABASE_URL")
     if not base:
         return f"sqlite:///{tmpdir}/test.sqlite3", lambda: None
-    url = sa.make_url(sqlalchemy_url(base))
-    name = f"cms_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
+    return throwaway_database(base, "cms_test")
 
 
 @pytest.fixture(scope="session")
