@@ -64,7 +64,7 @@ from sumy.summarizers.text_rank import TextRankSummarizer  # noqa: E402
 from sumy.utils import get_stop_words  # noqa: E402
 
 from cms.services.summaries.summarizer import _strip_html, split_sentences, summarize  # noqa: E402
-from eval.harness import bootstrap_ci, fresh_app, publish  # noqa: E402
+from eval.harness import add_taxonomy, article_body, bootstrap_ci, fresh_app, publish  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SETS = {"articles": HERE / "articles.json", "wire": HERE / "wire.json"}
@@ -193,23 +193,11 @@ def load(name: str, split: str) -> list[dict]:
 
 def api_summaries(arts: list[dict]) -> dict[str, dict]:
     """Publish ``arts`` through a fresh app; ``{id: public summary}`` read over HTTP."""
-    from cms.extensions import db
-    from cms.models import Source
-
     _app, client, auth = fresh_app("cms-summaries-eval-")
+    add_taxonomy(arts)  # the sources the blocks cite
     out: dict[str, dict] = {}
-    cited = {
-        b["attribution"]["source"]
-        for a in arts
-        for b in a["blocks"]
-        if isinstance(b.get("attribution"), dict)
-    }
-    for slug in sorted(cited):
-        db.session.add(Source(slug=slug, name=slug.title(), url=None, kind="newspaper"))
-    db.session.commit()
     for a in arts:
-        body = {"title": a["title"], "body": a["blocks"], "language": a["language"]}
-        created = publish(client, auth, body)
+        created = publish(client, auth, article_body(a, a["blocks"]))
         summary = client.get(f"/api/v1/articles/{created['slug']}/summary")
         assert summary.status_code == 200, summary.get_json()
         out[a["id"]] = summary.get_json()
