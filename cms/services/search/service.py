@@ -1108,15 +1108,14 @@ def search(
         )
     now = now or utcnow()
     page = _search(_backend(query), filters, limit, cursor, count, now, sort)
-    loosened = query.any_of_them()
-    if not page.items and loosened is not None and not (
-        # a page past the last article that has every word: the end of that list
-        cursor and _search(_backend(query), filters, 1, None, False, now, sort).items
-    ):
-        page = _search(_backend(loosened), filters, limit, cursor, count, now, sort)
-        page.extra["matched"] = "any"
-    else:
-        page.extra["matched"] = "all"
+    page.extra["matched"] = "all"
+    loosened = None if page.items else query.any_of_them()
+    if loosened is None:
+        return page
+    if cursor and _search(_backend(query), filters, 1, None, False, now, sort).items:
+        return page  # a page past the last article that has every word: the end of that list
+    page = _search(_backend(loosened), filters, limit, cursor, count, now, sort)
+    page.extra["matched"] = "any"
     return page
 
 
