@@ -42,6 +42,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from collection import documents  # noqa: E402
+
+from eval.harness import add_taxonomy, article_body, bootstrap_ci, fresh_app, publish  # noqa: E402
+
 K = 10
 CLASSES_ORDER = ("broad", "two-word", "entity", "german", "phrase", "question-like")
 
@@ -81,11 +88,7 @@ def scores(ranked: list[str], judgments: dict[str, int]) -> dict:
 def run_queries(database_url: str | None, queries: list[dict]) -> dict:
     """Publish the collection through a fresh app and run every query both ways; the ranked
     document keys, ``{"relevance": {id: [...]}, "newest": {...}}``, and the timings."""
-    sys.path.insert(0, str(HERE))
-    from collection import documents
-
     from cms.clock import set_clock
-    from eval.harness import add_taxonomy, article_body, fresh_app, publish
 
     _app, client, auth = fresh_app("cms-search-eval-", database_url)
     docs = documents()
@@ -140,12 +143,6 @@ def run_before(rev: str, database_url: str | None, queries_path: Path) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def bootstrap(values: list[float]) -> tuple[float, float]:
-    from eval.harness import bootstrap_ci
-
-    return bootstrap_ci(values)
-
-
 def table(queries: list[dict], systems: dict[str, dict[str, list[str]]]) -> str:
     groups = [("all", queries)]
     for cls in CLASSES_ORDER:
@@ -162,7 +159,7 @@ def table(queries: list[dict], systems: dict[str, dict[str, list[str]]]) -> str:
         for name, ranked in systems.items():
             rows = [scores(ranked[q["id"]], q["judgments"]) for q in members]
             ndcgs = [r["ndcg"] for r in rows]
-            low, high = bootstrap(ndcgs)
+            low, high = bootstrap_ci(ndcgs)
             mean = sum(ndcgs) / len(ndcgs)
             lines.append(
                 f"| {name} | {group} ({len(rows)}) | {mean:.3f} [{low:.3f}, {high:.3f}] "
@@ -179,7 +176,7 @@ def paired(queries: list[dict], a: dict[str, list[str]], b: dict[str, list[str]]
         scores(a[q["id"]], q["judgments"])["ndcg"] - scores(b[q["id"]], q["judgments"])["ndcg"]
         for q in queries
     ]
-    low, high = bootstrap(diffs)
+    low, high = bootstrap_ci(diffs)
     wins = sum(1 for d in diffs if d > 1e-9)
     losses = sum(1 for d in diffs if d < -1e-9)
     return (
@@ -206,7 +203,6 @@ def main() -> None:
     parser.add_argument("--code", help=argparse.SUPPRESS)
     parser.add_argument("--ranked-json", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
     if args.code:  # the subprocess of --before: that revision's app, this tree's evaluation
         sys.path.insert(0, args.code)
         os.chdir(args.code)
