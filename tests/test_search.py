@@ -172,16 +172,61 @@ def test_when_no_article_has_every_word_any_of_them_will_do(client, newsroom, us
         "regatta-week-returns-to-the-harbour",
     }
     assert all("<mark>" in hit["snippet"] for hit in payload["data"])
+    assert not any(hit["all_words"] for hit in payload["data"])
     # exclusions still hold
     assert _slugs(client, "regatta cranes -strike") == ["regatta-week-returns-to-the-harbour"]
-    # one article with every word: only that one, as before
-    assert _search(client, "strike docks").get_json()["meta"]["matched"] == "all"
-    assert _slugs(client, "strike docks") == ["city-council-approves-new-budget"]
     # a query of one word that matches nothing has nothing to fall back to
     assert _search(client, "hovercraft").get_json() == {
         "data": [],
         "meta": {"limit": 20, "next_cursor": None, "matched": "all"},
     }
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+def test_articles_with_every_word_come_first_then_those_with_some(client, newsroom, sort):
+    make_article("Dock strike draft", status="draft", body=_para("The strike at the docks."))
+    payload = _search(client, "strike docks", count="true", sort=sort).get_json()
+    # the budget story has both words, the dockworkers' story only "strike"; the draft never
+    assert [(hit["slug"], hit["all_words"]) for hit in payload["data"]] == [
+        ("city-council-approves-new-budget", True),
+        ("dockworkers-strike-at-westerhaven-terminal", False),
+    ]
+    assert payload["meta"]["matched"] == "some"
+    assert payload["meta"]["total"] == 2
+    assert "<mark>docks</mark>" in payload["data"][0]["snippet"]
+    # a query of one word has no such second part
+    assert _search(client, "strike").get_json()["meta"]["matched"] == "all"
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+def test_pages_run_from_every_word_to_some_of_them(client, newsroom, ago, sort):
+    make_article(
+        "Port fees rise", body=_para("The port raised its fees."), published_at=ago(hours=1)
+    )
+    pages, params = [], {"limit": 1, "count": "true", "sort": sort}
+    for _ in range(6):
+        payload = _search(client, "port authority", **params).get_json()
+        pages.append(
+            (
+                [(hit["slug"], hit["all_words"]) for hit in payload["data"]],
+                payload["meta"]["matched"],
+                payload["meta"]["total"],
+            )
+        )
+        if not payload["meta"]["next_cursor"]:
+            break
+        params["cursor"] = payload["meta"]["next_cursor"]
+    # two articles with both words (either order, by score or time), then the one with "port"
+    assert {page[0][0] for page in pages[:2]} == {
+        ("city-council-approves-new-budget", True),
+        ("regatta-week-returns-to-the-harbour", True),
+    }
+    assert pages[2:] == [([("port-fees-rise", False)], "any", 3)]
+    assert [page[1:] for page in pages[:2]] == [("all", 3), ("all", 3)]
+    # a page as long as what is left of both parts ends the list
+    payload = _search(client, "port authority", limit=3, sort=sort).get_json()
+    assert [hit["all_words"] for hit in payload["data"]] == [True, True, False]
+    assert payload["meta"]["next_cursor"] is None
 
 
 def test_the_pages_of_any_word_follow_without_duplicates(client, newsroom):
@@ -194,9 +239,6 @@ def test_the_pages_of_any_word_follow_without_duplicates(client, newsroom):
             break
         params = {"limit": 1, "cursor": payload["meta"]["next_cursor"]}
     assert len(seen) == len(set(seen)) == 3
-    # ...and past the last article with every word, a list ends as before
-    first = _search(client, "strike docks", limit=1).get_json()
-    assert first["meta"] == {"limit": 1, "next_cursor": None, "matched": "all"}
 
 
 def test_snippet_marks_hits_and_escapes_the_text(client, users, ago):
@@ -753,13 +795,13 @@ def test_the_window_is_the_newest_visible_matches_however_they_are_found(
     assert _slugs(client, "zeppelin", limit=limit) == []
 
 
-def test_a_hit_is_the_articles_card_with_score_and_snippet(client, newsroom):
+def test_a_hit_is_the_articles_card_with_score_snippet_and_all_words(client, newsroom):
     listed = {item["slug"]: item for item in client.get("/api/v1/articles").get_json()["data"]}
 
     for hit in _search(client, "strike").get_json()["data"]:
-        assert {k: v for k, v in hit.items() if k not in ("score", "snippet")} == listed[
-            hit["slug"]
-        ]
+        assert {
+            k: v for k, v in hit.items() if k not in ("score", "snippet", "all_words")
+        } == listed[hit["slug"]]
 
 
 def test_postgresql_keeps_search_documents_inline(client, users, ago):

@@ -129,10 +129,12 @@ def test_search_hits_match_the_schema(client, story):
 
 
 class _Hit:
-    """A hit as the schema reads it: the article's attributes, the hit's score and snippet."""
+    """A hit as the schema reads it: the article's attributes, the hit's score, snippet and
+    whether it has every word."""
 
     def __init__(self, article, hit):
         self._article, self.score, self.snippet = article, hit.score, hit.snippet
+        self.all_words = hit.all_words
 
     def __getattr__(self, name):
         return getattr(self._article, name)

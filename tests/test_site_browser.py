@@ -343,6 +343,17 @@ def test_a_reader_goes_through_the_site(browser, server, demo, axe_source):
     expect(page.locator("main .status")).to_contain_text("No article has every word")
     expect(page.locator("main .card")).to_have_count(len(hits))
     watch.check()
+    # Every word first; those with some of them after, under their own heading.
+    mixed = api_json(page, "/api/v1/search?q=strike+union&limit=10")["data"]
+    every = [hit["title"] for hit in mixed if hit["all_words"]]
+    assert every and len(every) < len(mixed)
+    goto(page, f"{server}/search?q=strike+union")
+    expect(page.locator("main h2.some-words")).to_have_text("Articles with some of the words")
+    expect(page.locator("main .card")).to_have_count(len(mixed))
+    expect(page.locator("main .card h2")).to_have_text(every)
+    expect(page.locator("main .card h3")).to_have_count(len(mixed) - len(every))
+    assert accessibility_violations(page, axe_source) == []
+    watch.check()
 
     # Section page with "more" paging by cursor.
     goto(page, f"{server}/sections/economy")

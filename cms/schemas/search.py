@@ -11,14 +11,14 @@ from marshmallow import fields, validate
 from cms.schemas.articles.public import ArticleCard, ArticleFilters
 from cms.schemas.common import Cursor, NamedChoice, PageMeta, PageQuery
 from cms.services.search.query import MAX_QUERY_CHARS, QueryError, parse_query
-from cms.services.search.service import NEWEST_CURSOR, RANK_WINDOW, SORTS
+from cms.services.search.service import NEWEST_CURSOR, RANK_WINDOW, SOME_CURSOR, SORTS
 
 QUERY_HELP = (
     "What to search for. Words are all required and matched in any inflection the language's "
     'stemmer knows; `"a phrase"` matches the words in order; `word*` matches words starting '
-    "with it (at least 3 letters); `a OR b` matches either; `-word` excludes. When no article "
-    "has every word, articles with any of them are listed instead, best match first, and "
-    f"`meta.matched` is `any`. At most {MAX_QUERY_CHARS} characters."
+    "with it (at least 3 letters); `a OR b` matches either; `-word` excludes. The articles "
+    "that have every word come first; after them, those that have some of the words "
+    f"(`all_words: false`). At most {MAX_QUERY_CHARS} characters."
 )
 
 
@@ -39,15 +39,17 @@ class SearchCursor(Cursor):
 
     def _deserialize(self, value, attr, data, **kwargs):
         score, published_at, article_id = super()._deserialize(value, attr, data, **kwargs)
+        some = score.startswith(SOME_CURSOR)
+        score = score.removeprefix(SOME_CURSOR)
         if score == NEWEST_CURSOR:
-            return [None, published_at, article_id]
+            return [None, published_at, article_id, some]
         try:
             number = float(score)
         except ValueError:
             number = math.nan
         if not math.isfinite(number):
             raise ma.ValidationError("Invalid cursor.")
-        return [number, published_at, article_id]
+        return [number, published_at, article_id, some]
 
 
 class SearchQuery(PageQuery, ArticleFilters):
@@ -68,10 +70,11 @@ class SearchQuery(PageQuery, ArticleFilters):
 class SearchMeta(PageMeta):
     matched = fields.String(
         required=True,
-        validate=NamedChoice("SearchMatch", ("all", "any")),
+        validate=NamedChoice("SearchMatch", ("all", "some", "any")),
         metadata={
-            "description": "`all`: the hits have every word of the query. `any`: no article "
-            "has them all, so these have some of them (a query of several words only)."
+            "description": "How the page's hits match a query of several words: `all`: each "
+            "has every word (or the page is empty); `some`: those with every word come first, "
+            "then those with some of them; `any`: none has every word. See `all_words`."
         },
     )
 
@@ -84,5 +87,11 @@ class SearchHit(ArticleCard):
         metadata={
             "description": "Text around the hits; hits are marked `<mark>…</mark>`, all other "
             "text is HTML-escaped."
+        }
+    )
+    all_words = fields.Boolean(
+        metadata={
+            "description": "Whether the article has every word of the query. Those that have "
+            "only some of them are listed after all that have every word."
         }
     )

@@ -18,19 +18,24 @@ async function render() {
     const page = await api("search", { q: query, limit: PAGE_SIZE, cursor, count: cursor ? null : "true" });
     setTitle(`Search: ${query}`);
     const total = page.meta.total;
+    // The articles with every word come first; those with only some of them follow.
+    const every = page.data.filter((hit) => hit.all_words !== false);
+    const some = page.data.filter((hit) => hit.all_words === false);
+    const someHeading = some.length > 0 && (every.length > 0 || Boolean(cursor));
     show(
       el("h1", {}, "Search results for ", el("q", {}, query)),
       el(
         "p",
         { class: "status", role: "status" },
         total === undefined ? "" : total === 1 ? "1 article found." : `${total} articles found.`,
-        page.meta.matched === "any" && page.data.length
+        page.meta.matched === "any" && page.data.length && !cursor
           ? " No article has every word; these have some of them."
           : "",
       ),
-      page.data.length
-        ? articleList(page.data, { snippets: true })
-        : el("p", {}, "No articles match. Try another word, or fewer words."),
+      every.length ? articleList(every, { snippets: true }) : null,
+      someHeading ? el("h2", { class: "some-words" }, "Articles with some of the words") : null,
+      some.length ? articleList(some, { snippets: true, headingLevel: someHeading ? 3 : 2 }) : null,
+      page.data.length ? null : el("p", {}, "No articles match. Try another word, or fewer words."),
       moreLink(page.meta.next_cursor, "More results"),
     );
   } catch (error) {

@@ -189,11 +189,14 @@ class StoredCardDumper:
 
 class StoredHitDumper:
     """``dump(hits, many=True)`` of search hits (``search.service.Hit``): the stored card's
-    JSON with the hit's ``score`` and ``snippet`` added, what ``SearchHit().dump`` gives."""
+    JSON with the hit's ``score``, ``snippet`` and ``all_words`` added, what
+    ``SearchHit().dump`` gives."""
 
     def dump(self, obj, *, many: bool = False):
         if many:
             return [self.dump(item) for item in obj]
         card = obj.card.json if isinstance(obj.card.json, bytes) else obj.card.json.encode()
-        extra = orjson.dumps({"score": float(obj.score), "snippet": obj.snippet})
+        extra = orjson.dumps(
+            {"score": float(obj.score), "snippet": obj.snippet, "all_words": obj.all_words}
+        )
         return orjson.Fragment(card[:-1] + b"," + extra[1:])

@@ -38,25 +38,35 @@ class Atom:
 
 @dataclass(frozen=True)
 class ParsedQuery:
-    """All groups are required; each group is satisfied by any of its atoms (``OR``)."""
+    """All groups are required; each group is satisfied by any of its atoms (``OR``).
+    ``not_all``: groups an article must *not* satisfy all together (see :meth:`some_of_them`)."""
 
     required: tuple[tuple[Atom, ...], ...]
     excluded: tuple[Atom, ...] = ()
     text: str = ""
+    not_all: tuple[tuple[Atom, ...], ...] = ()
 
     @property
     def atoms(self) -> list[Atom]:
         return [a for group in self.required for a in group] + list(self.excluded)
 
-    def any_of_them(self) -> ParsedQuery | None:
-        """The query satisfied by any of its required atoms (the exclusions kept), what a
-        search falls back to when no article has them all; ``None`` for a query of one
-        group, which that would not change."""
+    def some_of_them(self) -> ParsedQuery | None:
+        """The query met by an article that has some of the required atoms but not all of
+        them (the exclusions kept): what a search lists after the articles that have them all;
+        ``None`` for a query of one group, where there is no such article."""
         if len(self.required) < 2:
             return None
         return ParsedQuery(
-            (tuple(a for group in self.required for a in group),), self.excluded, self.text
+            (tuple(a for group in self.required for a in group),),
+            self.excluded,
+            self.text,
+            not_all=self.required,
         )
+
+    def ranked(self) -> ParsedQuery:
+        """The query its matches are ranked and marked by: without :attr:`not_all`, whose
+        words are the ones searched for."""
+        return ParsedQuery(self.required, self.excluded, self.text) if self.not_all else self
 
 
 # Words too common to search for on their own (the short list of cms.text). Inside a quoted

@@ -115,6 +115,8 @@ RANK_WINDOW = 300
 SORTS = ("relevance", "newest")
 # First element of a ``sort=newest`` cursor, in place of a score.
 NEWEST_CURSOR = "newest"
+# ...before which a cursor among the articles with some of the words (``search``) has this.
+SOME_CURSOR = "some:"
 
 # A lexeme in a tsquery's text: 'word' with '' for a quote, after ! when it is excluded,
 # followed by :* when it is a prefix.
@@ -177,6 +179,8 @@ class Hit:
     card: CardRow
     score: float
     snippet: str
+    # Whether the article has every word of the query, or only some of them (see ``search``).
+    all_words: bool = True
 
     @property
     def id(self) -> int:
@@ -222,6 +226,9 @@ class _SQLite:
     def match(cls, query: ParsedQuery) -> str:
         """The FTS5 query: every word quoted, so no input is read as FTS5 syntax."""
         expression = " AND ".join(cls._any(group) for group in query.required)
+        if query.not_all:
+            every = " AND ".join(cls._any(group) for group in query.not_all)
+            expression = f"({expression}) NOT ({every})"
         if query.excluded:
             expression = f"({expression}) NOT {cls._any(query.excluded)}"
         return expression
@@ -738,7 +745,7 @@ class _PostgreSQL:
     matches = _PG_MATCHES
 
     def __init__(self, query: ParsedQuery):
-        key = (query.required, query.excluded)
+        key = (query.required, query.excluded, query.not_all)
         texts = _PG_QUERY_TEXTS.get(key)
         if texts is None:
             texts = _keep(_PG_QUERY_TEXTS, key, self._stem(query))
@@ -759,9 +766,13 @@ class _PostgreSQL:
         :func:`pg_config_mark`: without the mark the GIN index would have to read the row),
         the query stemmed any of the ways, and the query stemmed by each configuration. The
         search statements then carry them as parameters (a tsquery's text reads back as the
-        same tsquery)."""
+        same tsquery). The last two leave out :attr:`ParsedQuery.not_all`: the GIN index
+        finds candidates by the words searched for, ranking and snippets weigh and mark
+        them."""
         queries = {cfg: cls.tsquery(query, cfg) for cfg in pg_configs()}
         match_query = cls._any_config([cls._own_config(cfg, tsq) for cfg, tsq in queries.items()])
+        if query.not_all:
+            queries = {cfg: cls.tsquery(query.ranked(), cfg) for cfg in pg_configs()}
         any_way = cls._any_config(list(queries.values()))
         texts = db.session.execute(
             sa.select(*(sa.cast(q, sa.Text) for q in (match_query, any_way, *queries.values())))
@@ -825,12 +836,20 @@ class _PostgreSQL:
         return expression
 
     @classmethod
-    def tsquery(cls, query: ParsedQuery, cfg: str) -> sa.ColumnElement:
-        """The query as a tsquery stemmed by ``cfg`` (stop words drop out)."""
+    def _every(cls, groups: tuple[tuple[Atom, ...], ...], cfg: str) -> sa.ColumnElement:
         expression = None
-        for group in query.required:
+        for group in groups:
             part = cls._combine(sa.func.tsquery_or, group, cfg)
             expression = part if expression is None else sa.func.tsquery_and(expression, part)
+        return expression
+
+    @classmethod
+    def tsquery(cls, query: ParsedQuery, cfg: str) -> sa.ColumnElement:
+        """The query as a tsquery stemmed by ``cfg`` (stop words drop out)."""
+        expression = cls._every(query.required, cfg)
+        if query.not_all:
+            not_all = sa.func.tsquery_not(cls._every(query.not_all, cfg))
+            expression = sa.func.tsquery_and(expression, not_all)
         if query.excluded:
             excluded = cls._combine(sa.func.tsquery_or, query.excluded, cfg)
             expression = sa.func.tsquery_and(expression, sa.func.tsquery_not(excluded))
@@ -1089,10 +1108,12 @@ def search(
     the article list (section, tag, author, source, language, published_after,
     published_before).
 
-    When no visible article (with the filters) has every word of a query of several, the
-    page lists those with any of them instead (:meth:`ParsedQuery.any_of_them`), and
-    ``page.extra["matched"]`` says which: ``"all"`` or ``"any"``. A page after a cursor falls
-    back the same way, unless an article has every word (it then follows that list).
+    A query of several words (required groups) lists the articles that have every word
+    first, then those that have some of them but not all (:meth:`ParsedQuery.some_of_them`),
+    each part in the ``sort`` order, with ``Hit.all_words`` telling them apart; the cursor
+    of a page ending in the second part says so (its fourth value, ``True``).
+    ``page.extra["matched"]`` sums up the page: ``"all"`` (every hit has every word, or no
+    hit), ``"some"`` (both kinds), ``"any"`` (none has every word).
     """
     if isinstance(query, str):
         try:
@@ -1107,40 +1128,55 @@ def search(
             errors={"cursor": ["Belongs to another sort."]},
         )
     now = now or utcnow()
-    page = _search(_backend(query), filters, limit, cursor, count, now, sort)
-    page.extra["matched"] = "all"
-    loosened = None if page.items else query.any_of_them()
-    if loosened is None:
-        return page
-    if cursor and _search(_backend(query), filters, 1, None, False, now, sort).items:
-        return page  # a page past the last article that has every word: the end of that list
-    page = _search(_backend(loosened), filters, limit, cursor, count, now, sort)
-    page.extra["matched"] = "any"
+    some = query.some_of_them()
+    in_some = some is not None and bool(cursor) and len(cursor) > 3 and cursor[3]
+    if not in_some:
+        page, after = _search(_backend(query), filters, limit, cursor, count, now, sort)
+        if some is not None and page.next_cursor is None:
+            # The articles with every word end on this page: those with some follow.
+            room = limit - len(page.items)
+            rest, _ = _search(_backend(some), filters, max(room, 1), None, count, now, sort, True)
+            if room:
+                page.items += rest.items
+                page.next_cursor = rest.next_cursor
+            elif rest.items:
+                page.next_cursor = after
+            if count:
+                page.total += rest.total
+        elif some is not None and count:
+            backend = _backend(some)
+            page.total += _total(backend, _matched(backend, filters, now))
+    else:
+        page, _ = _search(_backend(some), filters, limit, cursor, count, now, sort, True)
+        if count:
+            backend = _backend(query)
+            page.total += _total(backend, _matched(backend, filters, now))
+    kinds = {hit.all_words for hit in page.items}
+    page.extra["matched"] = "some" if len(kinds) > 1 else "any" if False in kinds else "all"
     return page
 
 
-def _search(backend, filters, limit, cursor, count, now, sort) -> Page:
+def _search(
+    backend, filters, limit, cursor, count, now, sort, some=False
+) -> tuple[Page, str | None]:
+    """A page of ``backend``'s matches and the cursor after its last hit (``next_cursor``
+    when more follow); ``some``: they are the articles with some of the words (``search``)."""
     # Without filters on the article, the newest matches come from the index table alone; the
     # few taken are checked against the articles afterwards (the index is written in the same
     # transaction as the article, so the check only guards against writes that bypass it).
     alone = backend.index_only(now, filters)
     total = None
     if alone is None or count:
-        via = backend.via_link(now, filters)
-        if via is not None:
-            matched = apply_filters(via[0].where(public_condition(now)), via[1])
-        else:
-            matched = apply_filters(backend.matched(now).where(public_condition(now)), filters)
+        matched = _matched(backend, filters, now)
         if matched is None:
-            return Page(items=[], limit=limit, total=0 if count else None)
+            return Page(items=[], limit=limit, total=0 if count else None), None
         if count:
-            statement = sa.select(sa.func.count()).select_from(matched.subquery())
-            total = backend.execute(statement)[0][0]
+            total = _total(backend, matched)
     if alone is not None:
         matched = alone
     if sort == "newest":
         if cursor:
-            _, published_at, article_id = cursor
+            _, published_at, article_id = cursor[:3]
             matched = matched.where(backend.before(published_at, article_id))
         page = backend.scored(
             matched.order_by(*backend.newest_first).limit(limit + 1).subquery("page"), now
@@ -1151,16 +1187,35 @@ def _search(backend, filters, limit, cursor, count, now, sort) -> Page:
             reverse=True,
         )
     else:
+        cursor = cursor and cursor[:3]
         rows = backend.walked(now, filters, cursor, limit + 1) if alone is not None else None
         if rows is None:
             window = backend.window(matched, RANK_WINDOW, now, filters, alone is not None)
             page = backend.ranked_page(window, now, cursor, limit + 1)
             rows = backend.ranked(page)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    after = None
+    if rows:
         last = rows[-1]
         first = NEWEST_CURSOR if sort == "newest" else repr(last.score)
-        next_cursor = encode_cursor([first, last.cursor_time(), last.id])
+        after = encode_cursor([SOME_CURSOR + first if some else first, last.cursor_time(), last.id])
     hits = backend.hits(rows) if rows else []
-    return Page(items=hits, limit=limit, next_cursor=next_cursor, total=total)
+    if some:
+        for hit in hits:
+            hit.all_words = False
+    return Page(items=hits, limit=limit, next_cursor=after if more else None, total=total), after
+
+
+def _matched(backend, filters: dict, now: datetime) -> sa.Select | None:
+    """The visible matches with the ``filters``; ``None`` when a filter names nothing."""
+    via = backend.via_link(now, filters)
+    if via is not None:
+        return apply_filters(via[0].where(public_condition(now)), via[1])
+    return apply_filters(backend.matched(now).where(public_condition(now)), filters)
+
+
+def _total(backend, matched: sa.Select | None) -> int:
+    if matched is None:
+        return 0
+    return backend.execute(sa.select(sa.func.count()).select_from(matched.subquery()))[0][0]
