@@ -18,7 +18,8 @@ QUERY_HELP = (
     'stemmer knows; `"a phrase"` matches the words in order; `word*` matches words starting '
     "with it (at least 3 letters); `a OR b` matches either; `-word` excludes. The articles "
     "that have every word come first; after them, those that have some of the words "
-    f"(`all_words: false`). At most {MAX_QUERY_CHARS} characters."
+    "(`all_words: false`; with `sort=newest`, only when no article has every word). At most "
+    f"{MAX_QUERY_CHARS} characters."
 )
 
 
@@ -61,8 +62,9 @@ class SearchQuery(PageQuery, ArticleFilters):
         metadata={
             "description": "`relevance` (default): best match first, ranking the "
             f"{RANK_WINDOW:,} newest matches (older ones are reached with `sort=newest` or the "
-            "date filters); `newest`: every match, newest first. A cursor continues only the "
-            "sort it came from."
+            "date filters); `newest`: every match, newest first (the articles with every word; "
+            "when there is none, those with some of them). A cursor continues only the sort it "
+            "came from."
         },
     )
 

@@ -1108,12 +1108,13 @@ def search(
     the article list (section, tag, author, source, language, published_after,
     published_before).
 
-    A query of several words (required groups) lists the articles that have every word
-    first, then those that have some of them but not all (:meth:`ParsedQuery.some_of_them`),
-    each part in the ``sort`` order, with ``Hit.all_words`` telling them apart; the cursor
-    of a page ending in the second part says so (its fourth value, ``True``).
-    ``page.extra["matched"]`` sums up the page: ``"all"`` (every hit has every word, or no
-    hit), ``"some"`` (both kinds), ``"any"`` (none has every word).
+    A query of several words (required groups) ranked by relevance lists the articles that
+    have every word first, then those that have some of them but not all
+    (:meth:`ParsedQuery.some_of_them`), each part best first, with ``Hit.all_words`` telling
+    them apart; ``sort="newest"`` lists the second part only when no article has every word
+    (newest first is by time alone). The cursor of a page ending in the second part says so
+    (its fourth value, ``True``). ``page.extra["matched"]`` sums up the page: ``"all"`` (every
+    hit has every word, or no hit), ``"some"`` (both kinds), ``"any"`` (none has every word).
     """
     if isinstance(query, str):
         try:
@@ -1129,11 +1130,14 @@ def search(
         )
     now = now or utcnow()
     some = query.some_of_them()
+    after_all = some is not None and sort == "relevance"  # the second part follows the first
     in_some = some is not None and bool(cursor) and len(cursor) > 3 and cursor[3]
     if not in_some:
         page, after = _search(_backend(query), filters, limit, cursor, count, now, sort)
-        if some is not None and page.next_cursor is None:
-            # The articles with every word end on this page: those with some follow.
+        first_part_ends = some is not None and page.next_cursor is None
+        if first_part_ends and (after_all or not (page.items or cursor)):
+            # The articles with every word end on this page (or, newest first, there are
+            # none): those with some of them follow.
             room = limit - len(page.items)
             rest, _ = _search(_backend(some), filters, max(room, 1), None, count, now, sort, True)
             if room:
@@ -1143,12 +1147,12 @@ def search(
                 page.next_cursor = after
             if count:
                 page.total += rest.total
-        elif some is not None and count:
+        elif after_all and count:
             backend = _backend(some)
             page.total += _total(backend, _matched(backend, filters, now))
     else:
         page, _ = _search(_backend(some), filters, limit, cursor, count, now, sort, True)
-        if count:
+        if after_all and count:
             backend = _backend(query)
             page.total += _total(backend, _matched(backend, filters, now))
     kinds = {hit.all_words for hit in page.items}
