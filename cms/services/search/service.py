@@ -50,8 +50,8 @@ without re-indexing; the articles of a window are checked against
 ``UPDATE``) can hide a hit until ``flask rebuild search`` but never show a draft. ``flask
 rebuild search`` rebuilds everything.
 
-Query language (the same on both databases): words are all required and stemmed (when no
-article has them all, any of them will do: :func:`search`); very common words
+Query language (the same on both databases): words are all required and stemmed (the
+articles with only some of them follow those with all of them: :func:`search`); very common words
 (:data:`STOP_WORDS`) are ignored outside quoted phrases;
 ``"a phrase"``; ``word*`` is a prefix (at least 3 letters; it matches the *stemmed* forms, so
 ``autom*`` finds "automation" but ``automati*`` does not); ``a OR b``; ``-word`` or
@@ -1103,8 +1103,9 @@ def search(
     """Visible articles matching ``query`` as a page of :class:`Hit`.
 
     ``sort="relevance"``: best first among the :data:`RANK_WINDOW` newest matches; ``cursor`` is
-    ``[score, published_at, id]`` of the last hit of the previous page. ``sort="newest"``: every
-    match, newest first; ``cursor`` is ``[None, published_at, id]``. ``filters`` are those of
+    ``[score, published_at, id]`` of the last hit of the previous page (and maybe a fourth
+    value, below). ``sort="newest"``: every match, newest first; ``cursor`` is
+    ``[None, published_at, id]``. ``filters`` are those of
     the article list (section, tag, author, source, language, published_after,
     published_before).
 
