@@ -1149,13 +1149,11 @@ def search(
             if count:
                 page.total += rest.total
         elif after_all and count:
-            backend = _backend(some)
-            page.total += _total(backend, _matched(backend, filters, now))
+            page.total += _count(some, filters, now)
     else:
         page, _ = _search(_backend(some), filters, limit, cursor, count, now, sort, True)
         if after_all and count:
-            backend = _backend(query)
-            page.total += _total(backend, _matched(backend, filters, now))
+            page.total += _count(query, filters, now)
     kinds = {hit.all_words for hit in page.items}
     page.extra["matched"] = "some" if len(kinds) > 1 else "any" if False in kinds else "all"
     return page
@@ -1169,6 +1167,7 @@ def _search(
     # Without filters on the article, the newest matches come from the index table alone; the
     # few taken are checked against the articles afterwards (the index is written in the same
     # transaction as the article, so the check only guards against writes that bypass it).
+    cursor = cursor and cursor[:3]  # (a fourth value is ``search``'s)
     alone = backend.index_only(now, filters)
     total = None
     if alone is None or count:
@@ -1181,7 +1180,7 @@ def _search(
         matched = alone
     if sort == "newest":
         if cursor:
-            _, published_at, article_id = cursor[:3]
+            _, published_at, article_id = cursor
             matched = matched.where(backend.before(published_at, article_id))
         page = backend.scored(
             matched.order_by(*backend.newest_first).limit(limit + 1).subquery("page"), now
@@ -1192,7 +1191,6 @@ def _search(
             reverse=True,
         )
     else:
-        cursor = cursor and cursor[:3]
         rows = backend.walked(now, filters, cursor, limit + 1) if alone is not None else None
         if rows is None:
             window = backend.window(matched, RANK_WINDOW, now, filters, alone is not None)
@@ -1224,3 +1222,9 @@ def _total(backend, matched: sa.Select | None) -> int:
     if matched is None:
         return 0
     return backend.execute(sa.select(sa.func.count()).select_from(matched.subquery()))[0][0]
+
+
+def _count(query: ParsedQuery, filters: dict, now: datetime) -> int:
+    """How many visible articles match ``query`` with the ``filters``."""
+    backend = _backend(query)
+    return _total(backend, _matched(backend, filters, now))
