@@ -13,7 +13,7 @@ from werkzeug.test import Client
 
 from cms import create_app
 from cms.extensions import db, limiter
-from cms.models import Correction, RelatedLink, StoredCard
+from cms.models import Correction, RelatedLink, StoredCard, Summary, Tag
 from tests.conftest import make_article, recorded_statements
 
 ALLOWED = "https://allowed.example"
@@ -114,10 +114,23 @@ PLAIN = [
 ]
 
 
-@pytest.mark.parametrize("suffix", ["", "/{slug}", "/{slug}/related"])
+# The plain reads the path answers ({slug}: a published article's).
+READS = [
+    "/api/v1/articles",
+    "/api/v1/articles/{slug}",
+    "/api/v1/articles/{slug}/related",
+    "/api/v1/articles/{slug}/summary",
+    "/api/v1/sections",
+    "/api/v1/tags",
+    "/api/v1/authors",
+    "/api/v1/sources",
+]
+
+
+@pytest.mark.parametrize("read", READS)
 @pytest.mark.parametrize("kwargs", PLAIN, ids=lambda kwargs: str(kwargs) or "plain")
-def test_plain_reads_take_the_fast_path_with_flasks_answer(paths, site, suffix, kwargs):
-    path = "/api/v1/articles" + suffix.format(slug=site[1].slug)
+def test_plain_reads_take_the_fast_path_with_flasks_answer(paths, site, read, kwargs):
+    path = read.format(slug=site[1].slug)
     kwargs = {**kwargs, "headers": {**kwargs.get("headers", {}), "X-Request-ID": "req-1"}}
     (status, headers, body), taken = _same(paths, path, **kwargs)
     assert taken
@@ -197,8 +210,8 @@ def test_plain_reads_run_their_statements_compiled_on_a_pooled_connection(uncach
 
     sa.event.listen(engine, "before_cursor_execute", record)
     try:
-        for path in ("", f"/{target.slug}", f"/{target.slug}/related"):
-            assert fast.get("/api/v1/articles" + path).status_code == 200
+        for read in READS:
+            assert fast.get(read.format(slug=target.slug)).status_code == 200
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
     assert counter.calls == 0
@@ -238,6 +251,32 @@ def test_what_the_compiled_statements_leave_to_the_session_answers_the_same(path
     assert [item["kind"] for item in related["related"][:2]] == ["curated", "curated"]
 
 
+def test_an_article_without_a_summary_is_flasks_404(paths, site):
+    target = site[1]
+    db.session.execute(sa.delete(Summary).where(Summary.article_id == target.id))
+    db.session.commit()
+    (status, _headers, body), taken = _same(
+        paths, f"/api/v1/articles/{target.slug}/summary", headers={"X-Request-ID": "req-8"}
+    )
+    assert not taken
+    assert status.startswith("404") and b"no summary" in body
+
+
+def test_a_long_taxonomy_list_pages_on_the_fast_path_with_flasks_link(paths, site):
+    """More entries than a page holds: the first page, its cursor and ``Link`` are Flask's, and
+    the counts are those of visible articles only (the draft's and the scheduled article's
+    tags count nothing)."""
+    db.session.add_all(Tag(slug=f"zz-{n:02}", name=f"Topic {n}") for n in range(25))
+    db.session.commit()
+    (status, headers, body), taken = _same(paths, "/api/v1/tags", headers={"X-Request-ID": "r9"})
+    assert taken and status == "200 OK"
+    page = orjson.loads(body)
+    assert len(page["data"]) == 20 and page["meta"]["next_cursor"]
+    assert dict(headers)["Link"].startswith("</api/v1/tags?cursor=")
+    counts = {tag["slug"]: tag["article_count"] for tag in page["data"]}
+    assert counts["energy"] == 2 and counts["port"] == 1  # not the draft, nor the scheduled
+
+
 def test_a_malformed_request_id_is_replaced_on_the_fast_path(paths, site):
     fast, _flask, counter = paths
     response = fast.get("/api/v1/articles", headers={"X-Request-ID": "not valid!"})
@@ -256,7 +295,15 @@ def _others(site):
         ("/api/v1/articles", {"headers": {"Authorization": "Bearer nonsense"}}),
         (f"/api/v1/articles/{target.slug}", {"headers": {"If-Modified-Since": "x"}}),
         (f"/api/v1/articles/{target.slug}/related?limit=1", {}),
-        (f"/api/v1/articles/{target.slug}/summary", {}),
+        (f"/api/v1/articles/{draft.slug}/summary", {}),  # 404
+        (f"/api/v1/articles/{scheduled.slug}/summary", {}),
+        ("/api/v1/articles/no-such-article/summary", {}),
+        (f"/api/v1/articles/{target.slug}/summary?x=1", {}),
+        ("/api/v1/tags?limit=1", {}),
+        ("/api/v1/tags/port", {}),  # one entry: Flask's
+        ("/api/v1/sections/news", {}),
+        ("/api/v1/tags", {"headers": {"If-None-Match": '"x"'}}),
+        ("/api/v1/tags", {"method": "POST", "json": {}}),
         (f"/api/v1/articles/{draft.slug}", {}),  # 404: never public
         (f"/api/v1/articles/{scheduled.slug}/related", {}),
         ("/api/v1/articles/no-such-article", {}),
@@ -284,14 +331,14 @@ def test_everything_else_is_flasks_and_answered_as_before(paths, site):
     assert draft.status_code == 404 and b"Draft" not in draft.get_data()
 
 
-@pytest.mark.parametrize("suffix", ["", "/{slug}", "/{slug}/related"])
-def test_conditional_requests_get_flasks_304(paths, site, suffix):
-    path = "/api/v1/articles" + suffix.format(slug=site[1].slug)
+@pytest.mark.parametrize("read", READS)
+def test_conditional_requests_get_flasks_304(paths, site, read):
+    path = read.format(slug=site[1].slug)
     first = paths[0].get(path)
     for headers in (
         {"If-None-Match": first.headers["ETag"]},
         {"If-None-Match": '"other"'},
-        *([{"If-Modified-Since": first.headers["Last-Modified"]}] if suffix == "/{slug}" else []),
+        *([{"If-Modified-Since": first.headers["Last-Modified"]}] if read.endswith("}") else []),
     ):
         (status, _headers, _body), taken = _same(
             paths, path, headers={**headers, "X-Request-ID": "req-3"}
@@ -314,7 +361,7 @@ def test_a_moved_article_is_flasks_301(paths, site, client, headers):
         },
     )
     assert response.status_code == 200, response.get_json()
-    for suffix in ("", "/related"):
+    for suffix in ("", "/related", "/summary"):
         (status, headers_sent, _body), taken = _same(
             paths, f"/api/v1/articles/{old_slug}{suffix}", headers={"X-Request-ID": "req-4"}
         )

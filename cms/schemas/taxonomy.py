@@ -20,22 +20,30 @@ class SourceRef(Ref):
     kind = fields.String(validate=SOURCE_KIND)
 
 
-class SectionOut(Ref):
+class _Attributes:
+    """Dumps an entry by its attributes: the services give rows of columns (attribute access
+    only), where marshmallow would try each field as a key first."""
+
+    def get_attribute(self, obj, attr, default):
+        return getattr(obj, attr, default)
+
+
+class SectionOut(_Attributes, Ref):
     description = fields.String()
     article_count = fields.Integer()
 
 
-class TagOut(Ref):
+class TagOut(_Attributes, Ref):
     article_count = fields.Integer()
 
 
-class AuthorOut(Ref):
+class AuthorOut(_Attributes, Ref):
     bio = fields.String()
     avatar_url = fields.String(allow_none=True)
     article_count = fields.Integer()
 
 
-class SourceOut(SourceRef):
+class SourceOut(_Attributes, SourceRef):
     article_count = fields.Integer()
 
 

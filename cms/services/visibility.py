@@ -60,16 +60,19 @@ def listed_condition() -> sa.ColumnElement[bool]:
     return sa.and_(public_status(), Article.published_at.is_not(None))
 
 
-def scheduled_later(now: datetime | None = None) -> sa.ColumnElement[bool]:
-    """Listed but not public yet: ``listed_condition() and not public_condition(now)``."""
-    return sa.and_(public_status(), Article.published_at > (now or utcnow()))
+def scheduled_later(
+    now: datetime | sa.BindParameter | None = None,
+) -> sa.ColumnElement[bool]:
+    """Listed but not public yet: ``listed_condition() and not public_condition(now)``
+    (``now`` as :func:`public_condition` takes it)."""
+    return sa.and_(public_status(), Article.published_at > (utcnow() if now is None else now))
 
 
 def link_scheduled_later(
-    listed_at: sa.ColumnElement, now: datetime | None = None
+    listed_at: sa.ColumnElement, now: datetime | sa.BindParameter | None = None
 ) -> sa.ColumnElement[bool]:
     """:func:`scheduled_later` on a link table's copy ``listed_at`` (see :func:`listed_at`)."""
-    return listed_at > (now or utcnow())
+    return listed_at > (utcnow() if now is None else now)
 
 
 def listed_at() -> sa.ColumnElement:

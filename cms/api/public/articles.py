@@ -249,14 +249,24 @@ class ArticleSummary(MethodView):
     @blp.operation("getArticleSummary")
     def get(self, _query, slug):
         """The "No time to read?" summary."""
-        with reading.without_transaction():
-            found = reading.find_article(slug, load=reading.SUMMARY_ONLY)
-            if isinstance(found, reading.Moved):
-                return _moved(found.slug, "/summary")
-            if found.summary is None:
-                raise NotFound("This article has no summary.")
-            set_cache_tags([f"article:{found.id}"])
-            return json_response(summary_data(found.summary))
+        found = summary_page(slug)
+        if isinstance(found, reading.Moved):
+            return _moved(found.slug, "/summary")
+        set_cache_tags(found.tags)
+        return found.response()
+
+
+def summary_page(slug: str) -> Answer | reading.Moved:
+    """The summary's 200, or where the article moved (``Moved``); 404 without a summary."""
+    with reading.without_transaction():
+        found = reading.read_summary(slug)
+    if isinstance(found, reading.Moved):
+        return found
+    article_id, summary = found
+    if summary is None:
+        raise NotFound("This article has no summary.")
+    body = current_app.json.dumps_bytes(summary_data(summary))
+    return Answer(body, {}, [f"article:{article_id}"])
 
 
 @blp.route("/<slug>/related")

@@ -1,27 +1,30 @@
 """The hot public reads, answered before Flask's request machinery.
 
-An anonymous GET or HEAD of the article list, an article or its related articles without a
-query string, or of a search, without a conditional header or body, while the response cache
-is off (with it on, its own middleware answers the hits, and Flask the misses it stores). The
-response is the one Flask would send, built by the same functions: the views' ``list_page``,
-``article_page`` and ``related_page`` (``cms.api.public.articles``) and ``search_page``
-(``cms.api.public.search``, which parses the query string as the view's parser does), whose
-``Answer`` (body, the view's headers, cache tags) is sent without making it a werkzeug
-response, then the headers of the public hooks (``cms.cache.http.fresh_headers``), of every
-response (``cms.web.finished``), flask-cors's and the public rate limit's
-(``cms.rate_limits.public_limit_headers``), on a plain list sent as werkzeug sends such a
-200. The services' statements run compiled once on a pooled DB-API connection
-(``cms.services.public.compiled``). What it leaves out: the request context, the before-
-and after-request hooks, flask-smorest's and webargs' wrappers, the ORM session and
-SQLAlchemy's execution path: about 40% of the CPU of such a request in process
-(bench/README.md, rounds 5 and 6).
+An anonymous GET or HEAD of the article list, an article, its related articles or its
+summary, or of the list of sections, tags, authors or sources, without a query string, or of
+a search, without a conditional header or body, while the response cache is off (with it on,
+its own middleware answers the hits, and Flask the misses it stores). The response is the one
+Flask would send, built by the same functions: the views' ``list_page``, ``article_page``,
+``related_page`` and ``summary_page`` (``cms.api.public.articles``), ``taxonomy_page``
+(``cms.api.public.taxonomies``) and ``search_page`` (``cms.api.public.search``, which parses
+the query string as the view's parser does), whose ``Answer`` (body, the view's headers,
+cache tags) is sent without making it a werkzeug response, then the headers of the public
+hooks (``cms.cache.http.fresh_headers``), of every response (``cms.web.finished``),
+flask-cors's and the public rate limit's (``cms.rate_limits.public_limit_headers``), on a
+plain list sent as werkzeug sends such a 200. The services' statements run compiled once on
+a pooled DB-API connection (``cms.services.public.compiled``). What it leaves out: the
+request context, the before- and after-request hooks, flask-smorest's and webargs' wrappers,
+the ORM session and SQLAlchemy's execution path: about 40% of the CPU of such a request in
+process (bench/README.md, rounds 5 and 6), and three quarters of a summary's or a taxonomy
+list's (round 16).
 
 Everything else goes to Flask, which answers it as without this path: other URLs and
 methods, a query string (but the search's), a query string the search refuses (400),
 ``Authorization``, a body, ``If-None-Match`` and the other conditional headers, a moved,
-missing or removed article (301, 404, 410), any error, and a request over the public rate
-limit (Flask answers the 429; like a refused hit of the response cache, it has counted
-twice). When the database cannot be reached, Flask answers the 503 without trying again.
+missing or removed article (301, 404, 410), an article without a summary (404), one entry of
+a taxonomy, any error, and a request over the public rate limit (Flask answers the 429; like
+a refused hit of the response cache, it has counted twice). When the database cannot be
+reached, Flask answers the 503 without trying again.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_path_info
 
-from cms.api.public import articles, search
+from cms.api.public import articles, search, taxonomies
 from cms.api.responses import JSON_TYPE
 from cms.availability import DATABASE, unavailable_service
 from cms.cache.http import CONDITIONAL, VARY, fresh_headers
@@ -46,7 +49,7 @@ from cms.schemas.articles.public import ArticleListQuery, RelatedQuery
 from cms.services.public import compiled, reading
 from cms.web import DATABASE_UNAVAILABLE, finished, request_id
 
-_PREFIXES = ("/api/v1/articles", "/api/v1/search")
+_PREFIXES = ("/api/v1/articles", "/api/v1/search", *(f"/api/v1/{k}" for k in taxonomies.KINDS))
 # The request headers flask-cors reads for a request that is not a preflight.
 _CORS_SENT = ("HTTP_ORIGIN", "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK")
 # Requests the path leaves to Flask: a login, a conditional request, a chunked body, a
@@ -63,6 +66,7 @@ class FastReads:
         # The parsed empty query strings, as the views resolve them.
         list_query = ArticleListQuery().load({})
         related_query = RelatedQuery().load({})
+        page_query = taxonomies.TaxonomyQuery().load({})
         self._reads = {
             "public_articles.Articles": lambda sent, _slug: articles.list_page(
                 {}, sent=sent, **list_query
@@ -71,7 +75,12 @@ class FastReads:
             "public_articles.ArticleRelated": lambda _sent, slug: articles.related_page(
                 slug, **related_query
             ),
+            "public_articles.ArticleSummary": lambda _sent, slug: articles.summary_page(slug),
             "public_search.Search": lambda sent, _slug: search.search_page(sent),
+            **{
+                f"public_taxonomies.{kind}": functools.partial(_taxonomy_page, kind, page_query)
+                for kind in taxonomies.KINDS
+            },
         }
         # The reads that take a query string (parsed as their view's is).
         self._with_query = {"public_search.Search"}
@@ -159,6 +168,10 @@ class FastReads:
         if read is None or (environ.get("QUERY_STRING") and endpoint not in self._with_query):
             return None
         return read, slug
+
+
+def _taxonomy_page(kind: str, query: dict, sent, _slug):
+    return taxonomies.taxonomy_page(kind, sent=sent, **query)
 
 
 def _cors_headers(cors, method: str, *sent: str | None) -> tuple[tuple[str, str], ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from cms.api.blueprint import Blueprint
-from cms.api.responses import page_response
+from cms.api.responses import Answer, page_document
 from cms.schemas.common import Cursor, PageQuery, page_schema
 from cms.schemas.taxonomy import TAXONOMY_OUT
 from cms.services.public import reading, taxonomies
@@ -24,7 +24,6 @@ class TaxonomyQuery(PageQuery):
 
 def _register(kind: str) -> None:
     schema_cls = TAXONOMY_OUT[kind]
-    item_schema = schema_cls()
     page_cls = page_schema(schema_cls, f"{schema_cls.__name__[:-3]}Page")
     noun = kind[:-1]
 
@@ -33,9 +32,7 @@ def _register(kind: str) -> None:
         @blp.response(200, page_cls)
         @blp.operation(f"list{kind.title()}")
         def get(self, limit, count, cursor=None):
-            with reading.without_transaction():
-                page = taxonomies.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
-                return page_response(page, item_schema)
+            return taxonomy_page(kind, limit=limit, count=count, cursor=cursor).response()
 
     class Item(MethodView):
         @blp.query()
@@ -52,5 +49,18 @@ def _register(kind: str) -> None:
     blp.add_url_rule(f"/{kind}/<slug>", noun, Item)
 
 
-for _kind in ("sections", "tags", "authors", "sources"):
+KINDS = ("sections", "tags", "authors", "sources")
+_ITEMS = {kind: TAXONOMY_OUT[kind]() for kind in KINDS}
+
+
+def taxonomy_page(kind: str, *, limit: int, count: bool, cursor=None, sent=None) -> Answer:
+    """The 200 of a taxonomy's list, for the parsed query (``TaxonomyQuery``) of the request
+    ``sent`` (the view's, or the werkzeug request of ``cms.api.public.fast``)."""
+    with reading.without_transaction():
+        page = taxonomies.list_taxonomy(kind, limit=limit, cursor=cursor, count=count)
+    body, headers = page_document(page, _ITEMS[kind], sent)
+    return Answer(body, headers, ["list"])
+
+
+for _kind in KINDS:
     _register(_kind)

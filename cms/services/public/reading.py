@@ -43,7 +43,6 @@ from cms.services.visibility import (
 # What each public read loads: only the columns and relations its response shows, each
 # relation in one query whatever the number of rows (tests/test_query_counts.py).
 FULL = (*CARD_RELATIONS, joinedload(Article.summary))  # detail: card, body, summary
-SUMMARY_ONLY = (load_only(Article.id, Article.slug), lazyload("*"), joinedload(Article.summary))
 KEYS_ONLY = (  # related: what the neighbour and suggestion queries start from
     load_only(Article.id, Article.slug, Article.section_id, Article.published_at),
     lazyload("*"),
@@ -531,6 +530,27 @@ def _detail_statement(lateral: bool) -> sa.Select:
     )
 
 
+def read_summary(slug: str, now: datetime | None = None) -> tuple[int, SummaryRow | None] | Moved:
+    """The id of the visible article ``slug`` and its summary (``None`` when it has none, read
+    as a row like the detail's); else Moved or NotFound."""
+    now = now or utcnow()
+    rows = read_rows(_summary_statement(), {"now": now, "slug": slug})
+    if not rows:
+        return moved_or_missing(slug, now)
+    article_id, summarized, *values = rows[0]
+    return article_id, None if summarized is None else SummaryRow(values)
+
+
+@functools.cache
+def _summary_statement() -> sa.Select:
+    """The summary row of the visible article ``slug`` at ``now`` (parameters), built once."""
+    now = sa.bindparam("now", type_=UTCDateTime)
+    query = public_articles(now).where(Article.slug == sa.bindparam("slug", type_=sa.String))
+    return query.with_only_columns(
+        Article.id, Summary.article_id, *_SUMMARY_COLUMNS, maintain_column_froms=True
+    ).outerjoin_from(Article, Summary, Summary.article_id == Article.id)
+
+
 def moved_or_missing(slug: str, now: datetime) -> Moved:
     redirect = db.session.get(SlugRedirect, slug)
     if redirect is not None:
@@ -549,7 +569,7 @@ def moved_or_missing(slug: str, now: datetime) -> Moved:
 def find_article(slug: str, now: datetime | None = None, *, load=FULL) -> Article | Moved:
     """The visible article with ``slug``, or where a former slug moved to; else NotFound.
 
-    ``load``: loader options, e.g. ``SUMMARY_ONLY`` when only the summary is shown.
+    ``load``: loader options, e.g. ``KEYS_ONLY`` when only the article's keys are needed.
     """
     now = now or utcnow()
     query = public_articles(now).where(Article.slug == slug).options(*load)

@@ -3,13 +3,13 @@ visible articles (no HTTP here)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from cms.clock import utcnow
 from cms.errors import NotFound
-from cms.extensions import db
 from cms.models import (
     Article,
     ArticleAuthor,
@@ -21,20 +21,27 @@ from cms.models import (
     article_tags,
 )
 from cms.pagination import Page, encode_cursor
-from cms.services.public.reading import LINK_FILTERS
+from cms.services.public.reading import LINK_FILTERS, read_rows
 from cms.services.visibility import link_scheduled_later, scheduled_later
 
 
-def _count_query(kind: str, now: datetime):
-    """``SELECT entity, count of its visible articles`` for one taxonomy.
+@functools.cache
+def _statement(kind: str, by: str | None = None) -> sa.Select:
+    """The entries of one taxonomy, each with ``article_count``, the number of its visible
+    articles at the parameter ``now``, ordered by slug; built once per ``kind`` and ``by``:
+    the first ``limit`` (``by=None``), the first ``limit`` after the slug ``after``
+    (``by="after"``), or the one with ``slug`` (``by="slug"``). The rows have the model's
+    columns (but ``listed_count``) and ``article_count``.
 
-    The entry's ``listed_count`` (articles public now or scheduled for later) minus its
-    articles still to come (``cms.services.public.counts``). Those are index range scans of
-    ``published_at > now`` only: per tag, author or source on its link index; for sections
-    one pass over ``ix_articles_status_published``. The cost follows the number of articles
-    scheduled for later, not the number of articles.
+    The count is the entry's ``listed_count`` (articles public now or scheduled for later)
+    minus its articles still to come (``cms.services.public.counts``). Those are index range
+    scans of ``published_at > now`` only: per tag, author or source on its link index; for
+    sections one pass over ``ix_articles_status_published``. The cost follows the number of
+    articles scheduled for later, not the number of articles.
     """
     model = TAXONOMY_MODELS[kind]
+    now = sa.bindparam("now", type_=Article.published_at.type)
+    shown = [column for column in model.__table__.c if column.key != "listed_count"]
     if kind == "sections":
         later = (
             sa.select(Article.section_id, sa.func.count().label("n"))
@@ -43,18 +50,30 @@ def _count_query(kind: str, now: datetime):
             .subquery()
         )
         count = model.listed_count - sa.func.coalesce(later.c.n, 0)
-        query = sa.select(model, count.label("article_count")).outerjoin(
-            later, later.c.section_id == model.id
+        query = (
+            sa.select(*shown, count.label("article_count"))
+            .select_from(model)
+            .outerjoin(later, later.c.section_id == model.id)
         )
-        return model, query
-    _, link, link_target = LINK_FILTERS[kind[:-1]]
-    later = (
-        sa.select(sa.func.count())
-        .select_from(link)
-        .where(link_target == model.id, link_scheduled_later(link.c.listed_at, now))
-    )
-    count = model.listed_count - later.scalar_subquery()
-    return model, sa.select(model, count.label("article_count"))
+    else:
+        _, link, link_target = LINK_FILTERS[kind[:-1]]
+        later = (
+            sa.select(sa.func.count())
+            .select_from(link)
+            .where(link_target == model.id, link_scheduled_later(link.c.listed_at, now))
+        )
+        count = model.listed_count - later.scalar_subquery()
+        query = sa.select(*shown, count.label("article_count")).select_from(model)
+    if by == "slug":
+        return query.where(model.slug == sa.bindparam("slug", type_=sa.String))
+    if by == "after":
+        query = query.where(model.slug > sa.bindparam("after", type_=sa.String))
+    return query.order_by(model.slug).limit(sa.bindparam("limit", type_=sa.Integer))
+
+
+@functools.cache
+def _total(kind: str) -> sa.Select:
+    return sa.select(sa.func.count()).select_from(TAXONOMY_MODELS[kind])
 
 
 # The ids of every article (any status) carrying an entry, by the entry's model: what a rename
@@ -81,26 +100,20 @@ def list_taxonomy(
     count: bool = False,
     now: datetime | None = None,
 ) -> Page:
-    """Entries ordered by slug, each with ``article_count`` of visible articles."""
-    now = now or utcnow()
-    model, query = _count_query(kind, now)
+    """Entries ordered by slug, each with ``article_count`` of visible articles (rows of
+    :func:`_statement`)."""
+    params = {"now": now or utcnow(), "limit": limit + 1}
     if cursor:
-        query = query.where(model.slug > cursor[0])
-    rows = db.session.execute(query.order_by(model.slug).limit(limit + 1)).all()
-    items = [_with_count(obj, n) for obj, n in rows[:limit]]
-    next_cursor = encode_cursor([rows[limit - 1][0].slug]) if len(rows) > limit else None
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(model)) if count else None
-    return Page(items=items, limit=limit, next_cursor=next_cursor, total=total)
+        params["after"] = cursor[0]
+    rows = read_rows(_statement(kind, "after" if cursor else None), params)
+    next_cursor = encode_cursor([rows[limit - 1].slug]) if len(rows) > limit else None
+    total = read_rows(_total(kind))[0][0] if count else None
+    return Page(items=rows[:limit], limit=limit, next_cursor=next_cursor, total=total)
 
 
 def get_taxonomy(kind: str, slug: str, now: datetime | None = None):
-    model, query = _count_query(kind, now or utcnow())
-    row = db.session.execute(query.where(model.slug == slug)).first()
-    if row is None:
+    """The entry with ``slug`` and its ``article_count`` (a row of :func:`_statement`)."""
+    rows = read_rows(_statement(kind, "slug"), {"now": now or utcnow(), "slug": slug})
+    if not rows:
         raise NotFound(f"There is no {kind[:-1]} '{slug}'.")
-    return _with_count(*row)
-
-
-def _with_count(obj, n: int):
-    obj.article_count = n
-    return obj
+    return rows[0]
