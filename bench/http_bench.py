@@ -222,6 +222,11 @@ def stop(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def _kind(name: str) -> str:
+    """The server a row runs against: "" (response cache off), " cached", " cached redis"."""
+    return next(k for k in (" cached redis", " cached", "") if name.endswith(k))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("CMS_DATABASE_URL"))
@@ -294,9 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     logs = Path(tempfile.mkdtemp(prefix="cms-bench-logs-"))
     # Only the servers the chosen rows need: "" (cache off), " cached", " cached redis".
-    kinds = {
-        next(k for k in (" cached redis", " cached", "") if name.endswith(k)) for name in endpoints
-    }
+    kinds = {_kind(name) for name in endpoints}
     settings = {
         "": {},
         # Entries live 600 s (the lifetime is capped at max-age): the warm-up's entries must
@@ -353,8 +356,15 @@ def main(argv: list[str] | None = None) -> None:
                 connections=args.connections,
             )
         run_wrk(ceiling_base, ["/doc/1000"], duration=2, connections=args.connections)
-        for name, paths in endpoints.items():
-            kind = next(k for k in (" cached redis", " cached", "") if name.endswith(k))
+        names = list(endpoints)
+        for index, (name, paths) in enumerate(endpoints.items()):
+            # The app servers no row from here on needs are stopped: each worker keeps a pool
+            # of connections, and all three servers' pools could ask PostgreSQL for more
+            # connections than it allows (100 by default).
+            needed = {_kind(later) for later in names[index:] if not later.endswith("floor")}
+            for done in [k for k in processes if k not in needed]:
+                stop(processes.pop(done))
+            kind = _kind(name)
             floor = name.endswith("floor")
             ours_base = ceiling_base if floor else bases[kind]
             ours_process = ceiling_process if floor else processes[kind]

@@ -8,10 +8,10 @@ child process with that checkout first on ``sys.path``: the app as ``bench/http_
 starts it (production settings, response cache off), its full WSGI stack (``app.wsgi_app``)
 called directly with a plain anonymous GET, ``--rounds`` rounds of ``--requests`` requests per
 endpoint, timed with ``time.process_time`` (the application's CPU, not the database's); the
-minimum round is printed, in µs per request. The detail and related pages cycle through the
-slugs of 200 visible articles. ``--floor`` adds ``bench/ceiling_app.py``'s list and detail
-floors, called the same way. ``--profile FILE`` writes a cProfile of one more round of the
-last checkout's first endpoint.
+minimum round is printed, in µs per request. The detail, related and summary pages cycle
+through the slugs of 200 visible articles. ``--floor`` adds ``bench/ceiling_app.py``'s list
+and detail floors, called the same way. ``--profile FILE`` writes a cProfile of one more
+round of the last checkout's first endpoint.
 """
 
 from __future__ import annotations
@@ -79,6 +79,9 @@ def child(args) -> None:
         "list": [_environ(prefix)],
         "detail": [_environ(f"{prefix}/{slug}") for slug in slugs],
         "related": [_environ(f"{prefix}/{slug}/related") for slug in slugs],
+        "summary": [_environ(f"{prefix}/{slug}/summary") for slug in slugs],
+        # bench/http_bench.py's taxonomy row.
+        "taxonomy": [_environ("/api/v1/tags")],
         # bench/http_bench.py's search row.
         "search": [
             _environ(f"/api/v1/search?q={word}")
