@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 
 import orjson
 
@@ -69,9 +70,10 @@ def child(args) -> None:
     with app.app_context():
         slugs = db.session.scalars(
             sa.text(
-                "SELECT slug FROM articles WHERE status = 'published' AND published_at <= now()"
+                "SELECT slug FROM articles WHERE status = 'published' AND published_at <= :now"
                 " ORDER BY id LIMIT 200"
-            )
+            ),
+            {"now": datetime.now(UTC).replace(tzinfo=None)},
         ).all()
         db.session.remove()
     prefix = "/api/v1/articles"
