@@ -283,16 +283,28 @@ def make_article(
 @contextmanager
 def recorded_statements():
     """``with recorded_statements() as issued:`` lists the SQL sent to the database meanwhile
-    (empty when the answer came from the response cache)."""
+    (empty when the answer came from the response cache): through SQLAlchemy's execution, and
+    compiled once on a pooled connection (``cms.services.public.compiled``, which SQLAlchemy's
+    events do not see)."""
+    from cms.services.public import compiled
+
     issued: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
         issued.append(statement)
 
+    run = compiled._Compiled.run
+
+    def recorded_run(self, cursor, params, **options):
+        issued.append(self.sql)
+        return run(self, cursor, params, **options)
+
     sa.event.listen(db.engine, "before_cursor_execute", record)
+    compiled._Compiled.run = recorded_run
     try:
         yield issued
     finally:
+        compiled._Compiled.run = run
         sa.event.remove(db.engine, "before_cursor_execute", record)
 
 

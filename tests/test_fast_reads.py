@@ -294,6 +294,7 @@ def _others(site):
         ("/api/v1/articles", {"method": "POST", "json": {}}),
         ("/api/v1/articles", {"headers": {"Authorization": "Bearer nonsense"}}),
         (f"/api/v1/articles/{target.slug}", {"headers": {"If-Modified-Since": "x"}}),
+        ("/api/v1/articles?limit=2", {"headers": {"If-None-Match": '"x"'}}),
         (f"/api/v1/articles/{target.slug}/related?limit=1", {}),
         (f"/api/v1/articles/{draft.slug}/summary", {}),  # 404
         (f"/api/v1/articles/{scheduled.slug}/summary", {}),
@@ -302,7 +303,7 @@ def _others(site):
         ("/api/v1/tags?limit=1", {}),
         ("/api/v1/tags/port", {}),  # one entry: Flask's
         ("/api/v1/sections/news", {}),
-        ("/api/v1/tags", {"headers": {"If-None-Match": '"x"'}}),
+        ("/api/v1/tags", {"headers": {"If-Match": '"x"'}}),
         ("/api/v1/tags", {"method": "POST", "json": {}}),
         (f"/api/v1/articles/{draft.slug}", {}),  # 404: never public
         (f"/api/v1/articles/{scheduled.slug}/related", {}),
@@ -316,7 +317,7 @@ def _others(site):
         ("/api/v1/search?q=harbour&bogus=1", {}),
         ("/api/v1/search?q=harbour&cursor=nonsense", {}),
         ("/api/v1/search?q=harbour&sort=oldest", {}),
-        ("/api/v1/search?q=harbour", {"headers": {"If-None-Match": '"x"'}}),
+        ("/api/v1/search?q=harbour", {"headers": {"If-Modified-Since": "x"}}),
         ("/api/v1/search?q=harbour", {"headers": {"Authorization": "Bearer nonsense"}}),
         ("/api/v1/search?q=harbour", {"method": "POST"}),
     ]
@@ -332,19 +333,57 @@ def test_everything_else_is_flasks_and_answered_as_before(paths, site):
 
 
 @pytest.mark.parametrize("read", READS)
-def test_conditional_requests_get_flasks_304(paths, site, read):
+@pytest.mark.parametrize("kwargs", [{}, {"method": "HEAD"}, {"headers": {"Origin": ALLOWED}}])
+def test_if_none_match_gets_flasks_304_or_200_on_the_fast_path(paths, site, read, kwargs):
+    """The tag the page has now (``*``, a list of tags, a weak one) answers Flask's 304, any
+    other Flask's 200; the list decides from its page's keys without rendering it."""
+    path = read.format(slug=site[1].slug)
+    etag = paths[0].get(path).headers["ETag"]
+    for sent, expected in (
+        (etag, "304 NOT MODIFIED"),
+        (f'"other", W/{etag}', "304 NOT MODIFIED"),
+        ("*", "304 NOT MODIFIED"),
+        ('"other"', "200 OK"),
+    ):
+        headers = {**kwargs.get("headers", {}), "If-None-Match": sent, "X-Request-ID": "req-3"}
+        (status, _headers, body), taken = _same(paths, path, **{**kwargs, "headers": headers})
+        assert taken
+        assert status == expected
+        assert (body == b"") == (expected != "200 OK" or kwargs.get("method") == "HEAD")
+
+
+@pytest.mark.parametrize("read", READS)
+def test_other_conditional_requests_are_flasks(paths, site, read):
     path = read.format(slug=site[1].slug)
     first = paths[0].get(path)
     for headers in (
-        {"If-None-Match": first.headers["ETag"]},
-        {"If-None-Match": '"other"'},
-        *([{"If-Modified-Since": first.headers["Last-Modified"]}] if read.endswith("}") else []),
+        {"If-Modified-Since": first.headers.get("Last-Modified", "Wed, 02 Dec 2026 10:00:00 GMT")},
+        {"If-None-Match": first.headers["ETag"], "If-Modified-Since": "x"},
+        {"If-Match": first.headers["ETag"]},
     ):
         (status, _headers, _body), taken = _same(
             paths, path, headers={**headers, "X-Request-ID": "req-3"}
         )
         assert not taken
-        assert status in ("304 NOT MODIFIED", "200 OK")
+        assert status in ("304 NOT MODIFIED", "200 OK", "412 PRECONDITION FAILED")
+
+
+def test_the_list_decides_its_304_from_the_keys_alone(paths, site, monkeypatch):
+    """A conditional list request whose tag matches reads the page's keys; the page itself
+    (its cards, rendered) is made only for a 200."""
+    from cms.api.public import articles
+
+    fast, _flask, counter = paths
+    etag = fast.get("/api/v1/articles").headers["ETag"]
+    pages = []
+    list_page = articles.list_page
+    monkeypatch.setattr(
+        articles, "list_page", lambda *args, **kwargs: pages.append(1) or list_page(*args, **kwargs)
+    )
+    assert fast.get("/api/v1/articles", headers={"If-None-Match": etag}).status_code == 304
+    assert pages == [] and counter.calls == 0
+    assert fast.get("/api/v1/articles", headers={"If-None-Match": '"x"'}).status_code == 200
+    assert pages == [1] and counter.calls == 0
 
 
 def test_a_moved_article_is_flasks_301(paths, site, client, headers):

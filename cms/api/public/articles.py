@@ -108,11 +108,17 @@ def list_not_modified(filters: dict, *, limit: int, count: bool, sent, cursor=No
     ``reading.without_transaction``)."""
     if not sent.if_none_match:
         return None
+    etag = current_list_etag(filters, limit=limit, count=count, sent=sent, cursor=cursor)
+    return not_modified(etag) if sent.if_none_match.contains_weak(etag) else None
+
+
+def current_list_etag(filters: dict, *, limit: int, count: bool, sent, cursor=None) -> str:
+    """The ETag the list page for the request ``sent`` has now, from the page's keys alone
+    (unquoted, as :func:`list_etag` makes it)."""
     keys = reading.list_articles(
         filters, limit=limit, cursor=cursor, count=count, reader=cards.read_keys
     )
-    etag = list_etag(keys, full_path=sent.full_path)
-    return not_modified(etag) if sent.if_none_match.contains_weak(etag) else None
+    return list_etag(keys, full_path=sent.full_path)
 
 
 def list_page(

@@ -2,29 +2,35 @@
 
 An anonymous GET or HEAD of the article list, an article, its related articles or its
 summary, or of the list of sections, tags, authors or sources, without a query string, or of
-a search, without a conditional header or body, while the response cache is off (with it on,
-its own middleware answers the hits, and Flask the misses it stores). The response is the one
-Flask would send, built by the same functions: the views' ``list_page``, ``article_page``,
-``related_page`` and ``summary_page`` (``cms.api.public.articles``), ``taxonomy_page``
-(``cms.api.public.taxonomies``) and ``search_page`` (``cms.api.public.search``, which parses
-the query string as the view's parser does), whose ``Answer`` (body, the view's headers,
-cache tags) is sent without making it a werkzeug response, then the headers of the public
-hooks (``cms.cache.http.fresh_headers``), of every response (``cms.web.finished``),
-flask-cors's and the public rate limit's (``cms.rate_limits.public_limit_headers``), on a
-plain list sent as werkzeug sends such a 200. The services' statements run compiled once on
-a pooled DB-API connection (``cms.services.public.compiled``). What it leaves out: the
-request context, the before- and after-request hooks, flask-smorest's and webargs' wrappers,
-the ORM session and SQLAlchemy's execution path: about 40% of the CPU of such a request in
-process (bench/README.md, rounds 5 and 6), and three quarters of a summary's or a taxonomy
-list's (round 16).
+a search, without a body or a conditional header but ``If-None-Match``, while the response
+cache is off (with it on, its own middleware answers the hits, and Flask the misses it
+stores). The response is the one Flask would send, built by the same functions: the views'
+``list_page``, ``article_page``, ``related_page`` and ``summary_page``
+(``cms.api.public.articles``), ``taxonomy_page`` (``cms.api.public.taxonomies``) and
+``search_page`` (``cms.api.public.search``, which parses the query string as the view's
+parser does), whose ``Answer`` (body, the view's headers, cache tags) is sent without making
+it a werkzeug response, then the headers of the public hooks
+(``cms.cache.http.fresh_headers``), of every response (``cms.web.finished``), flask-cors's
+and the public rate limit's (``cms.rate_limits.public_limit_headers``), on a plain list sent
+as werkzeug sends such a 200. The services' statements run compiled once on a pooled DB-API
+connection (``cms.services.public.compiled``). What it leaves out: the request context, the
+before- and after-request hooks, flask-smorest's and webargs' wrappers, the ORM session and
+SQLAlchemy's execution path: about 40% of the CPU of such a request in process
+(bench/README.md, rounds 5 and 6), and three quarters of a summary's or a taxonomy list's
+(round 16).
+
+``If-None-Match`` is answered as Flask answers it: the list decides its 304 from the page's
+keys before reading the page (``articles.current_list_etag``, as its view does), the others
+compare the tag of the page they made (as ``make_conditional`` does); a 304 carries the
+200's headers but those of the body.
 
 Everything else goes to Flask, which answers it as without this path: other URLs and
 methods, a query string (but the search's), a query string the search refuses (400),
-``Authorization``, a body, ``If-None-Match`` and the other conditional headers, a moved,
-missing or removed article (301, 404, 410), an article without a summary (404), one entry of
-a taxonomy, any error, and a request over the public rate limit (Flask answers the 429; like
-a refused hit of the response cache, it has counted twice). When the database cannot be
-reached, Flask answers the 503 without trying again.
+``Authorization``, a body, the other conditional headers, a moved, missing or removed
+article (301, 404, 410), an article without a summary (404), one entry of a taxonomy, any
+error, and a request over the public rate limit (Flask answers the 429; like a refused hit
+of the response cache, it has counted twice). When the database cannot be reached, Flask
+answers the 503 without trying again.
 """
 
 from __future__ import annotations
@@ -35,11 +41,12 @@ from flask import Flask
 from flask_cors.core import get_cors_headers, get_cors_options
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import is_resource_modified, quote_etag, remove_entity_headers
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_path_info
 
 from cms.api.public import articles, search, taxonomies
-from cms.api.responses import JSON_TYPE
+from cms.api.responses import JSON_TYPE, Answer
 from cms.availability import DATABASE, unavailable_service
 from cms.cache.http import CONDITIONAL, VARY, fresh_headers
 from cms.config import cors_settings
@@ -52,9 +59,15 @@ from cms.web import DATABASE_UNAVAILABLE, finished, request_id
 _PREFIXES = ("/api/v1/articles", "/api/v1/search", *(f"/api/v1/{k}" for k in taxonomies.KINDS))
 # The request headers flask-cors reads for a request that is not a preflight.
 _CORS_SENT = ("HTTP_ORIGIN", "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK")
-# Requests the path leaves to Flask: a login, a conditional request, a chunked body, a
-# protocol upgrade (a websocket, which Flask's routing refuses).
-_NOT_PLAIN = CONDITIONAL | {"HTTP_AUTHORIZATION", "HTTP_TRANSFER_ENCODING", "HTTP_UPGRADE"}
+# Requests the path leaves to Flask: a login, a conditional request but one with only
+# ``If-None-Match``, a chunked body, a protocol upgrade (a websocket, which Flask's routing
+# refuses).
+_NOT_PLAIN = (CONDITIONAL - {"HTTP_IF_NONE_MATCH"}) | {
+    "HTTP_AUTHORIZATION",
+    "HTTP_TRANSFER_ENCODING",
+    "HTTP_UPGRADE",
+}
+_NOT_MODIFIED = "304 NOT MODIFIED"  # as werkzeug writes it
 
 
 class FastReads:
@@ -82,6 +95,14 @@ class FastReads:
                 for kind in taxonomies.KINDS
             },
         }
+        # The reads that decide a conditional request's 304 before reading the page: the ETag
+        # the page has now (unquoted), and the cache tags of that 304.
+        self._unchanged = {
+            self._reads["public_articles.Articles"]: lambda sent: articles.current_list_etag(
+                {}, sent=sent, limit=list_query["limit"], count=list_query["count"]
+            )
+        }
+        self._unchanged_tags = {self._reads["public_articles.Articles"]: articles.list_tags({})}
         # The reads that take a query string (parsed as their view's is).
         self._with_query = {"public_search.Search"}
         # The URL map bound once: without SERVER_NAME (see ``_match``) the host plays no part
@@ -108,9 +129,15 @@ class FastReads:
             return self.wsgi_app(environ, start_response)
         read, slug = matched
         sent = Request(environ)
+        conditional = "HTTP_IF_NONE_MATCH" in environ
         try:
             with self.app.app_context(), compiled.borrowed_connection(db.engine):
-                found = read(sent, slug)
+                unchanged = self._unchanged.get(read) if conditional else None
+                etag = unchanged(sent) if unchanged is not None else None
+                if etag is not None and sent.if_none_match.contains_weak(etag):
+                    found = Answer(b"", {"ETag": quote_etag(etag)}, self._unchanged_tags[read])
+                else:
+                    found, etag = read(sent, slug), None
         except Exception as error:
             if unavailable_service(error) == DATABASE:
                 environ[DATABASE_UNAVAILABLE] = error  # Flask answers the 503
@@ -123,13 +150,17 @@ class FastReads:
         # The headers of the view's response (``Answer.response``: ``json_response``'s, then
         # the view's), then the hooks', in their order, on a plain list: werkzeug's ``Headers``
         # compares names case-insensitively one by one on every change, and copies them all on
-        # sending.
+        # sending. A 304 decided before the page (``etag``) is the view's own, with the
+        # hooks' headers of a 304.
         body = found.body
-        headers = [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body)))]
-        headers += found.headers.items()
-        headers += fresh_headers(
-            found.tags, self.app.config, None if "ETag" in found.headers else body
-        )
+        if etag is None:
+            headers = [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body)))]
+            headers += found.headers.items()
+            headers += fresh_headers(
+                found.tags, self.app.config, None if "ETag" in found.headers else body
+            )
+        else:
+            headers = [*found.headers.items(), *fresh_headers(found.tags, self.app.config)]
         headers.append(("Vary", VARY))
         finished(
             headers,
@@ -142,6 +173,15 @@ class FastReads:
             environ["REQUEST_METHOD"], *(environ.get(key) for key in _CORS_SENT)
         )
         headers += limit_headers
+        if conditional and (
+            etag is not None
+            or not is_resource_modified(environ, next(v for k, v in headers if k == "ETag"))
+        ):
+            # What werkzeug sends for a 304 (``make_conditional``'s, or the view's): the same
+            # headers but those of the body, and no body.
+            remove_entity_headers(headers)
+            start_response(_NOT_MODIFIED, headers)
+            return []
         # What werkzeug sends for a 200 whose body is bytes (its Content-Length is set): these
         # headers, and the body unless the request is a HEAD.
         start_response("200 OK", headers)
