@@ -332,7 +332,7 @@ def test_everything_else_is_flasks_and_answered_as_before(paths, site):
     assert draft.status_code == 404 and b"Draft" not in draft.get_data()
 
 
-@pytest.mark.parametrize("read", READS)
+@pytest.mark.parametrize("read", [*READS, "/api/v1/search?q=harbour"])
 @pytest.mark.parametrize("kwargs", [{}, {"method": "HEAD"}, {"headers": {"Origin": ALLOWED}}])
 def test_if_none_match_gets_flasks_304_or_200_on_the_fast_path(paths, site, read, kwargs):
     """The tag the page has now (``*``, a list of tags, a weak one) answers Flask's 304, any
