@@ -95,14 +95,14 @@ class FastReads:
                 for kind in taxonomies.KINDS
             },
         }
-        # The reads that decide a conditional request's 304 before reading the page: the ETag
-        # the page has now (unquoted), and the cache tags of that 304.
+        # The reads that decide a conditional request's 304 before reading the page, by read:
+        # how to get the ETag the page has now (unquoted), and the cache tags of that 304.
         self._unchanged = {
-            self._reads["public_articles.Articles"]: lambda sent: articles.current_list_etag(
-                {}, sent=sent, limit=list_query["limit"], count=list_query["count"]
+            self._reads["public_articles.Articles"]: (
+                lambda sent: articles.current_list_etag({}, sent=sent, **list_query),
+                articles.list_tags({}),
             )
         }
-        self._unchanged_tags = {self._reads["public_articles.Articles"]: articles.list_tags({})}
         # The reads that take a query string (parsed as their view's is).
         self._with_query = {"public_search.Search"}
         # The URL map bound once: without SERVER_NAME (see ``_match``) the host plays no part
@@ -133,9 +133,9 @@ class FastReads:
         try:
             with self.app.app_context(), compiled.borrowed_connection(db.engine):
                 unchanged = self._unchanged.get(read) if conditional else None
-                etag = unchanged(sent) if unchanged is not None else None
+                etag = unchanged[0](sent) if unchanged is not None else None
                 if etag is not None and sent.if_none_match.contains_weak(etag):
-                    found = Answer(b"", {"ETag": quote_etag(etag)}, self._unchanged_tags[read])
+                    found = Answer(b"", {"ETag": quote_etag(etag)}, unchanged[1])
                 else:
                     found, etag = read(sent, slug), None
         except Exception as error:
